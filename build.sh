@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# build.sh — build, test and demo atsrecon from pinned sources.
+#
+#   ./build.sh          release binary ./atsrecon (static musl, stripped, <= 2 MB)
+#   ./build.sh dev      glibc binary with ASan+UBSan: build/dev/atsrecon
+#   ./build.sh test     both binaries, then every test (ends "N passed, N failed")
+#   ./build.sh demo     a full reconcile against the built-in fakes
+#   ./build.sh clean    remove build outputs (keeps the verified download cache)
+#   ./build.sh distclean  remove everything, downloads included
+#
+# It installs what it needs from Debian when missing (musl-tools, dpkg-dev, ...)
+# and fetches the libraries' Debian source packages through a private apt
+# configuration under build/ (vendor/deps.sh); the system's apt configuration is
+# never edited.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$TOP"
+export BUILD=${BUILD:-$TOP/build}
+export JOBS=${JOBS:-$(nproc)}
+MAX_SIZE=$((2 * 1024 * 1024))
+
+# shellcheck source=vendor/deps.sh
+. "$TOP/vendor/deps.sh"
+
+say() { printf 'build: %s\n' "$*" >&2; }
+die() { printf 'build: error: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages the build and the tests need, by the command that shows them.
+ensure_tools() {
+	local need=() cmd pkg
+	while read -r cmd pkg; do
+		command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+	done <<'EOF'
+musl-gcc musl-tools
+gcc gcc
+make make
+dpkg-source dpkg-dev
+patch patch
+python3 python3
+openssl openssl
+file file
+strace strace
+flock util-linux
+EOF
+	[ ${#need[@]} -eq 0 ] && return 0
+	[ "$(id -u)" = 0 ] || die "missing packages: ${need[*]} (install them, or run as root)"
+	say "installing ${need[*]}"
+	apt-get update -qq >/dev/null 2>&1 || true
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" \
+		>"$BUILD/apt-install.log" 2>&1 || die "apt-get install ${need[*]} failed; see $BUILD/apt-install.log"
+}
+
+prepare() {
+	mkdir -p "$BUILD"
+	ensure_tools
+	deps_fetch
+	deps_ca_bundle "$BUILD/ca-bundle.pem"
+}
+
+build_release() {
+	local t0 size
+	t0=$(date +%s%N)
+	prepare
+	deps_build musl musl-gcc "-O2 -ffunction-sections -fdata-sections"
+	make -s -j"$JOBS" MODE=release CC=musl-gcc OUT="$BUILD/release" DEPS="$BUILD/deps/musl" \
+		CA_BUNDLE="$BUILD/ca-bundle.pem" "$BUILD/release/atsrecon"
+	cp "$BUILD/release/atsrecon" "$TOP/atsrecon"
+	size=$(stat -c %s "$TOP/atsrecon")
+	say "release: ./atsrecon $size bytes (limit $MAX_SIZE), $(file -b "$TOP/atsrecon" | cut -d, -f1-5)"
+	say "release: built in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+	local revs=""
+	for p in mbedtls curl cjson lmdb zlib ca-certificates; do
+		revs="$revs $p=$(deps_revision "$p")"
+	done
+	say "Debian revisions:$revs"
+	[ "$size" -le "$MAX_SIZE" ] || die "binary is $size bytes, over the $MAX_SIZE-byte budget"
+}
+
+build_dev() {
+	prepare
+	deps_build glibc gcc "-O1 -g -fno-omit-frame-pointer"
+	make -s -j"$JOBS" MODE=dev CC=gcc OUT="$BUILD/dev" DEPS="$BUILD/deps/glibc" \
+		CA_BUNDLE="$BUILD/ca-bundle.pem" "$BUILD/dev/atsrecon" tests
+	say "dev: $BUILD/dev/atsrecon (ASan+UBSan)"
+}
+
+cmd=${1:-release}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+release) build_release ;;
+dev) build_dev ;;
+test)
+	build_release
+	build_dev
+	exec "$TOP/tests/run.sh" "$@"
+	;;
+demo)
+	build_release
+	exec "$TOP/tests/demo.sh" "$@"
+	;;
+clean)
+	rm -rf "$BUILD/release" "$BUILD/dev" "$BUILD/deps" "$BUILD/tests" "$TOP/atsrecon"
+	say "cleaned (downloads kept in $BUILD/cache; 'distclean' removes them too)"
+	;;
+distclean) rm -rf "$BUILD" "$TOP/atsrecon" ;;
+*)
+	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+	;;
+esac

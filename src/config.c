@@ -1,0 +1,523 @@
+/* config.c — see config.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+#define SECRET_MAX_BYTES (64 * 1024)
+
+static void
+val_clear(struct cfg_val *v)
+{
+	free(v->str);
+	free(v->secret_file);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Validates text for option o and stores it into v. Returns 0, or -1 with a
+ * message (no location) in msg. */
+static int
+store_text(const struct opt *o, const char *text, struct cfg_val *v, struct buf *msg)
+{
+	int64_t n = 0;
+
+	switch (o->type) {
+	case OT_INT:
+		if (parse_i64(text, &n) != 0) {
+			buf_addf(msg, "expected an integer, got \"%s\"", text);
+			return -1;
+		}
+		if (n < o->min || n > o->max) {
+			buf_addf(msg, "%lld is out of range [%lld, %lld]", (long long)n,
+			    (long long)o->min, (long long)o->max);
+			return -1;
+		}
+		break;
+	case OT_DURATION:
+		if (parse_duration(text, &n) != 0) {
+			buf_addf(msg, "expected a duration like 90s, 15m, 36h or 7d, got \"%s\"", text);
+			return -1;
+		}
+		if (n < o->min || n > o->max) {
+			buf_addf(msg, "%s is out of range [%llds, %llds]", text, (long long)o->min,
+			    (long long)o->max);
+			return -1;
+		}
+		break;
+	case OT_BOOL:
+	case OT_FLAG:
+		if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0 || strcmp(text, "yes") == 0)
+			n = 1;
+		else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0 || strcmp(text, "no") == 0)
+			n = 0;
+		else {
+			buf_addf(msg, "expected true or false, got \"%s\"", text);
+			return -1;
+		}
+		text = n ? "true" : "false";
+		break;
+	case OT_ENUM: {
+		const char *c = o->choices;
+		size_t tl = strlen(text);
+		int ok = 0;
+
+		while (c != NULL && *c != '\0') {
+			const char *bar = strchr(c, '|');
+			size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+			if (cl == tl && strncmp(c, text, tl) == 0)
+				ok = 1;
+			c = bar ? bar + 1 : NULL;
+		}
+		if (!ok) {
+			buf_addf(msg, "\"%s\" is not one of %s", text, o->choices);
+			return -1;
+		}
+		break;
+	}
+	case OT_URL:
+		if (!url_allowed(text)) {
+			buf_addf(msg, "\"%s\" is not an https:// URL (plain http:// is allowed only to "
+			    "localhost, 127.0.0.0/8 or [::1])", text);
+			return -1;
+		}
+		break;
+	case OT_STR:
+	case OT_PATH:
+		if (*text == '\0' && o->type == OT_PATH) {
+			buf_adds(msg, "empty path");
+			return -1;
+		}
+		break;
+	case OT_JSON:
+		break;
+	}
+	free(v->str);
+	v->str = xstrdup(text);
+	v->num = n;
+	v->set = 1;
+	return 0;
+}
+
+void
+config_init(struct config *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < OPT__MAX; i++) {
+		const struct opt *o = &opt_table[i];
+		struct buf msg = BUF_INIT;
+
+		if (o->def != NULL && store_text(o, o->def, &c->v[i], &msg) != 0) {
+			/* A bad default is a bug in the table; the unit tests catch it. */
+			log_error("config", "option %s: bad default: %s", o->key, msg.p);
+		}
+		c->v[i].src = SRC_DEFAULT;
+		buf_free(&msg);
+	}
+}
+
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < OPT__MAX; i++)
+		val_clear(&c->v[i]);
+	free(c->path);
+	if (c->root != NULL)
+		cJSON_Delete(c->root);
+	json_lines_free(&c->lines);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Reads a secret from a file: one trailing newline stripped, must be non-empty. */
+static int
+read_secret_file(const char *path, char **out, struct buf *msg)
+{
+	struct buf b = BUF_INIT;
+	struct stat st;
+
+	if (read_file(path, SECRET_MAX_BYTES, &b) != 0) {
+		buf_addf(msg, "cannot read secret file %s: %s", path,
+		    errno == EFBIG ? "larger than 64 KiB" : strerror(errno));
+		buf_free(&b);
+		return -1;
+	}
+	if (b.len > 0 && b.p[b.len - 1] == '\n')
+		b.p[--b.len] = '\0';
+	if (b.len > 0 && b.p[b.len - 1] == '\r')
+		b.p[--b.len] = '\0';
+	if (b.len == 0 || memchr(b.p, '\0', b.len) != NULL || memchr(b.p, '\n', b.len) != NULL) {
+		buf_addf(msg, "secret file %s must hold exactly one non-empty line", path);
+		buf_free(&b);
+		return -1;
+	}
+	if (stat(path, &st) == 0 && (st.st_mode & S_IROTH))
+		log_warn("config", "secret file %s is readable by every user; chmod 600 it", path);
+	log_add_secret(b.p);
+	*out = buf_take(&b);
+	return 0;
+}
+
+/* Stores a secret given either directly or by file, into v. */
+static int
+store_secret(const struct opt *o, const char *value, const char *file, struct cfg_val *v,
+    struct buf *msg)
+{
+	char *s = NULL;
+
+	if (file != NULL) {
+		if (read_secret_file(file, &s, msg) != 0)
+			return -1;
+		if (store_text(o, s, v, msg) != 0) {
+			free(s);
+			return -1;
+		}
+		free(v->secret_file);
+		v->secret_file = xstrdup(file);
+		free(s);
+		return 0;
+	}
+	log_add_secret(value);
+	free(v->secret_file);
+	v->secret_file = NULL;
+	return store_text(o, value, v, msg);
+}
+
+static void
+node_text(const cJSON *node, struct buf *out)
+{
+	int64_t n;
+
+	if (cJSON_IsString(node))
+		buf_adds(out, node->valuestring);
+	else if (cJSON_IsBool(node))
+		buf_adds(out, cJSON_IsTrue(node) ? "true" : "false");
+	else if (json_is_integer(node, &n))
+		buf_addf(out, "%lld", (long long)n);
+}
+
+static const char *
+node_kind(const cJSON *n)
+{
+	if (cJSON_IsString(n)) return "a string";
+	if (cJSON_IsNumber(n)) return "a number";
+	if (cJSON_IsBool(n)) return "a boolean";
+	if (cJSON_IsNull(n)) return "null";
+	if (cJSON_IsArray(n)) return "an array";
+	if (cJSON_IsObject(n)) return "an object";
+	return "a value";
+}
+
+/* Type check of a config-file value against the option's type. */
+static int
+node_type_ok(const struct opt *o, const cJSON *node, struct buf *msg)
+{
+	int ok;
+
+	switch (o->type) {
+	case OT_INT: ok = json_is_integer(node, NULL); break;
+	case OT_BOOL: ok = cJSON_IsBool(node); break;
+	case OT_DURATION: ok = cJSON_IsString(node) || json_is_integer(node, NULL); break;
+	default: ok = cJSON_IsString(node); break;
+	}
+	if (!ok)
+		buf_addf(msg, "expected %s, got %s",
+		    o->type == OT_INT ? "an integer" : o->type == OT_BOOL ? "true or false" :
+		    o->type == OT_DURATION ? "a duration string like \"15m\"" : "a string",
+		    node_kind(node));
+	return ok;
+}
+
+static enum rc
+load_section(struct config *c, const cJSON *sec, struct buf *err)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, sec) {
+		int is_file = 0, line = json_line_of(&c->lines, item);
+		enum opt_id id = opt_by_key(sec->string, item->string, &is_file);
+		const struct opt *o;
+		struct buf msg = BUF_INIT, text = BUF_INIT;
+		int rc;
+
+		if (id == OPT__MAX) {
+			buf_addf(err, "%s:%d: unknown key \"", c->path, line);
+			text_escape(err, sec->string, strlen(sec->string));
+			buf_addc(err, '.');
+			text_escape(err, item->string, strlen(item->string));
+			buf_adds(err, "\"");
+			return RC_CONFIG;
+		}
+		o = &opt_table[id];
+		if (c->v[id].src == SRC_FILE) {
+			buf_addf(err, "%s:%d: \"%s.%s\" is set twice (as %s and %s_file)", c->path, line,
+			    o->section, o->key, o->key, o->key);
+			return RC_CONFIG;
+		}
+		if (is_file ? !cJSON_IsString(item) : !node_type_ok(o, item, &msg)) {
+			if (is_file)
+				buf_addf(&msg, "expected a file path string, got %s", node_kind(item));
+			buf_addf(err, "%s:%d: %s.%s: %s", c->path, line, o->section, item->string, msg.p);
+			buf_free(&msg);
+			return RC_CONFIG;
+		}
+		node_text(item, &text);
+		if (o->flags & OF_SECRET)
+			rc = store_secret(o, is_file ? NULL : text.p, is_file ? text.p : NULL, &c->v[id], &msg);
+		else
+			rc = store_text(o, text.p, &c->v[id], &msg);
+		buf_free(&text);
+		if (rc != 0) {
+			buf_addf(err, "%s:%d: %s.%s: %s", c->path, line, o->section, item->string, msg.p);
+			buf_free(&msg);
+			return RC_CONFIG;
+		}
+		c->v[id].src = SRC_FILE;
+		c->v[id].line = line;
+		buf_free(&msg);
+	}
+	return RC_OK;
+}
+
+enum rc
+config_load_file(struct config *c, const char *path, struct buf *err)
+{
+	struct buf text = BUF_INIT, msg = BUF_INIT;
+	const cJSON *sec;
+	int err_line = 0;
+	enum rc rc = RC_CONFIG;
+
+	free(c->path);
+	c->path = xstrdup(path);
+	if (read_file(path, CONFIG_MAX_BYTES, &text) != 0) {
+		buf_addf(err, "%s: %s", path, errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
+		goto out;
+	}
+	if (!utf8_valid(text.p, text.len)) {
+		size_t i, line = 1;
+		for (i = 0; i < text.len && utf8_seq((const unsigned char *)text.p + i, text.len - i); ) {
+			if (text.p[i] == '\n')
+				line++;
+			i += utf8_seq((const unsigned char *)text.p + i, text.len - i);
+		}
+		buf_addf(err, "%s:%zu: the file is not valid UTF-8", path, line);
+		goto out;
+	}
+	c->root = jsonc_parse(text.p, text.len, &c->lines, &err_line, &msg);
+	if (c->root == NULL) {
+		buf_addf(err, "%s:%d: %s", path, err_line, msg.p);
+		goto out;
+	}
+	if (!cJSON_IsObject(c->root)) {
+		buf_addf(err, "%s:1: the configuration must be a JSON object", path);
+		goto out;
+	}
+	cJSON_ArrayForEach(sec, c->root) {
+		int line = json_line_of(&c->lines, sec);
+		size_t i;
+		int structured = 0;
+
+		for (i = 0; i < OPT__MAX; i++) {
+			const struct opt *o = &opt_table[i];
+			if (o->type != OT_JSON || o->section == NULL || strcmp(o->section, sec->string) != 0)
+				continue;
+			structured = 1;
+			if (i == OPT_FIELDS ? !cJSON_IsArray(sec) : !cJSON_IsObject(sec)) {
+				buf_addf(err, "%s:%d: %s: expected %s, got %s", path, line, sec->string,
+				    i == OPT_FIELDS ? "an array" : "an object", node_kind(sec));
+				goto out;
+			}
+			free(c->v[i].str);
+			c->v[i].str = json_print(sec);
+			c->v[i].set = 1;
+			c->v[i].src = SRC_FILE;
+			c->v[i].line = line;
+		}
+		if (structured)
+			continue;
+		if (!opt_section_known(sec->string)) {
+			buf_addf(err, "%s:%d: unknown section \"", path, line);
+			text_escape(err, sec->string, strlen(sec->string));
+			buf_addc(err, '"');
+			goto out;
+		}
+		if (!cJSON_IsObject(sec)) {
+			buf_addf(err, "%s:%d: %s: expected an object, got %s", path, line, sec->string,
+			    node_kind(sec));
+			goto out;
+		}
+		if (load_section(c, sec, err) != RC_OK)
+			goto out;
+	}
+	rc = RC_OK;
+out:
+	buf_free(&text);
+	buf_free(&msg);
+	return rc;
+}
+
+enum rc
+config_apply_env(struct config *c, char *const *envp, struct buf *err)
+{
+	size_t i;
+
+	for (; envp != NULL && *envp != NULL; envp++) {
+		const char *kv = *envp, *eq = strchr(kv, '=');
+		int matched = 0;
+
+		if (eq == NULL || strncmp(kv, "ATSRECON_", 9) != 0)
+			continue;
+		for (i = 0; i < OPT__MAX && !matched; i++) {
+			const struct opt *o = &opt_table[i];
+			char name[128];
+			int file;
+
+			if (o->section == NULL || o->type == OT_JSON)
+				continue;
+			for (file = 0; file <= ((o->flags & OF_SECRET) ? 1 : 0); file++) {
+				struct buf msg = BUF_INIT;
+				int rc;
+
+				opt_env_name((enum opt_id)i, file, name, sizeof(name));
+				if (strlen(name) != (size_t)(eq - kv) || strncmp(kv, name, strlen(name)) != 0)
+					continue;
+				matched = 1;
+				if (o->flags & OF_SECRET) {
+					char other[128];
+					opt_env_name((enum opt_id)i, !file, other, sizeof(other));
+					if (getenv(other) != NULL && file) {
+						buf_addf(err, "%s and %s are both set (use one)", name, other);
+						return RC_CONFIG;
+					}
+					rc = store_secret(o, file ? NULL : eq + 1, file ? eq + 1 : NULL, &c->v[i], &msg);
+				} else
+					rc = store_text(o, eq + 1, &c->v[i], &msg);
+				if (rc != 0) {
+					buf_addf(err, "%s: %s", name, msg.p);
+					buf_free(&msg);
+					return RC_CONFIG;
+				}
+				c->v[i].src = SRC_ENV;
+				buf_free(&msg);
+				break;
+			}
+		}
+		if (!matched && strncmp(kv, "ATSRECON_TEST_", 14) != 0) {
+			struct buf name = BUF_INIT;
+			text_escape(&name, kv, (size_t)(eq - kv));
+			log_warn("config", "ignoring unknown environment variable %s", name.p);
+			buf_free(&name);
+		}
+	}
+	return RC_OK;
+}
+
+enum rc
+config_set_cli(struct config *c, enum opt_id id, const char *value, struct buf *err)
+{
+	const struct opt *o = &opt_table[id];
+	struct buf msg = BUF_INIT;
+	int rc;
+
+	if (o->type == OT_FLAG)
+		value = "true";
+	if (o->flags & OF_SECRET)
+		log_add_secret(value);
+	rc = store_text(o, value, &c->v[id], &msg);
+	if (rc != 0) {
+		buf_addf(err, "--%s: %s", o->flag, msg.p);
+		buf_free(&msg);
+		return RC_USAGE;
+	}
+	c->v[id].src = SRC_CLI;
+	buf_free(&msg);
+	return RC_OK;
+}
+
+const char *
+cfg_str(const struct config *c, enum opt_id id)
+{
+	return c->v[id].set ? c->v[id].str : NULL;
+}
+
+int64_t
+cfg_int(const struct config *c, enum opt_id id)
+{
+	return c->v[id].set ? c->v[id].num : 0;
+}
+
+int
+cfg_bool(const struct config *c, enum opt_id id)
+{
+	return c->v[id].set && c->v[id].num != 0;
+}
+
+const cJSON *
+cfg_json(const struct config *c, enum opt_id id)
+{
+	if (c->root == NULL || opt_table[id].type != OT_JSON)
+		return NULL;
+	return json_get(c->root, opt_table[id].section);
+}
+
+void
+cfg_origin(const struct config *c, enum opt_id id, struct buf *out)
+{
+	const struct cfg_val *v = &c->v[id];
+	char name[128];
+
+	switch (v->src) {
+	case SRC_DEFAULT: buf_adds(out, v->set ? "default" : "unset"); break;
+	case SRC_FILE: buf_addf(out, "%s:%d", c->path, v->line); break;
+	case SRC_ENV:
+		opt_env_name(id, v->secret_file != NULL, name, sizeof(name));
+		buf_adds(out, name);
+		break;
+	case SRC_CLI: buf_addf(out, "--%s", opt_table[id].flag); break;
+	}
+	if (v->secret_file != NULL)
+		buf_addf(out, ", from file %s", v->secret_file);
+}
+
+void
+config_dump(const struct config *c, struct buf *out)
+{
+	size_t i;
+
+	buf_addf(out, "# effective configuration%s%s\n", c->path ? " of " : "", c->path ? c->path : "");
+	for (i = 0; i < OPT__MAX; i++) {
+		const struct opt *o = &opt_table[i];
+		const struct cfg_val *v = &c->v[i];
+		struct buf origin = BUF_INIT, line = BUF_INIT;
+
+		if (o->section == NULL)
+			continue;
+		if (o->key != NULL)
+			buf_addf(&line, "%s.%s = ", o->section, o->key);
+		else
+			buf_addf(&line, "%s = ", o->section);
+		if (!v->set)
+			buf_adds(&line, "(unset)");
+		else if (o->flags & OF_SECRET)
+			buf_adds(&line, "<redacted>");
+		else if (o->type == OT_STR || o->type == OT_PATH || o->type == OT_URL || o->type == OT_ENUM ||
+		    o->type == OT_DURATION)
+			json_escape(&line, v->str, strlen(v->str));
+		else
+			buf_adds(&line, v->str);
+		cfg_origin(c, (enum opt_id)i, &origin);
+		buf_addf(out, "%-60s # %s\n", line.p, origin.p);
+		buf_free(&origin);
+		buf_free(&line);
+	}
+	/* Last line of defence: a secret that slipped into some value is still hidden. */
+	redact_secrets(out);
+}

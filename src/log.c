@@ -1,0 +1,257 @@
+/* log.c — see log.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SECRETS 32
+
+static struct {
+	enum log_level level;
+	enum log_format format;
+	int fd;
+	char *secrets[MAX_SECRETS];
+	size_t nsecrets;
+} L = { LOG_INFO, LOG_FMT_AUTO, 2, { NULL }, 0 };
+
+static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
+
+void
+log_init(enum log_level level, enum log_format format)
+{
+	L.level = level;
+	L.format = format;
+}
+
+void
+log_set_fd(int fd)
+{
+	L.fd = fd;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return L.level;
+}
+
+int
+log_enabled(enum log_level level)
+{
+	return level >= L.level && level != LOG_OFF;
+}
+
+int
+log_parse_level(const char *s, enum log_level *out)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(level_names); i++)
+		if (strcmp(s, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	if (strcmp(s, "warning") == 0) {
+		*out = LOG_WARN;
+		return 0;
+	}
+	return -1;
+}
+
+int
+log_parse_format(const char *s, enum log_format *out)
+{
+	if (strcmp(s, "auto") == 0)
+		*out = LOG_FMT_AUTO;
+	else if (strcmp(s, "text") == 0)
+		*out = LOG_FMT_TEXT;
+	else if (strcmp(s, "json") == 0)
+		*out = LOG_FMT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+void
+log_add_secret(const char *value)
+{
+	size_t i;
+
+	if (value == NULL || strlen(value) < 4)
+		return;
+	for (i = 0; i < L.nsecrets; i++)
+		if (strcmp(L.secrets[i], value) == 0)
+			return;
+	if (L.nsecrets == MAX_SECRETS) {
+		/* Keep the newest: rotated tokens replace older ones. */
+		free(L.secrets[0]);
+		memmove(L.secrets, L.secrets + 1, (MAX_SECRETS - 1) * sizeof(L.secrets[0]));
+		L.nsecrets--;
+	}
+	L.secrets[L.nsecrets++] = xstrdup(value);
+}
+
+void
+log_clear_secrets(void)
+{
+	size_t i;
+
+	for (i = 0; i < L.nsecrets; i++)
+		free(L.secrets[i]);
+	L.nsecrets = 0;
+}
+
+void
+text_escape(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t k;
+
+		switch (p[i]) {
+		case '\n': buf_adds(out, "\\n"); i++; continue;
+		case '\r': buf_adds(out, "\\r"); i++; continue;
+		case '\t': buf_adds(out, "\\t"); i++; continue;
+		case '\\': buf_adds(out, "\\\\"); i++; continue;
+		default: break;
+		}
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			buf_addf(out, "\\x%02x", p[i]);
+			i++;
+			continue;
+		}
+		k = utf8_seq(p + i, n - i);
+		if (k == 0) {
+			buf_addf(out, "\\x%02x", p[i]);
+			i++;
+			continue;
+		}
+		buf_add(out, p + i, k);
+		i += k;
+	}
+}
+
+void
+json_escape(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	buf_addc(out, '"');
+	while (i < n) {
+		size_t k;
+
+		switch (p[i]) {
+		case '"': buf_adds(out, "\\\""); i++; continue;
+		case '\\': buf_adds(out, "\\\\"); i++; continue;
+		case '\n': buf_adds(out, "\\n"); i++; continue;
+		case '\r': buf_adds(out, "\\r"); i++; continue;
+		case '\t': buf_adds(out, "\\t"); i++; continue;
+		default: break;
+		}
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			buf_addf(out, "\\u%04x", p[i]);
+			i++;
+			continue;
+		}
+		k = utf8_seq(p + i, n - i);
+		if (k == 0) {
+			buf_adds(out, "\\ufffd");
+			i++;
+			continue;
+		}
+		/* U+2028/2029 break JavaScript string literals: escape them too. */
+		if (k == 3 && p[i] == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
+			buf_addf(out, "\\u%04x", p[i + 2] == 0xa8 ? 0x2028 : 0x2029);
+			i += 3;
+			continue;
+		}
+		buf_add(out, p + i, k);
+		i += k;
+	}
+	buf_addc(out, '"');
+}
+
+void
+redact_secrets(struct buf *b)
+{
+	size_t i;
+
+	if (b->p == NULL)
+		return;
+	for (i = 0; i < L.nsecrets; i++) {
+		const char *sec = L.secrets[i];
+		size_t slen = strlen(sec);
+		struct buf out = BUF_INIT;
+		const char *p = b->p, *hit;
+		int found = 0;
+
+		while ((hit = strstr(p, sec)) != NULL) {
+			buf_add(&out, p, (size_t)(hit - p));
+			buf_adds(&out, "[REDACTED]");
+			p = hit + slen;
+			found = 1;
+		}
+		if (!found)
+			continue;
+		buf_adds(&out, p);
+		buf_free(b);
+		*b = out;
+	}
+}
+
+static void
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;		/* nowhere left to report it */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void
+log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
+{
+	struct buf raw = BUF_INIT, safe = BUF_INIT, line = BUF_INIT;
+	char ts[32];
+	enum log_format fmtk = L.format;
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	buf_vaddf(&raw, fmt, ap);
+	va_end(ap);
+	redact_secrets(&raw);
+	if (fmtk == LOG_FMT_AUTO)
+		fmtk = isatty(L.fd) ? LOG_FMT_TEXT : LOG_FMT_JSON;
+	fmt_rfc3339_ms(now_ms(), ts, sizeof(ts));
+	if (fmtk == LOG_FMT_JSON) {
+		buf_addf(&line, "{\"timestamp\":\"%s\",\"level\":\"%s\",\"subsystem\":", ts,
+		    level_names[level]);
+		json_escape(&line, subsys, strlen(subsys));
+		buf_adds(&line, ",\"msg\":");
+		json_escape(&line, raw.p ? raw.p : "", raw.len);
+		buf_adds(&line, "}\n");
+	} else {
+		text_escape(&safe, raw.p ? raw.p : "", raw.len);
+		buf_addf(&line, "%s %-5s %s: %s\n", ts + 11, level_names[level], subsys,
+		    safe.p ? safe.p : "");
+	}
+	write_all(L.fd, line.p, line.len);
+	buf_free(&raw);
+	buf_free(&safe);
+	buf_free(&line);
+}

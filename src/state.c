@@ -1,0 +1,294 @@
+/* state.c — see state.h. The only file that includes lmdb. */
+#define _GNU_SOURCE
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "log.h"
+
+#define NFS_SUPER_MAGIC 0x6969
+#define STATE_MAP_SIZE ((size_t)8 << 30)	/* address space only; the file grows as needed */
+
+static const char *const db_names[DB__MAX] = {
+	"meta", "tokens", "ats", "keap", "link", "email", "base", "journal", "failed", "runs"
+};
+
+struct state {
+	char *dir;
+	int lock_fd;
+	MDB_env *env;
+	MDB_dbi dbi[DB__MAX];
+};
+
+const char *
+state_lib_version(void)
+{
+	return mdb_version(NULL, NULL, NULL);
+}
+
+const char *
+state_dir(const struct state *st)
+{
+	return st->dir;
+}
+
+static int
+mkdir_p(const char *dir)
+{
+	char *p = xstrdup(dir), *s;
+	int rc = 0;
+
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	if (rc == 0 && mkdir(p, 0700) != 0 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+static enum rc
+check_schema(struct state *st)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k = { 14, (void *)"schema_version" }, v;
+	char want[16], have[16];
+	enum rc rc = RC_STATE;
+	int e;
+
+	snprintf(want, sizeof(want), "%d", STATE_SCHEMA_VERSION);
+	if ((e = mdb_txn_begin(st->env, NULL, st->lock_fd < 0 ? MDB_RDONLY : 0, &txn)) != 0)
+		goto fail;
+	e = mdb_get(txn, st->dbi[DB_META], &k, &v);
+	if (e == MDB_NOTFOUND && st->lock_fd < 0) {
+		mdb_txn_abort(txn);
+		log_error("state", "%s has no schema version; the state is corrupt", st->dir);
+		return RC_STATE;
+	}
+	if (e == MDB_NOTFOUND) {
+		v.mv_size = strlen(want);
+		v.mv_data = want;
+		if ((e = mdb_put(txn, st->dbi[DB_META], &k, &v, 0)) != 0)
+			goto fail;
+		if ((e = mdb_txn_commit(txn)) != 0) {
+			txn = NULL;
+			goto fail;
+		}
+		log_info("state", "created state in %s (schema version %s)", st->dir, want);
+		return RC_OK;
+	}
+	if (e != 0)
+		goto fail;
+	if (v.mv_size >= sizeof(have)) {
+		log_error("state", "%s: unreadable schema version; the state is corrupt", st->dir);
+		mdb_txn_abort(txn);
+		return RC_STATE;
+	}
+	memcpy(have, v.mv_data, v.mv_size);
+	have[v.mv_size] = '\0';
+	mdb_txn_abort(txn);
+	if (strcmp(have, want) != 0) {
+		log_error("state", "%s has state schema version %s but this atsrecon uses version %s; "
+		    "see docs/state.md (\"Schema versions and migration\")", st->dir, have, want);
+		return RC_STATE;
+	}
+	return RC_OK;
+fail:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	log_error("state", "%s: %s", st->dir, mdb_strerror(e));
+	return rc;
+}
+
+enum rc
+state_open(const char *dir, enum state_mode mode, struct state **out)
+{
+	struct state *st = xcalloc(1, sizeof(*st));
+	struct statfs sfs;
+	struct buf path = BUF_INIT;
+	MDB_txn *txn = NULL;
+	enum rc rc = RC_STATE;
+	int e, i;
+
+	st->lock_fd = -1;
+	st->dir = xstrdup(dir);
+	if (mode == STATE_RO) {
+		buf_addf(&path, "%s/data.mdb", dir);
+		if (access(path.p, F_OK) != 0) {
+			rc = RC_RECORD;
+			goto out;
+		}
+		buf_reset(&path);
+	} else if (mkdir_p(dir) != 0) {
+		log_error("state", "cannot create state directory %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (statfs(dir, &sfs) == 0 && sfs.f_type == NFS_SUPER_MAGIC) {
+		log_error("state", "%s is on NFS; LMDB and its lock need a local file system", dir);
+		goto out;
+	}
+	if (mode == STATE_RO)
+		goto open_env;
+	buf_addf(&path, "%s/lock", dir);
+	st->lock_fd = open(path.p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lock_fd < 0) {
+		log_error("state", "cannot open %s: %s", path.p, strerror(errno));
+		goto out;
+	}
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK) {
+			log_error("state", "another atsrecon run holds the lock on %s", dir);
+			rc = RC_LOCKED;
+		} else
+			log_error("state", "cannot lock %s: %s", path.p, strerror(errno));
+		goto out;
+	}
+open_env:
+	if ((e = mdb_env_create(&st->env)) != 0 ||
+	    (e = mdb_env_set_maxdbs(st->env, DB__MAX)) != 0 ||
+	    (e = mdb_env_set_mapsize(st->env, STATE_MAP_SIZE)) != 0) {
+		log_error("state", "LMDB: %s", mdb_strerror(e));
+		goto out;
+	}
+	/* MDB_NOTLS: transactions are not tied to threads (curl's resolver thread
+	 * never touches them, but this keeps readers simple). */
+	if ((e = mdb_env_open(st->env, dir, MDB_NOTLS | (mode == STATE_RO ? MDB_RDONLY : 0),
+	    0600)) != 0) {
+		log_error("state", "cannot open the state in %s: %s", dir, mdb_strerror(e));
+		goto out;
+	}
+	if ((e = mdb_txn_begin(st->env, NULL, mode == STATE_RO ? MDB_RDONLY : 0, &txn)) != 0)
+		goto lmdb_fail;
+	for (i = 0; i < DB__MAX; i++)
+		if ((e = mdb_dbi_open(txn, db_names[i], mode == STATE_RO ? 0 : MDB_CREATE,
+		    &st->dbi[i])) != 0)
+			goto lmdb_fail;
+	e = mdb_txn_commit(txn);
+	txn = NULL;
+	if (e != 0)
+		goto lmdb_fail;
+	if ((rc = check_schema(st)) != RC_OK)
+		goto out;
+	*out = st;
+	buf_free(&path);
+	return RC_OK;
+lmdb_fail:
+	log_error("state", "%s: %s", dir, mdb_strerror(e));
+	rc = RC_STATE;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	buf_free(&path);
+	state_close(st);
+	return rc;
+}
+
+void
+state_close(struct state *st)
+{
+	if (st == NULL)
+		return;
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);	/* releases the flock */
+	free(st->dir);
+	free(st);
+}
+
+enum rc
+state_get(struct state *st, enum state_db db, const char *key, struct buf *out)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k = { strlen(key), (void *)key }, v;
+	int e;
+
+	if ((e = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail;
+	e = mdb_get(txn, st->dbi[db], &k, &v);
+	if (e == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return RC_RECORD;
+	}
+	if (e != 0)
+		goto fail;
+	buf_reset(out);
+	buf_add(out, v.mv_data, v.mv_size);	/* copy out before the txn ends */
+	mdb_txn_abort(txn);
+	return RC_OK;
+fail:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	log_error("state", "read %s/%s: %s", db_names[db], key, mdb_strerror(e));
+	return RC_STATE;
+}
+
+enum rc
+state_put(struct state *st, enum state_db db, const char *key, const void *val, size_t len)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k = { strlen(key), (void *)key }, v = { len, (void *)val };
+	int e;
+
+	if (st->lock_fd < 0) {
+		log_error("state", "write to a read-only state (a bug)");
+		return RC_BUG;
+	}
+	if ((e = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	if ((e = mdb_put(txn, st->dbi[db], &k, &v, 0)) != 0)
+		goto fail;
+	e = mdb_txn_commit(txn);
+	txn = NULL;
+	if (e != 0)
+		goto fail;
+	return RC_OK;
+fail:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	log_error("state", "write %s: %s", db_names[db], mdb_strerror(e));
+	return RC_STATE;
+}
+
+enum rc
+state_del(struct state *st, enum state_db db, const char *key)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k = { strlen(key), (void *)key };
+	int e;
+
+	if (st->lock_fd < 0) {
+		log_error("state", "write to a read-only state (a bug)");
+		return RC_BUG;
+	}
+	if ((e = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	e = mdb_del(txn, st->dbi[db], &k, NULL);
+	if (e != 0 && e != MDB_NOTFOUND)
+		goto fail;
+	e = mdb_txn_commit(txn);
+	txn = NULL;
+	if (e != 0)
+		goto fail;
+	return RC_OK;
+fail:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	log_error("state", "delete %s: %s", db_names[db], mdb_strerror(e));
+	return RC_STATE;
+}

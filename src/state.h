@@ -1,0 +1,48 @@
+/*
+ * state.h — the state directory: an exclusive lock and one LMDB environment.
+ *
+ * The only file that includes lmdb.h. Opening the state takes an exclusive,
+ * non-blocking flock(2) on <dir>/lock that lives as long as the struct state:
+ * a second run gets RC_LOCKED at once (exit 75). The environment holds the
+ * named databases of DESIGN.md §3; "meta" carries the schema version, and a
+ * state written by another schema version is refused (RC_STATE) with a
+ * message that names both versions, never silently misread.
+ *
+ * The state must not live on NFS (LMDB's and flock's rule): that is refused.
+ */
+#ifndef ATSRECON_STATE_H
+#define ATSRECON_STATE_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+#define STATE_SCHEMA_VERSION 1
+
+struct state;
+
+enum state_db { DB_META, DB_TOKENS, DB_ATS, DB_KEAP, DB_LINK, DB_EMAIL, DB_BASE, DB_JOURNAL,
+	DB_FAILED, DB_RUNS, DB__MAX };
+
+enum state_mode {
+	STATE_RW,	/* create if missing, take the exclusive lock */
+	STATE_RO	/* read only, no lock (LMDB readers never block the writer) */
+};
+
+/* Opens the state directory. STATE_RW creates dir (0700) if missing, locks
+ * it and opens or creates the environment. Errors are logged; returns
+ * RC_LOCKED, RC_STATE (RC_RECORD: STATE_RO and there is no state) or RC_OK. */
+enum rc state_open(const char *dir, enum state_mode, struct state **out);
+void state_close(struct state *);
+
+/* One-key reads and writes, each in its own transaction (committed on return).
+ * state_get: RC_OK and a copy in *out (caller frees), RC_RECORD when absent. */
+enum rc state_get(struct state *, enum state_db, const char *key, struct buf *out);
+enum rc state_put(struct state *, enum state_db, const char *key, const void *val, size_t len);
+enum rc state_del(struct state *, enum state_db, const char *key);
+
+const char *state_dir(const struct state *);
+/* "LMDB 0.9.31: (July 10, 2023)" */
+const char *state_lib_version(void);
+
+#endif

@@ -1,0 +1,523 @@
+/* util.c — see util.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const struct {
+	const char *name;
+	int status;
+} rc_table[] = {
+	[RC_OK] = { "ok", 0 },
+	[RC_RECORD] = { "record failures", 1 },
+	[RC_USAGE] = { "usage error", 2 },
+	[RC_CONFIG] = { "configuration error", 3 },
+	[RC_AUTH] = { "authorisation needs a person", 4 },
+	[RC_REMOTE] = { "remote unavailable or deadline reached", 5 },
+	[RC_GUARD] = { "guard tripped", 6 },
+	[RC_QUOTA] = { "API quota exhausted", 7 },
+	[RC_STALE] = { "stale", 8 },
+	[RC_STATE] = { "state error", 9 },
+	[RC_LOCKED] = { "locked by another run", 75 },
+	[RC_BUG] = { "internal error", 70 },
+};
+
+const char *
+rc_str(enum rc rc)
+{
+	if ((size_t)rc >= ARRAY_LEN(rc_table))
+		return "internal error";
+	return rc_table[rc].name;
+}
+
+int
+rc_exit_status(enum rc rc)
+{
+	if ((size_t)rc >= ARRAY_LEN(rc_table))
+		return 70;
+	return rc_table[rc].status;
+}
+
+static void NORETURN
+oom(size_t n)
+{
+	/* No allocation here: the message is static and write(2) is enough. */
+	char msg[96];
+	int len = snprintf(msg, sizeof(msg), "atsrecon: out of memory (%zu bytes); aborting\n", n);
+
+	if (len > 0 && write(STDERR_FILENO, msg, (size_t)len) < 0)
+		abort();
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom(n * size);
+	return p;
+}
+
+void *
+xrealloc(void *old, size_t n)
+{
+	void *p = realloc(old, n ? n : 1);
+
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	return buf_take(&b);
+}
+
+static void
+buf_grow(struct buf *b, size_t extra)
+{
+	size_t need;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		oom(SIZE_MAX);
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return;
+	if (b->cap == 0)
+		b->cap = 64;
+	while (b->cap < need)
+		b->cap = b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
+	b->p = xrealloc(b->p, b->cap);
+}
+
+void
+buf_add(struct buf *b, const void *data, size_t len)
+{
+	buf_grow(b, len);
+	if (len > 0)
+		memcpy(b->p + b->len, data, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+}
+
+void
+buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_addc(struct buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+void
+buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	buf_grow(b, (size_t)n);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void
+buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+char *
+buf_take(struct buf *b)
+{
+	char *p = b->p;
+
+	if (p == NULL)
+		p = xstrdup("");
+	b->p = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+size_t
+str_copy(char *dst, size_t size, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (size > 0) {
+		size_t n = len < size - 1 ? len : size - 1;
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+int
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+int
+str_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int
+parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+int
+parse_duration(const char *s, int64_t *seconds)
+{
+	int64_t total = 0;
+	int any = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	while (*s != '\0') {
+		int64_t v = 0, mult;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		while (*s >= '0' && *s <= '9') {
+			if (v > (INT64_MAX - 9) / 10)
+				return -1;
+			v = v * 10 + (*s++ - '0');
+		}
+		switch (*s) {
+		case '\0':
+			if (any)
+				return -1;	/* "1h30" is ambiguous */
+			mult = 1;
+			break;
+		case 's': mult = 1; s++; break;
+		case 'm': mult = 60; s++; break;
+		case 'h': mult = 3600; s++; break;
+		case 'd': mult = 86400; s++; break;
+		default: return -1;
+		}
+		if (v > (INT64_MAX - total) / mult)
+			return -1;
+		total += v * mult;
+		any = 1;
+	}
+	*seconds = total;
+	return 0;
+}
+
+static int
+fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	if (slash == NULL)
+		str_copy(dir, sizeof(dir), ".");
+	else if (slash == path)
+		str_copy(dir, sizeof(dir), "/");
+	else {
+		size_t n = (size_t)(slash - path);
+		if (n >= sizeof(dir)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+atomic_write(const char *path, const void *data, size_t len, unsigned mode)
+{
+	struct buf tmp = BUF_INIT;
+	const char *p = data;
+	int fd = -1, saved, rc = -1;
+
+	buf_addf(&tmp, "%s.tmp.XXXXXX", path);
+	fd = mkstemp(tmp.p);
+	if (fd < 0)
+		goto out;
+	if (fchmod(fd, (mode_t)mode) != 0)
+		goto out;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp.p, path) != 0)
+		goto out;
+	rc = fsync_dir_of(path);
+out:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0 && tmp.p != NULL)
+		unlink(tmp.p);
+	buf_free(&tmp);
+	errno = saved;
+	return rc;
+}
+
+int
+read_file(const char *path, size_t max, struct buf *out)
+{
+	char chunk[8192];
+	int fd, rc = -1, saved;
+	struct stat st;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		if (out->len + (size_t)n > max) {
+			errno = EFBIG;
+			goto out;
+		}
+		buf_add(out, chunk, (size_t)n);
+	}
+	if (out->p == NULL)
+		buf_add(out, "", 0);
+	rc = 0;
+out:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+fmt_rfc3339_ms(int64_t ms, char *out, size_t size)
+{
+	time_t secs = (time_t)(ms / 1000);
+	int frac = (int)(ms % 1000);
+	struct tm tm;
+
+	if (frac < 0) {
+		frac += 1000;
+		secs -= 1;
+	}
+	gmtime_r(&secs, &tm);
+	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
+size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int
+utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t k = utf8_seq(p + i, n - i);
+		if (k == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+int
+url_allowed(const char *url)
+{
+	const char *auth;
+	size_t alen, n, i, dots = 0;
+
+	if (strncmp(url, "https://", 8) == 0)
+		auth = url + 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		auth = url + 7;
+	else
+		return 0;
+	alen = strcspn(auth, "/?#");
+	if (alen == 0 || memchr(auth, '@', alen) != NULL)
+		return 0;	/* no host, or credentials in the URL */
+	for (i = 0; i < alen; i++)
+		if ((unsigned char)auth[i] <= ' ' || auth[i] == '\\')
+			return 0;
+	if (auth == url + 8)
+		return 1;
+	/* plain http: loopback only */
+	if (auth[0] == '[')
+		return alen >= 5 && strncmp(auth, "[::1]", 5) == 0 && (alen == 5 || auth[5] == ':');
+	n = strcspn(auth, ":/?#");
+	if (n == 9 && strncmp(auth, "localhost", 9) == 0)
+		return 1;
+	if (n < 7 || strncmp(auth, "127.", 4) != 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (auth[i] == '.')
+			dots++;
+		else if (auth[i] < '0' || auth[i] > '9')
+			return 0;
+	}
+	return dots == 3;
+}

@@ -1,0 +1,103 @@
+/*
+ * util.h — allocation, growable buffers, atomic files, time, bounded strings.
+ *
+ * Out-of-memory policy: the x*alloc functions never return NULL. On allocation
+ * failure they print one line to stderr and abort(): a run that cannot allocate
+ * a few kilobytes cannot do anything correct, and the intent journal makes the
+ * next run complete whatever this one was doing (DESIGN.md §6).
+ */
+#ifndef ATSRECON_UTIL_H
+#define ATSRECON_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One error type for the whole program, graded by scope. main.c alone maps it
+ * to an exit status (DESIGN.md §7); rc_str names it for logs. */
+enum rc {
+	RC_OK = 0,
+	RC_RECORD,	/* run complete, some records failed (retried next run) */
+	RC_USAGE,	/* bad command line */
+	RC_CONFIG,	/* bad configuration */
+	RC_AUTH,	/* a person must act: invalid grant, 401 after refresh, 403 */
+	RC_REMOTE,	/* remote unavailable, or deadline reached with work left */
+	RC_GUARD,	/* a guard tripped; nothing applied */
+	RC_QUOTA,	/* API quota exhausted; remainder deferred */
+	RC_STALE,	/* last good run is too old (status) */
+	RC_STATE,	/* state corrupt, wrong schema, not writable */
+	RC_LOCKED,	/* another run holds the lock */
+	RC_BUG		/* internal error */
+};
+const char *rc_str(enum rc);
+int rc_exit_status(enum rc);
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#define NORETURN __attribute__((noreturn))
+#else
+#define PRINTF_LIKE(f, a)
+#define NORETURN
+#endif
+
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+char *xasprintf(const char *, ...) PRINTF_LIKE(1, 2);
+
+/* A growable byte buffer, always NUL-terminated when p != NULL. */
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+#define BUF_INIT { NULL, 0, 0 }
+void buf_add(struct buf *, const void *, size_t);
+void buf_adds(struct buf *, const char *);
+void buf_addc(struct buf *, char);
+void buf_addf(struct buf *, const char *, ...) PRINTF_LIKE(2, 3);
+void buf_vaddf(struct buf *, const char *, va_list) PRINTF_LIKE(2, 0);
+void buf_reset(struct buf *);
+void buf_free(struct buf *);
+/* Hands the storage to the caller (never NULL; "" for an empty buffer). */
+char *buf_take(struct buf *);
+
+/* Copies at most size-1 bytes and always terminates; returns strlen(src). */
+size_t str_copy(char *dst, size_t size, const char *src);
+int str_eq(const char *, const char *);		/* NULL-safe */
+int str_has_prefix(const char *, const char *);
+
+/* Strict number parsing: the whole string, in range, no sign surprises. */
+int parse_i64(const char *, int64_t *);
+/* "90", "90s", "15m", "36h", "7d", "1h30m" → seconds. */
+int parse_duration(const char *, int64_t *seconds);
+
+/*
+ * Writes data to path atomically: a temporary file in the same directory,
+ * fsync, rename over path, fsync of the directory. mode is the new file's
+ * mode. Returns 0, or -1 with errno set (the temporary file is removed).
+ */
+int atomic_write(const char *path, const void *data, size_t len, unsigned mode);
+
+/* Reads a whole regular file, at most max bytes; -1 with errno (EFBIG when larger). */
+int read_file(const char *path, size_t max, struct buf *out);
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
+ * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
+size_t utf8_seq(const unsigned char *s, size_t n);
+int utf8_valid(const char *s, size_t n);
+
+/* Base URL policy (DESIGN.md §1): https://, or http:// only to a loopback
+ * host (localhost, 127.0.0.0/8, [::1]); never credentials in the URL. */
+int url_allowed(const char *url);
+
+int64_t now_ms(void);		/* wall clock, ms since the epoch */
+int64_t mono_ms(void);		/* monotonic clock, ms */
+/* RFC 3339 UTC with milliseconds: 2026-01-05T10:00:00.000Z (out >= 25 bytes). */
+void fmt_rfc3339_ms(int64_t ms, char *out, size_t size);
+
+#endif
