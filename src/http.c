@@ -374,6 +374,9 @@ http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 		buf_free(&resp->body);
 	} else if (cc != CURLE_OK) {
 		struct buf safe = BUF_INIT;
+		size_t el = strlen(errbuf);
+		while (el > 0 && (errbuf[el - 1] == '\n' || errbuf[el - 1] == '\r'))
+			errbuf[--el] = '\0';
 		resp->fail = classify(cc);
 		text_escape(&safe, errbuf[0] ? errbuf : curl_easy_strerror(cc),
 		    strlen(errbuf[0] ? errbuf : curl_easy_strerror(cc)));

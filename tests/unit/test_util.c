@@ -1,0 +1,170 @@
+/* Unit tests: util.c (buffers, parsing, atomic writes, URL policy, UTF-8). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "t.h"
+#include "util.h"
+
+static void
+test_buf(void)
+{
+	struct buf b = BUF_INIT;
+	char *s;
+	int i;
+
+	buf_adds(&b, "abc");
+	buf_addc(&b, '-');
+	buf_addf(&b, "%d/%s", 42, "x");
+	CHECK_STR(b.p, "abc-42/x");
+	CHECK(b.len == 8);
+	for (i = 0; i < 10000; i++)
+		buf_addc(&b, 'z');
+	CHECK(b.len == 10008 && b.p[b.len] == '\0');
+	buf_reset(&b);
+	CHECK(b.len == 0 && b.p[0] == '\0');
+	s = buf_take(&b);
+	CHECK(s != NULL && s[0] == '\0' && b.p == NULL);
+	free(s);
+	s = buf_take(&b);	/* never NULL, even when empty */
+	CHECK_STR(s, "");
+	free(s);
+}
+
+static void
+test_parse(void)
+{
+	int64_t v = -1;
+
+	CHECK(parse_i64("0", &v) == 0 && v == 0);
+	CHECK(parse_i64("-17", &v) == 0 && v == -17);
+	CHECK(parse_i64("9223372036854775807", &v) == 0 && v == INT64_MAX);
+	CHECK(parse_i64("9223372036854775808", &v) != 0);
+	CHECK(parse_i64("12a", &v) != 0);
+	CHECK(parse_i64("", &v) != 0);
+	CHECK(parse_i64(" 1", &v) != 0);
+	CHECK(parse_i64("+1", &v) != 0);
+
+	CHECK(parse_duration("90", &v) == 0 && v == 90);
+	CHECK(parse_duration("90s", &v) == 0 && v == 90);
+	CHECK(parse_duration("15m", &v) == 0 && v == 900);
+	CHECK(parse_duration("36h", &v) == 0 && v == 129600);
+	CHECK(parse_duration("7d", &v) == 0 && v == 604800);
+	CHECK(parse_duration("1h30m", &v) == 0 && v == 5400);
+	CHECK(parse_duration("1h30", &v) != 0);
+	CHECK(parse_duration("5w", &v) != 0);
+	CHECK(parse_duration("-5s", &v) != 0);
+	CHECK(parse_duration("", &v) != 0);
+	CHECK(parse_duration("99999999999999999999s", &v) != 0);
+}
+
+static void
+test_strings(void)
+{
+	char small[4];
+
+	CHECK(str_copy(small, sizeof(small), "abcdef") == 6);
+	CHECK_STR(small, "abc");
+	CHECK(str_eq(NULL, NULL) && !str_eq("a", NULL) && str_eq("a", "a"));
+	CHECK(str_has_prefix("https://x", "https://") && !str_has_prefix("http", "https"));
+}
+
+static void
+test_atomic_write(void)
+{
+	char dir[] = "/tmp/atsrecon-t-XXXXXX";
+	struct buf path = BUF_INIT, got = BUF_INIT;
+	struct stat st;
+
+	CHECK(mkdtemp(dir) != NULL);
+	buf_addf(&path, "%s/out.json", dir);
+	CHECK(atomic_write(path.p, "first", 5, 0600) == 0);
+	CHECK(atomic_write(path.p, "second", 6, 0644) == 0);
+	CHECK(read_file(path.p, 100, &got) == 0);
+	CHECK_STR(got.p, "second");
+	CHECK(stat(path.p, &st) == 0 && (st.st_mode & 0777) == 0644);
+	buf_reset(&got);
+	CHECK(read_file(path.p, 3, &got) != 0 && errno == EFBIG);
+	/* a directory that does not exist: error, nothing left behind */
+	buf_reset(&path);
+	buf_addf(&path, "%s/missing/out.json", dir);
+	CHECK(atomic_write(path.p, "x", 1, 0600) != 0);
+	buf_reset(&path);
+	buf_addf(&path, "%s/out.json", dir);
+	unlink(path.p);
+	CHECK(rmdir(dir) == 0);	/* empty: no temporary file leaked */
+	buf_free(&path);
+	buf_free(&got);
+}
+
+static void
+test_url_policy(void)
+{
+	CHECK(url_allowed("https://api.infusionsoft.com/crm/rest"));
+	CHECK(url_allowed("https://localhost:8443/x"));
+	CHECK(url_allowed("http://localhost:8080/x"));
+	CHECK(url_allowed("http://127.0.0.1:9/"));
+	CHECK(url_allowed("http://127.1.2.3"));
+	CHECK(url_allowed("http://[::1]:80/"));
+	CHECK(!url_allowed("http://api.infusionsoft.com/"));
+	CHECK(!url_allowed("http://localhost.evil.com/"));
+	CHECK(!url_allowed("http://127.0.0.1.evil.com/"));
+	CHECK(!url_allowed("http://10.0.0.1/"));
+	CHECK(!url_allowed("https://user:pw@api.example.com/"));
+	CHECK(!url_allowed("http://user@localhost/"));
+	CHECK(!url_allowed("ftp://localhost/"));
+	CHECK(!url_allowed("https://"));
+	CHECK(!url_allowed("https:///path"));
+	CHECK(!url_allowed("https://a b/"));
+}
+
+static void
+test_utf8_and_time(void)
+{
+	char ts[32];
+
+	CHECK(utf8_valid("plain", 5));
+	CHECK(utf8_valid("J\xc3\xbcrgen", 7));
+	CHECK(!utf8_valid("\xc3", 1));			/* truncated */
+	CHECK(!utf8_valid("\xc0\xaf", 2));		/* overlong */
+	CHECK(!utf8_valid("\xed\xa0\x80", 3));		/* surrogate */
+	CHECK(!utf8_valid("\xf4\x90\x80\x80", 4));	/* > U+10FFFF */
+	CHECK(utf8_valid("\xf0\x9f\x98\x80", 4));	/* emoji */
+	fmt_rfc3339_ms(1767607200000LL, ts, sizeof(ts));
+	CHECK_STR(ts, "2026-01-05T10:00:00.000Z");
+	fmt_rfc3339_ms(1767607200123LL, ts, sizeof(ts));
+	CHECK_STR(ts, "2026-01-05T10:00:00.123Z");
+	CHECK(mono_ms() > 0 && now_ms() > 1700000000000LL);
+}
+
+static void
+test_rc(void)
+{
+	CHECK(rc_exit_status(RC_OK) == 0);
+	CHECK(rc_exit_status(RC_RECORD) == 1);
+	CHECK(rc_exit_status(RC_USAGE) == 2);
+	CHECK(rc_exit_status(RC_CONFIG) == 3);
+	CHECK(rc_exit_status(RC_AUTH) == 4);
+	CHECK(rc_exit_status(RC_REMOTE) == 5);
+	CHECK(rc_exit_status(RC_GUARD) == 6);
+	CHECK(rc_exit_status(RC_QUOTA) == 7);
+	CHECK(rc_exit_status(RC_STALE) == 8);
+	CHECK(rc_exit_status(RC_STATE) == 9);
+	CHECK(rc_exit_status(RC_LOCKED) == 75);
+	CHECK(rc_exit_status(RC_BUG) == 70);
+}
+
+int
+main(void)
+{
+	test_buf();
+	test_parse();
+	test_strings();
+	test_atomic_write();
+	test_url_policy();
+	test_utf8_and_time();
+	test_rc();
+	return t_done("test_util");
+}
