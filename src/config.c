@@ -166,29 +166,56 @@ read_secret_file(const char *path, char **out, struct buf *msg)
 	return 0;
 }
 
-/* Stores a secret given either directly or by file, into v. */
+/* Stores a secret given directly, or remembers its file: files are read by
+ * config_finish, once every layer is known, so a later layer that sets the
+ * value (an environment variable, say) never needs the file to exist. */
 static int
 store_secret(const struct opt *o, const char *value, const char *file, struct cfg_val *v,
     struct buf *msg)
 {
-	char *s = NULL;
-
+	free(v->secret_file);
+	v->secret_file = NULL;
 	if (file != NULL) {
-		if (read_secret_file(file, &s, msg) != 0)
-			return -1;
-		if (store_text(o, s, v, msg) != 0) {
-			free(s);
+		if (*file == '\0') {
+			buf_adds(msg, "empty secret file path");
 			return -1;
 		}
-		free(v->secret_file);
+		free(v->str);
+		v->str = NULL;
+		v->set = 0;
 		v->secret_file = xstrdup(file);
-		free(s);
 		return 0;
 	}
 	log_add_secret(value);
-	free(v->secret_file);
-	v->secret_file = NULL;
 	return store_text(o, value, v, msg);
+}
+
+enum rc
+config_finish(struct config *c, struct buf *err)
+{
+	size_t i;
+
+	for (i = 0; i < OPT__MAX; i++) {
+		struct cfg_val *v = &c->v[i];
+		struct buf msg = BUF_INIT, where = BUF_INIT;
+		char *s = NULL;
+		int bad;
+
+		if (v->secret_file == NULL || v->set)
+			continue;
+		bad = read_secret_file(v->secret_file, &s, &msg) != 0 ||
+		    store_text(&opt_table[i], s, v, &msg) != 0;
+		free(s);
+		if (bad) {
+			cfg_origin(c, (enum opt_id)i, &where);
+			buf_addf(err, "%s: %s.%s: %s", where.p, opt_table[i].section, opt_table[i].key, msg.p);
+			buf_free(&where);
+			buf_free(&msg);
+			return RC_CONFIG;
+		}
+		buf_free(&msg);
+	}
+	return RC_OK;
 }
 
 static void
@@ -429,8 +456,11 @@ config_set_cli(struct config *c, enum opt_id id, const char *value, struct buf *
 
 	if (o->type == OT_FLAG)
 		value = "true";
-	if (o->flags & OF_SECRET)
+	if (o->flags & OF_SECRET) {
 		log_add_secret(value);
+		free(c->v[id].secret_file);
+		c->v[id].secret_file = NULL;
+	}
 	rc = store_text(o, value, &c->v[id], &msg);
 	if (rc != 0) {
 		buf_addf(err, "--%s: %s", o->flag, msg.p);

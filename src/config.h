@@ -48,6 +48,10 @@ enum rc config_apply_env(struct config *, char *const *envp, struct buf *err);
 /* Sets one option from the command line (value NULL for OT_FLAG). */
 enum rc config_set_cli(struct config *, enum opt_id, const char *value, struct buf *err);
 
+/* Reads the secret files that the final layers still point at. Call once,
+ * after the file, the environment and the flags. */
+enum rc config_finish(struct config *, struct buf *err);
+
 const char *cfg_str(const struct config *, enum opt_id);	/* NULL when unset */
 int64_t cfg_int(const struct config *, enum opt_id);
 int cfg_bool(const struct config *, enum opt_id);

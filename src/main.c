@@ -274,6 +274,8 @@ load_config(const struct cli *cli, struct config *cfg)
 		if ((rc = config_set_cli(cfg, cli->set[i].id, cli->set[i].val, &err)) != RC_OK)
 			goto out;
 	}
+	if ((rc = config_finish(cfg, &err)) != RC_OK)
+		goto out;
 	if (cfg_bool(cfg, OPT_VERBOSE))
 		config_set_cli(cfg, OPT_LOG_LEVEL, "debug", &err);
 	if (log_parse_level(cfg_str(cfg, OPT_LOG_LEVEL), &lvl) == 0 &&

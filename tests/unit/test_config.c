@@ -118,6 +118,7 @@ test_layers_and_secrets(void)
 	char *badenv[] = { "ATSRECON_KEAP_CONCURRENCY=99", NULL };
 
 	CHECK(load(cfgtext, &c, &err) == RC_OK);
+	CHECK(config_finish(&c, &err) == RC_OK);
 	CHECK_STR(cfg_str(&c, OPT_KEAP_CLIENT_SECRET), "file-secret-value");	/* newline stripped */
 	CHECK(config_apply_env(&c, env, &err) == RC_OK);
 	CHECK(cfg_int(&c, OPT_KEAP_MAX_RPS) == 9);		/* env beats file */
@@ -147,10 +148,20 @@ test_layers_and_secrets(void)
 	config_free(&c);
 	free(cfgtext);
 
-	/* a missing secret file */
-	CHECK(load("{ \"keap\": { \"client_secret_file\": \"/nonexistent/s\" } }", &c, &err) == RC_CONFIG);
-	CHECK_CONTAINS(err.p, "cannot read secret file /nonexistent/s");
+	/* a missing secret file: an error once the layers are final ... */
+	CHECK(load("{ \"keap\": {\n \"client_secret_file\": \"/nonexistent/s\" } }", &c, &err) == RC_OK);
+	CHECK(config_finish(&c, &err) == RC_CONFIG);
+	CHECK_CONTAINS(err.p, "c.jsonc:2, from file /nonexistent/s: keap.client_secret: cannot read secret file /nonexistent/s");
 	config_free(&c);
+	/* ... unless a later layer set the value */
+	{
+		char *env2[] = { "ATSRECON_KEAP_CLIENT_SECRET=from-env-9999", NULL };
+		CHECK(load("{ \"keap\": { \"client_secret_file\": \"/nonexistent/s\" } }", &c, &err) == RC_OK);
+		CHECK(config_apply_env(&c, env2, &err) == RC_OK);
+		CHECK(config_finish(&c, &err) == RC_OK);
+		CHECK_STR(cfg_str(&c, OPT_KEAP_CLIENT_SECRET), "from-env-9999");
+		config_free(&c);
+	}
 	unlink(secret);
 	free(secret);
 	log_clear_secrets();

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Integration: the command line, configuration errors, secrets, state lock and status.
+. "$(dirname "$0")/../lib.sh"
+
+# --- usage and version
+expect_rc 0 "version" "$ATSRECON" version
+check "version names atsrecon and every library" \
+	grep -q -E '^atsrecon [0-9].*libcurl/8\.14\.1 mbedTLS/3\.6\.6 zlib/1\.3\.1.*cJSON/1\.7\.18.*LMDB 0\.9\.31' \
+	<(tr '\n' ' ' <"$T_TMP/out")
+expect_rc 2 "no command" "$ATSRECON"
+expect_rc 2 "unknown command" "$ATSRECON" frobnicate
+check "unknown command is named" err_has 'unknown command "frobnicate"'
+expect_rc 2 "unknown option" "$ATSRECON" check --frobnicate
+check "unknown option is named" err_has "unknown option --frobnicate"
+expect_rc 2 "option missing its value" "$ATSRECON" check -c
+expect_rc 2 "flag given a value" "$ATSRECON" run --dry-run=yes
+expect_rc 2 "option of another command" "$ATSRECON" check --stale-after 1h
+expect_rc 0 "--help" "$ATSRECON" run --help
+check "run --help lists --max-runtime from the option table" out_has "--max-runtime DURATION"
+expect_rc 2 "bad flag value is a usage error" "$ATSRECON" status --stale-after soon
+
+# --- configuration errors: file:line and exit 3
+cfg="$T_TMP/bad.jsonc"
+printf '{\n  // comment\n  "keap": {\n    "max_rps": 7\n    "concurrency": 2\n  }\n}\n' >"$cfg"
+expect_rc 3 "malformed JSON" "$ATSRECON" check -c "$cfg"
+check "malformed JSON error has file:line" err_has "$cfg:5: expected ',' or '}'"
+printf '{\n  "keap": {\n    "concurency": 2\n  }\n}\n' >"$cfg"
+expect_rc 3 "unknown key" "$ATSRECON" check -c "$cfg"
+check "unknown key error has file:line" err_has "$cfg:3: unknown key \"keap.concurency\""
+printf '{ "guards": {\n "max_change_percent": "ten" } }\n' >"$cfg"
+expect_rc 3 "wrong type" "$ATSRECON" check -c "$cfg"
+check "wrong type error has file:line" err_has "$cfg:2: guards.max_change_percent: expected an integer, got a string"
+printf '{ "keap": { "concurrency": 64 } }\n' >"$cfg"
+expect_rc 3 "out of range" "$ATSRECON" check -c "$cfg"
+check "out of range error names the bounds" err_has "$cfg:1: keap.concurrency: 64 is out of range [1, 16]"
+expect_rc 3 "missing config file" "$ATSRECON" check -c "$T_TMP/nope.jsonc"
+expect_rc 3 "bad environment override" env ATSRECON_KEAP_MAX_RPS=fast "$ATSRECON" check
+check "environment error names the variable" err_has "ATSRECON_KEAP_MAX_RPS: expected an integer"
+expect_rc 3 "plain http to a remote host refused" env ATSRECON_KEAP_BASE_URL=http://api.infusionsoft.com/crm/rest "$ATSRECON" check
+
+# --- every example config validates
+for f in "$TOP"/configs/*.jsonc; do
+	expect_rc 0 "example $(basename "$f") passes check" env ATSRECON_KEAP_CLIENT_SECRET=x1234 \
+		ATSRECON_ATS_CLIENT_SECRET=y1234 "$ATSRECON" check -c "$f"
+done
+
+# --- secrets never printed: check output and logs, from file, env and inline
+sec_file="$T_TMP/keap_secret"
+printf 'KEAP-FILE-SECRET-0001\n' >"$sec_file"
+chmod 600 "$sec_file"
+cat >"$T_TMP/secrets.jsonc" <<EOC
+{
+  "keap": { "client_id": "visible-client-id", "client_secret_file": "$sec_file" },
+  "ats": { "kind": "lever", "api_key": "ATS-INLINE-SECRET-0002" },
+  "state": { "dir": "$T_TMP/state" }
+}
+EOC
+expect_rc 0 "check with secrets" env ATSRECON_ATS_CLIENT_SECRET=ENV-SECRET-0003 \
+	"$ATSRECON" check -v --log-format json -c "$T_TMP/secrets.jsonc"
+check "check shows non-secret values" out_has '"visible-client-id"'
+check "check says secrets are redacted" out_has "keap.client_secret = <redacted>"
+check "check names the secret's file, not its value" out_has "from file $sec_file"
+check "no secret value in stdout" bash -c "! grep -q -E 'SECRET-000[123]' '$T_TMP/out'"
+check "no secret value in stderr" bash -c "! grep -q -E 'SECRET-000[123]' '$T_TMP/err'"
+chmod 644 "$sec_file"
+expect_rc 0 "world-readable secret file still loads" "$ATSRECON" check -c "$T_TMP/secrets.jsonc"
+check "world-readable secret file warns" err_has "readable by every user"
+printf 'A\nB\n' >"$sec_file"
+expect_rc 3 "multi-line secret file refused" "$ATSRECON" check -c "$T_TMP/secrets.jsonc"
+expect_rc 3 "secret and its _FILE both set" env ATSRECON_KEAP_API_KEY=abcd1234 \
+	ATSRECON_KEAP_API_KEY_FILE="$sec_file" "$ATSRECON" check
+
+# --- logs: JSON lines when not a terminal
+expect_rc 0 "debug logging as JSON" env SSL_CERT_FILE=/nonexistent "$ATSRECON" check -v --log-format json
+check "every stderr line is a JSON object with level and timestamp" python3 -c '
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip()]
+for l in lines:
+    o = json.loads(l)
+    assert o["level"] and o["timestamp"].endswith("Z") and "subsystem" in o and "msg" in o
+' "$T_TMP/err"
+
+# --- state: status, auth bootstrap, lock (exit 75)
+st="$T_TMP/state"
+expect_rc 8 "status with no state is stale" "$ATSRECON" status --state-dir "$st"
+check "status says no run recorded" out_has "no successful run recorded"
+expect_rc 0 "auth keap --refresh-token stores the token" "$ATSRECON" auth keap --refresh-token RT-SECRET-0004 --state-dir "$st"
+check "the refresh token is not logged" bash -c "! grep -q RT-SECRET-0004 '$T_TMP/err' '$T_TMP/out'"
+check "state directory is private (0700)" test "$(stat -c %a "$st")" = 700
+check "state file is private (0600)" test "$(stat -c %a "$st/data.mdb")" = 600
+expect_rc 8 "status after auth is still stale (no good run)" "$ATSRECON" status --state-dir "$st" --json
+check "status --json" out_has '"last_good_run":null'
+expect_rc 2 "auth needs exactly one of --code and --refresh-token" "$ATSRECON" auth keap --state-dir "$st"
+# Another process holds the lock (flock(1) takes the same flock(2) lock).
+flock "$st/lock" sleep 3 &
+T_PIDS+=($!)
+sleep 0.3
+t0=$(date +%s%N)
+expect_rc 75 "second run while the lock is held" "$ATSRECON" auth keap --refresh-token RT-SECRET-0005 --state-dir "$st"
+check "locked run fails at once (< 1 s)" test $(( ($(date +%s%N) - t0) / 1000000 )) -lt 1000
+check "locked run says why" err_has "another atsrecon run holds the lock"
+check "status is not blocked by the lock" bash -c "'$ATSRECON' status --state-dir '$st' >/dev/null; test \$? = 8"
+wait
+
+t_done
