@@ -285,8 +285,10 @@ load_config(const struct cli *cli, struct config *cfg)
 		log_init(lvl, fmt);
 	}
 out:
-	if (rc != RC_OK)
+	if (rc != RC_OK) {
 		fprintf(stderr, "atsrecon: %s\n", err.p ? err.p : rc_str(rc));
+		config_free(cfg);
+	}
 	buf_free(&err);
 	free(picked);
 	return rc;

@@ -44,7 +44,7 @@ run() {
 	RC=$?
 	if [ "$RC" = 86 ] || grep -q -E 'Sanitizer|runtime error:' "$T_TMP/err"; then
 		not_ok "sanitizer report from: $*"
-		sed 's/^/    /' "$T_TMP/err" | head -40
+		grep -A12 -E 'ERROR: |runtime error:' "$T_TMP/err" | sed 's/^/    /' | head -14
 	fi
 	cat "$T_TMP/err" >>"$T_TMP/all-stderr"
 	cat "$T_TMP/out" >>"$T_TMP/all-stdout"

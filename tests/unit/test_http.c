@@ -1,0 +1,291 @@
+/*
+ * Unit tests: http.c against the echo fake (tests/fakes/echo.py), which
+ * tests/run.sh starts: ATSRECON_TEST_ECHO is its base URL (TLS 1.3 allowed),
+ * ATSRECON_TEST_ECHO12 one limited to TLS 1.2, ATSRECON_TEST_CA its CA file.
+ * Without them every check fails: this test must not pass by not running.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "t.h"
+
+static const char *base, *base12, *ca;
+
+static enum rc
+get(struct http *h, const char *path, struct http_resp *r)
+{
+	char url[512];
+	struct http_req req;
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = url;
+	return http_do(h, &req, r);
+}
+
+/* Replaces the fake's fault rules (JSON list). */
+static void
+faults(struct http *h, const char *rules)
+{
+	char url[512];
+	struct http_req req;
+	struct http_resp r;
+
+	snprintf(url, sizeof(url), "%s/_admin/faults", base);
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.url = url;
+	req.body = rules;
+	req.body_len = strlen(rules);
+	CHECK(http_do(h, &req, &r) == RC_OK && r.status == 200);
+	http_resp_free(&r);
+}
+
+static void
+test_keepalive_and_tls(struct http *h)
+{
+	struct http_resp r;
+	struct buf err = BUF_INIT;
+	cJSON *j;
+	int i;
+
+	CHECK(get(h, "/tls", &r) == RC_OK);
+	CHECK(r.status == 200);
+	CHECK_STR(r.tls_version, "TLSv1.3");
+	j = json_parse(r.body.p, r.body.len, &err);
+	CHECK_STR(json_str(j, "tls"), "TLSv1.3");	/* the server agrees */
+	cJSON_Delete(j);
+	http_resp_free(&r);
+	for (i = 0; i < 3; i++) {
+		CHECK(get(h, "/echo", &r) == RC_OK && r.status == 200);
+		CHECK(r.new_connection == 0);	/* kept alive */
+		http_resp_free(&r);
+	}
+	buf_free(&err);
+}
+
+static void
+test_tls12(void)
+{
+	struct http_cfg cfg = { 0 };
+	struct http *h = NULL;
+	struct http_req req;
+	struct http_resp r;
+	char url[512];
+
+	cfg.ca_file = ca;
+	CHECK(http_new(&cfg, &h) == RC_OK);
+	snprintf(url, sizeof(url), "%s/tls", base12);
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = url;
+	CHECK(http_do(h, &req, &r) == RC_OK && r.status == 200);
+	CHECK_STR(r.tls_version, "TLSv1.2");
+	http_resp_free(&r);
+	http_free(h);
+}
+
+static void
+test_gzip_and_cap(struct http *h)
+{
+	struct http_resp r;
+	struct http_cfg cfg = { 0 };
+	struct http *small = NULL;
+	struct buf err = BUF_INIT;
+	cJSON *j;
+	const cJSON *hdrs;
+
+	CHECK(get(h, "/echo", &r) == RC_OK);
+	j = json_parse(r.body.p, r.body.len, &err);
+	hdrs = json_get(j, "headers");
+	CHECK(json_str(hdrs, "Accept-Encoding") != NULL || json_str(hdrs, "accept-encoding") != NULL);
+	cJSON_Delete(j);
+	http_resp_free(&r);
+
+	CHECK(get(h, "/big?n=200000", &r) == RC_OK && r.status == 200);
+	CHECK(r.body.len == 200000);		/* decoded */
+	CHECK_STR(http_header(&r, "content-encoding"), "gzip");
+	http_resp_free(&r);
+
+	cfg.ca_file = ca;
+	cfg.max_body = 4096;
+	CHECK(http_new(&cfg, &small) == RC_OK);
+	CHECK(get(small, "/big?n=4096", &r) == RC_OK && r.body.len == 4096);
+	http_resp_free(&r);
+	/* a gzip body that decodes past the cap is refused too (the wire holds ~100 bytes) */
+	CHECK(get(small, "/big?n=300000", &r) == RC_REMOTE);
+	CHECK(r.fail == HTTP_ERR_TOOBIG);
+	CHECK(r.body.len == 0);
+	http_resp_free(&r);
+	http_free(small);
+	buf_free(&err);
+}
+
+static void
+test_faults(struct http *h)
+{
+	struct http_resp r;
+	struct http_cfg cfg = { 0 };
+	struct http *quick = NULL;
+	struct http_req req;
+	char url[512];
+
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":429,"
+	    "\"headers\":{\"Retry-After\":\"7\"},\"body\":{\"fault\":{\"faultstring\":\"Too Many\"}},"
+	    "\"times\":1}]");
+	CHECK(get(h, "/echo", &r) == RC_OK);
+	CHECK(r.status == 429);
+	CHECK_STR(http_header(&r, "retry-after"), "7");
+	CHECK_STR(http_header(&r, "Retry-After"), "7");
+	http_resp_free(&r);
+	CHECK(get(h, "/echo", &r) == RC_OK && r.status == 200);	/* times: 1 */
+	http_resp_free(&r);
+
+	/* On a kept-alive connection curl retries once on a fresh one when the
+	 * server closes without answering; every attempt here is reset. */
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"reset\",\"times\":5}]");
+	CHECK(get(h, "/echo", &r) == RC_REMOTE);
+	CHECK(r.fail == HTTP_ERR_RESET);
+	CHECK(r.status == 0);
+	http_resp_free(&r);
+	faults(h, "[]");
+
+	faults(h, "[{\"match\":{\"path\":\"^/big$\"},\"kind\":\"truncate\",\"keep\":100,\"times\":1}]");
+	CHECK(get(h, "/big?n=5000", &r) == RC_REMOTE);
+	CHECK(r.fail == HTTP_ERR_RESET);
+	http_resp_free(&r);
+
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"malformed\",\"times\":1}]");
+	CHECK(get(h, "/echo", &r) == RC_OK && r.status == 200);
+	{
+		struct buf err = BUF_INIT;
+		cJSON *j = json_parse(r.body.p, r.body.len, &err);
+		CHECK(j == NULL);
+		CHECK(err.len > 0);
+		buf_free(&err);
+	}
+	http_resp_free(&r);
+
+	cfg.ca_file = ca;
+	cfg.timeout_ms = 1000;
+	CHECK(http_new(&cfg, &quick) == RC_OK);
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"delay\",\"ms\":3000,\"times\":1}]");
+	CHECK(get(quick, "/echo", &r) == RC_REMOTE);
+	CHECK(r.fail == HTTP_ERR_TIMEOUT);
+	CHECK(r.elapsed_ms < 2500);
+	http_resp_free(&r);
+	/* a deadline shorter than the timeout wins */
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"delay\",\"ms\":3000,\"times\":1}]");
+	snprintf(url, sizeof(url), "%s/echo", base);
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = url;
+	req.deadline_ms = mono_ms() + 300;
+	CHECK(http_do(h, &req, &r) == RC_REMOTE && r.fail == HTTP_ERR_TIMEOUT && r.elapsed_ms < 1500);
+	http_resp_free(&r);
+	req.deadline_ms = mono_ms() - 1;
+	CHECK(http_do(h, &req, &r) == RC_REMOTE && r.fail == HTTP_ERR_TIMEOUT);
+	http_resp_free(&r);
+	http_free(quick);
+	faults(h, "[]");
+}
+
+static void
+test_post_and_auth(struct http *h)
+{
+	struct http_req req;
+	struct http_resp r;
+	char url[512];
+	const char *extra[] = { "X-Test: yes", NULL };
+
+	snprintf(url, sizeof(url), "%s/echo", base);
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.url = url;
+	req.body = "{\"a\":[1,2]}";
+	req.body_len = strlen(req.body);
+	req.bearer = "tok-secret-123";
+	req.headers = extra;
+	CHECK(http_do(h, &req, &r) == RC_OK && r.status == 200);
+	CHECK_STR(r.body.p, "{\"a\":[1,2]}");
+	http_resp_free(&r);
+	req.method = "PATCH";
+	CHECK(http_do(h, &req, &r) == RC_OK && r.status == 405);	/* echo has no PATCH */
+	http_resp_free(&r);
+}
+
+static void
+test_refusals(void)
+{
+	struct http_cfg cfg = { 0 };
+	struct http *h = NULL;
+	struct http_req req;
+	struct http_resp r;
+	char url[512];
+
+	/* no ca_file: the built-in bundle, which does not trust the test CA */
+	unsetenv("SSL_CERT_FILE");
+	CHECK(http_new(&cfg, &h) == RC_OK);
+	snprintf(url, sizeof(url), "%s/echo", base);
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = url;
+	CHECK(http_do(h, &req, &r) == RC_REMOTE && r.fail == HTTP_ERR_TLS);
+	http_resp_free(&r);
+	/* $SSL_CERT_FILE is honoured */
+	setenv("SSL_CERT_FILE", ca, 1);
+	http_free(h);
+	CHECK(http_new(&cfg, &h) == RC_OK);
+	CHECK(http_do(h, &req, &r) == RC_OK && r.status == 200);
+	http_resp_free(&r);
+	unsetenv("SSL_CERT_FILE");
+	/* a CA file that does not exist is a configuration error */
+	http_free(h);
+	cfg.ca_file = "/nonexistent/ca.pem";
+	CHECK(http_new(&cfg, &h) == RC_OK);
+	CHECK(http_do(h, &req, &r) == RC_CONFIG);
+	http_resp_free(&r);
+	/* plain HTTP only to loopback */
+	req.url = "http://example.com/";
+	CHECK(http_do(h, &req, &r) == RC_CONFIG && r.fail == HTTP_ERR_URL);
+	http_resp_free(&r);
+	/* nothing listening */
+	req.url = "https://localhost:1/";
+	CHECK(http_do(h, &req, &r) == RC_REMOTE && r.fail == HTTP_ERR_CONNECT);
+	http_resp_free(&r);
+	http_free(h);
+}
+
+int
+main(void)
+{
+	struct http_cfg cfg = { 0 };
+	struct http *h = NULL;
+	struct buf enc = BUF_INIT;
+
+	json_init();
+	log_init(LOG_WARN, LOG_FMT_TEXT);
+	base = getenv("ATSRECON_TEST_ECHO");
+	base12 = getenv("ATSRECON_TEST_ECHO12");
+	ca = getenv("ATSRECON_TEST_CA");
+	CHECK(base != NULL && base12 != NULL && ca != NULL);
+	if (base == NULL || base12 == NULL || ca == NULL)
+		return t_done("test_http");
+	cfg.ca_file = ca;
+	CHECK(http_new(&cfg, &h) == RC_OK);
+	test_keepalive_and_tls(h);
+	test_tls12();
+	test_gzip_and_cap(h);
+	test_faults(h);
+	test_post_and_auth(h);
+	test_refusals();
+	http_free(h);
+	http_urlencode(&enc, "gte|2026-01-05T10:00:00.000Z a/b");
+	CHECK_STR(enc.p, "gte%7C2026-01-05T10%3A00%3A00.000Z%20a%2Fb");
+	buf_free(&enc);
+	return t_done("test_http");
+}
