@@ -527,6 +527,27 @@ def _compact(schema, wanted):
     return out
 
 
+def _documented_values(name, text):
+    """Value lists that the spec gives only in a parameter's description:
+      fields   -> {"available": [...]}   from "(Available fields are: a,b,...)"
+      order_by -> {"order_fields": [...], "order_directions": [...]} from the `backticked` items
+      filter   -> {"filter_fields": [...]} from the "- (Type) `name`" lines
+    """
+    if name == "fields":
+        m = re.search(r"Available fields are:\s*([^)]*)\)", text)
+        if m:
+            return {"available": [f.strip() for f in m.group(1).replace("\n", "").split(",")
+                                  if f.strip()]}
+    elif name == "order_by":
+        items = re.findall(r"^\s*-\s*`([^`]+)`", text, re.M)
+        dirs = [i for i in items if i in ("asc", "desc")]
+        return {"order_fields": [i for i in items if i not in dirs], "order_directions": dirs}
+    elif name == "filter":
+        return {"filter_fields": re.findall(r"^\s*-\s*\([^)]*\)\s*`([A-Za-z0-9_]+)`", text,
+                                            re.M)}
+    return {}
+
+
 def _json_schema(content):
     c = (content or {}).get("application/json")
     return None if c is None else c.get("schema")
@@ -552,6 +573,7 @@ def extract(spec):
                 q["explode"] = p["explode"]
             if "style" in p:
                 q["style"] = p["style"]
+            q.update(_documented_values(p["name"], p.get("description") or ""))
             query[p["name"]] = q
         body = op.get("requestBody")
         request = None
