@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <mbedtls/ssl.h>
@@ -22,17 +24,10 @@
 extern const char ca_bundle_pem[];
 extern const char ca_bundle_pem_end[];
 
-struct http {
-	CURLM *multi;
-	CURL *easy;		/* reused; the multi handle keeps the connections */
-	char *ca_file;
-	long connect_timeout_ms;
-	long timeout_ms;
-	size_t max_body;
-	char *user_agent;
-};
+#define MAX_SLOTS 16
 
-/* Per-transfer context for the callbacks. */
+/* One transfer in flight: an easy handle (reused; the multi handle keeps the
+ * connections) and what its callbacks need. */
 struct xfer {
 	struct http *h;
 	CURL *easy;
@@ -40,6 +35,22 @@ struct xfer {
 	size_t header_bytes;
 	int too_big;
 	int tls_seen;
+	struct curl_slist *hdrs;
+	char errbuf[CURL_ERROR_SIZE];
+	int64_t t0;
+	const char *method, *url;	/* borrowed from the request, for the debug line */
+};
+
+struct http {
+	CURLM *multi;
+	CURL *easy[MAX_SLOTS];	/* created on first use */
+	char *ca_file;
+	long connect_timeout_ms;
+	long timeout_ms;
+	size_t max_body;
+	char *user_agent;
+	struct http_stats stats;
+	uint64_t rng;
 };
 
 static int curl_ready;
@@ -61,8 +72,7 @@ http_new(const struct http_cfg *cfg, struct http **out)
 		ca = getenv("SSL_CERT_FILE");
 	h = xcalloc(1, sizeof(*h));
 	h->multi = curl_multi_init();
-	h->easy = curl_easy_init();
-	if (h->multi == NULL || h->easy == NULL) {
+	if (h->multi == NULL) {
 		http_free(h);
 		return RC_BUG;
 	}
@@ -71,7 +81,8 @@ http_new(const struct http_cfg *cfg, struct http **out)
 	h->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 60000;
 	h->max_body = cfg->max_body > 0 ? cfg->max_body : 16u * 1024 * 1024;
 	h->user_agent = xstrdup(cfg->user_agent ? cfg->user_agent : "atsrecon/" ATSRECON_VERSION);
-	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 16L);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)MAX_SLOTS);
+	h->rng = (uint64_t)now_ms() * 6364136223846793005ULL ^ (uint64_t)mono_ms() ^ (uint64_t)getpid();
 	log_debug("http", "CA: %s", h->ca_file ? h->ca_file : "built-in bundle");
 	*out = h;
 	return RC_OK;
@@ -82,8 +93,9 @@ http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
-	if (h->easy != NULL)
-		curl_easy_cleanup(h->easy);
+	for (size_t i = 0; i < MAX_SLOTS; i++)
+		if (h->easy[i] != NULL)
+			curl_easy_cleanup(h->easy[i]);
 	if (h->multi != NULL)
 		curl_multi_cleanup(h->multi);
 	free(h->ca_file);
@@ -238,73 +250,32 @@ classify(CURLcode c)
 	}
 }
 
-/* Runs one easy handle to completion on the multi handle. */
-static CURLcode
-run_multi(struct http *h, CURL *easy)
+/* Prepares x->easy for req; resp is zeroed. Returns RC_OK or RC_CONFIG (URL). */
+static enum rc
+xfer_setup(struct http *h, struct xfer *x, const struct http_req *req, struct http_resp *resp,
+    long timeout)
 {
-	CURLcode result = CURLE_OK;
-	int running = 1, done = 0;
-
-	if (curl_multi_add_handle(h->multi, easy) != CURLM_OK)
-		return CURLE_FAILED_INIT;
-	while (!done) {
-		CURLMsg *msg;
-		int left;
-
-		if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
-			result = CURLE_FAILED_INIT;
-			break;
-		}
-		while ((msg = curl_multi_info_read(h->multi, &left)) != NULL)
-			if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) {
-				result = msg->data.result;
-				done = 1;
-			}
-		if (!done && running > 0 && curl_multi_poll(h->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
-			result = CURLE_FAILED_INIT;
-			break;
-		}
-	}
-	curl_multi_remove_handle(h->multi, easy);
-	return result;
-}
-
-enum rc
-http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
-{
-	struct curl_slist *hdrs = NULL;
-	struct xfer x;
+	CURL *e = x->easy;
 	struct buf line = BUF_INIT;
-	char errbuf[CURL_ERROR_SIZE] = "";
-	CURL *e = h->easy;
-	CURLcode cc;
-	long timeout = h->timeout_ms, nconn = 0;
 	const char *const *hp;
-	enum rc rc = RC_REMOTE;
-	int64_t t0 = mono_ms();
 
 	memset(resp, 0, sizeof(*resp));
+	x->h = h;
+	x->resp = resp;
+	x->header_bytes = 0;
+	x->too_big = 0;
+	x->tls_seen = 0;
+	x->hdrs = NULL;
+	x->errbuf[0] = '\0';
+	x->t0 = mono_ms();
+	x->method = req->method;
+	x->url = req->url;
 	if (!url_allowed(req->url)) {
 		resp->fail = HTTP_ERR_URL;
 		str_copy(resp->err, sizeof(resp->err),
 		    "only https:// URLs (or http:// to a loopback host) are allowed");
 		return RC_CONFIG;
 	}
-	if (req->deadline_ms > 0) {
-		int64_t left = req->deadline_ms - t0;
-		if (left <= 0) {
-			resp->fail = HTTP_ERR_TIMEOUT;
-			str_copy(resp->err, sizeof(resp->err), "deadline reached before the request");
-			return RC_REMOTE;
-		}
-		if (left < timeout)
-			timeout = (long)left;
-	}
-	memset(&x, 0, sizeof(x));
-	x.h = h;
-	x.easy = e;
-	x.resp = resp;
-
 	curl_easy_reset(e);
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -328,18 +299,19 @@ http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_body);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 
 	if (req->body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		buf_addf(&line, "Content-Type: %s", req->content_type ? req->content_type : "application/json");
-		hdrs = curl_slist_append(hdrs, line.p);
+		x->hdrs = curl_slist_append(x->hdrs, line.p);
 		buf_reset(&line);
 	}
 	if (strcmp(req->method, "GET") == 0)
@@ -348,11 +320,12 @@ http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
 	if (req->body == NULL && strcmp(req->method, "POST") == 0)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	hdrs = curl_slist_append(hdrs, "Expect:");	/* no 100-continue round trip */
+	x->hdrs = curl_slist_append(x->hdrs, "Accept: application/json");
+	x->hdrs = curl_slist_append(x->hdrs, "Expect:");	/* no 100-continue round trip */
 	if (req->bearer != NULL) {
 		buf_addf(&line, "Authorization: Bearer %s", req->bearer);
-		hdrs = curl_slist_append(hdrs, line.p);
+		x->hdrs = curl_slist_append(x->hdrs, line.p);
+		memset(line.p, 0, line.len);	/* no stray copy of the token */
 		buf_reset(&line);
 	} else if (req->basic_user != NULL) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -360,47 +333,357 @@ http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 		curl_easy_setopt(e, CURLOPT_PASSWORD, req->basic_pass ? req->basic_pass : "");
 	}
 	for (hp = req->headers; hp != NULL && *hp != NULL; hp++)
-		hdrs = curl_slist_append(hdrs, *hp);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+		x->hdrs = curl_slist_append(x->hdrs, *hp);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	buf_free(&line);
+	return RC_OK;
+}
 
-	cc = run_multi(h, e);
-	resp->elapsed_ms = (long)(mono_ms() - t0);
+/* After a transfer: fills resp's status, failure and message; returns the rc. */
+static enum rc
+xfer_finish(struct xfer *x, CURLcode cc)
+{
+	struct http_resp *resp = x->resp;
+	CURL *e = x->easy;
+	long nconn = 0;
+	enum rc rc = RC_REMOTE;
+
+	resp->elapsed_ms = (long)(mono_ms() - x->t0);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconn);
 	resp->new_connection = nconn > 0;
-	if (x.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+	x->h->stats.requests++;
+	if (x->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 		resp->fail = HTTP_ERR_TOOBIG;
-		snprintf(resp->err, sizeof(resp->err), "response body larger than %zu bytes", h->max_body);
+		snprintf(resp->err, sizeof(resp->err), "response body larger than %zu bytes",
+		    x->h->max_body);
 		buf_free(&resp->body);
 	} else if (cc != CURLE_OK) {
 		struct buf safe = BUF_INIT;
-		size_t el = strlen(errbuf);
-		while (el > 0 && (errbuf[el - 1] == '\n' || errbuf[el - 1] == '\r'))
-			errbuf[--el] = '\0';
+		size_t el = strlen(x->errbuf);
+		const char *msg;
+
+		while (el > 0 && (x->errbuf[el - 1] == '\n' || x->errbuf[el - 1] == '\r'))
+			x->errbuf[--el] = '\0';
+		msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc);
 		resp->fail = classify(cc);
-		text_escape(&safe, errbuf[0] ? errbuf : curl_easy_strerror(cc),
-		    strlen(errbuf[0] ? errbuf : curl_easy_strerror(cc)));
+		text_escape(&safe, msg, strlen(msg));
 		str_copy(resp->err, sizeof(resp->err), safe.p);
 		buf_free(&safe);
 		if (cc == CURLE_SSL_CACERT_BADFILE)
 			rc = RC_CONFIG;
+		x->h->stats.transport_errors++;
 	} else {
 		resp->fail = HTTP_OK;
 		if (resp->body.p == NULL)
 			buf_add(&resp->body, "", 0);
 		rc = RC_OK;
+		if (resp->status == 429)
+			x->h->stats.status_429++;
+		else if (resp->status >= 500)
+			x->h->stats.status_5xx++;
 	}
-	if (resp->fail != HTTP_OK)
-		resp->status = resp->fail == HTTP_ERR_TOOBIG ? resp->status : 0;
-	log_debug("http", "%s %s -> %ld%s%s (%s%s%ld ms, %zu bytes%s)", req->method, req->url,
+	if (resp->fail != HTTP_OK && resp->fail != HTTP_ERR_TOOBIG)
+		resp->status = 0;
+	log_debug("http", "%s %s -> %ld%s%s (%s, %ld ms, %zu bytes%s)", x->method, x->url,
 	    resp->status, resp->fail ? " " : "", resp->fail ? resp->err : "",
-	    resp->tls_version[0] ? resp->tls_version : "plain", ", ", resp->elapsed_ms,
+	    resp->tls_version[0] ? resp->tls_version : "plain", resp->elapsed_ms,
 	    resp->body.len, resp->new_connection ? ", new connection" : "");
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(hdrs);
-	buf_free(&line);
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
 	return rc;
+}
+
+static CURL *
+slot_easy(struct http *h, size_t i)
+{
+	if (h->easy[i] == NULL)
+		h->easy[i] = curl_easy_init();
+	return h->easy[i];
+}
+
+int
+http_status_retryable(long status)
+{
+	return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+	    status == 504;
+}
+
+long
+http_retry_after_ms(const char *v, int64_t now_s)
+{
+	int64_t n;
+	time_t t;
+
+	if (v == NULL)
+		return -1;
+	while (*v == ' ')
+		v++;
+	if (parse_i64(v, &n) == 0) {
+		if (n < 0)
+			return -1;
+		if (n > 1000000000LL)		/* an epoch timestamp (seen from Greenhouse) */
+			return n > now_s ? (long)((n - now_s) * 1000) : 0;
+		return n > 86400 ? 86400000L : (long)(n * 1000);
+	}
+	t = curl_getdate(v, NULL);		/* an HTTP date */
+	if (t < 0)
+		return -1;
+	return t > now_s ? (long)(((int64_t)t - now_s) * 1000) : 0;
+}
+
+static uint64_t
+rng_next(struct http *h)
+{
+	/* xorshift64*: jitter only, not security */
+	h->rng ^= h->rng >> 12;
+	h->rng ^= h->rng << 25;
+	h->rng ^= h->rng >> 27;
+	return h->rng * 2685821657736338717ULL;
+}
+
+/* Per-job bookkeeping of http_run. */
+struct run_job {
+	int64_t not_before;
+	int active;
+	int done;
+	int slot;
+};
+
+static int
+should_retry(const struct http_job *j, enum rc rc)
+{
+	const struct http_resp *r = &j->resp;
+
+	if (rc == RC_REMOTE) {
+		if (r->fail == HTTP_ERR_TOOBIG || r->fail == HTTP_ERR_URL || r->fail == HTTP_ERR_TLS)
+			return 0;
+		if (j->idempotent)
+			return 1;
+		return r->fail == HTTP_ERR_CONNECT || r->fail == HTTP_ERR_RESOLVE;
+	}
+	if (rc != RC_OK || !http_status_retryable(r->status))
+		return 0;
+	return j->idempotent || r->status == 429 || r->status == 503;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+void
+http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_policy *pol)
+{
+	struct run_job *rj = xcalloc(n ? n : 1, sizeof(*rj));
+	struct xfer slots[MAX_SLOTS];
+	int slot_busy[MAX_SLOTS] = { 0 };
+	int conc = pol->concurrency < 1 ? 1 : pol->concurrency > MAX_SLOTS ? MAX_SLOTS :
+	    pol->concurrency;
+	long base = pol->backoff_base_ms > 0 ? pol->backoff_base_ms : 500;
+	long cap = pol->backoff_cap_ms > 0 ? pol->backoff_cap_ms : 30000;
+	long ra_cap = pol->retry_after_cap_ms > 0 ? pol->retry_after_cap_ms : 120000;
+	size_t left = n, i;
+	int active = 0;
+
+	memset(slots, 0, sizeof(slots));
+	for (i = 0; i < n; i++) {
+		memset(&jobs[i].resp, 0, sizeof(jobs[i].resp));
+		jobs[i].rc = RC_BUG;
+		jobs[i].attempts = 0;
+	}
+	while (left > 0) {
+		int64_t now = mono_ms(), wake = now + 1000;
+		long pace_wait = 0;
+		int running = 0;
+		CURLMsg *msg;
+		int nmsg;
+
+		/* Start what may start. */
+		for (i = 0; i < n && active < conc; i++) {
+			struct http_job *j = &jobs[i];
+			long timeout = h->timeout_ms;
+			int s;
+
+			if (rj[i].done || rj[i].active)
+				continue;
+			if (rj[i].not_before > now) {
+				if (rj[i].not_before < wake)
+					wake = rj[i].not_before;
+				continue;
+			}
+			if (pol->deadline_ms > 0 && now >= pol->deadline_ms) {
+				if (j->attempts == 0) {
+					j->resp.fail = HTTP_ERR_TIMEOUT;
+					str_copy(j->resp.err, sizeof(j->resp.err), "deadline reached");
+				}
+				j->rc = RC_REMOTE;
+				rj[i].done = 1;
+				left--;
+				continue;
+			}
+			if (pol->pacer.before != NULL) {
+				pace_wait = pol->pacer.before(pol->pacer.arg);
+				if (pace_wait < 0) {
+					if (j->attempts == 0)
+						str_copy(j->resp.err, sizeof(j->resp.err), "API quota exhausted");
+					j->rc = RC_QUOTA;
+					rj[i].done = 1;
+					left--;
+					continue;
+				}
+				if (pace_wait > 0) {
+					if (now + pace_wait < wake)
+						wake = now + pace_wait;
+					break;	/* the pacer says wait: start nothing more now */
+				}
+			}
+			for (s = 0; s < conc && slot_busy[s]; s++)
+				;
+			if (pol->deadline_ms > 0 && pol->deadline_ms - now < timeout)
+				timeout = (long)(pol->deadline_ms - now);
+			http_resp_free(&j->resp);	/* the previous attempt's */
+			slots[s].easy = slot_easy(h, (size_t)s);
+			if (slots[s].easy == NULL) {
+				j->rc = RC_BUG;
+				rj[i].done = 1;
+				left--;
+				continue;
+			}
+			j->attempts++;
+			if (xfer_setup(h, &slots[s], &j->req, &j->resp, timeout) != RC_OK) {
+				j->rc = RC_CONFIG;
+				rj[i].done = 1;
+				left--;
+				continue;
+			}
+			curl_multi_add_handle(h->multi, slots[s].easy);
+			slot_busy[s] = 1;
+			rj[i].active = 1;
+			rj[i].slot = s;
+			active++;
+		}
+		if (left == 0)
+			break;
+		if (active == 0) {
+			long w = (long)(wake - mono_ms());
+			if (w > 0) {
+				h->stats.waited_ms += w;
+				sleep_ms(w);
+			}
+			continue;
+		}
+		curl_multi_perform(h->multi, &running);
+		while ((msg = curl_multi_info_read(h->multi, &nmsg)) != NULL) {
+			struct http_job *j;
+			enum rc rc;
+			long wait;
+			size_t k;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			for (k = 0; k < n; k++)
+				if (rj[k].active && slots[rj[k].slot].easy == msg->easy_handle)
+					break;
+			if (k == n)
+				continue;
+			j = &jobs[k];
+			rc = xfer_finish(&slots[rj[k].slot], msg->data.result);
+			curl_multi_remove_handle(h->multi, msg->easy_handle);
+			slot_busy[rj[k].slot] = 0;
+			rj[k].active = 0;
+			active--;
+			if (pol->pacer.after != NULL)
+				pol->pacer.after(pol->pacer.arg, &j->resp);
+			j->rc = rc;
+			if (j->attempts > pol->max_retries || !should_retry(j, rc)) {
+				rj[k].done = 1;
+				left--;
+				continue;
+			}
+			wait = rc == RC_OK ? http_retry_after_ms(http_header(&j->resp, "retry-after"),
+			    now_ms() / 1000) : -1;
+			if (wait > ra_cap)
+				wait = ra_cap;
+			if (wait < 0) {
+				long ceil = base;
+				int a;
+				for (a = 1; a < j->attempts && ceil < cap; a++)
+					ceil *= 2;
+				if (ceil > cap)
+					ceil = cap;
+				wait = (long)(rng_next(h) % (uint64_t)(ceil + 1));
+			}
+			if (pol->deadline_ms > 0 && mono_ms() + wait >= pol->deadline_ms) {
+				log_debug("http", "%s %s: not retrying, the deadline is %lld ms away",
+				    j->req.method, j->req.url, (long long)(pol->deadline_ms - mono_ms()));
+				if (j->rc == RC_OK)
+					j->rc = RC_REMOTE;	/* a retryable status, and no time left */
+				rj[k].done = 1;
+				left--;
+				continue;
+			}
+			log_debug("http", "%s %s: attempt %d got %ld%s%s; retrying in %ld ms",
+			    j->req.method, j->req.url, j->attempts, j->resp.status,
+			    j->resp.fail ? " " : "", j->resp.fail ? j->resp.err : "", wait);
+			h->stats.retries++;
+			rj[k].not_before = mono_ms() + wait;
+		}
+		if (active > 0) {
+			long w = (long)(wake - mono_ms());
+			if (w < 0)
+				w = 0;
+			if (w > 1000)
+				w = 1000;
+			curl_multi_poll(h->multi, NULL, 0, (int)w, NULL);
+		}
+	}
+	/* A job that ends on a retryable status after its last attempt: the
+	 * remote is unavailable, whatever the status was. */
+	for (i = 0; i < n && pol->max_retries > 0; i++)
+		if (jobs[i].rc == RC_OK && http_status_retryable(jobs[i].resp.status) &&
+		    jobs[i].attempts > pol->max_retries)
+			jobs[i].rc = RC_REMOTE;
+	free(rj);
+}
+
+enum rc
+http_call(struct http *h, struct http_job *job, const struct http_policy *pol)
+{
+	http_run(h, job, 1, pol);
+	return job->rc;
+}
+
+enum rc
+http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
+{
+	struct http_job job;
+	struct http_policy pol;
+
+	memset(&job, 0, sizeof(job));
+	memset(&pol, 0, sizeof(pol));
+	job.req = *req;
+	pol.concurrency = 1;
+	pol.max_retries = 0;
+	pol.deadline_ms = req->deadline_ms;
+	http_run(h, &job, 1, &pol);
+	*resp = job.resp;
+	return job.rc;
+}
+
+const struct http_stats *
+http_get_stats(const struct http *h)
+{
+	return &h->stats;
 }
 
 void

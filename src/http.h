@@ -77,12 +77,75 @@ struct http_resp {
 	int new_connection;		/* 1 if this request opened a connection */
 };
 
-/* Performs one request. Returns RC_OK when a response arrived (look at
- * resp->status), RC_REMOTE for transport failures (resp->fail says which),
- * RC_CONFIG for a refused URL or an unusable CA file. resp must be zeroed or
- * freed before; the caller frees it with http_resp_free. */
+/* Performs one request, once: no retry. Returns RC_OK when a response arrived
+ * (look at resp->status), RC_REMOTE for transport failures (resp->fail says
+ * which), RC_CONFIG for a refused URL or an unusable CA file. The caller frees
+ * resp with http_resp_free. */
 enum rc http_do(struct http *, const struct http_req *, struct http_resp *resp);
 void http_resp_free(struct http_resp *);
+
+/*
+ * Pacing hooks (pace.c implements them for each API). before() is asked
+ * before every attempt: it returns 0 to go now, N > 0 to wait N ms first, or
+ * -1 to stop (quota exhausted: the job ends with RC_QUOTA). after() sees every
+ * response, 429s included, so rate headers are never missed.
+ */
+struct http_pacer {
+	long (*before)(void *arg);
+	void (*after)(void *arg, const struct http_resp *);
+	void *arg;
+};
+
+/*
+ * Retry policy. Retried: transport failures, 408, 429, 500, 502, 503, 504.
+ * The wait is Retry-After when the server sent it (seconds, an HTTP date or
+ * an epoch timestamp; capped at retry_after_cap_ms), else exponential backoff
+ * with full jitter: random in [0, min(cap, base * 2^attempt)]. A wait that
+ * would end past the deadline is not taken: the job ends with RC_REMOTE (or
+ * RC_QUOTA if the last answer was a 429) and resp holds the last answer.
+ * Requests not marked idempotent are retried only when the server cannot
+ * have acted on them: connect/resolve failures, 429 and 503.
+ */
+struct http_policy {
+	int concurrency;		/* transfers in flight at once (>= 1) */
+	int max_retries;		/* attempts after the first */
+	long backoff_base_ms;		/* default 500 */
+	long backoff_cap_ms;		/* default 30000 */
+	long retry_after_cap_ms;	/* default 120000 */
+	int64_t deadline_ms;		/* mono_ms() deadline for the whole batch; 0: none */
+	struct http_pacer pacer;	/* optional */
+};
+
+struct http_job {
+	struct http_req req;		/* in; req.deadline_ms is ignored (policy's is used) */
+	int idempotent;			/* in: safe to resend after an unknown outcome */
+	struct http_resp resp;		/* out: the final attempt's response */
+	enum rc rc;			/* out: as http_do, or RC_QUOTA / RC_REMOTE after retries */
+	int attempts;			/* out */
+};
+
+/* Counters over the life of a struct http (for reports and metrics). */
+struct http_stats {
+	long requests;		/* attempts sent */
+	long retries;		/* attempts after a retryable failure */
+	long status_429;
+	long status_5xx;
+	long transport_errors;
+	long waited_ms;		/* time spent in backoff and pacing */
+};
+
+/* Runs n jobs with up to policy->concurrency in flight on kept-alive
+ * connections, each retried per the policy. Every job ends with rc set. */
+void http_run(struct http *, struct http_job *jobs, size_t n, const struct http_policy *);
+/* One job through http_run: returns job->rc. */
+enum rc http_call(struct http *, struct http_job *job, const struct http_policy *);
+const struct http_stats *http_get_stats(const struct http *);
+
+/* Parses a Retry-After value into milliseconds from now (now_s: current epoch
+ * seconds); -1 when absent or unparseable. */
+long http_retry_after_ms(const char *value, int64_t now_s);
+/* Is this status worth another attempt? */
+int http_status_retryable(long status);
 
 /* Value of a response header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_resp *, const char *name);

@@ -260,6 +260,166 @@ test_refusals(void)
 	http_free(h);
 }
 
+struct count_pacer {
+	int before, after;
+	long deny_after;	/* before() returns -1 once this many calls were made */
+};
+
+static long
+cp_before(void *arg)
+{
+	struct count_pacer *c = arg;
+
+	c->before++;
+	return c->deny_after > 0 && c->before > c->deny_after ? -1 : 0;
+}
+
+static void
+cp_after(void *arg, const struct http_resp *r)
+{
+	struct count_pacer *c = arg;
+
+	(void)r;
+	c->after++;
+}
+
+static void
+job_get(struct http_job *j, const char *path, char *url, size_t size)
+{
+	snprintf(url, size, "%s%s", base, path);
+	memset(j, 0, sizeof(*j));
+	j->req.method = "GET";
+	j->req.url = url;
+	j->idempotent = 1;
+}
+
+static void
+test_retry(struct http *h)
+{
+	struct http_job j, jobs[8];
+	struct http_policy pol;
+	struct count_pacer cp = { 0, 0, 0 };
+	char url[512], urls[8][512];
+	int64_t t0;
+	int i, ok = 0;
+	long before_conn;
+
+	memset(&pol, 0, sizeof(pol));
+	pol.concurrency = 1;
+	pol.max_retries = 4;
+	pol.backoff_base_ms = 20;
+	pol.backoff_cap_ms = 100;
+	pol.pacer.before = cp_before;
+	pol.pacer.after = cp_after;
+	pol.pacer.arg = &cp;
+
+	/* 429 with Retry-After: 1, then success: waits about a second */
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":429,"
+	    "\"headers\":{\"Retry-After\":\"1\"},\"times\":1}]");
+	job_get(&j, "/echo", url, sizeof(url));
+	t0 = mono_ms();
+	CHECK(http_call(h, &j, &pol) == RC_OK && j.resp.status == 200);
+	CHECK(j.attempts == 2);
+	CHECK(mono_ms() - t0 >= 950);
+	CHECK(cp.before == 2 && cp.after == 2);	/* the pacer saw both answers */
+	http_resp_free(&j.resp);
+
+	/* 503 twice, then success: backoff without Retry-After */
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":503,\"times\":2}]");
+	job_get(&j, "/echo", url, sizeof(url));
+	CHECK(http_call(h, &j, &pol) == RC_OK && j.resp.status == 200 && j.attempts == 3);
+	http_resp_free(&j.resp);
+
+	/* resets are retried for idempotent requests */
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"reset\",\"times\":3}]");
+	job_get(&j, "/echo", url, sizeof(url));
+	CHECK(http_call(h, &j, &pol) == RC_OK && j.resp.status == 200);
+	http_resp_free(&j.resp);
+
+	/* retries run out: RC_REMOTE with the last answer */
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":500}]");
+	job_get(&j, "/echo", url, sizeof(url));
+	CHECK(http_call(h, &j, &pol) == RC_REMOTE && j.resp.status == 500 && j.attempts == 5);
+	http_resp_free(&j.resp);
+
+	/* a non-idempotent POST is not resent after a 500 (it may have been applied) ... */
+	job_get(&j, "/echo", url, sizeof(url));
+	j.req.method = "POST";
+	j.req.body = "{}";
+	j.req.body_len = 2;
+	j.idempotent = 0;
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":500,\"times\":1}]");
+	CHECK(http_call(h, &j, &pol) == RC_OK && j.resp.status == 500 && j.attempts == 1);
+	http_resp_free(&j.resp);
+	/* ... but is after a 429 (the server did not act on it) */
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":429,\"times\":1}]");
+	CHECK(http_call(h, &j, &pol) == RC_OK && j.resp.status == 200 && j.attempts == 2);
+	http_resp_free(&j.resp);
+
+	/* 400-class answers are final */
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":404,\"times\":1}]");
+	job_get(&j, "/echo", url, sizeof(url));
+	CHECK(http_call(h, &j, &pol) == RC_OK && j.resp.status == 404 && j.attempts == 1);
+	http_resp_free(&j.resp);
+
+	/* a Retry-After beyond the deadline is not waited for */
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":429,"
+	    "\"headers\":{\"Retry-After\":\"30\"}}]");
+	job_get(&j, "/echo", url, sizeof(url));
+	pol.deadline_ms = mono_ms() + 2000;
+	t0 = mono_ms();
+	CHECK(http_call(h, &j, &pol) == RC_REMOTE && j.resp.status == 429);
+	CHECK(mono_ms() - t0 < 1000);
+	http_resp_free(&j.resp);
+	pol.deadline_ms = 0;
+	faults(h, "[]");
+
+	/* the pacer can stop a batch: quota exhausted */
+	cp.before = 0;
+	cp.deny_after = 1;
+	job_get(&jobs[0], "/echo", urls[0], sizeof(urls[0]));
+	job_get(&jobs[1], "/echo", urls[1], sizeof(urls[1]));
+	http_run(h, jobs, 2, &pol);
+	CHECK(jobs[0].rc == RC_OK && jobs[0].resp.status == 200);
+	CHECK(jobs[1].rc == RC_QUOTA && jobs[1].attempts == 0);
+	http_resp_free(&jobs[0].resp);
+	http_resp_free(&jobs[1].resp);
+	cp.deny_after = 0;
+
+	/* concurrency: 8 requests of 300 ms each, 4 at a time: about 600 ms */
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"delay\",\"ms\":300}]");
+	for (i = 0; i < 8; i++)
+		job_get(&jobs[i], "/echo", urls[i], sizeof(urls[i]));
+	pol.concurrency = 4;
+	before_conn = http_get_stats(h)->requests;
+	t0 = mono_ms();
+	http_run(h, jobs, 8, &pol);
+	for (i = 0; i < 8; i++) {
+		ok += jobs[i].rc == RC_OK && jobs[i].resp.status == 200;
+		http_resp_free(&jobs[i].resp);
+	}
+	CHECK(ok == 8);
+	CHECK(mono_ms() - t0 >= 550 && mono_ms() - t0 < 1500);
+	CHECK(http_get_stats(h)->requests - before_conn == 8);
+	faults(h, "[]");
+	CHECK(http_get_stats(h)->retries >= 8 && http_get_stats(h)->status_429 >= 3);
+}
+
+static void
+test_retry_after_parse(void)
+{
+	CHECK(http_retry_after_ms("7", 1000) == 7000);
+	CHECK(http_retry_after_ms(" 0", 1000) == 0);
+	CHECK(http_retry_after_ms("Wed, 21 Oct 2015 07:28:10 GMT", 1445412480) == 10000);
+	CHECK(http_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490) == 0);
+	CHECK(http_retry_after_ms("1445412500", 1445412480) == 20000);	/* epoch seconds */
+	CHECK(http_retry_after_ms("soon", 1000) == -1);
+	CHECK(http_retry_after_ms("-5", 1000) == -1);
+	CHECK(http_retry_after_ms(NULL, 1000) == -1);
+	CHECK(http_status_retryable(429) && http_status_retryable(503) && !http_status_retryable(400) &&
+	    !http_status_retryable(501));
+}
+
 int
 main(void)
 {
@@ -283,6 +443,8 @@ main(void)
 	test_faults(h);
 	test_post_and_auth(h);
 	test_refusals();
+	test_retry(h);
+	test_retry_after_parse();
 	http_free(h);
 	http_urlencode(&enc, "gte|2026-01-05T10:00:00.000Z a/b");
 	CHECK_STR(enc.p, "gte%7C2026-01-05T10%3A00%3A00.000Z%20a%2Fb");
