@@ -1,0 +1,158 @@
+/* Unit tests: pace.c (token bucket, header-driven limits, quota stop, AIMD). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+
+#include "http.h"
+#include "log.h"
+#include "pace.h"
+#include "t.h"
+
+/* A response with the given "name: value" headers (NULL-terminated pairs). */
+static struct http_resp
+resp(long status, const char *const *kv)
+{
+	struct http_resp r;
+	size_t n = 0, i;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	while (kv != NULL && kv[n * 2] != NULL)
+		n++;
+	r.headers = xcalloc(n + 1, sizeof(*r.headers));
+	for (i = 0; i < n; i++) {
+		r.headers[i].name = xstrdup(kv[i * 2]);
+		r.headers[i].value = xstrdup(kv[i * 2 + 1]);
+	}
+	r.nheaders = n;
+	return r;
+}
+
+/* Takes tokens as fast as allowed for ms milliseconds of (simulated) waits. */
+static int
+drain(struct pace *p, int n)
+{
+	int i, went = 0;
+
+	for (i = 0; i < n; i++)
+		if (pace_before(p) == 0)
+			went++;
+	return went;
+}
+
+int
+main(void)
+{
+	struct pace *p;
+	struct pace_info info;
+	struct http_resp r;
+	long w;
+
+	log_init(LOG_OFF, LOG_FMT_TEXT);
+
+	/* bucket: one token at start, then 10/s */
+	p = pace_new("t", 10, 1);
+	CHECK(pace_before(p) == 0);
+	w = pace_before(p);
+	CHECK(w > 50 && w <= 101);
+	pace_free(p);
+
+	/* Keap throttle headers: a 25-per-second window is learned (with a margin) */
+	p = pace_new("keap", 100, 1);
+	{
+		const char *kv[] = { "x-keap-product-throttle-limit", "25",
+			"x-keap-product-throttle-time-unit", "second",
+			"x-keap-product-throttle-interval", "1",
+			"x-keap-product-throttle-available", "20",
+			"x-keap-product-quota-available", "1000",
+			"x-keap-product-quota-expiry-time", "1771459200000", NULL };
+		r = resp(200, kv);
+	}
+	pace_after(p, &r);
+	pace_get(p, &info);
+	CHECK(info.rate > 23.0 && info.rate < 25.0);
+	CHECK(info.quota_left == 1000 && info.quota_reset_ms == 1771459200000LL);
+	CHECK(info.throttle_left == 20);
+	CHECK(!info.exhausted);
+	http_resp_free(&r);
+
+	/* tenant headers with two windows in one value: minute|day; the day is a quota */
+	{
+		const char *kv[] = { "x-keap-tenant-throttle-limit", "600|250000",
+			"x-keap-tenant-throttle-time-unit", "minute|day",
+			"x-keap-tenant-throttle-interval", "1|1",
+			"x-keap-tenant-throttle-available", "500|200000", NULL };
+		r = resp(200, kv);
+	}
+	pace_after(p, &r);
+	pace_get(p, &info);
+	CHECK(info.rate > 9.0 && info.rate <= 9.5);	/* 600/min = 10/s, minus the margin */
+	http_resp_free(&r);
+
+	/* a window running dry makes the bucket wait before the 429 */
+	{
+		const char *kv[] = { "x-keap-product-throttle-limit", "25",
+			"x-keap-product-throttle-time-unit", "second",
+			"x-keap-product-throttle-interval", "1",
+			"x-keap-product-throttle-available", "0", NULL };
+		r = resp(200, kv);
+	}
+	pace_after(p, &r);
+	CHECK(pace_before(p) > 0);
+	http_resp_free(&r);
+
+	/* daily quota gone: stop, with the reset time known */
+	{
+		const char *kv[] = { "x-keap-product-quota-available", "0",
+			"x-keap-product-quota-expiry-time", "1771459200000", NULL };
+		r = resp(429, kv);
+	}
+	pace_after(p, &r);
+	pace_get(p, &info);
+	CHECK(info.exhausted && info.quota_left == 0);
+	CHECK(pace_before(p) == -1);
+	http_resp_free(&r);
+	pace_free(p);
+
+	/* unparseable values are ignored, never read as 0 */
+	p = pace_new("keap", 10, 1);
+	{
+		const char *kv[] = { "x-keap-product-quota-available", "lots",
+			"x-keap-product-throttle-available", "n/a", NULL };
+		r = resp(200, kv);
+	}
+	pace_after(p, &r);
+	pace_get(p, &info);
+	CHECK(!info.exhausted && info.quota_left == -1 && info.throttle_left == -1);
+	http_resp_free(&r);
+	pace_free(p);
+
+	/* Greenhouse: Remaining 0 → wait until Reset (seconds from now here) */
+	p = pace_new("greenhouse", 50, 5);
+	{
+		const char *kv[] = { "x-ratelimit-remaining", "0", "x-ratelimit-reset", "3", NULL };
+		r = resp(200, kv);
+	}
+	pace_after(p, &r);
+	w = pace_before(p);
+	CHECK(w > 2000 && w <= 3000);
+	http_resp_free(&r);
+	pace_free(p);
+
+	/* no headers: 429s cut the rate, good answers win it back */
+	p = pace_new("lever", 10, 20);
+	CHECK(drain(p, 1) == 1);
+	r = resp(429, NULL);
+	pace_after(p, &r);
+	pace_after(p, &r);
+	http_resp_free(&r);
+	pace_get(p, &info);
+	CHECK(info.rate > 6.3 && info.rate < 6.5);	/* 10 * 0.8 * 0.8 */
+	r = resp(200, NULL);
+	for (int i = 0; i < 500; i++)
+		pace_after(p, &r);
+	http_resp_free(&r);
+	pace_get(p, &info);
+	CHECK(info.rate > 9.99 && info.rate <= 10.0);
+	pace_free(p);
+	return t_done("test_pace");
+}
