@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "json.h"
@@ -416,41 +417,59 @@ cmd_status(const struct config *cfg, const struct cli *cli)
 	return rc;
 }
 
-/* auth keap --refresh-token TOKEN: bootstrap the state's token record. The
- * exchange of an authorization code (--code) needs the Keap client. */
+/* auth keap (--code CODE --redirect-uri URI | --refresh-token TOKEN): put the
+ * first Keap OAuth tokens into the state. */
 static enum rc
 cmd_auth(const struct config *cfg, const struct cli *cli)
 {
-	const char *refresh = cli_value(cli, OPT_REFRESH_TOKEN);
+	const char *refresh = cli_value(cli, OPT_REFRESH_TOKEN), *code = cli_value(cli, OPT_CODE);
+	const char *redirect = cli_value(cli, OPT_REDIRECT_URI);
 	struct state *st = NULL;
-	struct buf rec = BUF_INIT;
+	struct http *h = NULL;
+	struct auth *a = NULL;
+	struct http_cfg hc = http_cfg_from(cfg);
+	struct auth_cfg ac;
 	enum rc rc;
 
-	if (cli->npos != 1 || strcmp(cli->pos[0], "keap") != 0 ||
-	    (refresh == NULL) == (cli_value(cli, OPT_CODE) == NULL)) {
+	if (cli->npos != 1 || strcmp(cli->pos[0], "keap") != 0 || (refresh == NULL) == (code == NULL) ||
+	    (code != NULL && redirect == NULL)) {
 		fprintf(stderr, "usage: atsrecon auth keap (--code CODE --redirect-uri URI | "
 		    "--refresh-token TOKEN)\n");
 		return RC_USAGE;
 	}
-	if (refresh == NULL) {
-		log_error("auth", "--code needs the Keap OAuth client, which is not in this build yet; "
-		    "use --refresh-token");
-		return RC_BUG;
+	if (strcmp(cfg_str(cfg, OPT_KEAP_AUTH), "oauth") != 0) {
+		log_error("auth", "keap.auth is \"%s\": API keys need no authorisation step",
+		    cfg_str(cfg, OPT_KEAP_AUTH));
+		return RC_CONFIG;
 	}
-	log_add_secret(refresh);
+	memset(&ac, 0, sizeof(ac));
+	ac.mode = AUTH_OAUTH;
+	ac.token_url = cfg_str(cfg, OPT_KEAP_TOKEN_URL);
+	ac.client_id = cfg_str(cfg, OPT_KEAP_CLIENT_ID);
+	ac.client_secret = cfg_str(cfg, OPT_KEAP_CLIENT_SECRET);
+	ac.max_retries = cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
+	if (code != NULL && (ac.client_id == NULL || ac.client_secret == NULL)) {
+		log_error("auth", "--code needs keap.client_id and keap.client_secret");
+		return RC_CONFIG;
+	}
+	if (ac.client_id == NULL)
+		ac.client_id = "";	/* --refresh-token only stores; the first run refreshes */
+	if (ac.client_secret == NULL)
+		ac.client_secret = "";
 	if ((rc = state_open(cfg_str(cfg, OPT_STATE_DIR), STATE_RW, &st)) != RC_OK)
 		return rc;
-	/* The record format the Keap client reads: access token empty and expired,
-	 * so the first run refreshes at once (and commits the rotated pair). */
-	buf_adds(&rec, "{\"access\":\"\",\"expires_at\":0,\"refresh\":");
-	json_escape(&rec, refresh, strlen(refresh));
-	buf_addf(&rec, ",\"issued_at\":%lld}", (long long)(now_ms() / 1000));
-	rc = state_put(st, DB_TOKENS, "keap", rec.p, rec.len);
-	if (rc == RC_OK)
-		log_info("auth", "stored the Keap refresh token in %s", state_dir(st));
-	/* Scrub our copy; the state file is the one place the token lives. */
-	memset(rec.p, 0, rec.len);
-	buf_free(&rec);
+	if ((rc = http_new(&hc, &h)) != RC_OK || (rc = auth_new(&ac, h, st, &a)) != RC_OK)
+		goto out;
+	if (refresh != NULL) {
+		rc = auth_store_refresh_token(a, refresh);
+		if (rc == RC_OK)
+			log_info("auth", "stored the Keap refresh token in %s; the next run refreshes it",
+			    state_dir(st));
+	} else
+		rc = auth_exchange_code(a, code, redirect, mono_ms() + cfg_int(cfg, OPT_HTTP_TIMEOUT) * 3000);
+out:
+	auth_free(a);
+	http_free(h);
 	state_close(st);
 	return rc;
 }

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -520,4 +521,23 @@ url_allowed(const char *url)
 			return 0;
 	}
 	return dots == 3;
+}
+
+void
+test_hook(const char *point)
+{
+	static unsigned long seen;
+	const char *want = getenv("ATSRECON_TEST_KILL_AT");
+	size_t n;
+	int64_t nth = 1;
+
+	if (want == NULL)
+		return;
+	n = strcspn(want, ":");
+	if (strlen(point) != n || strncmp(want, point, n) != 0)
+		return;
+	if (want[n] == ':' && (parse_i64(want + n + 1, &nth) != 0 || nth < 1))
+		return;
+	if ((int64_t)++seen >= nth)
+		raise(SIGKILL);
 }

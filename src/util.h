@@ -40,6 +40,15 @@ int rc_exit_status(enum rc);
 #else
 #define PRINTF_LIKE(f, a)
 #define NORETURN
+/*
+ * Test-only crash points. When $ATSRECON_TEST_KILL_AT names this point
+ * ("token-committed", or "write:3" for the third time "write" is reached), the
+ * process kills itself with SIGKILL right there, as a scheduler or the OOM
+ * killer would. The scenario tests use it to prove that a resumed run loses
+ * and duplicates nothing. Unset, it costs one getenv.
+ */
+void test_hook(const char *point);
+
 #endif
 
 void *xmalloc(size_t);
@@ -99,5 +108,14 @@ int64_t now_ms(void);		/* wall clock, ms since the epoch */
 int64_t mono_ms(void);		/* monotonic clock, ms */
 /* RFC 3339 UTC with milliseconds: 2026-01-05T10:00:00.000Z (out >= 25 bytes). */
 void fmt_rfc3339_ms(int64_t ms, char *out, size_t size);
+
+/*
+ * Test-only crash points. When $ATSRECON_TEST_KILL_AT names this point
+ * ("token-committed", or "write:3" for the third time "write" is reached), the
+ * process kills itself with SIGKILL right there, as a scheduler or the OOM
+ * killer would. The scenario tests use it to prove that a resumed run loses
+ * and duplicates nothing. Unset, it costs one getenv.
+ */
+void test_hook(const char *point);
 
 #endif

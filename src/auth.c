@@ -1,0 +1,349 @@
+/* auth.c — see auth.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "auth.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+
+#define TOKENS_KEY "keap"
+
+struct auth {
+	struct auth_cfg cfg;
+	struct http *http;
+	struct state *state;
+	char *access;
+	char *refresh;
+	int64_t expires_at;	/* epoch s */
+	int64_t issued_at;	/* epoch s, of the refresh token */
+	int loaded;
+	int refreshed_after_401;
+	int refreshes;
+	char *key_header;
+};
+
+static void
+scrub_free(char *s)
+{
+	if (s != NULL) {
+		memset(s, 0, strlen(s));
+		free(s);
+	}
+}
+
+enum rc
+auth_new(const struct auth_cfg *cfg, struct http *http, struct state *state, struct auth **out)
+{
+	struct auth *a;
+
+	if (cfg->mode == AUTH_API_KEY && (cfg->api_key == NULL || *cfg->api_key == '\0')) {
+		log_error("auth", "keap.auth is a key, but keap.api_key is not set");
+		return RC_CONFIG;
+	}
+	if (cfg->mode == AUTH_OAUTH && (cfg->client_id == NULL || cfg->client_secret == NULL)) {
+		log_error("auth", "keap.auth is oauth: keap.client_id and keap.client_secret are needed");
+		return RC_CONFIG;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->cfg = *cfg;
+	a->http = http;
+	a->state = state;
+	if (cfg->mode == AUTH_API_KEY) {
+		log_add_secret(cfg->api_key);
+		a->key_header = xasprintf("X-Keap-API-Key: %s", cfg->api_key);
+	}
+	*out = a;
+	return RC_OK;
+}
+
+void
+auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
+	scrub_free(a->access);
+	scrub_free(a->refresh);
+	scrub_free(a->key_header);
+	free(a);
+}
+
+/* Reads the token record from the state. RC_AUTH when there is none. */
+static enum rc
+load_tokens(struct auth *a)
+{
+	struct buf v = BUF_INIT, err = BUF_INIT;
+	cJSON *j = NULL;
+	const char *acc, *ref;
+	enum rc rc;
+
+	if (a->loaded)
+		return RC_OK;
+	rc = state_get(a->state, DB_TOKENS, TOKENS_KEY, &v);
+	if (rc == RC_RECORD) {
+		log_error("auth", "no Keap tokens in the state; run `atsrecon auth keap --code CODE "
+		    "--redirect-uri URI` (or --refresh-token TOKEN) once");
+		rc = RC_AUTH;
+		goto out;
+	}
+	if (rc != RC_OK)
+		goto out;
+	j = json_parse(v.p, v.len, &err);
+	acc = json_str(j, "access");
+	ref = json_str(j, "refresh");
+	if (j == NULL || acc == NULL || ref == NULL || json_int(j, "expires_at", &a->expires_at) != 0 ||
+	    json_int(j, "issued_at", &a->issued_at) != 0) {
+		log_error("auth", "the Keap token record in the state is unreadable; run `atsrecon auth "
+		    "keap` again");
+		rc = RC_STATE;
+		goto out;
+	}
+	scrub_free(a->access);
+	scrub_free(a->refresh);
+	a->access = xstrdup(acc);
+	a->refresh = xstrdup(ref);
+	log_add_secret(a->access);
+	log_add_secret(a->refresh);
+	a->loaded = 1;
+	rc = RC_OK;
+out:
+	if (v.p != NULL)
+		memset(v.p, 0, v.len);
+	buf_free(&v);
+	buf_free(&err);
+	if (j != NULL)
+		cJSON_Delete(j);
+	return rc;
+}
+
+/* Commits the pair to the state. Nothing uses the new access token before this
+ * returns RC_OK. */
+static enum rc
+save_tokens(struct auth *a)
+{
+	struct buf rec = BUF_INIT;
+	enum rc rc;
+
+	buf_adds(&rec, "{\"access\":");
+	json_escape(&rec, a->access, strlen(a->access));
+	buf_addf(&rec, ",\"expires_at\":%lld,\"refresh\":", (long long)a->expires_at);
+	json_escape(&rec, a->refresh, strlen(a->refresh));
+	buf_addf(&rec, ",\"issued_at\":%lld}", (long long)a->issued_at);
+	rc = state_put(a->state, DB_TOKENS, TOKENS_KEY, rec.p, rec.len);
+	memset(rec.p, 0, rec.len);
+	buf_free(&rec);
+	if (rc == RC_OK)
+		test_hook("token-committed");
+	return rc;
+}
+
+static void
+form_add(struct buf *b, const char *k, const char *v)
+{
+	if (b->len > 0)
+		buf_addc(b, '&');
+	buf_adds(b, k);
+	buf_addc(b, '=');
+	http_urlencode(b, v);
+}
+
+/* POSTs a form to the token endpoint and takes the answer. */
+static enum rc
+token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, const char *what)
+{
+	struct http_job job;
+	struct http_policy pol;
+	struct buf err = BUF_INIT;
+	cJSON *j = NULL;
+	const char *acc, *ref, *e;
+	int64_t expires_in = 0;
+	enum rc rc;
+
+	memset(&job, 0, sizeof(job));
+	memset(&pol, 0, sizeof(pol));
+	job.req.method = "POST";
+	job.req.url = a->cfg.token_url;
+	job.req.body = form->p;
+	job.req.body_len = form->len;
+	job.req.content_type = "application/x-www-form-urlencoded";
+	if (basic) {
+		job.req.basic_user = a->cfg.client_id;
+		job.req.basic_pass = a->cfg.client_secret;
+	}
+	job.idempotent = 0;	/* a refresh consumes the old token: resend only if unseen */
+	pol.concurrency = 1;
+	pol.max_retries = (int)(a->cfg.max_retries > 0 ? a->cfg.max_retries : 4);
+	pol.deadline_ms = deadline_ms;
+	rc = http_call(a->http, &job, &pol);
+	memset(form->p, 0, form->len);
+	if (rc != RC_OK) {
+		log_error("auth", "%s: %s: %s", what, http_fail_str(job.resp.fail), job.resp.err);
+		goto out;
+	}
+	j = json_parse(job.resp.body.p, job.resp.body.len, &err);
+	if (job.resp.status == 400 || job.resp.status == 401) {
+		struct buf safe = BUF_INIT;
+		e = json_str(j, "error");
+		text_escape(&safe, e ? e : "no error code", strlen(e ? e : "no error code"));
+		if (e != NULL && (strcmp(e, "invalid_grant") == 0 || strcmp(e, "invalid_request") == 0))
+			log_error("auth", "%s: Keap answered %s: the authorisation is gone; run `atsrecon "
+			    "auth keap --code CODE --redirect-uri URI` (or --refresh-token TOKEN) to "
+			    "authorise again", what, safe.p);
+		else
+			log_error("auth", "%s: Keap answered HTTP %ld (%s); check keap.client_id and "
+			    "keap.client_secret", what, job.resp.status, safe.p);
+		buf_free(&safe);
+		rc = RC_AUTH;
+		goto out;
+	}
+	if (job.resp.status != 200) {
+		log_error("auth", "%s: HTTP %ld from the token endpoint", what, job.resp.status);
+		rc = job.resp.status >= 500 || job.resp.status == 429 ? RC_REMOTE : RC_AUTH;
+		goto out;
+	}
+	acc = json_str(j, "access_token");
+	ref = json_str(j, "refresh_token");
+	if (j == NULL || acc == NULL || *acc == '\0' || json_int(j, "expires_in", &expires_in) != 0 ||
+	    expires_in <= 0) {
+		log_error("auth", "%s: the token endpoint's answer has no usable access_token/expires_in%s%s",
+		    what, err.len ? ": " : "", err.len ? err.p : "");
+		rc = RC_REMOTE;
+		goto out;
+	}
+	log_add_secret(acc);
+	if (ref != NULL)
+		log_add_secret(ref);
+	scrub_free(a->access);
+	a->access = xstrdup(acc);
+	if (ref != NULL && *ref != '\0') {
+		scrub_free(a->refresh);
+		a->refresh = xstrdup(ref);
+		a->issued_at = now_ms() / 1000;
+	}
+	a->expires_at = now_ms() / 1000 + expires_in;
+	a->loaded = 1;
+	rc = save_tokens(a);
+	if (rc != RC_OK) {
+		/* The old refresh token is dead and the new one is not stored: the
+		 * one thing that must not happen silently. */
+		log_error("auth", "%s succeeded but the new tokens could not be stored; Keap must be "
+		    "authorised again with `atsrecon auth keap`", what);
+		goto out;
+	}
+	a->refreshes++;
+	log_info("auth", "%s: new Keap tokens stored (access token valid %lld s)", what,
+	    (long long)expires_in);
+out:
+	if (job.resp.body.p != NULL)
+		memset(job.resp.body.p, 0, job.resp.body.len);
+	http_resp_free(&job.resp);
+	buf_free(&err);
+	if (j != NULL)
+		cJSON_Delete(j);
+	return rc;
+}
+
+static enum rc
+refresh(struct auth *a, int64_t deadline_ms, const char *why)
+{
+	struct buf form = BUF_INIT;
+	enum rc rc;
+
+	log_info("auth", "refreshing the Keap access token (%s)", why);
+	form_add(&form, "grant_type", "refresh_token");
+	form_add(&form, "refresh_token", a->refresh);
+	rc = token_call(a, &form, 1, deadline_ms, "token refresh");
+	buf_free(&form);
+	return rc;
+}
+
+enum rc
+auth_credentials(struct auth *a, int64_t deadline_ms, const char **bearer, const char **header)
+{
+	int64_t now = now_ms() / 1000;
+	enum rc rc;
+
+	*bearer = NULL;
+	*header = NULL;
+	if (a->cfg.mode == AUTH_API_KEY) {
+		*header = a->key_header;
+		return RC_OK;
+	}
+	if ((rc = load_tokens(a)) != RC_OK)
+		return rc;
+	if (a->access[0] == '\0' || a->expires_at - now < AUTH_REFRESH_BEFORE_EXPIRY)
+		rc = refresh(a, deadline_ms, a->access[0] == '\0' ? "no access token yet" :
+		    "less than an hour left");
+	else if (now - a->issued_at > AUTH_REFRESH_TOKEN_MAX_AGE)
+		rc = refresh(a, deadline_ms, "refresh token older than 30 days");
+	if (rc != RC_OK)
+		return rc;
+	*bearer = a->access;
+	return RC_OK;
+}
+
+enum rc
+auth_after_401(struct auth *a, int64_t deadline_ms)
+{
+	if (a->cfg.mode == AUTH_API_KEY) {
+		log_error("auth", "Keap rejected the API key (401); check keap.api_key");
+		return RC_AUTH;
+	}
+	if (a->refreshed_after_401) {
+		log_error("auth", "Keap answered 401 again after a fresh token; authorise again with "
+		    "`atsrecon auth keap`");
+		return RC_AUTH;
+	}
+	a->refreshed_after_401 = 1;
+	if (load_tokens(a) != RC_OK)
+		return RC_AUTH;
+	return refresh(a, deadline_ms, "Keap answered 401");
+}
+
+enum rc
+auth_exchange_code(struct auth *a, const char *code, const char *redirect_uri, int64_t deadline_ms)
+{
+	struct buf form = BUF_INIT;
+	enum rc rc;
+
+	log_add_secret(code);
+	form_add(&form, "client_id", a->cfg.client_id);
+	form_add(&form, "client_secret", a->cfg.client_secret);
+	form_add(&form, "code", code);
+	form_add(&form, "grant_type", "authorization_code");
+	form_add(&form, "redirect_uri", redirect_uri);
+	scrub_free(a->refresh);
+	a->refresh = xstrdup("");
+	rc = token_call(a, &form, 0, deadline_ms, "authorization code exchange");
+	buf_free(&form);
+	if (rc == RC_OK && a->refresh[0] == '\0') {
+		log_error("auth", "the code exchange returned no refresh token");
+		rc = RC_AUTH;
+	}
+	return rc;
+}
+
+enum rc
+auth_store_refresh_token(struct auth *a, const char *refresh_token)
+{
+	log_add_secret(refresh_token);
+	scrub_free(a->access);
+	scrub_free(a->refresh);
+	a->access = xstrdup("");
+	a->refresh = xstrdup(refresh_token);
+	a->expires_at = 0;		/* the first use refreshes at once */
+	a->issued_at = now_ms() / 1000;
+	a->loaded = 1;
+	return save_tokens(a);
+}
+
+void
+auth_get_status(const struct auth *a, struct auth_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->have_tokens = a->loaded;
+	st->access_expires_at = a->expires_at;
+	st->refresh_issued_at = a->issued_at;
+	st->refreshes = a->refreshes;
+}

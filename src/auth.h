@@ -1,0 +1,72 @@
+/*
+ * auth.h — credentials for Keap: OAuth2 with single-use, rotating refresh
+ * tokens, or a personal access token / service account key.
+ *
+ * OAuth rules (research/keap-api.md §6.1, §9): the access token lives 24 h, the
+ * refresh token 45 days, and every refresh returns a NEW refresh token and
+ * kills the old one. So:
+ *   - refresh when less than 1 h of the access token is left, when the refresh
+ *     token is older than 30 days, or once after a 401;
+ *   - the new pair is committed to the state (DB "tokens") BEFORE the new access
+ *     token is used: a run killed right after the refresh leaves a state whose
+ *     refresh token is the live one;
+ *   - refresh happens only while this process holds the state lock, so two runs
+ *     can never race on one refresh token;
+ *   - invalid_grant means a person must authorise again: RC_AUTH, with the
+ *     command to run.
+ * Tokens are registered with the logger as secrets and never leave this module
+ * except in the Authorization header.
+ */
+#ifndef ATSRECON_AUTH_H
+#define ATSRECON_AUTH_H
+
+#include <stdint.h>
+
+#include "http.h"
+#include "state.h"
+#include "util.h"
+
+enum auth_mode { AUTH_OAUTH, AUTH_API_KEY };
+
+struct auth_cfg {
+	enum auth_mode mode;
+	const char *token_url;		/* OAuth: https://api.infusionsoft.com/token */
+	const char *client_id;
+	const char *client_secret;
+	const char *api_key;		/* AUTH_API_KEY */
+	long max_retries;
+};
+
+struct auth;
+
+/* The state must be open read-write (it holds the lock) for OAuth. */
+enum rc auth_new(const struct auth_cfg *, struct http *, struct state *, struct auth **out);
+void auth_free(struct auth *);
+
+/*
+ * Credentials for the next request: *bearer for OAuth, or *header
+ * ("X-Keap-API-Key: ...") for keys; the other is NULL. Refreshes first when
+ * due. Valid until the next auth_* call.
+ */
+enum rc auth_credentials(struct auth *, int64_t deadline_ms, const char **bearer, const char **header);
+/* After a 401: refresh once (OAuth). RC_AUTH if this was already tried this run. */
+enum rc auth_after_401(struct auth *, int64_t deadline_ms);
+
+/* Bootstraps: exchange an authorization code, or store a refresh token. */
+enum rc auth_exchange_code(struct auth *, const char *code, const char *redirect_uri,
+    int64_t deadline_ms);
+enum rc auth_store_refresh_token(struct auth *, const char *refresh_token);
+
+struct auth_status {
+	int have_tokens;
+	int64_t access_expires_at;	/* epoch s */
+	int64_t refresh_issued_at;	/* epoch s */
+	int refreshes;			/* refreshes done by this process */
+};
+void auth_get_status(const struct auth *, struct auth_status *);
+
+/* Refresh thresholds (seconds). */
+#define AUTH_REFRESH_BEFORE_EXPIRY 3600
+#define AUTH_REFRESH_TOKEN_MAX_AGE (30 * 86400)
+
+#endif
