@@ -29,7 +29,8 @@ Gateway (runs before routing, like Apigee, so an unknown path without credential
       product throttle per minute, rolling 60 s window (--per-minute, default 1500)
       tenant          per minute and per day, whole fake (--tenant-per-minute 10000,
                       --tenant-daily-quota 250000)
-    A limit of 0 disables it. A request refused by one limit consumes none. Refusal: 429 with
+    A limit of 0 disables it (and its header family is then left out). A request refused by
+    one limit consumes none. Refusal: 429 with
     the gateway envelope (errorcode policies.ratelimit.SpikeArrestViolation or
     policies.ratelimit.QuotaViolation), or with --429-body v2 the other shape seen on the wire,
     {"code":"429","message":"Quota Exceeded","status":"Request Throttled","details":null}.
@@ -104,6 +105,12 @@ values must fit the field type (DROPDOWN/RADIO: an option label; DATE: YYYY-MM-D
 ISO-8601 with offset; numbers; YES_NO: boolean; LIST_BOX: list of labels or comma-joined labels);
 at most --max-tag-batch (default 100) contact ids per applyTags/removeTags call.
 
+A conformance record (GET /_admin/conformance, a JSON list) is {id, ts, method, path, query
+(secret-looking values redacted), operation (operationId or "token"), kind, errors: [text],
+status (what the fake answered; 200 for recorded-but-accepted)}; kind is one of schema, query,
+contract, value, unknown_property, deprecated, policy, auth. The request log line of the same
+request carries "conformance_failure": true and "conformance_ids": [id, ...].
+
 Contacts: ids are decimal strings; create_time/update_time are ISO-8601 UTC with milliseconds
 and "Z"; update_time is set on every write (create, upsert, PATCH, applyTags that adds a tag,
 removeTags that removes one, admin edit) and strictly increases across writes, so an
@@ -140,6 +147,10 @@ Where spec and research disagree or are silent (and what this fake does):
   * Custom field value formats are NOT documented (research §3); the rules above are the
     fake's. Custom fields without a value are not returned.
   * The tag batch cap is unknown (research §4); 100 is the research's suggestion.
+  * The spec's server is https://api.keap.com/crm with paths /rest/v2/...; research and Keap's
+    docs use https://api.infusionsoft.com/crm/rest + /v2/... Both give the same URLs; the fake
+    serves <prefix>/v2/... with prefix /crm/rest. v1 is not modelled (404).
+  * applyTags' test hook: settings.tag_fail_contacts lists contact ids that get "FAILURE".
 
 Admin endpoints (besides common.py's state/faults/requests/reset-log/shutdown):
   GET  /_admin/conformance            the conformance failures (a JSON list)
@@ -176,12 +187,14 @@ import base64
 import collections
 import datetime
 import email.utils
+import hashlib
 import json
 import math
 import os
 import random
 import re
 import secrets
+import socket
 import sys
 import threading
 import urllib.parse
@@ -377,16 +390,16 @@ def _json_type(v):
     return "object"
 
 
+_PY_TYPES = {"string": str, "boolean": bool, "object": dict, "array": list, "null": type(None)}
+
+
 def _is_type(v, t):
     if t == "integer":
         return (isinstance(v, int) and not isinstance(v, bool)) or \
             (isinstance(v, float) and v.is_integer())
     if t == "number":
         return isinstance(v, (int, float)) and not isinstance(v, bool)
-    return {"string": str, "boolean": bool, "object": dict, "array": list,
-            "null": type(None)}.get(t, object) is not None and \
-        isinstance(v, {"string": str, "boolean": bool, "object": dict, "array": list,
-                       "null": type(None)}.get(t, object))
+    return isinstance(v, _PY_TYPES.get(t, object))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,15 +575,24 @@ class KeapFake(FakeServer):
                                  unknown_properties=a.unknown_properties,
                                  max_tag_batch=a.max_tag_batch,
                                  tag_bumps_update_time=a.tag_bumps)
-            for t in a.access_token:
-                self.issue_access(a.client_id, list(self.default_permissions), token=t)
-            for t in a.refresh_token:
-                self.issue_refresh(a.client_id, list(self.default_permissions), token=t)
-            for k in a.api_key:
-                self.api_keys[k] = {"kind": "SAK", "permissions": list(self.default_permissions),
-                                    "revoked": False}
             self.cli_defaults = {"settings": dict(self.settings), "limits": dict(self.limits),
-                                 "lifetimes": dict(self.lifetimes), "clients": dict(self.clients)}
+                                 "lifetimes": dict(self.lifetimes), "clients": dict(self.clients),
+                                 "access": list(a.access_token),
+                                 "refresh": list(a.refresh_token), "keys": list(a.api_key)}
+            self.issue_cli_credentials()
+
+    def issue_cli_credentials(self):
+        cli = getattr(self, "cli_defaults", None)
+        if not cli:
+            return
+        cid = self.first_client()
+        for t in cli["access"]:
+            self.issue_access(cid, list(self.default_permissions), token=t)
+        for t in cli["refresh"]:
+            self.issue_refresh(cid, list(self.default_permissions), token=t)
+        for k in cli["keys"]:
+            self.api_keys[k] = {"kind": "SAK", "permissions": list(self.default_permissions),
+                                "revoked": False}
 
     # --- state -------------------------------------------------------------------------------
 
@@ -620,16 +642,20 @@ class KeapFake(FakeServer):
             self.limits.update(cli["limits"])
             self.lifetimes.update(cli["lifetimes"])
             self.clients = dict(cli["clients"])
+            if not merge:
+                self.issue_cli_credentials()
         if merge:
+            self.settings.update(old["settings"])
+            self.limits.update(old["limits"])
+            self.lifetimes.update(old["lifetimes"])
             self.contacts, self.tags, self.categories = keep["contacts"], keep["tags"], \
                 keep["categories"]
             self.access_tokens, self.refresh_tokens = keep["access"], keep["refresh"]
             self.api_keys, self.auth_codes = keep["keys"], keep["codes"]
             self.windows, self.day_counts = keep["windows"], keep["days"]
             self.last_write_ms = keep["last_write"]
-            for k in ("settings", "limits", "lifetimes", "tenant_id", "clock_offset_ms",
-                      "next_ids", "model", "clients", "default_permissions", "stats",
-                      "conformance"):
+            for k in ("tenant_id", "clock_offset_ms", "next_ids", "model", "clients",
+                      "default_permissions", "stats", "conformance"):
                 if k not in obj:
                     obj = dict(obj, **{k: old[k]})
         for key, target in (("settings", self.settings), ("limits", self.limits),
@@ -689,14 +715,14 @@ class KeapFake(FakeServer):
                     self.issue_access(t.get("client_id") or self.first_client(),
                                       t.get("permissions"), token=t["token"],
                                       expires=parse_iso(t.get("expires_at")) or t.get("expires"),
-                                      revoked=t.get("revoked", False))
+                                      revoked=t.get("revoked", False), issued=t.get("issued"))
             elif k == "refresh_tokens":
                 self.refresh_tokens = {}
                 for t in v:
                     rec = self.issue_refresh(t.get("client_id") or self.first_client(),
                                              t.get("permissions"), token=t["token"],
                                              expires=parse_iso(t.get("expires_at")) or
-                                             t.get("expires"))
+                                             t.get("expires"), issued=t.get("issued"))
                     rec["state"] = t.get("state", "active")
                     rec["replaced_by"] = t.get("replaced_by")
             elif k == "api_keys":
@@ -775,8 +801,8 @@ class KeapFake(FakeServer):
         return list(self.schemas.schemas["Contact"]["properties"])
 
     def render_contact(self, c, fields=None):
-        """Internal record -> Contact JSON with the requested fields (None: the defaults)."""
-        if fields is None:
+        """Internal record -> Contact JSON with the requested fields (None or []: defaults)."""
+        if not fields:
             opt = set(self.optional_properties())
             fields = [f for f in self.schemas.ops["getContact"]["query"]["fields"]["available"]
                       if f not in opt]
@@ -835,7 +861,7 @@ class KeapFake(FakeServer):
         rec = {"id": len(self.conformance) + 1,
                "ts": iso_ms(int(datetime.datetime.now(datetime.timezone.utc).timestamp()
                                 * 1000)),
-               "method": req.method, "path": req.raw_path, "query": req.query,
+               "method": req.method, "path": req.raw_path, "query": redact_query(req.query),
                "operation": getattr(req, "op", None), "kind": kind, "errors": list(errors),
                "status": status}
         self.conformance.append(rec)
@@ -965,7 +991,7 @@ class KeapFake(FakeServer):
             k = self.api_keys.get(key.strip())
             if k is None or k["revoked"]:
                 return None, self.fault(401, "Invalid ApiKey", "oauth.v2.InvalidApiKey")
-            return {"kind": k["kind"], "product": "key:" + key.strip()[:12],
+            return {"kind": k["kind"], "product": "key:" + _short_hash(key.strip()),
                     "permissions": k["permissions"], "client_id": None}, None
         if auth[:7].lower() == "bearer ":
             tok = auth[7:].strip()
@@ -983,7 +1009,7 @@ class KeapFake(FakeServer):
             if k is not None and not k["revoked"]:
                 self.record(req, "auth", ["API key sent as Bearer; the documented header is "
                                           "X-Keap-API-Key"], 200)
-                return {"kind": k["kind"], "product": "key:" + tok[:12],
+                return {"kind": k["kind"], "product": "key:" + _short_hash(tok),
                         "permissions": k["permissions"], "client_id": None}, None
             return None, self.fault(401, "Invalid Access Token",
                                     "keymanagement.service.invalid_access_token")
@@ -1033,34 +1059,26 @@ class KeapFake(FakeServer):
             pday[1] += 1
             tday[1] += 1
 
-        def avail(limit, used):
-            return max(0, limit - used) if limit else 0
-        h = {
-            "x-keap-product-quota-limit": str(L["product_per_day"]),
-            "x-keap-product-quota-time-unit": "day",
-            "x-keap-product-quota-interval": "1",
-            "x-keap-product-quota-available": str(avail(L["product_per_day"], pday[1])),
-            "x-keap-product-quota-used": str(pday[1]),
-            "x-keap-product-quota-expiry-time": str(midnight),
-            "x-keap-product-throttle-limit": str(L["product_per_minute"]),
-            "x-keap-product-throttle-time-unit": "minute",
-            "x-keap-product-throttle-interval": "1",
-            "x-keap-product-throttle-available": str(avail(L["product_per_minute"],
-                                                           len(minute))),
-            "x-keap-product-throttle-used": str(len(minute)),
-            "x-keap-tenant-id": self.tenant_id,
-        }
-        tm = (str(L["tenant_per_minute"]), str(avail(L["tenant_per_minute"], len(tmin))),
-              str(len(tmin)))
-        td = (str(L["tenant_per_day"]), str(avail(L["tenant_per_day"], tday[1])), str(tday[1]))
-        pipe = L["tenant_headers"] == "pipe"
-        h.update({
-            "x-keap-tenant-throttle-limit": tm[0] + ("|" + td[0] if pipe else ""),
-            "x-keap-tenant-throttle-time-unit": "minute" + ("|day" if pipe else ""),
-            "x-keap-tenant-throttle-interval": "1" + ("|1" if pipe else ""),
-            "x-keap-tenant-throttle-available": tm[1] + ("|" + td[1] if pipe else ""),
-            "x-keap-tenant-throttle-used": tm[2] + ("|" + td[2] if pipe else ""),
-        })
+        h = {"x-keap-tenant-id": self.tenant_id}
+
+        def family(name, windows):
+            """windows: [(unit, limit, used)]; a disabled (0) limit is left out."""
+            windows = [w for w in windows if w[1]]
+            if not windows:
+                return
+            for suffix, k in (("limit", 1), ("time-unit", 0), ("interval", None),
+                              ("available", "a"), ("used", 2)):
+                vals = ["1" if k is None else str(max(0, w[1] - w[2])) if k == "a" else
+                        str(w[k]) for w in windows]
+                h["x-keap-%s-%s" % (name, suffix)] = "|".join(vals)
+        family("product-quota", [("day", L["product_per_day"], pday[1])])
+        if L["product_per_day"]:
+            h["x-keap-product-quota-expiry-time"] = str(midnight)
+        family("product-throttle", [("minute", L["product_per_minute"], len(minute))])
+        tw = [("minute", L["tenant_per_minute"], len(tmin))]
+        if L["tenant_headers"] == "pipe":
+            tw.append(("day", L["tenant_per_day"], tday[1]))
+        family("tenant-throttle", tw)
         if refused is None:
             return h, None
         which, wait_ms = refused
@@ -1125,6 +1143,7 @@ class KeapFake(FakeServer):
     def log_request(self, entry, handler, body_bytes, status, fault, t0, tls, resp_bytes=0):
         ids = getattr(_tl, "conf", None)
         _tl.conf = None
+        entry["query"] = redact_query(entry.get("query") or {})
         if ids:
             entry["conformance_failure"] = True
             entry["conformance_ids"] = ids
@@ -1133,8 +1152,8 @@ class KeapFake(FakeServer):
     # --- OAuth -------------------------------------------------------------------------------
 
     def issue_access(self, client_id, permissions, token=None, expires=None, revoked=False,
-                     lifetime_s=None):
-        now = self.now_ms()
+                     lifetime_s=None, issued=None):
+        now = self.now_ms() if issued is None else int(issued)
         token = token or "KA-" + secrets.token_urlsafe(24)
         life = self.lifetimes["access_s"] if lifetime_s is None else lifetime_s
         self.access_tokens[token] = {
@@ -1143,8 +1162,8 @@ class KeapFake(FakeServer):
             "revoked": bool(revoked)}
         return token
 
-    def issue_refresh(self, client_id, permissions, token=None, expires=None):
-        now = self.now_ms()
+    def issue_refresh(self, client_id, permissions, token=None, expires=None, issued=None):
+        now = self.now_ms() if issued is None else int(issued)
         token = token or "KR-" + secrets.token_urlsafe(24)
         rec = {"client_id": client_id, "permissions": self.check_permissions(permissions),
                "issued": now, "expires": int(expires) if expires else
@@ -1682,10 +1701,18 @@ class KeapFake(FakeServer):
             out["email_opt_status"] = e.get("email_opt_status", "UNENGAGED_NON_MARKETABLE")
         return out
 
-    def apply_fields(self, c, new, mask):
+    SERVER_MANAGED = ("origin", "utm_parameters", "id", "create_time", "update_time",
+                      "tag_ids", "links", "created_by", "last_updated_by")
+
+    def apply_fields(self, c, new, mask, allowed=None):
         """Writes the masked properties of new into contact c: lists are replaced whole, a
-        masked property absent from new is cleared."""
+        masked property absent from new is cleared. Only `allowed` properties are touched
+        (default: the spec's CreateUpdateContactRequest properties)."""
+        if allowed is None:
+            allowed = self.schemas.schemas["CreateUpdateContactRequest"]["properties"]
         for f in mask:
+            if f not in allowed or f in self.SERVER_MANAGED:
+                continue
             if f not in new or new[f] is None:
                 c.pop(f, None)
                 continue
@@ -2132,7 +2159,12 @@ class KeapFake(FakeServer):
         new = body.get("set") or {}
         if not isinstance(new, dict):
             raise ValueError("set must be an object")
-        self.apply_fields(c, json.loads(json.dumps(new)), list(new))
+        props = self.contact_props()
+        bad = [f for f in list(new) + list(body.get("clear") or [])
+               if f not in props or f in self.SERVER_MANAGED]
+        if bad:
+            raise ValueError("edit-contact cannot set %s" % ", ".join(bad))
+        self.apply_fields(c, json.loads(json.dumps(new)), list(new), props)
         for f in body.get("clear") or []:
             c.pop(f, None)
         stamp = self.write_stamp()
@@ -2155,8 +2187,8 @@ class KeapFake(FakeServer):
         rng = random.Random(body.get("seed", 1))
         domain = body.get("domain", "example.com")
         first = None
+        stamp = self.write_stamp()
         for _ in range(n):
-            stamp = self.write_stamp()
             cid = self.new_id("contact")
             first = first or cid
             g = rng.choice(("Ada", "Grace", "Alan", "Linus", "Barbara", "Ken", "Radia", "Dennis"))
@@ -2199,6 +2231,17 @@ class KeapFake(FakeServer):
 
 # ---------------------------------------------------------------------------------------------
 # Small value helpers
+
+def redact_query(query):
+    """A copy of a parsed query string with secret-looking parameters (token, key, secret,
+    password, code) replaced by "<redacted>"."""
+    return {k: [common.REDACTED] * len(v) if common.is_secret_header(k) or "code" in k.lower()
+            else v for k, v in query.items()}
+
+
+def _short_hash(s):
+    return hashlib.sha256(s.encode()).hexdigest()[:12]
+
 
 def _num_key(s):
     s = str(s)
