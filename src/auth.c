@@ -18,8 +18,9 @@ struct auth {
 	char *refresh;
 	int64_t expires_at;	/* epoch s */
 	int64_t issued_at;	/* epoch s, of the refresh token */
+	int64_t lifetime;	/* s, of the last access token Keap issued (0: unknown) */
 	int loaded;
-	int refreshed_after_401;
+	int unproven;		/* the token came from a refresh after a 401, not yet used well */
 	int refreshes;
 	char *key_header;
 };
@@ -48,6 +49,11 @@ auth_new(const struct auth_cfg *cfg, struct http *http, struct state *state, str
 	}
 	a = xcalloc(1, sizeof(*a));
 	a->cfg = *cfg;
+	/* own copies: the caller's strings may not outlive this */
+	a->cfg.token_url = cfg->token_url ? xstrdup(cfg->token_url) : NULL;
+	a->cfg.client_id = cfg->client_id ? xstrdup(cfg->client_id) : NULL;
+	a->cfg.client_secret = cfg->client_secret ? xstrdup(cfg->client_secret) : NULL;
+	a->cfg.api_key = NULL;	/* only the header line is kept */
 	a->http = http;
 	a->state = state;
 	if (cfg->mode == AUTH_API_KEY) {
@@ -66,6 +72,9 @@ auth_free(struct auth *a)
 	scrub_free(a->access);
 	scrub_free(a->refresh);
 	scrub_free(a->key_header);
+	free((char *)a->cfg.token_url);
+	free((char *)a->cfg.client_id);
+	scrub_free((char *)a->cfg.client_secret);
 	free(a);
 }
 
@@ -103,6 +112,8 @@ load_tokens(struct auth *a)
 	scrub_free(a->refresh);
 	a->access = xstrdup(acc);
 	a->refresh = xstrdup(ref);
+	if (json_int(j, "lifetime", &a->lifetime) != 0)
+		a->lifetime = 0;
 	log_add_secret(a->access);
 	log_add_secret(a->refresh);
 	a->loaded = 1;
@@ -129,7 +140,8 @@ save_tokens(struct auth *a)
 	json_escape(&rec, a->access, strlen(a->access));
 	buf_addf(&rec, ",\"expires_at\":%lld,\"refresh\":", (long long)a->expires_at);
 	json_escape(&rec, a->refresh, strlen(a->refresh));
-	buf_addf(&rec, ",\"issued_at\":%lld}", (long long)a->issued_at);
+	buf_addf(&rec, ",\"issued_at\":%lld,\"lifetime\":%lld}", (long long)a->issued_at,
+	    (long long)a->lifetime);
 	rc = state_put(a->state, DB_TOKENS, TOKENS_KEY, rec.p, rec.len);
 	memset(rec.p, 0, rec.len);
 	buf_free(&rec);
@@ -222,6 +234,7 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 		a->issued_at = now_ms() / 1000;
 	}
 	a->expires_at = now_ms() / 1000 + expires_in;
+	a->lifetime = expires_in;
 	a->loaded = 1;
 	rc = save_tokens(a);
 	if (rc != RC_OK) {
@@ -261,7 +274,7 @@ refresh(struct auth *a, int64_t deadline_ms, const char *why)
 enum rc
 auth_credentials(struct auth *a, int64_t deadline_ms, const char **bearer, const char **header)
 {
-	int64_t now = now_ms() / 1000;
+	int64_t now = now_ms() / 1000, margin;
 	enum rc rc;
 
 	*bearer = NULL;
@@ -272,9 +285,14 @@ auth_credentials(struct auth *a, int64_t deadline_ms, const char **bearer, const
 	}
 	if ((rc = load_tokens(a)) != RC_OK)
 		return rc;
-	if (a->access[0] == '\0' || a->expires_at - now < AUTH_REFRESH_BEFORE_EXPIRY)
+	/* "less than an hour left", or half the lifetime for tokens shorter than 2 h
+	 * (else a short-lived token would be refreshed before every call) */
+	margin = AUTH_REFRESH_BEFORE_EXPIRY;
+	if (a->lifetime > 0 && a->lifetime / 2 < margin)
+		margin = a->lifetime / 2;
+	if (a->access[0] == '\0' || a->expires_at - now < margin)
 		rc = refresh(a, deadline_ms, a->access[0] == '\0' ? "no access token yet" :
-		    "less than an hour left");
+		    "it expires soon");
 	else if (now - a->issued_at > AUTH_REFRESH_TOKEN_MAX_AGE)
 		rc = refresh(a, deadline_ms, "refresh token older than 30 days");
 	if (rc != RC_OK)
@@ -290,15 +308,23 @@ auth_after_401(struct auth *a, int64_t deadline_ms)
 		log_error("auth", "Keap rejected the API key (401); check keap.api_key");
 		return RC_AUTH;
 	}
-	if (a->refreshed_after_401) {
-		log_error("auth", "Keap answered 401 again after a fresh token; authorise again with "
-		    "`atsrecon auth keap`");
+	if (a->unproven) {
+		log_error("auth", "Keap answered 401 again right after a fresh token; authorise again "
+		    "with `atsrecon auth keap`");
 		return RC_AUTH;
 	}
-	a->refreshed_after_401 = 1;
 	if (load_tokens(a) != RC_OK)
 		return RC_AUTH;
-	return refresh(a, deadline_ms, "Keap answered 401");
+	if (refresh(a, deadline_ms, "Keap answered 401") != RC_OK)
+		return RC_AUTH;
+	a->unproven = 1;
+	return RC_OK;
+}
+
+void
+auth_token_worked(struct auth *a)
+{
+	a->unproven = 0;
 }
 
 enum rc

@@ -5,7 +5,8 @@
  * OAuth rules (research/keap-api.md §6.1, §9): the access token lives 24 h, the
  * refresh token 45 days, and every refresh returns a NEW refresh token and
  * kills the old one. So:
- *   - refresh when less than 1 h of the access token is left, when the refresh
+ *   - refresh when less than 1 h of the access token is left (half its lifetime
+ *     if Keap ever issues tokens shorter than 2 h), when the refresh
  *     token is older than 30 days, or once after a 401;
  *   - the new pair is committed to the state (DB "tokens") BEFORE the new access
  *     token is used: a run killed right after the refresh leaves a state whose
@@ -39,7 +40,8 @@ struct auth_cfg {
 
 struct auth;
 
-/* The state must be open read-write (it holds the lock) for OAuth. */
+/* The state must be open read-write (it holds the lock) for OAuth. The
+ * strings of cfg are copied. */
 enum rc auth_new(const struct auth_cfg *, struct http *, struct state *, struct auth **out);
 void auth_free(struct auth *);
 
@@ -49,8 +51,11 @@ void auth_free(struct auth *);
  * due. Valid until the next auth_* call.
  */
 enum rc auth_credentials(struct auth *, int64_t deadline_ms, const char **bearer, const char **header);
-/* After a 401: refresh once (OAuth). RC_AUTH if this was already tried this run. */
+/* After a 401: refresh (OAuth). RC_AUTH when the token to replace was itself
+ * fresh from such a refresh and never worked: a person must act. */
 enum rc auth_after_401(struct auth *, int64_t deadline_ms);
+/* A request with the current credentials got an answer other than 401. */
+void auth_token_worked(struct auth *);
 
 /* Bootstraps: exchange an authorization code, or store a refresh token. */
 enum rc auth_exchange_code(struct auth *, const char *code, const char *redirect_uri,

@@ -469,18 +469,6 @@ should_retry(const struct http_job *j, enum rc rc)
 	return j->idempotent || r->status == 429 || r->status == 503;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	nanosleep(&ts, NULL);
-}
-
 void
 http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_policy *pol)
 {
@@ -492,6 +480,7 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 	long base = pol->backoff_base_ms > 0 ? pol->backoff_base_ms : 500;
 	long cap = pol->backoff_cap_ms > 0 ? pol->backoff_cap_ms : 30000;
 	long ra_cap = pol->retry_after_cap_ms > 0 ? pol->retry_after_cap_ms : 120000;
+	int max429 = pol->max_retries_429 > 0 ? pol->max_retries_429 : 3 * pol->max_retries;
 	size_t left = n, i;
 	int active = 0;
 
@@ -605,7 +594,8 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 			if (pol->pacer.after != NULL)
 				pol->pacer.after(pol->pacer.arg, &j->resp);
 			j->rc = rc;
-			if (j->attempts > pol->max_retries || !should_retry(j, rc)) {
+			if (j->attempts > (rc == RC_OK && j->resp.status == 429 ? max429 : pol->max_retries) ||
+			    !should_retry(j, rc)) {
 				rj[k].done = 1;
 				left--;
 				continue;
@@ -651,7 +641,7 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 	 * remote is unavailable, whatever the status was. */
 	for (i = 0; i < n && pol->max_retries > 0; i++)
 		if (jobs[i].rc == RC_OK && http_status_retryable(jobs[i].resp.status) &&
-		    jobs[i].attempts > pol->max_retries)
+		    jobs[i].attempts > (jobs[i].resp.status == 429 ? max429 : pol->max_retries))
 			jobs[i].rc = RC_REMOTE;
 	free(rj);
 }

@@ -246,6 +246,7 @@ exec(struct keap *k, struct call *calls, size_t n)
 	memset(&pol, 0, sizeof(pol));
 	pol.concurrency = k->cfg.concurrency;
 	pol.max_retries = k->cfg.max_retries;
+	pol.backoff_base_ms = k->cfg.backoff_base_ms;
 	pol.deadline_ms = k->deadline_ms;
 	pol.pacer.before = pace_before;
 	pol.pacer.after = pace_after;
@@ -286,10 +287,13 @@ exec(struct keap *k, struct call *calls, size_t n)
 			struct call *c = &calls[idx[i]];
 			http_resp_free(&c->resp);
 			c->resp = jobs[i].resp;
-			if (pass == 0 && jobs[i].rc == RC_OK && jobs[i].resp.status == 401) {
-				idx[again++] = idx[i];
-				continue;
-			}
+			if (jobs[i].rc == RC_OK && jobs[i].resp.status == 401) {
+				if (pass == 0) {
+					idx[again++] = idx[i];
+					continue;
+				}
+			} else if (jobs[i].rc == RC_OK)
+				auth_token_worked(k->auth);
 			map_result(k, c, jobs[i].rc);
 		}
 		m = again;

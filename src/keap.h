@@ -44,6 +44,7 @@ struct keap_cfg {
 	int max_pages;		/* per listing per run */
 	int concurrency;	/* requests in flight for batches */
 	int max_retries;
+	long backoff_base_ms;	/* 0: http.c's default (500 ms) */
 	int allow_delete;	/* only with lifecycle.deletes = "delete" */
 };
 

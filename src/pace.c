@@ -12,6 +12,8 @@
 
 #define RATE_MARGIN 0.95	/* stay this far under a limit the server announces */
 #define MAX_WINDOWS 4
+#define AIMD_FLOOR 0.25		/* a 429 storm slows us to a quarter, never to a crawl */
+#define AIMD_RECOVER 20		/* good answers in a row that win back 5 % */
 
 struct pace {
 	char *name;
@@ -230,11 +232,11 @@ pace_after(void *arg, const struct http_resp *r)
 	/* AIMD for servers that say nothing until they say 429 */
 	if (r->status == 429) {
 		p->aimd *= 0.8;
-		if (p->aimd < 0.05)
-			p->aimd = 0.05;
+		if (p->aimd < AIMD_FLOOR)
+			p->aimd = AIMD_FLOOR;
 		p->good_run = 0;
 		p->tokens = 0;
-	} else if (r->status > 0 && r->status < 400 && p->aimd < 1.0 && ++p->good_run >= 50) {
+	} else if (r->status > 0 && r->status < 400 && p->aimd < 1.0 && ++p->good_run >= AIMD_RECOVER) {
 		p->aimd *= 1.05;
 		if (p->aimd > 1.0)
 			p->aimd = 1.0;

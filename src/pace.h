@@ -14,8 +14,9 @@
  *            x-keap-product-quota-expiry-time.
  *   Greenhouse and others  X-RateLimit-Remaining / X-RateLimit-Reset (epoch seconds
  *            or seconds from now): when Remaining is low, wait until Reset.
- *   no headers (Lever)  the configured rate; a 429 cuts the rate by 20 %, and
- *            each run of 50 good answers wins 5 % of it back (AIMD).
+ *   no headers (Lever)  the configured rate; a 429 cuts the rate by 20 % (down to
+ *            a quarter at most), and each run of 20 good answers wins 5 % of it
+ *            back (AIMD).
  *
  * pace_before and pace_after have the signatures of struct http_pacer.
  */

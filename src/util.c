@@ -541,3 +541,16 @@ test_hook(const char *point)
 	if ((int64_t)++seen >= nth)
 		raise(SIGKILL);
 }
+
+void
+sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}

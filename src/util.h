@@ -106,6 +106,7 @@ int url_allowed(const char *url);
 
 int64_t now_ms(void);		/* wall clock, ms since the epoch */
 int64_t mono_ms(void);		/* monotonic clock, ms */
+void sleep_ms(long ms);		/* sleeps the whole time, through EINTR */
 /* RFC 3339 UTC with milliseconds: 2026-01-05T10:00:00.000Z (out >= 25 bytes). */
 void fmt_rfc3339_ms(int64_t ms, char *out, size_t size);
 

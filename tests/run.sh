@@ -70,12 +70,12 @@ component() {
 	fi
 }
 
-# start_echo VAR [ARGS]: an echo fake for the http unit test.
-start_echo() {
-	local var=$1 pf="$T/$1.port" i
-	shift
-	python3 tests/fakes/echo.py --certdir "$T/ca" --port-file "$pf" --idle-timeout 300 \
-		--max-lifetime 1800 "$@" >>"$LOGDIR/echo-fake.log" 2>&1 &
+# start_fake_as VAR NAME [ARGS]: a fake for the C tests; VAR gets its root URL.
+start_fake_as() {
+	local var=$1 name=$2 pf="$T/$1.port" i
+	shift 2
+	python3 "tests/fakes/$name.py" --certdir "$T/ca" --port-file "$pf" --idle-timeout 300 \
+		--max-lifetime 1800 "$@" >>"$LOGDIR/fake-$name.log" 2>&1 &
 	PIDS+=($!)
 	for i in $(seq 1 200); do [ -s "$pf" ] && break; sleep 0.05; done
 	printf -v "$var" 'https://localhost:%s' "$(cat "$pf" 2>/dev/null)"
@@ -88,9 +88,10 @@ for f in tests/fakes/test_*.py; do
 	component "fake-$(basename "$f" .py | sed 's/^test_//')" python3 "$f"
 done
 
-start_echo ATSRECON_TEST_ECHO
-start_echo ATSRECON_TEST_ECHO12 --tls-max 1.2
+start_fake_as ATSRECON_TEST_ECHO echo
+start_fake_as ATSRECON_TEST_ECHO12 echo --tls-max 1.2
 export ATSRECON_TEST_CA="$T/ca/ca.pem"
+start_fake_as ATSRECON_TEST_KEAP keap
 for t in build/dev/tests/test_*; do
 	[ -x "$t" ] && component "unit-$(basename "$t" | sed 's/^test_//')" "$t"
 done

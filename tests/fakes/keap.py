@@ -194,7 +194,6 @@ import os
 import random
 import re
 import secrets
-import socket
 import sys
 import threading
 import urllib.parse

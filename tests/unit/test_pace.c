@@ -144,11 +144,15 @@ main(void)
 	r = resp(429, NULL);
 	pace_after(p, &r);
 	pace_after(p, &r);
-	http_resp_free(&r);
 	pace_get(p, &info);
 	CHECK(info.rate > 6.3 && info.rate < 6.5);	/* 10 * 0.8 * 0.8 */
+	for (int i = 0; i < 20; i++)
+		pace_after(p, &r);
+	pace_get(p, &info);
+	CHECK(info.rate > 2.49 && info.rate < 2.51);	/* the floor: a quarter */
+	http_resp_free(&r);
 	r = resp(200, NULL);
-	for (int i = 0; i < 500; i++)
+	for (int i = 0; i < 800; i++)
 		pace_after(p, &r);
 	http_resp_free(&r);
 	pace_get(p, &info);

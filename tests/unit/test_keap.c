@@ -1,0 +1,793 @@
+/*
+ * Tests: keap.c, auth.c and pace.c against the Keap fake (tests/fakes/keap.py),
+ * which tests/run.sh starts: ATSRECON_TEST_KEAP is its root URL, and
+ * ATSRECON_TEST_CA the CA file. Without them every check fails.
+ *
+ * Each group resets the fake's world through its admin API first.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "keap.h"
+#include "log.h"
+#include "pace.h"
+#include "state.h"
+#include "t.h"
+
+static const char *root, *ca;
+static struct http *adm;
+static char logpath[] = "/tmp/atsrecon-keaplog-XXXXXX";
+static char statedir[] = "/tmp/atsrecon-keapst-XXXXXX";
+static int statecount;
+static char last_dir[128];	/* the state directory of the last env_open */
+
+/* --- the fake's admin API --- */
+
+static cJSON *
+admin(const char *method, const char *path, const char *body)
+{
+	struct http_req req;
+	struct http_resp r;
+	struct buf err = BUF_INIT;
+	char url[512];
+	cJSON *j = NULL;
+
+	snprintf(url, sizeof(url), "%s%s", root, path);
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.url = url;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	if (http_do(adm, &req, &r) == RC_OK && r.status == 200)
+		j = json_parse(r.body.p, r.body.len, &err);
+	else
+		printf("# admin %s %s: %ld %s\n", method, path, r.status, r.body.p ? r.body.p : r.err);
+	http_resp_free(&r);
+	buf_free(&err);
+	return j;
+}
+
+static void
+admin0(const char *method, const char *path, const char *body)
+{
+	cJSON *j = admin(method, path, body);
+
+	CHECK(j != NULL);
+	cJSON_Delete(j);
+}
+
+/* Every token and key the fake issued, across world resets (for the leak check). */
+static cJSON *all_tokens;
+
+static void
+collect_tokens(void)
+{
+	cJSON *tok = admin("GET", "/_admin/tokens", NULL);
+	const cJSON *kind, *t;
+
+	cJSON_ArrayForEach(kind, tok) {
+		if (!cJSON_IsArray(kind))
+			continue;
+		cJSON_ArrayForEach(t, kind) {
+			const char *v = json_str(t, "token") ? json_str(t, "token") :
+			    json_str(t, "key") ? json_str(t, "key") : json_str(t, "code");
+			if (v != NULL && strlen(v) >= 8)
+				cJSON_AddItemToArray(all_tokens, cJSON_CreateString(v));
+		}
+	}
+	cJSON_Delete(tok);
+}
+
+static void
+reset_world(void)
+{
+	collect_tokens();
+	admin0("POST", "/_admin/state", "{}");
+	admin0("POST", "/_admin/faults", "[]");
+}
+
+/* --- a client: state, http, auth, pace, keap --- */
+
+struct env {
+	char dir[128];
+	struct state *st;
+	struct http *h;
+	struct auth *a;
+	struct pace *p;
+	struct keap *k;
+};
+
+/* Issues a token pair in the fake; returns the refresh token (caller frees). */
+static char *
+issue_refresh(void)
+{
+	cJSON *j = admin("POST", "/_admin/tokens", "{}");
+	char *rt = j && json_str(j, "refresh_token") ? xstrdup(json_str(j, "refresh_token")) : NULL;
+
+	cJSON_Delete(j);
+	return rt;
+}
+
+static int
+env_open(struct env *e, const char *dir, const char *refresh, const char *api_key, int page_size,
+    int max_pages, double rps)
+{
+	struct http_cfg hc = { 0 };
+	struct auth_cfg ac = { 0 };
+	struct keap_cfg kc = { 0 };
+	char token_url[256], base[256];
+
+	memset(e, 0, sizeof(*e));
+	if (dir != NULL)
+		str_copy(e->dir, sizeof(e->dir), dir);
+	else
+		snprintf(e->dir, sizeof(e->dir), "%s/s%d", statedir, ++statecount);
+	str_copy(last_dir, sizeof(last_dir), e->dir);
+	if (state_open(e->dir, STATE_RW, &e->st) != RC_OK)
+		return -1;
+	hc.ca_file = ca;
+	hc.max_body = 1024 * 1024;
+	hc.timeout_ms = 10000;
+	if (http_new(&hc, &e->h) != RC_OK)
+		return -1;
+	snprintf(token_url, sizeof(token_url), "%s/token", root);
+	snprintf(base, sizeof(base), "%s/crm/rest", root);
+	ac.mode = api_key ? AUTH_API_KEY : AUTH_OAUTH;
+	ac.token_url = token_url;
+	ac.client_id = "atsrecon-test-client";
+	ac.client_secret = "atsrecon-test-secret";
+	ac.api_key = api_key;
+	ac.max_retries = 3;
+	if (auth_new(&ac, e->h, e->st, &e->a) != RC_OK)
+		return -1;
+	if (refresh != NULL && auth_store_refresh_token(e->a, refresh) != RC_OK)
+		return -1;
+	e->p = pace_new("keap", rps, 4);
+	kc.base_url = base;
+	kc.page_size = page_size;
+	kc.max_pages = max_pages;
+	kc.concurrency = 4;
+	kc.max_retries = 6;
+	kc.backoff_base_ms = 20;	/* the policy's shape, at test speed */
+	return keap_new(&kc, e->h, e->a, e->p, &e->k) == RC_OK ? 0 : -1;
+}
+
+static void
+env_close(struct env *e)
+{
+	keap_free(e->k);
+	pace_free(e->p);
+	auth_free(e->a);
+	http_free(e->h);
+	state_close(e->st);
+	memset(e, 0, sizeof(*e));
+}
+
+static const char *
+dir_of_last(void)
+{
+	return last_dir;
+}
+
+static int
+env_fresh(struct env *e, int page_size, int max_pages)
+{
+	char *rt = issue_refresh();
+	int rc = rt ? env_open(e, NULL, rt, NULL, page_size, max_pages, 100) : -1;
+
+	free(rt);
+	return rc;
+}
+
+/* Counts the contacts seen by a listing. */
+struct seen {
+	int n;
+	int pages;
+};
+
+static enum rc
+count_page(void *arg, const cJSON *contacts, int page)
+{
+	struct seen *s = arg;
+
+	s->n += cJSON_GetArraySize(contacts);
+	s->pages = page;
+	return RC_OK;
+}
+
+static cJSON *
+contact_body(const char *given, const char *email1, const char *email2)
+{
+	cJSON *b = cJSON_CreateObject(), *em = cJSON_AddArrayToObject(b, "email_addresses"), *e;
+
+	cJSON_AddStringToObject(b, "given_name", given);
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "email", email1);
+	cJSON_AddStringToObject(e, "field", "EMAIL1");
+	cJSON_AddItemToArray(em, e);
+	if (email2 != NULL) {
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "email", email2);
+		cJSON_AddStringToObject(e, "field", "EMAIL2");
+		cJSON_AddItemToArray(em, e);
+	}
+	return b;
+}
+
+/* The contact as the fake holds it. */
+static cJSON *
+fake_contact(const char *id)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/_admin/contact?id=%s", id);
+	return admin("GET", path, NULL);
+}
+
+static const char *
+email_in(const cJSON *contact, const char *field)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, json_get(contact, "email_addresses"))
+		if (str_eq(json_str(e, "field"), field))
+			return json_str(e, "email");
+	return NULL;
+}
+
+static const cJSON *
+custom_in(const cJSON *contact, const char *id)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, json_get(contact, "custom_fields"))
+		if (str_eq(json_str(c, "id"), id))
+			return json_get(c, "content");
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void
+test_pagination_and_filter(void)
+{
+	struct env e;
+	struct seen s = { 0, 0 };
+	struct keap_err err;
+	int pages = 0, complete = -1;
+	char since[32], body[256];
+	cJSON *g;
+
+	reset_world();
+	g = admin("POST", "/_admin/generate-contacts", "{\"count\": 2500}");
+	CHECK(g != NULL);
+	CHECK(env_fresh(&e, 1000, 100) == 0);
+	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_OK);
+	CHECK(s.n == 2500 && pages == 3 && complete == 1);
+	env_close(&e);
+
+	/* the page cap: two pages, and the listing says it is incomplete */
+	CHECK(env_fresh(&e, 1000, 2) == 0);
+	memset(&s, 0, sizeof(s));
+	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_OK);
+	CHECK(s.n == 2000 && pages == 2 && complete == 0);
+	env_close(&e);
+
+	/* incremental: only what changed since the mark */
+	sleep_ms(20);
+	fmt_rfc3339_ms(now_ms(), since, sizeof(since));
+	sleep_ms(20);
+	snprintf(body, sizeof(body), "{\"id\": \"%s\", \"set\": {\"job_title\": \"Engineer\"}}",
+	    json_str(g, "first_id"));
+	admin0("POST", "/_admin/edit-contact", body);
+	snprintf(body, sizeof(body), "{\"id\": \"%s\", \"set\": {\"job_title\": \"Manager\"}}",
+	    json_str(g, "last_id"));
+	admin0("POST", "/_admin/edit-contact", body);
+	CHECK(env_fresh(&e, 100, 100) == 0);
+	memset(&s, 0, sizeof(s));
+	CHECK(keap_list_contacts(e.k, since, count_page, &s, &pages, &complete, &err) == RC_OK);
+	CHECK(s.n == 2 && complete == 1);
+	env_close(&e);
+	cJSON_Delete(g);
+}
+
+static void
+test_upsert_and_patch(void)
+{
+	struct env e;
+	struct keap_err err;
+	cJSON *body, *got = NULL, *cur = NULL, *changes, *after, *arr, *item;
+	int created = -1;
+	char id[32];
+
+	reset_world();
+	CHECK(env_fresh(&e, 100, 10) == 0);
+	body = contact_body("Ada", "ada@example.com", "ada.home@example.org");
+	arr = cJSON_AddArrayToObject(body, "custom_fields");
+	item = cJSON_CreateObject();
+	cJSON_AddStringToObject(item, "id", "11");
+	cJSON_AddStringToObject(item, "content", "greenhouse:1001");
+	cJSON_AddItemToArray(arr, item);
+	item = cJSON_CreateObject();
+	cJSON_AddStringToObject(item, "id", "17");
+	cJSON_AddStringToObject(item, "content", "Screen");
+	cJSON_AddItemToArray(arr, item);
+	CHECK(keap_upsert_contact(e.k, body, &created, &got, &err) == RC_OK);
+	CHECK(created == 1);
+	str_copy(id, sizeof(id), got && json_str(got, "id") ? json_str(got, "id") : "?");
+	cJSON_Delete(got);
+	/* the same email again: matched and updated, not duplicated */
+	cJSON_ReplaceItemInObject(body, "given_name", cJSON_CreateString("Ada B."));
+	CHECK(keap_upsert_contact(e.k, body, &created, &got, &err) == RC_OK);
+	CHECK(created == 0);
+	CHECK(str_eq(json_str(got, "id"), id));
+	cJSON_Delete(got);
+	cJSON_Delete(body);
+
+	/* PATCH one email and one custom field: the others survive */
+	CHECK(keap_get_contact(e.k, id, &cur, &err) == RC_OK);
+	changes = cJSON_Parse("{\"email_addresses\":[{\"field\":\"EMAIL1\",\"email\":\"ada@new.example\"}],"
+	    "\"custom_fields\":[{\"id\":\"17\",\"content\":\"Onsite\"}]}");
+	CHECK(keap_patch_contact(e.k, id, cur, changes, NULL, &err) == RC_OK);
+	after = fake_contact(id);
+	CHECK_STR(email_in(after, "EMAIL1"), "ada@new.example");
+	CHECK_STR(email_in(after, "EMAIL2"), "ada.home@example.org");
+	CHECK(cJSON_IsString(custom_in(after, "11")) && str_eq(custom_in(after, "11")->valuestring,
+	    "greenhouse:1001"));
+	CHECK(cJSON_IsString(custom_in(after, "17")) && str_eq(custom_in(after, "17")->valuestring,
+	    "Onsite"));
+	CHECK_STR(json_str(after, "given_name"), "Ada B.");	/* not in the mask: untouched */
+	cJSON_Delete(after);
+
+	/* what a naive PATCH (only the changed item) does in Keap: the other email is gone.
+	 * This is the behaviour the merge guards against. */
+	{
+		cJSON *empty = cJSON_CreateObject();
+		CHECK(keap_patch_contact(e.k, id, empty, changes, NULL, &err) == RC_OK);
+		after = fake_contact(id);
+		CHECK(email_in(after, "EMAIL2") == NULL);
+		cJSON_Delete(after);
+		cJSON_Delete(empty);
+	}
+	cJSON_Delete(changes);
+	cJSON_Delete(cur);
+
+	/* unknown contact: a record-level error with the parsed v2 envelope */
+	CHECK(keap_get_contact(e.k, "987654321", &cur, &err) == RC_RECORD);
+	CHECK(err.status == 404 && err.msg[0] != '\0');
+	/* a dropdown value that is not an option: 400, record-level, not retried */
+	changes = cJSON_Parse("{\"custom_fields\":[{\"id\":\"13\",\"content\":\"Carrier pigeon\"}]}");
+	CHECK(keap_patch_contact(e.k, id, NULL, changes, NULL, &err) == RC_RECORD);
+	CHECK(err.status == 400);
+	cJSON_Delete(changes);
+
+	/* the model */
+	{
+		struct keap_model m;
+		const struct keap_field *f;
+		CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
+		f = keap_model_field(&m, "ATS Source");
+		CHECK(f != NULL && str_eq(f->type, "DROPDOWN") && keap_field_has_option(f, "LinkedIn") &&
+		    !keap_field_has_option(f, "Carrier pigeon"));
+		CHECK(keap_model_field(&m, "No Such Field") == NULL);
+		keap_model_free(&m);
+	}
+	env_close(&e);
+}
+
+static void
+test_tags(void)
+{
+	struct env e;
+	struct keap_err err;
+	struct keap_tags tags;
+	struct keap_tag_result *res;
+	const char *tag_id = NULL, *again = NULL;
+	const char **ids;
+	cJSON *g, *stats;
+	long first, i, okn = 0;
+	char body[256];
+
+	reset_world();
+	g = admin("POST", "/_admin/generate-contacts", "{\"count\": 250}");
+	first = strtol(json_str(g, "first_id") ? json_str(g, "first_id") : "0", NULL, 10);
+	CHECK(env_fresh(&e, 100, 10) == 0);
+	CHECK(keap_load_tags(e.k, &tags, &err) == RC_OK);
+	CHECK(keap_ensure_tag(e.k, &tags, "ATS Stage: Screen", "ATS Stage", &tag_id, &err) == RC_OK);
+	CHECK(tag_id != NULL);
+	CHECK(keap_ensure_tag(e.k, &tags, "ATS Stage: Screen", "ATS Stage", &again, &err) == RC_OK);
+	CHECK(str_eq(tag_id, again));	/* found, not created twice */
+
+	ids = xcalloc(252, sizeof(*ids));
+	for (i = 0; i < 250; i++)
+		ids[i] = xasprintf("%ld", first + i);
+	ids[250] = xstrdup("987654321");	/* no such contact */
+	snprintf(body, sizeof(body), "{\"tag_fail_contacts\": [\"%s\"]}", ids[5]);
+	admin0("POST", "/_admin/settings", body);
+	admin0("POST", "/_admin/stats/reset", "{}");
+	res = xcalloc(251, sizeof(*res));
+	CHECK(keap_tag_contacts(e.k, tag_id, 1, ids, 251, res, &err) == RC_OK);
+	for (i = 0; i < 251; i++)
+		okn += res[i].ok;
+	CHECK(okn == 249);
+	CHECK(!res[5].ok && str_eq(res[5].status, "FAILURE"));
+	CHECK(!res[250].ok && str_eq(res[250].status, "CONTACT_NOT_FOUND"));
+	stats = admin("GET", "/_admin/stats", NULL);
+	{
+		const cJSON *ops = json_get(stats, "by_operation");
+		int64_t calls = 0;
+		json_int(ops, "applyTags", &calls);
+		CHECK(calls == 3);	/* 251 contacts: 100 + 100 + 51 */
+	}
+	cJSON_Delete(stats);
+	/* removing: 204, all done */
+	CHECK(keap_tag_contacts(e.k, tag_id, 0, ids, 250, res, &err) == RC_OK);
+	for (i = 0, okn = 0; i < 250; i++)
+		okn += res[i].ok;
+	CHECK(okn == 250);
+	for (i = 0; i < 251; i++)
+		free((char *)ids[i]);
+	free(ids);
+	free(res);
+	keap_tags_free(&tags);
+	env_close(&e);
+	cJSON_Delete(g);
+}
+
+static void
+test_refresh(void)
+{
+	struct env e;
+	struct keap_err err;
+	struct auth_status as;
+	struct keap_model m;
+	cJSON *stats;
+	char dir[128];
+	pid_t pid;
+	int status;
+	int64_t refreshes = 0;
+
+	reset_world();
+	CHECK(env_fresh(&e, 100, 10) == 0);
+	/* the stored refresh token has no access token yet: refresh before the first call */
+	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
+	keap_model_free(&m);
+	auth_get_status(e.a, &as);
+	CHECK(as.refreshes == 1);
+	/* the access token expires (Keap's 401 in the gateway envelope): one refresh, one retry */
+	admin0("POST", "/_admin/expire-access-tokens", "{}");
+	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
+	keap_model_free(&m);
+	auth_get_status(e.a, &as);
+	CHECK(as.refreshes == 2);
+	/* a short-lived token (30 min): refreshed after the 401, and not again at once */
+	admin0("POST", "/_admin/lifetimes", "{\"access_s\": 1800}");
+	admin0("POST", "/_admin/expire-access-tokens", "{}");
+	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
+	keap_model_free(&m);
+	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
+	keap_model_free(&m);
+	auth_get_status(e.a, &as);
+	CHECK(as.refreshes == 3);
+	/* less than an hour left of a 24 h token: refreshed before use, without a 401 */
+	admin0("POST", "/_admin/lifetimes", "{\"access_s\": 86400}");
+	admin0("POST", "/_admin/expire-access-tokens", "{}");
+	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);	/* 401 → refresh: a 24 h token */
+	keap_model_free(&m);
+	{
+		/* the clock moves on: 10 minutes left */
+		struct buf rec = BUF_INIT, fixed = BUF_INIT;
+		cJSON *j;
+		CHECK(state_get(e.st, DB_TOKENS, "keap", &rec) == RC_OK);
+		j = json_parse(rec.p, rec.len, &fixed);
+		cJSON_ReplaceItemInObject(j, "expires_at", cJSON_CreateNumber((double)(now_ms() / 1000 + 600)));
+		free(rec.p);
+		rec.p = json_print(j);
+		CHECK(state_put(e.st, DB_TOKENS, "keap", rec.p, strlen(rec.p)) == RC_OK);
+		cJSON_Delete(j);
+		buf_free(&rec);
+		buf_free(&fixed);
+		env_close(&e);
+		CHECK(env_open(&e, dir_of_last(), NULL, NULL, 100, 10, 100) == 0);
+	}
+	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);	/* refreshed first */
+	keap_model_free(&m);
+	auth_get_status(e.a, &as);
+	CHECK(as.refreshes == 1);
+	stats = admin("GET", "/_admin/stats", NULL);
+	json_int(stats, "refreshes", &refreshes);
+	CHECK(refreshes == 5);
+	CHECK(json_int(stats, "401", &refreshes) == 0 && refreshes == 3);	/* no 401 for the last */
+	cJSON_Delete(stats);
+	admin0("POST", "/_admin/lifetimes", "{\"access_s\": 86400}");
+	str_copy(dir, sizeof(dir), e.dir);
+	env_close(&e);
+
+	/* killed right after the rotated pair was committed: the next run goes on with it */
+	admin0("POST", "/_admin/expire-access-tokens", "{}");
+	pid = fork();
+	if (pid == 0) {
+		struct env c;
+		setenv("ATSRECON_TEST_KILL_AT", "token-committed", 1);
+		if (env_open(&c, dir, NULL, NULL, 100, 10, 100) != 0)
+			_exit(3);
+		keap_load_model(c.k, &m, &err);	/* 401 → refresh → commit → SIGKILL */
+		_exit(4);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(env_open(&e, dir, NULL, NULL, 100, 10, 100) == 0);
+	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
+	keap_model_free(&m);
+	env_close(&e);
+
+	/* while one process holds the state, no other can touch its tokens */
+	pid = fork();
+	if (pid == 0) {
+		struct state *st = NULL;
+		if (state_open(dir, STATE_RW, &st) != RC_OK)
+			_exit(1);
+		sleep(3);
+		_exit(0);
+	}
+	sleep_ms(300);
+	{
+		struct state *st = NULL;
+		CHECK(state_open(dir, STATE_RW, &st) == RC_LOCKED);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	/* a refresh token Keap no longer knows: a person must act (exit 4) */
+	CHECK(env_open(&e, NULL, "KR-not-a-real-token", NULL, 100, 10, 100) == 0);
+	CHECK(keap_load_model(e.k, &m, &err) == RC_AUTH);
+	CHECK(rc_exit_status(RC_AUTH) == 4);
+	env_close(&e);
+
+	/* an API key instead of OAuth */
+	{
+		cJSON *k = admin("POST", "/_admin/api-keys", "{}");
+		CHECK(env_open(&e, NULL, NULL, json_str(k, "key"), 100, 10, 4) == 0);
+		CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
+		keap_model_free(&m);
+		env_close(&e);
+		cJSON_Delete(k);
+	}
+}
+
+static void
+test_faults(void)
+{
+	struct env e;
+	struct keap_err err;
+	struct seen s = { 0, 0 };
+	struct keap_op *ops;
+	cJSON *g, **bodies, *c;
+	int pages, complete, i, okn = 0, renamed = 0;
+	long first;
+	int64_t t0;
+	char name[32];
+
+	reset_world();
+	g = admin("POST", "/_admin/generate-contacts", "{\"count\": 300}");
+	first = strtol(json_str(g, "first_id") ? json_str(g, "first_id") : "0", NULL, 10);
+	CHECK(env_fresh(&e, 100, 10) == 0);
+
+	/* 5xx and resets are retried */
+	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"status\","
+	    "\"status\":503,\"times\":2},{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"reset\","
+	    "\"times\":2,\"after\":1}]");
+	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_OK);
+	CHECK(s.n == 300 && complete == 1);
+
+	/* Retry-After is honoured */
+	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts/model$\"},\"kind\":\"status\","
+	    "\"status\":429,\"headers\":{\"Retry-After\":\"2\"},\"times\":1}]");
+	t0 = mono_ms();
+	{
+		struct keap_model m;
+		CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
+		keap_model_free(&m);
+	}
+	CHECK(mono_ms() - t0 >= 1900);
+
+	/* a malformed page: an error for that page, no crash, nothing delivered */
+	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"malformed\","
+	    "\"times\":1}]");
+	memset(&s, 0, sizeof(s));
+	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_REMOTE);
+	CHECK(s.n == 0 && complete == 0);
+	CHECK(strstr(err.msg, "unreadable") != NULL);
+	/* a body cut short, every time: retried, then an error */
+	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"truncate\"}]");
+	memset(&s, 0, sizeof(s));
+	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_REMOTE);
+	CHECK(s.n == 0 && complete == 0);
+	/* a 5 MB body against a 1 MB cap */
+	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"oversize\","
+	    "\"bytes\":5000000}]");
+	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_REMOTE);
+	CHECK(strstr(err.msg, "larger than") != NULL);
+
+	/* a 429 storm on writes: every write lands, none twice */
+	admin0("POST", "/_admin/faults", "[{\"match\":{\"method\":\"PATCH\"},\"kind\":\"status\","
+	    "\"status\":429,\"probability\":0.35,\"seed\":7,\"headers\":{\"Retry-After\":\"0\"}}]");
+	ops = xcalloc(50, sizeof(*ops));
+	bodies = xcalloc(50, sizeof(*bodies));
+	for (i = 0; i < 50; i++) {
+		bodies[i] = cJSON_CreateObject();
+		snprintf(name, sizeof(name), "Storm%d", i);
+		cJSON_AddStringToObject(bodies[i], "given_name", name);
+		ops[i].kind = KEAP_OP_PATCH;
+		ops[i].id = xasprintf("%ld", first + i);
+		ops[i].changes = bodies[i];
+	}
+	keap_write_batch(e.k, ops, 50);
+	for (i = 0; i < 50; i++) {
+		okn += ops[i].rc == RC_OK;
+		if (ops[i].rc != RC_OK)
+			printf("# storm op %d: rc %d status %ld %s\n", i, ops[i].rc, ops[i].err.status,
+			    ops[i].err.msg);
+		cJSON_Delete(ops[i].result);
+		c = fake_contact(ops[i].id);
+		snprintf(name, sizeof(name), "Storm%d", i);
+		renamed += str_eq(json_str(c, "given_name"), name);
+		cJSON_Delete(c);
+		free((char *)ops[i].id);
+		cJSON_Delete(bodies[i]);
+	}
+	CHECK(okn == 50);
+	CHECK(renamed == 50);
+	CHECK(http_get_stats(e.h)->status_429 >= 10);	/* there was a storm */
+	free(ops);
+	free(bodies);
+	admin0("POST", "/_admin/faults", "[]");
+
+	/* the fake's own spike arrest (no headers): absorbed by backoff and AIMD */
+	admin0("POST", "/_admin/limits", "{\"spike_per_second\": 8}");
+	admin0("POST", "/_admin/reset-counters", "{}");
+	{
+		struct keap_op wops[60];
+		cJSON *b = cJSON_Parse("{\"job_title\":\"Paced\"}");
+		memset(wops, 0, sizeof(wops));
+		for (i = 0; i < 60; i++) {
+			wops[i].kind = KEAP_OP_PATCH;
+			wops[i].id = xasprintf("%ld", first + 100 + i);
+			wops[i].changes = b;
+		}
+		keap_write_batch(e.k, wops, 60);
+		for (i = 0, okn = 0; i < 60; i++) {
+			okn += wops[i].rc == RC_OK;
+			cJSON_Delete(wops[i].result);
+			free((char *)wops[i].id);
+		}
+		CHECK(okn == 60);
+		cJSON_Delete(b);
+	}
+	admin0("POST", "/_admin/limits", "{\"spike_per_second\": 25}");
+	env_close(&e);
+	cJSON_Delete(g);
+}
+
+static void
+test_quota_and_permissions(void)
+{
+	struct env e;
+	struct keap_err err;
+	struct pace_info pi;
+	struct keap_model m;
+	cJSON *changes;
+	enum rc rc = RC_OK;
+	int calls = 0;
+
+	reset_world();
+	CHECK(env_fresh(&e, 100, 10) == 0);
+	admin0("POST", "/_admin/limits", "{\"product_per_day\": 5}");
+	while (calls < 20 && (rc = keap_load_model(e.k, &m, &err)) == RC_OK) {
+		keap_model_free(&m);
+		calls++;
+	}
+	CHECK(rc == RC_QUOTA);
+	CHECK(calls <= 5);
+	pace_get(e.p, &pi);
+	CHECK(pi.exhausted && pi.quota_reset_ms > now_ms());
+	CHECK(rc_exit_status(RC_QUOTA) == 7);
+	/* and it stays stopped: no more calls are made */
+	CHECK(keap_load_model(e.k, &m, &err) == RC_QUOTA);
+	env_close(&e);
+
+	reset_world();
+	CHECK(env_fresh(&e, 100, 10) == 0);
+	admin0("POST", "/_admin/permissions", "{\"permissions\": [\"contacts:read\", \"tags:read\", "
+	    "\"model:read\"]}");
+	changes = cJSON_Parse("{\"given_name\":\"X\"}");
+	{
+		cJSON *g = admin("POST", "/_admin/generate-contacts", "{\"count\": 1}");
+		CHECK(keap_patch_contact(e.k, json_str(g, "first_id"), NULL, changes, NULL, &err) == RC_AUTH);
+		CHECK(err.status == 403);
+		cJSON_Delete(g);
+	}
+	CHECK(rc_exit_status(RC_AUTH) == 4);
+	cJSON_Delete(changes);
+	env_close(&e);
+}
+
+/* No token the fake ever issued appears in our logs; the fake saw only
+ * schema-valid requests. */
+static void
+test_no_secrets_and_conformance(void)
+{
+	cJSON *conf;
+	struct buf logtext = BUF_INIT;
+	const cJSON *t;
+	int leaked = 0;
+
+	collect_tokens();
+	CHECK(read_file(logpath, 64 * 1024 * 1024, &logtext) == 0);
+	CHECK(logtext.len > 1000);	/* debug logging ran */
+	CHECK(cJSON_GetArraySize(all_tokens) >= 10);
+	cJSON_ArrayForEach(t, all_tokens)
+		if (strstr(logtext.p, t->valuestring) != NULL)
+			leaked++;
+	CHECK(leaked == 0);
+	CHECK(strstr(logtext.p, "atsrecon-test-secret") == NULL);
+	buf_free(&logtext);
+	conf = admin("GET", "/_admin/conformance", NULL);
+	CHECK(cJSON_IsArray(conf));
+	if (cJSON_GetArraySize(conf) > 0) {
+		char *str = json_print(conf);
+		printf("# conformance failures: %.2000s\n", str);
+		free(str);
+	}
+	CHECK(cJSON_GetArraySize(conf) == 0);
+	cJSON_Delete(conf);
+}
+
+int
+main(void)
+{
+	struct http_cfg hc = { 0 };
+	int fd;
+
+	json_init();
+	root = getenv("ATSRECON_TEST_KEAP");
+	ca = getenv("ATSRECON_TEST_CA");
+	CHECK(root != NULL && ca != NULL);
+	if (root == NULL || ca == NULL)
+		return t_done("test_keap");
+	fd = mkstemp(logpath);
+	CHECK(fd >= 0 && mkdtemp(statedir) != NULL);
+	log_init(LOG_DEBUG, LOG_FMT_JSON);
+	log_set_fd(fd);
+	hc.ca_file = ca;
+	http_new(&hc, &adm);
+	all_tokens = cJSON_CreateArray();
+
+#define TIMED(f) do { int64_t t0_ = mono_ms(); f(); printf("# %s: %lld ms\n", #f, \
+	(long long)(mono_ms() - t0_)); } while (0)
+	TIMED(test_pagination_and_filter);
+	TIMED(test_upsert_and_patch);
+	TIMED(test_tags);
+	TIMED(test_refresh);
+	TIMED(test_faults);
+	TIMED(test_quota_and_permissions);
+	/* the admin connection's own (test) tokens are not ours to check: done last */
+	test_no_secrets_and_conformance();
+
+	http_free(adm);
+	cJSON_Delete(all_tokens);
+	log_set_fd(2);
+	close(fd);
+	unlink(logpath);
+	{
+		char *cmd = xasprintf("rm -rf %s", statedir);
+		CHECK(system(cmd) == 0);
+		free(cmd);
+	}
+	return t_done("test_keap");
+}
