@@ -31,6 +31,7 @@ SRCS     = $(wildcard src/*.c)
 LIBOBJS  = $(patsubst src/%.c,$(OUT)/obj/%.o,$(filter-out src/main.c,$(SRCS))) $(OUT)/obj/ca_embed.o
 TESTSRCS = $(wildcard tests/unit/test_*.c)
 TESTS    = $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(TESTSRCS))
+BENCHES  = $(patsubst bench/%.c,$(OUT)/bench/%,$(wildcard bench/*.c))
 
 all: $(OUT)/atsrecon
 
@@ -52,6 +53,13 @@ $(OUT)/tests/%: tests/unit/%.c tests/unit/t.h $(LIBOBJS)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
 		$(LDMODE:-s=) -o $@ $< $(LIBOBJS) $(LIBS)
 
+$(OUT)/bench/%: bench/%.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
+		$(LDMODE) -o $@ $< $(LIBOBJS) $(LIBS)
+
+benches: $(BENCHES)
+
 -include $(wildcard $(OUT)/obj/*.d)
 
-.PHONY: all tests
+.PHONY: all tests benches
