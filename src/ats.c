@@ -1,0 +1,216 @@
+/* ats.c — the canonical candidate's helpers and the driver registry. See ats.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "ats.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "norm.h"
+
+static void
+free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+candidate_free(struct candidate *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	free(c->ats);
+	free(c->id);
+	free(c->first_name);
+	free(c->last_name);
+	free(c->preferred_name);
+	free(c->full_name);
+	free_strv(c->emails, c->nemails);
+	free_strv(c->phones, c->nphones);
+	free_strv(c->phone_exts, c->nphones);
+	free(c->company);
+	free(c->title);
+	for (i = 0; i < c->ncustom; i++) {
+		free(c->custom[i].key);
+		free(c->custom[i].value);
+	}
+	free(c->custom);
+	free(c->app_id);
+	free(c->stage_id);
+	free(c->stage_name);
+	free(c->status);
+	free(c->job);
+	free(c->source);
+	free(c->referrer);
+	for (i = 0; i < c->ninvalid; i++) {
+		free(c->invalid[i].field);
+		free(c->invalid[i].value);
+		free(c->invalid[i].why);
+	}
+	free(c->invalid);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+candidate_add_invalid(struct candidate *c, const char *field, const char *value, const char *why)
+{
+	struct cand_invalid *iv;
+
+	c->invalid = xrealloc(c->invalid, (c->ninvalid + 1) * sizeof(*c->invalid));
+	iv = &c->invalid[c->ninvalid++];
+	iv->field = xstrdup(field);
+	iv->value = xstrdup(value ? value : "");
+	iv->why = xstrdup(why);
+}
+
+void
+candidate_add_custom(struct candidate *c, const char *key, const char *value)
+{
+	c->custom = xrealloc(c->custom, (c->ncustom + 1) * sizeof(*c->custom));
+	c->custom[c->ncustom].key = xstrdup(key);
+	c->custom[c->ncustom].value = xstrdup(value ? value : "");
+	c->ncustom++;
+}
+
+void
+candidate_set_emails(struct candidate *c, const char *const *raw, size_t n, size_t primary)
+{
+	struct norm_email_list l = NORM_EMAIL_LIST_INIT;
+	size_t i;
+
+	norm_email_list(raw, n, primary, &l);
+	for (i = 0; i < c->nemails; i++)
+		free(c->emails[i]);
+	free(c->emails);
+	c->emails = xcalloc(l.n + 1, sizeof(char *));
+	c->nemails = l.n;
+	for (i = 0; i < l.n; i++)
+		c->emails[i] = xstrdup(norm_email_at(&l, i));
+	for (i = 0; i < l.n_invalid; i++)
+		candidate_add_invalid(c, "email", norm_email_invalid_at(&l, i), "not a valid email address");
+	norm_email_list_free(&l);
+}
+
+void
+candidate_add_phone(struct candidate *c, const char *raw, const char *default_region)
+{
+	struct buf e164 = BUF_INIT, ext = BUF_INIT;
+	enum norm_res r = norm_phone(raw, default_region, &e164, &ext);
+	size_t i;
+
+	if (r == NORM_INVALID)
+		candidate_add_invalid(c, "phone", raw, "not a phone number (E.164 impossible)");
+	if (r != NORM_OK)
+		goto out;
+	for (i = 0; i < c->nphones; i++)
+		if (strcmp(c->phones[i], e164.p) == 0)
+			goto out;
+	c->phones = xrealloc(c->phones, (c->nphones + 1) * sizeof(char *));
+	c->phone_exts = xrealloc(c->phone_exts, (c->nphones + 1) * sizeof(char *));
+	c->phones[c->nphones] = xstrdup(e164.p);
+	c->phone_exts[c->nphones] = xstrdup(ext.p ? ext.p : "");
+	c->nphones++;
+out:
+	buf_free(&e164);
+	buf_free(&ext);
+}
+
+void
+candidate_set_status(struct candidate *c, const char *raw)
+{
+	enum norm_status st;
+
+	free(c->status);
+	c->status = NULL;
+	if (raw == NULL)
+		return;
+	if (norm_status(raw, &st) == 0)
+		c->status = xstrdup(norm_status_str(st));
+	else
+		candidate_add_invalid(c, "status", raw, "no mapping for this application status");
+}
+
+/* Compares ids: numerically when both are decimal numbers, else as strings. */
+static int
+id_cmp(const char *a, const char *b)
+{
+	int64_t x, y;
+
+	if (parse_i64(a, &x) == 0 && parse_i64(b, &y) == 0)
+		return x < y ? -1 : x > y;
+	return strcmp(a, b);
+}
+
+long
+ats_pick_application(const struct ats_app *apps, size_t n)
+{
+	long best = -1;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct ats_app *a = &apps[i], *b;
+
+		if (best < 0) {
+			best = (long)i;
+			continue;
+		}
+		b = &apps[best];
+		if (a->active != b->active) {
+			if (a->active)
+				best = (long)i;
+			continue;
+		}
+		if (a->updated_ms != b->updated_ms) {
+			if (a->updated_ms > b->updated_ms)
+				best = (long)i;
+			continue;
+		}
+		if (id_cmp(a->id, b->id) > 0)
+			best = (long)i;
+	}
+	return best;
+}
+
+enum rc
+ats_open(const struct config *cfg, struct http *http, struct ats **out)
+{
+	static const struct ats_driver *const drivers[] = { &ats_greenhouse };
+	const char *kind = cfg_str(cfg, OPT_ATS_KIND);
+	struct ats *a;
+	size_t i;
+	enum rc rc;
+
+	for (i = 0; i < ARRAY_LEN(drivers); i++) {
+		if (strcmp(drivers[i]->name, kind) != 0)
+			continue;
+		a = xcalloc(1, sizeof(*a));
+		a->drv = drivers[i];
+		a->cfg = cfg;
+		a->http = http;
+		if ((rc = a->drv->open(a)) != RC_OK) {
+			ats_close(a);
+			return rc;
+		}
+		*out = a;
+		return RC_OK;
+	}
+	log_error("ats", "ats.kind \"%s\" has no driver in this build", kind);
+	return RC_CONFIG;
+}
+
+void
+ats_close(struct ats *a)
+{
+	if (a == NULL)
+		return;
+	if (a->drv != NULL && a->drv->close != NULL)
+		a->drv->close(a);
+	free(a);
+}

@@ -1,0 +1,140 @@
+/*
+ * ats.h — the ATS driver interface and the canonical candidate.
+ *
+ * Every source (Greenhouse, Lever, Ashby, an export file) implements struct
+ * ats_driver and yields canonical candidates (DESIGN.md §4), one at a time
+ * and one page at a time: never the whole ATS in memory. The diff, plan and
+ * report code see only this header; they never name a vendor.
+ *
+ * Ownership: a candidate handed to a callback is borrowed for the duration of
+ * the call; copy what you keep (candidate_dup).
+ */
+#ifndef ATSRECON_ATS_H
+#define ATSRECON_ATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* A value the source sent that could not be normalised (reported as an
+ * invalid_value drift, never written). */
+struct cand_invalid {
+	char *field;		/* "email", "phone", "applied_at", "status", ... */
+	char *value;		/* as the source sent it (escape before showing) */
+	char *why;
+};
+
+struct cand_custom {
+	char *key;		/* stable key (Greenhouse name_key, Lever field id, ...) */
+	char *value;		/* as text */
+};
+
+struct candidate {
+	char *ats;		/* "greenhouse", "lever", ... */
+	char *id;		/* the PERSON's id (Lever: contact, not opportunity) */
+	char *first_name, *last_name, *preferred_name;
+	char *full_name;	/* the original single name field, when the source has one */
+	char **emails;		/* normalised, deduplicated, primary first */
+	size_t nemails;
+	char **phones;		/* E.164 */
+	char **phone_exts;	/* extension per phone, "" when none */
+	size_t nphones;
+	char *company, *title;
+	int64_t created_ms, updated_ms;	/* UTC ms; 0 unknown */
+	int anonymized;		/* the source erased this person (GDPR) */
+	int is_private;		/* private / confidential in the source */
+	struct cand_custom *custom;
+	size_t ncustom;
+
+	/* From the CURRENT application (ats_pick_application): */
+	char *app_id;
+	char *stage_id, *stage_name;
+	char *status;		/* active | rejected | hired | withdrawn | archived (or NULL) */
+	char *job, *source, *referrer;
+	int64_t applied_ms;
+
+	struct cand_invalid *invalid;
+	size_t ninvalid;
+};
+
+void candidate_free(struct candidate *);	/* frees the members, not the struct */
+void candidate_add_invalid(struct candidate *, const char *field, const char *value, const char *why);
+void candidate_add_custom(struct candidate *, const char *key, const char *value);
+/* Sets the emails from the source's raw values through norm.c: trimmed,
+ * lowercased, validated, deduplicated, primary first; invalid ones become
+ * cand_invalid entries ("email"). */
+void candidate_set_emails(struct candidate *, const char *const *raw, size_t n, size_t primary);
+/* Adds a phone as E.164 (default_region for national numbers); an invalid one
+ * becomes a cand_invalid entry ("phone"); a duplicate is dropped. */
+void candidate_add_phone(struct candidate *, const char *raw, const char *default_region);
+/* Sets c->status from the source's word through norm_status (unknown words
+ * become cand_invalid "status"). */
+void candidate_set_status(struct candidate *, const char *raw);
+
+/*
+ * An application (Lever: opportunity) as the driver sees it, for the one rule
+ * that picks the current one for every ATS: the most recently updated
+ * application that is still active; if none is active, the most recently
+ * updated one; ties go to the greatest id (compared numerically when both are
+ * numbers, else as strings).
+ */
+struct ats_app {
+	const char *id;
+	int active;
+	int64_t updated_ms;
+};
+/* Index of the current application among n, or -1 when n == 0. */
+long ats_pick_application(const struct ats_app *apps, size_t n);
+
+/* --- drivers --- */
+
+struct ats;		/* a driver instance (opaque to callers) */
+struct config;
+struct http;
+struct pace;
+
+/* Called for each candidate; a non-OK return stops the pull with that rc. */
+typedef enum rc (*ats_cand_fn)(void *arg, const struct candidate *);
+/* Called for each person id of a full sweep. */
+typedef enum rc (*ats_id_fn)(void *arg, const char *id);
+
+struct ats_pull {
+	int pages;		/* pages read */
+	long records;		/* candidates (or ids) delivered */
+	int complete;		/* the listing reached its end (not the page cap) */
+	int restarted;		/* an expired cursor made the window start again */
+};
+
+struct ats_driver {
+	const char *name;
+	/* Authenticates (mints a token, checks a key). */
+	enum rc (*open)(struct ats *);
+	/* Candidates changed in the closed window [from_ms, to_ms]. */
+	enum rc (*pull_window)(struct ats *, int64_t from_ms, int64_t to_ms, ats_cand_fn, void *,
+	    struct ats_pull *);
+	/* Every candidate (full sweep), with the same content as pull_window. */
+	enum rc (*pull_all)(struct ats *, ats_cand_fn, void *, struct ats_pull *);
+	/* One candidate by person id: RC_RECORD when the source says it is gone
+	 * (404), which confirms a delete; *out is set on RC_OK (caller frees). */
+	enum rc (*get)(struct ats *, const char *id, struct candidate **out);
+	void (*close)(struct ats *);
+};
+
+/* What every driver instance gets. */
+struct ats {
+	const struct ats_driver *drv;
+	const struct config *cfg;
+	struct http *http;
+	struct pace *pace;
+	int64_t deadline_ms;	/* mono_ms(); 0 none */
+	void *priv;		/* the driver's own state */
+};
+
+/* The driver for cfg's ats.kind; RC_CONFIG when unknown. */
+enum rc ats_open(const struct config *, struct http *, struct ats **out);
+void ats_close(struct ats *);
+
+extern const struct ats_driver ats_greenhouse;
+
+#endif

@@ -1,0 +1,894 @@
+/*
+ * ats_greenhouse.c — Greenhouse Harvest v3 (research/ats-apis.md §1.1, §9).
+ *
+ * Auth: OAuth2 client credentials, minted each run: POST <auth_url>/token with
+ * HTTP Basic client id/secret and grant_type=client_credentials&sub=<user id>;
+ * the answer's expires_at is absolute. A 401 mints once more.
+ *
+ * Lists: /v3/candidates and /v3/applications, bare JSON arrays, id-descending,
+ * first page with per_page and the two-sided window updated_at=gte|A|lte|B
+ * (never created_at too), later pages by the Link rel="next" URL EXACTLY (no
+ * parameter added; the URL must stay on the API's own host, or the token would
+ * leave it). A 422 for an expired cursor restarts that listing once.
+ *
+ * Stage and status live on applications. For each page of candidates, their
+ * applications are fetched (candidate_ids, 50 per call) and the current one is
+ * picked by ats_pick_application. Applications change without touching their
+ * candidate, so a window also lists the applications changed in it and fetches
+ * those candidates that were not already delivered (their updated_at is
+ * outside the window). Job, source and referrer names are resolved once per
+ * run from /v3/jobs, /v3/sources, /v3/referrers.
+ *
+ * Anonymised candidates (first name "Anonymized", no emails or phones) are
+ * flagged, never delivered as an ordinary edit. Private candidates are
+ * delivered with is_private set; whether they flow to Keap is the engine's
+ * policy (ats.private_candidates).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ats.h"
+#include "config.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "norm.h"
+#include "pace.h"
+
+#define GH_IDS_PER_CALL 50	/* *_ids filters take at most 50 ids */
+#define GH_RPS 10.0		/* ceiling before the server's own headers speak */
+
+struct idname {
+	char *id;
+	char *name;
+};
+
+struct idmap {
+	struct idname *v;
+	size_t n;
+};
+
+struct gh {
+	char *base;		/* https://harvest.greenhouse.io/v3 */
+	char *token_url;	/* https://auth.greenhouse.io/token */
+	char *origin;		/* scheme://host[:port] of base: cursors must stay on it */
+	const char *client_id, *client_secret, *user_id, *region;
+	int per_page, max_pages;
+	char *token;
+	int minted_after_401;
+	struct idmap jobs, sources, referrers;
+	int maps_loaded;
+};
+
+/* ------------------------------------------------------------ plumbing */
+
+static char *
+origin_of(const char *url)
+{
+	const char *p = strstr(url, "://");
+	size_t n;
+
+	if (p == NULL)
+		return xstrdup(url);
+	p += 3;
+	n = (size_t)(p - url) + strcspn(p, "/?#");
+	return xstrndup(url, n);
+}
+
+static char *
+id_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = json_get(o, key);
+	int64_t n;
+	char num[32];
+
+	if (cJSON_IsString(v) && v->valuestring[0] != '\0')
+		return xstrdup(v->valuestring);
+	if (json_is_integer(v, &n)) {
+		snprintf(num, sizeof(num), "%lld", (long long)n);
+		return xstrdup(num);
+	}
+	return NULL;
+}
+
+static char *
+str_or_null(const cJSON *o, const char *key)
+{
+	const char *s = json_str(o, key);
+
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static int64_t
+time_ms(const cJSON *o, const char *key)
+{
+	int64_t ms = 0;
+	int date_only;
+
+	if (norm_time(json_str(o, key), NORM_DATE_ISO, &ms, &date_only) != NORM_OK)
+		return 0;
+	return ms;
+}
+
+static const char *
+idmap_get(const struct idmap *m, const char *id)
+{
+	size_t i;
+
+	if (id == NULL)
+		return NULL;
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->v[i].id, id) == 0)
+			return m->v[i].name;
+	return NULL;
+}
+
+static void
+idmap_free(struct idmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		free(m->v[i].id);
+		free(m->v[i].name);
+	}
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The URL of the Link rel="next", or NULL. Refused (NULL, *bad set) when it
+ * leaves the API's origin. */
+static char *
+link_next(const char *link, const char *origin, int *bad)
+{
+	const char *p = link;
+
+	*bad = 0;
+	while (p != NULL && *p != '\0') {
+		const char *lt = strchr(p, '<'), *gt, *end;
+		if (lt == NULL)
+			return NULL;
+		gt = strchr(lt, '>');
+		if (gt == NULL)
+			return NULL;
+		end = strchr(gt, ',');
+		if (end == NULL)
+			end = gt + strlen(gt);
+		{
+			char *params = xstrndup(gt + 1, (size_t)(end - gt - 1));
+			int next = strstr(params, "rel=\"next\"") != NULL || strstr(params, "rel=next") != NULL;
+			free(params);
+			if (next) {
+				char *url = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+				size_t ol = strlen(origin);
+				if (strncmp(url, origin, ol) != 0 || (url[ol] != '/' && url[ol] != '?') ||
+				    !url_allowed(url)) {
+					free(url);
+					*bad = 1;
+					return NULL;
+				}
+				return url;
+			}
+		}
+		p = *end ? end + 1 : end;
+	}
+	return NULL;
+}
+
+static struct http_policy
+policy(struct ats *a)
+{
+	struct http_policy pol;
+
+	memset(&pol, 0, sizeof(pol));
+	pol.concurrency = 1;
+	pol.max_retries = (int)cfg_int(a->cfg, OPT_HTTP_MAX_RETRIES);
+	pol.deadline_ms = a->deadline_ms;
+	pol.pacer.before = pace_before;
+	pol.pacer.after = pace_after;
+	pol.pacer.arg = a->pace;
+	return pol;
+}
+
+static enum rc
+mint(struct ats *a)
+{
+	struct gh *g = a->priv;
+	struct http_job job;
+	struct http_policy pol = policy(a);
+	struct buf form = BUF_INIT, err = BUF_INIT;
+	cJSON *j = NULL;
+	const char *tok;
+	enum rc rc;
+
+	buf_adds(&form, "grant_type=client_credentials&sub=");
+	http_urlencode(&form, g->user_id);
+	memset(&job, 0, sizeof(job));
+	job.req.method = "POST";
+	job.req.url = g->token_url;
+	job.req.body = form.p;
+	job.req.body_len = form.len;
+	job.req.content_type = "application/x-www-form-urlencoded";
+	job.req.basic_user = g->client_id;
+	job.req.basic_pass = g->client_secret;
+	job.idempotent = 1;	/* minting a client-credentials token twice is harmless */
+	rc = http_call(a->http, &job, &pol);
+	if (rc != RC_OK) {
+		log_error("greenhouse", "token: %s: %s", http_fail_str(job.resp.fail), job.resp.err);
+		goto out;
+	}
+	j = json_parse(job.resp.body.p, job.resp.body.len, &err);
+	if (job.resp.status == 400 || job.resp.status == 401) {
+		const char *e = json_str(j, "error");
+		struct buf safe = BUF_INIT;
+		text_escape(&safe, e ? e : "?", strlen(e ? e : "?"));
+		log_error("greenhouse", "token: HTTP %ld (%s): check ats.client_id, ats.client_secret "
+		    "and ats.user_id", job.resp.status, safe.p);
+		buf_free(&safe);
+		rc = RC_AUTH;
+		goto out;
+	}
+	tok = json_str(j, "access_token");
+	if (job.resp.status != 200 || tok == NULL || *tok == '\0') {
+		log_error("greenhouse", "token: HTTP %ld without an access_token", job.resp.status);
+		rc = job.resp.status >= 500 ? RC_REMOTE : RC_AUTH;
+		goto out;
+	}
+	log_add_secret(tok);
+	free(g->token);
+	g->token = xstrdup(tok);
+	log_debug("greenhouse", "token minted (expires %s)", json_str(j, "expires_at") ?
+	    json_str(j, "expires_at") : "?");
+	rc = RC_OK;
+out:
+	if (job.resp.body.p != NULL)
+		memset(job.resp.body.p, 0, job.resp.body.len);
+	http_resp_free(&job.resp);
+	buf_free(&form);
+	buf_free(&err);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* What a 403 on this path needs. */
+static const char *
+scope_for(const char *url)
+{
+	static const char *const scopes[][2] = {
+		{ "/candidates", "harvest:candidates:list" },
+		{ "/applications", "harvest:applications:list" },
+		{ "/jobs", "harvest:jobs:list" },
+		{ "/sources", "harvest:sources:list" },
+		{ "/referrers", "harvest:referrers:list" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(scopes); i++)
+		if (strstr(url, scopes[i][0]) != NULL)
+			return scopes[i][1];
+	return "the endpoint's harvest:* scope";
+}
+
+enum { GH_EXPIRED_CURSOR = -2 };
+
+/*
+ * GET one page. On RC_OK: *out is the parsed body (an array for lists) and
+ * *next the next page's URL or NULL. *status receives the HTTP status (404
+ * arrives as RC_RECORD). An expired cursor is RC_RECORD with *status 422 and
+ * *expired set.
+ */
+static enum rc
+gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, int *expired)
+{
+	struct gh *g = a->priv;
+	struct http_policy pol = policy(a);
+	struct http_job job;
+	struct buf err = BUF_INIT;
+	enum rc rc;
+	int attempt, bad = 0;
+
+	*out = NULL;
+	if (next != NULL)
+		*next = NULL;
+	if (expired != NULL)
+		*expired = 0;
+	for (attempt = 0; attempt < 2; attempt++) {
+		memset(&job, 0, sizeof(job));
+		job.req.method = "GET";
+		job.req.url = url;
+		job.req.bearer = g->token;
+		job.idempotent = 1;
+		rc = http_call(a->http, &job, &pol);
+		if (status != NULL)
+			*status = job.resp.status;
+		if (rc == RC_OK && job.resp.status == 401 && attempt == 0) {
+			http_resp_free(&job.resp);
+			if ((rc = mint(a)) != RC_OK)
+				return rc;
+			continue;
+		}
+		break;
+	}
+	if (rc != RC_OK) {
+		log_error("greenhouse", "GET %s: %s: %s", url, http_fail_str(job.resp.fail), job.resp.err);
+		goto out;
+	}
+	switch (job.resp.status) {
+	case 200:
+		break;
+	case 401:
+		log_error("greenhouse", "Greenhouse refused a fresh token (401); check the API "
+		    "credentials' user (ats.user_id)");
+		rc = RC_AUTH;
+		goto out;
+	case 403:
+		log_error("greenhouse", "GET %s: 403: the credentials lack %s (and list endpoints need "
+		    "a Site Admin user)", url, scope_for(url));
+		rc = RC_AUTH;
+		goto out;
+	case 404:
+		rc = RC_RECORD;
+		goto out;
+	case 422: {
+		struct buf safe = BUF_INIT;
+		text_escape(&safe, job.resp.body.p, job.resp.body.len < 300 ? job.resp.body.len : 300);
+		if (expired != NULL && strstr(job.resp.body.p, "xpired") != NULL)
+			*expired = 1;
+		else
+			log_error("greenhouse", "GET %s: 422 %s", url, safe.p);
+		buf_free(&safe);
+		rc = RC_RECORD;
+		goto out;
+	}
+	default:
+		log_error("greenhouse", "GET %s: HTTP %ld", url, job.resp.status);
+		rc = job.resp.status >= 500 || job.resp.status == 429 ? RC_REMOTE : RC_RECORD;
+		goto out;
+	}
+	*out = json_parse(job.resp.body.p, job.resp.body.len, &err);
+	if (*out == NULL || !(cJSON_IsArray(*out) || cJSON_IsObject(*out))) {
+		log_error("greenhouse", "GET %s: unreadable answer: %s", url, err.len ? err.p : "not JSON");
+		cJSON_Delete(*out);
+		*out = NULL;
+		rc = RC_REMOTE;
+		goto out;
+	}
+	if (next != NULL && http_header(&job.resp, "link") != NULL) {
+		*next = link_next(http_header(&job.resp, "link"), g->origin, &bad);
+		if (bad) {
+			log_error("greenhouse", "GET %s: the next-page link leaves %s; refusing to follow it",
+			    url, g->origin);
+			cJSON_Delete(*out);
+			*out = NULL;
+			rc = RC_REMOTE;
+		}
+	}
+out:
+	http_resp_free(&job.resp);
+	buf_free(&err);
+	return rc;
+}
+
+/* Calls fn for each page of a listing starting at first_url. An expired
+ * cursor restarts the listing once. */
+typedef enum rc (*page_fn)(struct ats *, const cJSON *items, void *arg);
+
+static enum rc
+list_pages(struct ats *a, const char *first_url, page_fn fn, void *arg, struct ats_pull *pull)
+{
+	struct gh *g = a->priv;
+	char *url = xstrdup(first_url), *next = NULL;
+	int pages = 0, restarts = 0, expired;
+	enum rc rc = RC_OK;
+
+	if (pull != NULL)
+		pull->complete = 0;
+	while (pages < g->max_pages) {
+		cJSON *items = NULL;
+
+		rc = gh_get(a, url, &items, &next, NULL, &expired);
+		if (rc == RC_RECORD && expired && restarts == 0) {
+			log_warn("greenhouse", "the page cursor expired; starting this listing again");
+			restarts++;
+			if (pull != NULL)
+				pull->restarted = 1;
+			free(url);
+			url = xstrdup(first_url);
+			continue;
+		}
+		if (rc == RC_RECORD)
+			rc = RC_REMOTE;	/* a listing that fails mid-way is not a record error */
+		if (rc != RC_OK)
+			break;
+		if (!cJSON_IsArray(items)) {
+			log_error("greenhouse", "a list page is not a JSON array");
+			cJSON_Delete(items);
+			free(next);
+			rc = RC_REMOTE;
+			break;
+		}
+		pages++;
+		if (pull != NULL)
+			pull->pages++;
+		rc = fn(a, items, arg);
+		cJSON_Delete(items);
+		if (rc != RC_OK) {
+			free(next);
+			break;
+		}
+		free(url);
+		url = next;
+		next = NULL;
+		if (url == NULL) {
+			if (pull != NULL)
+				pull->complete = 1;
+			break;
+		}
+	}
+	if (rc == RC_OK && url != NULL)
+		log_warn("greenhouse", "listing stopped at the page cap (%d pages)", g->max_pages);
+	free(url);
+	return rc;
+}
+
+/* --------------------------------------------------------- reference maps */
+
+static enum rc
+collect_names(struct ats *a, const cJSON *items, void *arg)
+{
+	struct idmap *m = arg;
+	const cJSON *it;
+
+	(void)a;
+	cJSON_ArrayForEach(it, items) {
+		char *id = id_str(it, "id");
+		const char *name = json_str(it, "name");
+		if (id == NULL || name == NULL) {
+			free(id);
+			continue;
+		}
+		m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
+		m->v[m->n].id = id;
+		m->v[m->n].name = xstrdup(name);
+		m->n++;
+	}
+	return RC_OK;
+}
+
+static enum rc
+load_maps(struct ats *a)
+{
+	struct gh *g = a->priv;
+	static const char *const paths[] = { "jobs", "sources", "referrers" };
+	struct idmap *maps[] = { &g->jobs, &g->sources, &g->referrers };
+	size_t i;
+	enum rc rc;
+
+	if (g->maps_loaded)
+		return RC_OK;
+	for (i = 0; i < ARRAY_LEN(paths); i++) {
+		char *url = xasprintf("%s/%s?per_page=500", g->base, paths[i]);
+		rc = list_pages(a, url, collect_names, maps[i], NULL);
+		free(url);
+		if (rc != RC_OK)
+			return rc;
+	}
+	g->maps_loaded = 1;
+	log_debug("greenhouse", "%zu jobs, %zu sources, %zu referrers", g->jobs.n, g->sources.n,
+	    g->referrers.n);
+	return RC_OK;
+}
+
+/* ------------------------------------------------------------ candidates */
+
+/* The candidate fields of one /v3/candidates record. */
+static void
+parse_candidate(struct gh *g, const cJSON *o, struct candidate *c)
+{
+	const cJSON *arr, *it;
+	const char **raw;
+	size_t n = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->ats = xstrdup("greenhouse");
+	c->id = id_str(o, "id");
+	c->first_name = str_or_null(o, "first_name");
+	c->last_name = str_or_null(o, "last_name");
+	c->preferred_name = str_or_null(o, "preferred_name");
+	c->company = str_or_null(o, "company");
+	c->title = str_or_null(o, "title");
+	c->created_ms = time_ms(o, "created_at");
+	c->updated_ms = time_ms(o, "updated_at");
+	c->is_private = cJSON_IsTrue(json_get(o, "private"));
+	arr = json_get(o, "email_addresses");
+	raw = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*raw));
+	cJSON_ArrayForEach(it, arr)
+		if (json_str(it, "value") != NULL)
+			raw[n++] = json_str(it, "value");
+	candidate_set_emails(c, raw, n, 0);	/* v3 has no primary flag: the first is primary */
+	free(raw);
+	cJSON_ArrayForEach(it, json_get(o, "phone_numbers"))
+		if (json_str(it, "value") != NULL)
+			candidate_add_phone(c, json_str(it, "value"), g->region);
+	cJSON_ArrayForEach(it, json_get(o, "custom_fields")) {
+		const cJSON *v = json_get(it, "value");
+		char *text = NULL;
+		if (cJSON_IsString(v))
+			text = xstrdup(v->valuestring);
+		else if (cJSON_IsNumber(v) || cJSON_IsBool(v) || cJSON_IsArray(v))
+			text = json_print(v);
+		if (text != NULL && it->string != NULL)
+			candidate_add_custom(c, it->string, text);
+		free(text);
+	}
+	/* Anonymised (GDPR): the name is replaced and every contact list emptied. */
+	if (c->first_name != NULL && strncmp(c->first_name, "Anonymized", 10) == 0 && c->nemails == 0 &&
+	    c->nphones == 0)
+		c->anonymized = 1;
+}
+
+struct apps {
+	cJSON *all;	/* array of application objects for the current batch */
+};
+
+static enum rc
+collect_apps(struct ats *a, const cJSON *items, void *arg)
+{
+	struct apps *ap = arg;
+	const cJSON *it;
+
+	(void)a;
+	cJSON_ArrayForEach(it, items)
+		cJSON_AddItemToArray(ap->all, cJSON_Duplicate(it, 1));
+	return RC_OK;
+}
+
+/* Applications of up to 50 candidates. */
+static enum rc
+fetch_apps(struct ats *a, char *const *ids, size_t n, cJSON *into)
+{
+	struct gh *g = a->priv;
+	struct buf url = BUF_INIT, list = BUF_INIT;
+	struct apps ap = { into };
+	size_t i;
+	enum rc rc;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_addc(&list, ',');
+		buf_adds(&list, ids[i]);
+	}
+	buf_addf(&url, "%s/applications?per_page=500&candidate_ids=", g->base);
+	http_urlencode(&url, list.p ? list.p : "");
+	rc = list_pages(a, url.p, collect_apps, &ap, NULL);
+	buf_free(&url);
+	buf_free(&list);
+	return rc;
+}
+
+/* Fills the current application's fields of c from apps (all of this
+ * candidate's applications among them). */
+static void
+apply_current(struct gh *g, struct candidate *c, const cJSON *apps)
+{
+	struct ats_app *v;
+	const cJSON **objs, *it, *cur;
+	size_t n = 0;
+	long best;
+	char *s;
+
+	v = xcalloc((size_t)cJSON_GetArraySize(apps) + 1, sizeof(*v));
+	objs = xcalloc((size_t)cJSON_GetArraySize(apps) + 1, sizeof(*objs));
+	cJSON_ArrayForEach(it, apps) {
+		char *cid = id_str(it, "candidate_id");
+		const char *st = json_str(it, "status");
+		if (cid != NULL && strcmp(cid, c->id) == 0 && !cJSON_IsTrue(json_get(it, "prospect"))) {
+			v[n].id = "";
+			v[n].active = st != NULL && (strcmp(st, "in_process") == 0 || strcmp(st, "active") == 0);
+			v[n].updated_ms = time_ms(it, "updated_at");
+			objs[n] = it;
+			n++;
+		}
+		free(cid);
+	}
+	{
+		/* ids as strings for the tie rule */
+		char **ids = xcalloc(n + 1, sizeof(*ids));
+		size_t i;
+		for (i = 0; i < n; i++) {
+			ids[i] = id_str(objs[i], "id");
+			v[i].id = ids[i] ? ids[i] : "";
+		}
+		best = ats_pick_application(v, n);
+		if (best >= 0) {
+			cur = objs[best];
+			c->app_id = id_str(cur, "id");
+			c->stage_id = id_str(cur, "job_interview_stage_id");
+			c->stage_name = str_or_null(cur, "stage_name");
+			candidate_set_status(c, json_str(cur, "status"));
+			s = id_str(cur, "job_id");
+			c->job = idmap_get(&g->jobs, s) ? xstrdup(idmap_get(&g->jobs, s)) : NULL;
+			free(s);
+			s = id_str(cur, "source_id");
+			c->source = idmap_get(&g->sources, s) ? xstrdup(idmap_get(&g->sources, s)) : NULL;
+			free(s);
+			s = id_str(cur, "referrer_id");
+			c->referrer = idmap_get(&g->referrers, s) ? xstrdup(idmap_get(&g->referrers, s)) : NULL;
+			free(s);
+			c->applied_ms = time_ms(cur, "created_at");
+		}
+		for (i = 0; i < n; i++)
+			free(ids[i]);
+		free(ids);
+	}
+	free(v);
+	free(objs);
+}
+
+struct emit {
+	ats_cand_fn fn;
+	void *arg;
+	struct ats_pull *pull;
+	int64_t from_ms, to_ms;	/* phase B: skip candidates inside the window */
+	int phase_b;
+};
+
+/* Delivers a batch of parsed candidate records (at most 50) with their applications. */
+static enum rc
+deliver(struct ats *a, const cJSON *const *recs, size_t n, struct emit *em)
+{
+	struct gh *g = a->priv;
+	char **ids = xcalloc(n + 1, sizeof(*ids));
+	cJSON *apps = cJSON_CreateArray();
+	size_t i, m = 0;
+	enum rc rc = RC_OK;
+
+	for (i = 0; i < n; i++)
+		if ((ids[m] = id_str(recs[i], "id")) != NULL)
+			m++;
+	if (m > 0)
+		rc = fetch_apps(a, ids, m, apps);
+	for (i = 0; i < n && rc == RC_OK; i++) {
+		struct candidate c;
+
+		parse_candidate(g, recs[i], &c);
+		if (c.id == NULL) {
+			log_warn("greenhouse", "a candidate without an id was skipped");
+			candidate_free(&c);
+			continue;
+		}
+		apply_current(g, &c, apps);
+		rc = em->fn(em->arg, &c);
+		if (em->pull != NULL)
+			em->pull->records++;
+		candidate_free(&c);
+	}
+	for (i = 0; i < m; i++)
+		free(ids[i]);
+	free(ids);
+	cJSON_Delete(apps);
+	return rc;
+}
+
+static enum rc
+candidates_page(struct ats *a, const cJSON *items, void *arg)
+{
+	const cJSON *batch[GH_IDS_PER_CALL], *it;
+	size_t n = 0;
+	enum rc rc = RC_OK;
+
+	cJSON_ArrayForEach(it, items) {
+		batch[n++] = it;
+		if (n == GH_IDS_PER_CALL) {
+			if ((rc = deliver(a, batch, n, arg)) != RC_OK)
+				return rc;
+			n = 0;
+		}
+	}
+	if (n > 0)
+		rc = deliver(a, batch, n, arg);
+	return rc;
+}
+
+/* Phase B: applications changed in the window whose candidate was not. */
+static enum rc
+apps_page(struct ats *a, const cJSON *items, void *arg)
+{
+	struct gh *g = a->priv;
+	struct emit *em = arg;
+	const cJSON *it;
+	char **seen = xcalloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*seen));
+	size_t nseen = 0, i;
+	enum rc rc = RC_OK;
+
+	cJSON_ArrayForEach(it, items) {
+		char *cid = id_str(it, "candidate_id");
+		cJSON *cand = NULL;
+		long status = 0;
+		int64_t upd;
+		int dup = 0;
+
+		if (cid == NULL)
+			continue;
+		for (i = 0; i < nseen; i++)
+			dup |= strcmp(seen[i], cid) == 0;
+		if (dup) {
+			free(cid);
+			continue;
+		}
+		seen[nseen++] = cid;
+		{
+			char *url = xasprintf("%s/candidates/%s", g->base, cid);
+			rc = gh_get(a, url, &cand, NULL, &status, NULL);
+			free(url);
+		}
+		if (rc == RC_RECORD && status == 404) {
+			rc = RC_OK;	/* deleted since: the full sweep confirms it */
+			continue;
+		}
+		if (rc != RC_OK)
+			break;
+		upd = time_ms(cand, "updated_at");
+		if (upd < em->from_ms || upd > em->to_ms) {
+			const cJSON *one[1] = { cand };
+			rc = deliver(a, one, 1, em);
+		}
+		cJSON_Delete(cand);
+		if (rc != RC_OK)
+			break;
+	}
+	for (i = 0; i < nseen; i++)
+		free(seen[i]);
+	free(seen);
+	return rc;
+}
+
+static char *
+window_url(struct gh *g, const char *what, int64_t from_ms, int64_t to_ms)
+{
+	struct buf u = BUF_INIT, w = BUF_INIT;
+	char a[32], b[32];
+
+	norm_fmt_datetime(from_ms, a);
+	norm_fmt_datetime(to_ms, b);
+	buf_addf(&w, "gte|%s|lte|%s", a, b);
+	buf_addf(&u, "%s/%s?per_page=%d&updated_at=", g->base, what, g->per_page);
+	http_urlencode(&u, w.p);
+	buf_free(&w);
+	return buf_take(&u);
+}
+
+static enum rc
+gh_pull_window(struct ats *a, int64_t from_ms, int64_t to_ms, ats_cand_fn fn, void *arg,
+    struct ats_pull *pull)
+{
+	struct gh *g = a->priv;
+	struct emit em = { fn, arg, pull, from_ms, to_ms, 0 };
+	struct ats_pull apull;
+	char *url;
+	enum rc rc;
+
+	memset(pull, 0, sizeof(*pull));
+	if ((rc = load_maps(a)) != RC_OK)
+		return rc;
+	url = window_url(g, "candidates", from_ms, to_ms);
+	rc = list_pages(a, url, candidates_page, &em, pull);
+	free(url);
+	if (rc != RC_OK || !pull->complete)
+		return rc;
+	memset(&apull, 0, sizeof(apull));
+	em.phase_b = 1;
+	url = window_url(g, "applications", from_ms, to_ms);
+	rc = list_pages(a, url, apps_page, &em, &apull);
+	free(url);
+	pull->pages += apull.pages;
+	pull->complete = apull.complete;
+	pull->restarted |= apull.restarted;
+	return rc;
+}
+
+static enum rc
+gh_pull_all(struct ats *a, ats_cand_fn fn, void *arg, struct ats_pull *pull)
+{
+	struct gh *g = a->priv;
+	struct emit em = { fn, arg, pull, 0, 0, 0 };
+	char *url;
+	enum rc rc;
+
+	memset(pull, 0, sizeof(*pull));
+	if ((rc = load_maps(a)) != RC_OK)
+		return rc;
+	url = xasprintf("%s/candidates?per_page=%d", g->base, g->per_page);
+	rc = list_pages(a, url, candidates_page, &em, pull);
+	free(url);
+	return rc;
+}
+
+static enum rc
+gh_get_one(struct ats *a, const char *id, struct candidate **out)
+{
+	struct gh *g = a->priv;
+	char *url;
+	cJSON *cand = NULL, *apps;
+	long status = 0;
+	enum rc rc;
+	char *ids[1];
+
+	if ((rc = load_maps(a)) != RC_OK)
+		return rc;
+	url = xasprintf("%s/candidates/%s", g->base, id);
+	rc = gh_get(a, url, &cand, NULL, &status, NULL);
+	free(url);
+	if (rc != RC_OK)
+		return rc;	/* RC_RECORD with 404: gone */
+	apps = cJSON_CreateArray();
+	ids[0] = (char *)id;
+	rc = fetch_apps(a, ids, 1, apps);
+	if (rc == RC_OK) {
+		*out = xcalloc(1, sizeof(**out));
+		parse_candidate(g, cand, *out);
+		apply_current(g, *out, apps);
+	}
+	cJSON_Delete(apps);
+	cJSON_Delete(cand);
+	return rc;
+}
+
+static enum rc
+gh_open(struct ats *a)
+{
+	struct gh *g = xcalloc(1, sizeof(*g));
+	const char *base = cfg_str(a->cfg, OPT_ATS_BASE_URL), *auth = cfg_str(a->cfg, OPT_ATS_AUTH_URL);
+	size_t n;
+
+	a->priv = g;
+	g->base = xstrdup(base ? base : "https://harvest.greenhouse.io/v3");
+	n = strlen(g->base);
+	while (n > 0 && g->base[n - 1] == '/')
+		g->base[--n] = '\0';
+	g->token_url = xasprintf("%s/token", auth ? auth : "https://auth.greenhouse.io");
+	g->origin = origin_of(g->base);
+	g->client_id = cfg_str(a->cfg, OPT_ATS_CLIENT_ID);
+	g->client_secret = cfg_str(a->cfg, OPT_ATS_CLIENT_SECRET);
+	g->user_id = cfg_str(a->cfg, OPT_ATS_USER_ID);
+	g->region = cfg_str(a->cfg, OPT_PHONE_DEFAULT_REGION);
+	g->per_page = (int)cfg_int(a->cfg, OPT_ATS_PAGE_SIZE);
+	g->max_pages = (int)cfg_int(a->cfg, OPT_ATS_MAX_PAGES);
+	if (g->client_id == NULL || g->client_secret == NULL || g->user_id == NULL) {
+		log_error("greenhouse", "ats.client_id, ats.client_secret and ats.user_id are needed "
+		    "(Harvest v3 client credentials)");
+		return RC_CONFIG;
+	}
+	a->pace = pace_new("greenhouse", GH_RPS, 5);
+	return mint(a);
+}
+
+static void
+gh_close(struct ats *a)
+{
+	struct gh *g = a->priv;
+
+	if (g != NULL) {
+		free(g->base);
+		free(g->token_url);
+		free(g->origin);
+		if (g->token != NULL) {
+			memset(g->token, 0, strlen(g->token));
+			free(g->token);
+		}
+		idmap_free(&g->jobs);
+		idmap_free(&g->sources);
+		idmap_free(&g->referrers);
+		free(g);
+	}
+	pace_free(a->pace);
+	a->pace = NULL;
+	a->priv = NULL;
+}
+
+const struct ats_driver ats_greenhouse = {
+	"greenhouse", gh_open, gh_pull_window, gh_pull_all, gh_get_one, gh_close,
+};

@@ -1,0 +1,283 @@
+/* codec.c — see codec.h. */
+#include "codec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t
+codec_fnv1a(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static void
+put_varint(struct buf *b, uint64_t v)
+{
+	unsigned char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n] = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		if (v != 0)
+			tmp[n] |= 0x80;
+		n++;
+	} while (v != 0);
+	buf_add(b, tmp, n);
+}
+
+static void
+put_i64(struct buf *b, int64_t v)
+{
+	put_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));	/* zig-zag */
+}
+
+/* A string: varint (len + 1), 0 meaning NULL. */
+static void
+put_str(struct buf *b, const char *s)
+{
+	size_t n;
+
+	if (s == NULL) {
+		put_varint(b, 0);
+		return;
+	}
+	n = strlen(s);
+	put_varint(b, (uint64_t)n + 1);
+	buf_add(b, s, n);
+}
+
+static void
+put_strv(struct buf *b, char *const *v, size_t n)
+{
+	size_t i;
+
+	put_varint(b, n);
+	for (i = 0; i < n; i++)
+		put_str(b, v[i]);
+}
+
+void
+codec_candidate_encode(const struct candidate *c, struct buf *out)
+{
+	struct buf p = BUF_INIT;
+	unsigned char hdr[CODEC_HEADER];
+	uint64_t h;
+	size_t i;
+
+	put_str(&p, c->ats);
+	put_str(&p, c->id);
+	put_str(&p, c->first_name);
+	put_str(&p, c->last_name);
+	put_str(&p, c->preferred_name);
+	put_str(&p, c->full_name);
+	put_strv(&p, c->emails, c->nemails);
+	put_strv(&p, c->phones, c->nphones);
+	put_strv(&p, c->phone_exts, c->nphones);
+	put_str(&p, c->company);
+	put_str(&p, c->title);
+	put_i64(&p, c->created_ms);
+	put_i64(&p, c->updated_ms);
+	put_varint(&p, (uint64_t)((c->anonymized ? 1 : 0) | (c->is_private ? 2 : 0)));
+	put_varint(&p, c->ncustom);
+	for (i = 0; i < c->ncustom; i++) {
+		put_str(&p, c->custom[i].key);
+		put_str(&p, c->custom[i].value);
+	}
+	put_str(&p, c->app_id);
+	put_str(&p, c->stage_id);
+	put_str(&p, c->stage_name);
+	put_str(&p, c->status);
+	put_str(&p, c->job);
+	put_str(&p, c->source);
+	put_str(&p, c->referrer);
+	put_i64(&p, c->applied_ms);
+	put_varint(&p, c->ninvalid);
+	for (i = 0; i < c->ninvalid; i++) {
+		put_str(&p, c->invalid[i].field);
+		put_str(&p, c->invalid[i].value);
+		put_str(&p, c->invalid[i].why);
+	}
+	h = codec_fnv1a(p.p, p.len);
+	hdr[0] = CODEC_CANDIDATE;
+	hdr[1] = CODEC_CANDIDATE_VERSION;
+	for (i = 0; i < 8; i++)
+		hdr[2 + i] = (unsigned char)(h >> (8 * i));
+	buf_add(out, hdr, sizeof(hdr));
+	buf_add(out, p.p, p.len);
+	buf_free(&p);
+}
+
+uint64_t
+codec_record_hash(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0;
+	int i;
+
+	if (len < CODEC_HEADER)
+		return 0;
+	for (i = 7; i >= 0; i--)
+		h = (h << 8) | p[2 + i];
+	return h;
+}
+
+/* --- decoding, bounds-checked --- */
+
+struct rd {
+	const unsigned char *p, *end;
+	int bad;
+};
+
+static uint64_t
+get_varint(struct rd *r)
+{
+	uint64_t v = 0;
+	int shift = 0;
+
+	while (!r->bad) {
+		unsigned char c;
+		if (r->p >= r->end || shift > 63) {
+			r->bad = 1;
+			break;
+		}
+		c = *r->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+		shift += 7;
+	}
+	return 0;
+}
+
+static int64_t
+get_i64(struct rd *r)
+{
+	uint64_t z = get_varint(r);
+
+	return (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+}
+
+static char *
+get_str(struct rd *r)
+{
+	uint64_t n = get_varint(r);
+	char *s;
+
+	if (r->bad || n == 0)
+		return NULL;
+	n--;
+	if (n > (uint64_t)(r->end - r->p) || memchr(r->p, '\0', (size_t)n) != NULL) {
+		r->bad = 1;
+		return NULL;
+	}
+	s = xstrndup((const char *)r->p, (size_t)n);
+	r->p += n;
+	return s;
+}
+
+/* A count of items each at least min_bytes long: refuses counts the record cannot hold. */
+static size_t
+get_count(struct rd *r, size_t min_bytes)
+{
+	uint64_t n = get_varint(r);
+
+	if (r->bad || n > (uint64_t)(r->end - r->p) / (min_bytes ? min_bytes : 1)) {
+		r->bad = 1;
+		return 0;
+	}
+	return (size_t)n;
+}
+
+static char **
+get_strv(struct rd *r, size_t n)
+{
+	char **v = xcalloc(n + 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; i < n && !r->bad; i++) {
+		v[i] = get_str(r);
+		if (v[i] == NULL)
+			v[i] = xstrdup("");
+	}
+	return v;
+}
+
+int
+codec_candidate_decode(const void *data, size_t len, struct candidate *c)
+{
+	struct rd r;
+	const unsigned char *p = data;
+	size_t i, n;
+	uint64_t flags;
+
+	memset(c, 0, sizeof(*c));
+	if (len < CODEC_HEADER || p[0] != CODEC_CANDIDATE || p[1] != CODEC_CANDIDATE_VERSION ||
+	    codec_fnv1a(p + CODEC_HEADER, len - CODEC_HEADER) != codec_record_hash(data, len))
+		return -1;
+	r.p = p + CODEC_HEADER;
+	r.end = p + len;
+	r.bad = 0;
+	c->ats = get_str(&r);
+	c->id = get_str(&r);
+	c->first_name = get_str(&r);
+	c->last_name = get_str(&r);
+	c->preferred_name = get_str(&r);
+	c->full_name = get_str(&r);
+	n = get_count(&r, 1);
+	c->emails = get_strv(&r, n);
+	c->nemails = n;
+	n = get_count(&r, 1);
+	c->phones = get_strv(&r, n);
+	c->nphones = n;
+	if (get_count(&r, 1) != n)
+		r.bad = 1;
+	c->phone_exts = get_strv(&r, n);
+	c->company = get_str(&r);
+	c->title = get_str(&r);
+	c->created_ms = get_i64(&r);
+	c->updated_ms = get_i64(&r);
+	flags = get_varint(&r);
+	c->anonymized = (flags & 1) != 0;
+	c->is_private = (flags & 2) != 0;
+	n = get_count(&r, 2);
+	c->custom = xcalloc(n + 1, sizeof(*c->custom));
+	for (i = 0; i < n && !r.bad; i++) {
+		c->custom[i].key = get_str(&r);
+		c->custom[i].value = get_str(&r);
+		c->ncustom++;
+		if (c->custom[i].key == NULL)
+			r.bad = 1;
+	}
+	c->app_id = get_str(&r);
+	c->stage_id = get_str(&r);
+	c->stage_name = get_str(&r);
+	c->status = get_str(&r);
+	c->job = get_str(&r);
+	c->source = get_str(&r);
+	c->referrer = get_str(&r);
+	c->applied_ms = get_i64(&r);
+	n = get_count(&r, 3);
+	c->invalid = xcalloc(n + 1, sizeof(*c->invalid));
+	for (i = 0; i < n && !r.bad; i++) {
+		c->invalid[i].field = get_str(&r);
+		c->invalid[i].value = get_str(&r);
+		c->invalid[i].why = get_str(&r);
+		c->ninvalid++;
+		if (c->invalid[i].field == NULL || c->invalid[i].why == NULL)
+			r.bad = 1;
+	}
+	if (r.bad || r.p != r.end) {
+		candidate_free(c);
+		return -1;
+	}
+	return 0;
+}

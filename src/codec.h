@@ -1,0 +1,35 @@
+/*
+ * codec.h — the compact, versioned record encoding of the state (LMDB values).
+ *
+ * A record is: 1 byte kind, 1 byte version, 8 bytes FNV-1a 64 hash of the
+ * payload (little endian), then the payload: fields in a fixed order, each a
+ * varint length + bytes (strings; absent = length 0 with a presence flag),
+ * varint counts for lists, zig-zag varints for integers. The hash lets a run
+ * skip unchanged records without decoding them; the version makes a layout
+ * change a clear error (state schema version, docs/state.md), never a misread.
+ * Decoding is bounds-checked: a truncated or corrupt record is an error.
+ */
+#ifndef ATSRECON_CODEC_H
+#define ATSRECON_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ats.h"
+#include "util.h"
+
+#define CODEC_HEADER 10
+enum codec_kind { CODEC_CANDIDATE = 1 };
+#define CODEC_CANDIDATE_VERSION 1
+
+uint64_t codec_fnv1a(const void *data, size_t len);
+
+/* Appends the encoded record to out. */
+void codec_candidate_encode(const struct candidate *, struct buf *out);
+/* Decodes into *c (zeroed first; free with candidate_free). -1 on a corrupt,
+ * truncated, foreign or other-version record. */
+int codec_candidate_decode(const void *data, size_t len, struct candidate *c);
+/* The stored content hash (no decoding); 0 if the record is too short. */
+uint64_t codec_record_hash(const void *data, size_t len);
+
+#endif
