@@ -92,6 +92,7 @@ start_fake_as ATSRECON_TEST_ECHO echo
 start_fake_as ATSRECON_TEST_ECHO12 echo --tls-max 1.2
 export ATSRECON_TEST_CA="$T/ca/ca.pem"
 start_fake_as ATSRECON_TEST_KEAP keap
+start_fake_as ATSRECON_TEST_GREENHOUSE greenhouse --limit-per-window 100000
 for t in build/dev/tests/test_*; do
 	[ -x "$t" ] && component "unit-$(basename "$t" | sed 's/^test_//')" "$t"
 done

@@ -1,0 +1,475 @@
+/*
+ * Tests: the Greenhouse Harvest v3 driver (ats_greenhouse.c) against the fake
+ * (tests/fakes/greenhouse.py), which tests/run.sh starts: ATSRECON_TEST_GREENHOUSE
+ * is its root URL, ATSRECON_TEST_CA the CA file. Without them every check fails.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ats.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "t.h"
+
+static const char *root, *ca;
+static struct http *adm;
+
+static cJSON *
+admin(const char *method, const char *path, const char *body)
+{
+	struct http_req req;
+	struct http_resp r;
+	struct buf err = BUF_INIT;
+	char url[512];
+	cJSON *j = NULL;
+
+	snprintf(url, sizeof(url), "%s%s", root, path);
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.url = url;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	if (http_do(adm, &req, &r) == RC_OK && r.status == 200)
+		j = json_parse(r.body.p, r.body.len, &err);
+	else
+		printf("# admin %s %s: %ld %.300s\n", method, path, r.status, r.body.p ? r.body.p : r.err);
+	http_resp_free(&r);
+	buf_free(&err);
+	return j;
+}
+
+static void
+admin0(const char *method, const char *path, const char *body)
+{
+	cJSON *j = admin(method, path, body);
+
+	CHECK(j != NULL);
+	cJSON_Delete(j);
+}
+
+/* A fresh world; the rate window is wide open unless a test narrows it. */
+static void
+reset_world(void)
+{
+	admin0("POST", "/_admin/state", "{}");
+	admin0("POST", "/_admin/faults", "[]");
+	admin0("POST", "/_admin/limits", "{\"limit_per_window\": 100000, \"window_s\": 30}");
+}
+
+/* A driver on the fake, configured through the same layers as the binary. */
+struct env {
+	struct config cfg;
+	struct http *h;
+	struct ats *a;
+};
+
+static enum rc
+env_open(struct env *e, const char *secret, size_t max_body)
+{
+	struct http_cfg hc = { 0 };
+	struct buf err = BUF_INIT;
+	char *v[8];
+	enum rc rc;
+	int i = 0;
+
+	memset(e, 0, sizeof(*e));
+	config_init(&e->cfg);
+	v[i++] = xasprintf("ATSRECON_ATS_BASE_URL=%s/v3", root);
+	v[i++] = xasprintf("ATSRECON_ATS_AUTH_URL=%s/auth", root);
+	v[i++] = xasprintf("ATSRECON_ATS_CLIENT_ID=gh-client");
+	v[i++] = xasprintf("ATSRECON_ATS_CLIENT_SECRET=%s", secret);
+	v[i++] = xasprintf("ATSRECON_ATS_USER_ID=4711");
+	v[i++] = xasprintf("ATSRECON_HTTP_MAX_RETRIES=4");
+	v[i] = NULL;
+	CHECK(config_apply_env(&e->cfg, v, &err) == RC_OK);
+	while (i-- > 0)
+		free(v[i]);
+	buf_free(&err);
+	hc.ca_file = ca;
+	hc.max_body = max_body;
+	hc.timeout_ms = 10000;
+	http_new(&hc, &e->h);
+	rc = ats_open(&e->cfg, e->h, &e->a);
+	return rc;
+}
+
+static void
+env_close(struct env *e)
+{
+	ats_close(e->a);
+	http_free(e->h);
+	config_free(&e->cfg);
+}
+
+/* Collects what a pull delivered. */
+struct got {
+	size_t n;
+	char **ids;
+	size_t with_status, with_stage, anonymized, is_private, no_email;
+	/* a hook run once, on the first candidate */
+	void (*hook)(void);
+	int hooked;
+	struct candidate keep;	/* a copy of the candidate named keep_id */
+	const char *keep_id;
+	int kept;
+};
+
+static enum rc
+take(void *arg, const struct candidate *c)
+{
+	struct got *g = arg;
+
+	if (g->hook != NULL && !g->hooked) {
+		g->hooked = 1;
+		g->hook();
+	}
+	g->ids = xrealloc(g->ids, (g->n + 1) * sizeof(*g->ids));
+	g->ids[g->n++] = xstrdup(c->id);
+	g->with_status += c->status != NULL;
+	g->with_stage += c->stage_name != NULL;
+	g->anonymized += c->anonymized;
+	g->is_private += c->is_private;
+	g->no_email += c->nemails == 0;
+	if (g->keep_id != NULL && strcmp(c->id, g->keep_id) == 0 && !g->kept) {
+		g->kept = 1;
+		g->keep.id = xstrdup(c->id);
+		g->keep.first_name = c->first_name ? xstrdup(c->first_name) : NULL;
+		g->keep.status = c->status ? xstrdup(c->status) : NULL;
+		g->keep.stage_name = c->stage_name ? xstrdup(c->stage_name) : NULL;
+		g->keep.job = c->job ? xstrdup(c->job) : NULL;
+		g->keep.source = c->source ? xstrdup(c->source) : NULL;
+		g->keep.nemails = c->nemails;
+		if (c->nemails > 0) {
+			g->keep.emails = xcalloc(1, sizeof(char *));
+			g->keep.emails[0] = xstrdup(c->emails[0]);
+			g->keep.nemails = 1;
+		}
+		g->keep.applied_ms = c->applied_ms;
+		g->keep.app_id = c->app_id ? xstrdup(c->app_id) : NULL;
+	}
+	return RC_OK;
+}
+
+static size_t
+distinct(const struct got *g)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < g->n; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(g->ids[i], g->ids[j]) == 0)
+				break;
+		n += j == i;
+	}
+	return n;
+}
+
+static void
+got_free(struct got *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		free(g->ids[i]);
+	free(g->ids);
+	candidate_free(&g->keep);
+	memset(g, 0, sizeof(*g));
+}
+
+static cJSON *
+add_candidate(const char *json)
+{
+	return admin("POST", "/_admin/add-candidate", json);
+}
+
+static void
+expire_cursors(void)
+{
+	admin0("POST", "/_admin/expire-cursors", "{}");
+}
+
+static char edit_mid_body[256];
+
+static void
+edit_mid(void)
+{
+	admin0("POST", "/_admin/edit-candidate", edit_mid_body);
+}
+
+static void
+test_full_and_window(void)
+{
+	struct env e;
+	struct ats_pull pull;
+	struct got g;
+	cJSON *c, *gen;
+	int64_t t0, t1;
+	char body[512], id[32], app_id[32];
+
+	reset_world();
+	gen = admin("POST", "/_admin/generate", "{\"candidates\": 1200, \"applications_per_candidate\": 2, "
+	    "\"private_every\": 100}");
+	CHECK(gen != NULL);
+	cJSON_Delete(gen);
+	c = add_candidate("{\"first_name\": \"Jane\", \"last_name\": \"Doe\", \"email_addresses\": "
+	    "[{\"value\": \" Jane.Doe@Example.COM \", \"type\": \"personal\"}, {\"value\": \"jane.doe@example.com\", "
+	    "\"type\": \"work\"}, {\"value\": \"not an email\", \"type\": \"other\"}], \"phone_numbers\": "
+	    "[{\"value\": \"(415) 555-0100\", \"type\": \"mobile\"}], \"applications\": [{\"status\": \"rejected\", "
+	    "\"job_id\": 4002}, {\"status\": \"in_process\", \"job_id\": 4001, \"stage_name\": \"Recruiter Phone Screen\"}]}");
+	CHECK(c != NULL);
+	snprintf(id, sizeof(id), "%s", c && json_str(c, "id") ? json_str(c, "id") : "");
+	if (c != NULL && json_get(c, "id") != NULL && cJSON_IsNumber(json_get(c, "id")))
+		snprintf(id, sizeof(id), "%lld", (long long)json_get(c, "id")->valuedouble);
+	cJSON_Delete(c);
+
+	CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
+	memset(&g, 0, sizeof(g));
+	g.keep_id = id;
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK);
+	CHECK(pull.complete && g.n == 1201 && distinct(&g) == 1201);
+	CHECK(pull.pages >= 3);
+	CHECK(g.with_status == 1201);
+	CHECK(g.is_private == 12);
+	CHECK(g.kept);
+	CHECK_STR(g.keep.first_name, "Jane");
+	CHECK(g.keep.nemails == 1 && str_eq(g.keep.emails[0], "jane.doe@example.com"));
+	CHECK_STR(g.keep.status, "active");		/* the in-process application wins */
+	CHECK_STR(g.keep.stage_name, "Recruiter Phone Screen");
+	CHECK_STR(g.keep.job, "DevOps Engineer");
+	CHECK(g.keep.applied_ms > 0);
+	got_free(&g);
+
+	/* a window: candidates changed in it, and those whose application changed */
+	sleep_ms(50);
+	t0 = now_ms();
+	sleep_ms(50);
+	snprintf(body, sizeof(body), "{\"id\": %s, \"set\": {\"title\": \"CTO\"}}", id);
+	admin0("POST", "/_admin/edit-candidate", body);
+	c = admin("GET", "/_admin/summary", NULL);
+	cJSON_Delete(c);
+	/* an application of another candidate changes, its candidate does not */
+	c = admin("GET", "/_admin/candidate?id=10000001", NULL);
+	snprintf(app_id, sizeof(app_id), "%lld", c && cJSON_GetArrayItem(json_get(c, "applications"), 0) ?
+	    (long long)json_get(cJSON_GetArrayItem(json_get(c, "applications"), 0), "id")->valuedouble : 0LL);
+	cJSON_Delete(c);
+	snprintf(body, sizeof(body), "{\"id\": %s, \"set\": {\"status\": \"hired\"}, \"bump_candidate\": false}",
+	    app_id);
+	admin0("POST", "/_admin/edit-application", body);
+	sleep_ms(50);
+	t1 = now_ms();
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_window(e.a, t0, t1, take, &g, &pull) == RC_OK);
+	CHECK(pull.complete);
+	CHECK(g.n == 2 && distinct(&g) == 2);
+	got_free(&g);
+
+	/* an edit landing mid-pagination: nothing inside the window is missed or doubled.
+	 * 150 candidates change in the window; pages of 50; while page 1 is being
+	 * delivered, the candidate that would come last (smallest id) is edited again,
+	 * which moves it out of the closed window: the next run's window has it. */
+	sleep_ms(20);
+	t0 = now_ms();
+	sleep_ms(20);
+	{
+		int k;
+		for (k = 1; k <= 150; k++) {
+			snprintf(body, sizeof(body), "{\"id\": %d, \"set\": {\"title\": \"T%d\"}}",
+			    10000000 + k, k);
+			cJSON_Delete(admin("POST", "/_admin/edit-candidate", body));
+			sleep_ms(2);	/* the fake stamps each write 1 ms after the last: stay behind the clock */
+		}
+	}
+	sleep_ms(20);
+	t1 = now_ms();
+	{
+		struct buf err = BUF_INIT;
+		CHECK(config_set_cli(&e.cfg, OPT_ATS_PAGE_SIZE, "50", &err) == RC_OK);
+		buf_free(&err);
+		env_close(&e);
+		CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
+		CHECK(config_set_cli(&e.cfg, OPT_ATS_PAGE_SIZE, "50", &err) == RC_OK);
+		e.a->drv->close(e.a);
+		CHECK(e.a->drv->open(e.a) == RC_OK);
+	}
+	snprintf(edit_mid_body, sizeof(edit_mid_body), "{\"id\": 10000001, \"set\": {\"title\": \"Moved\"}}");
+	memset(&g, 0, sizeof(g));
+	g.hook = edit_mid;
+	CHECK(e.a->drv->pull_window(e.a, t0, t1, take, &g, &pull) == RC_OK);
+	CHECK(pull.complete && pull.pages >= 3);
+	CHECK(g.n == 149 && distinct(&g) == 149);
+	if (g.n != 149)
+		printf("# delivered %zu (%zu distinct), pages %d\n", g.n, distinct(&g), pull.pages);
+	got_free(&g);
+
+	/* an expired cursor restarts the listing once; everything is still delivered */
+	memset(&g, 0, sizeof(g));
+	g.hook = expire_cursors;
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK);
+	CHECK(pull.restarted == 1 && pull.complete);
+	CHECK(distinct(&g) == 1201);
+	got_free(&g);
+	env_close(&e);
+}
+
+static void
+test_lifecycle(void)
+{
+	struct env e;
+	struct ats_pull pull;
+	struct got g;
+	struct candidate *one = NULL;
+	cJSON *c;
+
+	reset_world();
+	c = add_candidate("{\"id\": 101, \"first_name\": \"Ann\", \"last_name\": \"Gone\", \"email_addresses\": "
+	    "[{\"value\": \"ann@example.com\", \"type\": \"personal\"}], \"applications\": [{\"status\": \"in_process\", \"job_id\": 4001}]}");
+	cJSON_Delete(c);
+	c = add_candidate("{\"id\": 102, \"first_name\": \"Bo\", \"last_name\": \"Winner\", \"email_addresses\": "
+	    "[{\"value\": \"bo@example.com\", \"type\": \"personal\"}], \"applications\": [{\"status\": \"in_process\", \"job_id\": 4001}]}");
+	cJSON_Delete(c);
+	c = add_candidate("{\"id\": 103, \"first_name\": \"Bo\", \"last_name\": \"Dup\", \"email_addresses\": "
+	    "[{\"value\": \"bo.dup@example.com\", \"type\": \"personal\"}], \"applications\": [{\"status\": \"rejected\", \"job_id\": 4001}]}");
+	cJSON_Delete(c);
+	c = add_candidate("{\"id\": 104, \"first_name\": \"Cy\", \"last_name\": \"Erased\", \"email_addresses\": "
+	    "[{\"value\": \"cy@example.com\", \"type\": \"personal\"}], \"applications\": [{\"status\": \"hired\", \"job_id\": 4001}]}");
+	cJSON_Delete(c);
+	c = add_candidate("{\"id\": 105, \"first_name\": \"Di\", \"last_name\": \"Sourced\", "
+	    "\"applications\": [{\"status\": \"in_process\", \"job_id\": 4001}]}");
+	cJSON_Delete(c);
+	admin0("POST", "/_admin/delete-candidate", "{\"id\": 101}");
+	admin0("POST", "/_admin/merge", "{\"winner\": 102, \"loser\": 103}");
+	admin0("POST", "/_admin/anonymize", "{\"id\": 104}");
+
+	CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
+	CHECK(e.a->drv->get(e.a, "101", &one) == RC_RECORD);	/* hard delete: 404 */
+	CHECK(e.a->drv->get(e.a, "103", &one) == RC_RECORD);	/* merged away */
+	CHECK(e.a->drv->get(e.a, "102", &one) == RC_OK);
+	CHECK(one != NULL && one->nemails == 2);		/* the winner has both emails */
+	candidate_free(one);
+	free(one);
+	one = NULL;
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK);
+	CHECK(g.n == 3);
+	CHECK(g.anonymized == 1);	/* 104, flagged, not an ordinary edit */
+	CHECK(g.no_email == 2);		/* 104 (erased) and 105 (sourced, no email: no crash) */
+	got_free(&g);
+
+	/* the access token expires mid-run: minted again, the run goes on */
+	admin0("POST", "/_admin/expire-tokens", "{}");
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 3);
+	got_free(&g);
+	env_close(&e);
+
+	/* bad credentials: a person must act (exit 4) */
+	CHECK(env_open(&e, "wrong-secret", 1 << 20) == RC_AUTH);
+	env_close(&e);
+}
+
+static void
+test_hostile(void)
+{
+	struct env e;
+	struct ats_pull pull;
+	struct got g;
+	cJSON *gen;
+	int64_t t0;
+
+	reset_world();
+	gen = admin("POST", "/_admin/generate", "{\"candidates\": 120}");
+	cJSON_Delete(gen);
+	CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
+
+	/* a 5 MB body against a 1 MB cap: an error, bounded */
+	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"oversize\","
+	    "\"bytes\":5000000}]");
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_REMOTE);
+	CHECK(!pull.complete && g.n == 0);
+	got_free(&g);
+
+	/* malformed JSON on the second page: the pull fails, and says it is incomplete */
+	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"malformed\","
+	    "\"after\":1}]");
+	e.a->drv->close(e.a);
+	e.a->drv->open(e.a);
+	memset(&g, 0, sizeof(g));
+	{
+		/* small pages so there is a second one */
+		struct buf err = BUF_INIT;
+		CHECK(config_set_cli(&e.cfg, OPT_ATS_PAGE_SIZE, "50", &err) == RC_OK);
+		buf_free(&err);
+		e.a->drv->close(e.a);
+		e.a->drv->open(e.a);
+	}
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_REMOTE);
+	CHECK(!pull.complete && g.n == 50);
+	got_free(&g);
+
+	/* a next link that leaves the API's host is not followed (the token would go with it) */
+	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"status\","
+	    "\"status\":200,\"body\":[],\"headers\":{\"Link\":\"<https://evil.test/v3/candidates?cursor=x>; "
+	    "rel=\\\"next\\\"\"},\"times\":1}]");
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_REMOTE);
+	got_free(&g);
+
+	/* 429 with Retry-After, then on */
+	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"status\","
+	    "\"status\":429,\"headers\":{\"Retry-After\":\"1\"},\"times\":1}]");
+	t0 = mono_ms();
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 120);
+	CHECK(mono_ms() - t0 >= 950);
+	got_free(&g);
+	admin0("POST", "/_admin/faults", "[]");
+
+	/* the fixed rate window: the pacer waits for X-RateLimit-Reset instead of hitting 429 */
+	admin0("POST", "/_admin/limits", "{\"limit_per_window\": 6, \"window_s\": 2}");
+	admin0("POST", "/_admin/reset-counters", "{}");
+	admin0("POST", "/_admin/stats/reset", "{}");
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 120);
+	{
+		cJSON *st = admin("GET", "/_admin/stats", NULL);
+		int64_t n429 = -1;
+		json_int(st, "429", &n429);
+		if (n429 < 0)
+			json_int(st, "status_429", &n429);
+		CHECK(n429 == 0);
+		if (n429 != 0) {
+			char *s = json_print(st);
+			printf("# stats: %.500s\n", s);
+			free(s);
+		}
+		cJSON_Delete(st);
+	}
+	got_free(&g);
+	env_close(&e);
+}
+
+int
+main(void)
+{
+	struct http_cfg hc = { 0 };
+
+	json_init();
+	log_init(LOG_ERROR, LOG_FMT_TEXT);
+	root = getenv("ATSRECON_TEST_GREENHOUSE");
+	ca = getenv("ATSRECON_TEST_CA");
+	CHECK(root != NULL && ca != NULL);
+	if (root == NULL || ca == NULL)
+		return t_done("test_greenhouse");
+	hc.ca_file = ca;
+	http_new(&hc, &adm);
+#define TIMED(f) do { int64_t t0_ = mono_ms(); f(); printf("# %s: %lld ms\n", #f, \
+	(long long)(mono_ms() - t0_)); } while (0)
+	TIMED(test_full_and_window);
+	TIMED(test_lifecycle);
+	TIMED(test_hostile);
+	http_free(adm);
+	return t_done("test_greenhouse");
+}
