@@ -15,6 +15,7 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "mapping.h"
 #include "opts.h"
 #include "state.h"
 #include "util.h"
@@ -326,7 +327,16 @@ static enum rc
 cmd_check(const struct config *cfg)
 {
 	struct buf b = BUF_INIT;
+	struct mapping m;
 
+	/* the field mapping and stage tags are checked too (their Keap side is
+	 * checked against Keap's model by every run and by doctor) */
+	if (mapping_load(&m, cfg, &b) != RC_OK) {
+		fprintf(stderr, "atsrecon: %s\n", b.p);
+		buf_free(&b);
+		return RC_CONFIG;
+	}
+	mapping_free(&m);
 	config_dump(cfg, &b);
 	fputs(b.p, stdout);
 	buf_free(&b);

@@ -33,6 +33,9 @@ check "wrong type error has file:line" err_has "$cfg:2: guards.max_change_percen
 printf '{ "keap": { "concurrency": 64 } }\n' >"$cfg"
 expect_rc 3 "out of range" "$ATSRECON" check -c "$cfg"
 check "out of range error names the bounds" err_has "$cfg:1: keap.concurrency: 64 is out of range [1, 16]"
+printf '{ "fields": [\n  { "from": "email", "to": "email:EMAIL1" },\n  { "from": "nickname", "to": "preferred_name" }\n] }\n' >"$cfg"
+expect_rc 3 "a bad field mapping" "$ATSRECON" check -c "$cfg"
+check "mapping error has file:line" err_has "$cfg:3: fields[1]: \"nickname\" is not a canonical field"
 expect_rc 3 "missing config file" "$ATSRECON" check -c "$T_TMP/nope.jsonc"
 expect_rc 3 "bad environment override" env ATSRECON_KEAP_MAX_RPS=fast "$ATSRECON" check
 check "environment error names the variable" err_has "ATSRECON_KEAP_MAX_RPS: expected an integer"

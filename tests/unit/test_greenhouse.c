@@ -11,6 +11,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "fakeadm.h"
 #include "t.h"
 
 static const char *root, *ca;
@@ -19,25 +20,9 @@ static struct http *adm;
 static cJSON *
 admin(const char *method, const char *path, const char *body)
 {
-	struct http_req req;
-	struct http_resp r;
-	struct buf err = BUF_INIT;
-	char url[512];
-	cJSON *j = NULL;
-
-	snprintf(url, sizeof(url), "%s%s", root, path);
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.url = url;
-	req.body = body;
-	req.body_len = body ? strlen(body) : 0;
-	if (http_do(adm, &req, &r) == RC_OK && r.status == 200)
-		j = json_parse(r.body.p, r.body.len, &err);
-	else
-		printf("# admin %s %s: %ld %.300s\n", method, path, r.status, r.body.p ? r.body.p : r.err);
-	http_resp_free(&r);
-	buf_free(&err);
-	return j;
+	fake_http = adm;
+	fake_root = root;
+	return fake_admin(method, path, body);
 }
 
 static void

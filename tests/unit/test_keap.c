@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pace.h"
 #include "state.h"
+#include "fakeadm.h"
 #include "t.h"
 
 static const char *root, *ca;
@@ -31,25 +32,9 @@ static char last_dir[128];	/* the state directory of the last env_open */
 static cJSON *
 admin(const char *method, const char *path, const char *body)
 {
-	struct http_req req;
-	struct http_resp r;
-	struct buf err = BUF_INIT;
-	char url[512];
-	cJSON *j = NULL;
-
-	snprintf(url, sizeof(url), "%s%s", root, path);
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.url = url;
-	req.body = body;
-	req.body_len = body ? strlen(body) : 0;
-	if (http_do(adm, &req, &r) == RC_OK && r.status == 200)
-		j = json_parse(r.body.p, r.body.len, &err);
-	else
-		printf("# admin %s %s: %ld %s\n", method, path, r.status, r.body.p ? r.body.p : r.err);
-	http_resp_free(&r);
-	buf_free(&err);
-	return j;
+	fake_http = adm;
+	fake_root = root;
+	return fake_admin(method, path, body);
 }
 
 static void
