@@ -28,6 +28,7 @@ struct state {
 	int lock_fd;
 	MDB_env *env;
 	MDB_dbi dbi[DB__MAX];
+	MDB_txn *batch;		/* open write batch, or NULL */
 };
 
 const char *
@@ -203,6 +204,7 @@ state_close(struct state *st)
 {
 	if (st == NULL)
 		return;
+	state_batch_abort(st);
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	if (st->lock_fd >= 0)
@@ -218,6 +220,17 @@ state_get(struct state *st, enum state_db db, const char *key, struct buf *out)
 	MDB_val k = { strlen(key), (void *)key }, v;
 	int e;
 
+	if (st->batch != NULL) {
+		/* inside the open batch: its own writes are visible */
+		e = mdb_get(st->batch, st->dbi[db], &k, &v);
+		if (e == MDB_NOTFOUND)
+			return RC_RECORD;
+		if (e != 0)
+			goto fail;
+		buf_reset(out);
+		buf_add(out, v.mv_data, v.mv_size);
+		return RC_OK;
+	}
 	if ((e = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto fail;
 	e = mdb_get(txn, st->dbi[db], &k, &v);
@@ -249,6 +262,13 @@ state_put(struct state *st, enum state_db db, const char *key, const void *val, 
 		log_error("state", "write to a read-only state (a bug)");
 		return RC_BUG;
 	}
+	if (st->batch != NULL) {
+		if ((e = mdb_put(st->batch, st->dbi[db], &k, &v, 0)) != 0) {
+			log_error("state", "write %s: %s", db_names[db], mdb_strerror(e));
+			return RC_STATE;
+		}
+		return RC_OK;
+	}
 	if ((e = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		goto fail;
 	if ((e = mdb_put(txn, st->dbi[db], &k, &v, 0)) != 0)
@@ -276,6 +296,14 @@ state_del(struct state *st, enum state_db db, const char *key)
 		log_error("state", "write to a read-only state (a bug)");
 		return RC_BUG;
 	}
+	if (st->batch != NULL) {
+		e = mdb_del(st->batch, st->dbi[db], &k, NULL);
+		if (e != 0 && e != MDB_NOTFOUND) {
+			log_error("state", "delete %s: %s", db_names[db], mdb_strerror(e));
+			return RC_STATE;
+		}
+		return RC_OK;
+	}
 	if ((e = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		goto fail;
 	e = mdb_del(txn, st->dbi[db], &k, NULL);
@@ -291,4 +319,108 @@ fail:
 		mdb_txn_abort(txn);
 	log_error("state", "delete %s: %s", db_names[db], mdb_strerror(e));
 	return RC_STATE;
+}
+
+enum rc
+state_batch_begin(struct state *st)
+{
+	int e;
+
+	if (st->lock_fd < 0 || st->batch != NULL) {
+		log_error("state", "cannot open a write batch (read-only state, or one is open: a bug)");
+		return RC_BUG;
+	}
+	if ((e = mdb_txn_begin(st->env, NULL, 0, &st->batch)) != 0) {
+		st->batch = NULL;
+		log_error("state", "begin: %s", mdb_strerror(e));
+		return RC_STATE;
+	}
+	return RC_OK;
+}
+
+enum rc
+state_batch_commit(struct state *st)
+{
+	int e;
+
+	if (st->batch == NULL)
+		return RC_BUG;
+	e = mdb_txn_commit(st->batch);
+	st->batch = NULL;
+	if (e != 0) {
+		log_error("state", "commit: %s", mdb_strerror(e));
+		return RC_STATE;
+	}
+	test_hook("state-commit");
+	return RC_OK;
+}
+
+void
+state_batch_abort(struct state *st)
+{
+	if (st->batch != NULL)
+		mdb_txn_abort(st->batch);
+	st->batch = NULL;
+}
+
+enum rc
+state_each(struct state *st, enum state_db db, const char *prefix, state_each_fn fn, void *arg)
+{
+	MDB_txn *txn = st->batch;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	size_t plen = prefix ? strlen(prefix) : 0;
+	enum rc rc = RC_OK;
+	int e, op = MDB_FIRST;
+
+	if (txn == NULL && (e = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail;
+	if ((e = mdb_cursor_open(txn, st->dbi[db], &cur)) != 0)
+		goto fail;
+	if (plen > 0) {
+		k.mv_size = plen;
+		k.mv_data = (void *)prefix;
+		op = MDB_SET_RANGE;
+	}
+	while ((e = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) == 0) {
+		char key[512];
+		op = MDB_NEXT;
+		if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+			break;
+		if (k.mv_size >= sizeof(key))
+			continue;	/* our keys are short; anything else is not ours */
+		memcpy(key, k.mv_data, k.mv_size);
+		key[k.mv_size] = '\0';
+		if ((rc = fn(arg, key, k.mv_size, v.mv_data, v.mv_size)) != RC_OK)
+			break;
+	}
+	if (e != 0 && e != MDB_NOTFOUND)
+		goto fail;
+	mdb_cursor_close(cur);
+	if (txn != st->batch)
+		mdb_txn_abort(txn);
+	return rc;
+fail:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL && txn != st->batch)
+		mdb_txn_abort(txn);
+	log_error("state", "iterate %s: %s", db_names[db], mdb_strerror(e));
+	return RC_STATE;
+}
+
+size_t
+state_count(struct state *st, enum state_db db)
+{
+	MDB_txn *txn = st->batch;
+	MDB_stat s;
+	size_t n = 0;
+
+	if (txn == NULL && mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0)
+		return 0;
+	if (mdb_stat(txn, st->dbi[db], &s) == 0)
+		n = s.ms_entries;
+	if (txn != st->batch)
+		mdb_txn_abort(txn);
+	return n;
 }

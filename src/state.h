@@ -41,6 +41,25 @@ enum rc state_get(struct state *, enum state_db, const char *key, struct buf *ou
 enum rc state_put(struct state *, enum state_db, const char *key, const void *val, size_t len);
 enum rc state_del(struct state *, enum state_db, const char *key);
 
+/*
+ * A write batch: one LMDB write transaction for many puts and deletes (the
+ * snapshot step), committed at once by state_batch_commit or dropped by
+ * state_batch_abort (also on state_close). While a batch is open, state_get,
+ * state_put and state_del work inside it (they see its writes).
+ */
+enum rc state_batch_begin(struct state *);
+enum rc state_batch_commit(struct state *);
+void state_batch_abort(struct state *);
+
+/* Visits every record of a DB in key order, or those whose key starts with
+ * prefix (NULL: all). key and val are borrowed for the call only; fn must not
+ * write to the state. A non-OK return from fn stops and is returned. */
+typedef enum rc (*state_each_fn)(void *arg, const char *key, size_t klen, const void *val,
+    size_t vlen);
+enum rc state_each(struct state *, enum state_db, const char *prefix, state_each_fn, void *arg);
+/* Number of records in a DB. */
+size_t state_count(struct state *, enum state_db);
+
 const char *state_dir(const struct state *);
 /* "LMDB 0.9.31: (July 10, 2023)" */
 const char *state_lib_version(void);

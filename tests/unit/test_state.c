@@ -9,6 +9,53 @@
 #include "state.h"
 #include "t.h"
 
+/* In a child process: opens dir read-only and looks up key in DB_ATS/DB_META.
+ * Returns 1 when found (with value want, if given), 0 when absent, -1 on error;
+ * also checks that the reader cannot write. */
+static int
+reader_sees(const char *dir, const char *key, const char *want)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		struct state *r = NULL;
+		struct buf b = BUF_INIT;
+		enum rc rc;
+		if (state_open(dir, STATE_RO, &r) != RC_OK)
+			_exit(3);
+		if (state_put(r, DB_META, "x", "y", 1) != RC_BUG)
+			_exit(4);
+		rc = state_get(r, strchr(key, ':') ? DB_ATS : DB_META, key, &b);
+		if (rc == RC_RECORD)
+			_exit(0);
+		if (rc != RC_OK || (want != NULL && (b.len != strlen(want) || memcmp(b.p, want, b.len) != 0)))
+			_exit(5);
+		_exit(1);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status) <= 1 ? WEXITSTATUS(status) : -1;
+}
+
+struct visit {
+	int n;
+	char last[64];
+};
+
+static enum rc
+each_visit(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct visit *v = arg;
+
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	v->n++;
+	str_copy(v->last, sizeof(v->last), key);
+	return RC_OK;
+}
+
 int
 main(void)
 {
@@ -36,11 +83,9 @@ main(void)
 
 	/* a second writer in this process: flock is per open file, so it is refused */
 	CHECK(state_open(sub, STATE_RW, &st2) == RC_LOCKED);
-	/* a reader is never blocked by the writer */
-	CHECK(state_open(sub, STATE_RO, &st2) == RC_OK);
-	CHECK(state_get(st2, DB_META, "k", &v) == RC_OK && strcmp(v.p, "v2") == 0);
-	CHECK(state_put(st2, DB_META, "k", "x", 1) == RC_BUG);
-	state_close(st2);
+	/* a reader (another process: LMDB forbids opening one environment twice in a
+	 * process) is never blocked by the writer, and cannot write */
+	CHECK(reader_sees(sub, "k", "v2") == 1);
 	state_close(st);
 
 	/* another process holds the lock: we get RC_LOCKED at once */
@@ -69,6 +114,35 @@ main(void)
 	CHECK(state_open(sub, STATE_RO, &st) == RC_STATE);
 
 	CHECK(strncmp(state_lib_version(), "LMDB 0.9.31", 11) == 0);
+
+	/* batches: invisible until committed, dropped on abort; iteration by prefix */
+	{
+		char *d2 = xasprintf("%s/batch", dir);
+		struct state *s2 = NULL;
+		struct visit vis;
+		CHECK(state_open(d2, STATE_RW, &s2) == RC_OK);
+		CHECK(state_batch_begin(s2) == RC_OK);
+		CHECK(state_batch_begin(s2) == RC_BUG);	/* one at a time */
+		CHECK(state_put(s2, DB_ATS, "gh:1", "a", 1) == RC_OK);
+		CHECK(state_put(s2, DB_ATS, "gh:2", "b", 1) == RC_OK);
+		CHECK(state_put(s2, DB_ATS, "lv:1", "c", 1) == RC_OK);
+		CHECK(state_get(s2, DB_ATS, "gh:2", &v) == RC_OK && v.p[0] == 'b');	/* sees its writes */
+		CHECK(reader_sees(d2, "gh:1", NULL) == 0);	/* not yet visible to others */
+		CHECK(state_batch_commit(s2) == RC_OK);
+		CHECK(reader_sees(d2, "gh:1", "a") == 1);
+		CHECK(state_batch_begin(s2) == RC_OK);
+		CHECK(state_del(s2, DB_ATS, "gh:1") == RC_OK);
+		state_batch_abort(s2);
+		CHECK(state_get(s2, DB_ATS, "gh:1", &v) == RC_OK);	/* the abort dropped the delete */
+		CHECK(state_count(s2, DB_ATS) == 3);
+		memset(&vis, 0, sizeof(vis));
+		CHECK(state_each(s2, DB_ATS, "gh:", each_visit, &vis) == RC_OK);
+		CHECK(vis.n == 2 && strcmp(vis.last, "gh:2") == 0);
+		memset(&vis, 0, sizeof(vis));
+		CHECK(state_each(s2, DB_ATS, NULL, each_visit, &vis) == RC_OK && vis.n == 3);
+		state_close(s2);
+		free(d2);
+	}
 	buf_free(&v);
 	{
 		char *cmd = xasprintf("rm -rf %s", dir);
