@@ -1,0 +1,306 @@
+/* plan.c — see plan.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "plan.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "log.h"
+
+#define PLAN_MAX_BYTES (256u * 1024 * 1024)
+
+static const char *const kind_names[OP__MAX] = {
+	"upsert_contact", "patch_contact", "apply_tag", "remove_tag", "delete_contact",
+};
+
+const char *
+op_kind_str(enum op_kind k)
+{
+	return (size_t)k < OP__MAX ? kind_names[k] : "?";
+}
+
+int
+op_kind_parse(const char *s, enum op_kind *out)
+{
+	size_t i;
+
+	for (i = 0; i < OP__MAX; i++)
+		if (strcmp(s, kind_names[i]) == 0) {
+			*out = (enum op_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+static void
+op_make_id(struct op *o)
+{
+	struct buf b = BUF_INIT;
+	char *body = o->body ? json_print(o->body) : NULL;
+
+	buf_addf(&b, "%s\n%s\n%s\n%s\n%s", op_kind_str(o->kind), o->ats_id ? o->ats_id : "",
+	    o->contact_id ? o->contact_id : "", o->tag ? o->tag : "", body ? body : "");
+	snprintf(o->id, sizeof(o->id), "%016" PRIx64, codec_fnv1a(b.p, b.len));
+	free(body);
+	buf_free(&b);
+}
+
+struct op *
+plan_add(struct plan *p, enum op_kind kind, const char *ats_id, const char *contact_id,
+    const char *tag, cJSON *body, uint64_t precondition)
+{
+	struct op *o;
+
+	p->v = xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
+	o = &p->v[p->n++];
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	o->ats_id = ats_id ? xstrdup(ats_id) : NULL;
+	o->contact_id = contact_id ? xstrdup(contact_id) : NULL;
+	o->tag = tag ? xstrdup(tag) : NULL;
+	o->body = body;
+	o->precondition = precondition;
+	op_make_id(o);
+	return o;
+}
+
+void
+op_add_reason(struct op *o, const char *kind, const char *field)
+{
+	o->reasons = xrealloc(o->reasons, (o->nreasons + 1) * sizeof(char *));
+	o->reasons[o->nreasons++] = field ? xasprintf("%s:%s", kind, field) : xstrdup(kind);
+}
+
+static void
+op_free(struct op *o)
+{
+	size_t i;
+
+	free(o->ats_id);
+	free(o->contact_id);
+	free(o->tag);
+	if (o->body != NULL)
+		cJSON_Delete(o->body);
+	for (i = 0; i < o->nreasons; i++)
+		free(o->reasons[i]);
+	free(o->reasons);
+}
+
+void
+plan_free(struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		op_free(&p->v[i]);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+seen_before(const struct plan *p, size_t upto, const char *contact)
+{
+	size_t i;
+
+	for (i = 0; i < upto; i++)
+		if (p->v[i].kind != OP_UPSERT_CONTACT && str_eq(p->v[i].contact_id, contact))
+			return 1;
+	return 0;
+}
+
+void
+plan_count(const struct plan *p, struct plan_counts *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->ops = p->n;
+	for (i = 0; i < p->n; i++) {
+		const struct op *o = &p->v[i];
+		if (o->kind == OP_UPSERT_CONTACT)
+			c->creates++;
+		else if (o->contact_id != NULL && !seen_before(p, i, o->contact_id))
+			c->changed++;	/* patches, tag changes and deletes of linked contacts */
+		if (o->kind == OP_DELETE_CONTACT)
+			c->deletes++;
+		c->archives += o->archive;
+	}
+}
+
+enum rc
+plan_check_guards(const struct plan *p, const struct guards *g, struct buf *why)
+{
+	struct plan_counts c;
+	long pct_ceiling, arch = g->max_archives, creates = g->max_creates;
+	size_t allowed_changes;
+	enum rc rc = RC_OK;
+
+	plan_count(p, &c);
+	pct_ceiling = g->max_change_percent;
+	allowed_changes = (size_t)((double)p->linked * (double)pct_ceiling / 100.0);
+	if (g->approve > 0) {
+		if ((long)allowed_changes < g->approve)
+			allowed_changes = (size_t)g->approve;
+		if (arch < g->approve)
+			arch = g->approve;
+		if (creates < g->approve)
+			creates = g->approve;
+	}
+	if (c.changed > allowed_changes && c.changed > 0) {
+		buf_addf(why, "%sguard max_change_percent: %zu of %zu linked contacts would change "
+		    "(%.1f %%), the ceiling is %zu (%ld %%%s)", why->len ? "; " : "", c.changed, p->linked,
+		    p->linked ? 100.0 * (double)c.changed / (double)p->linked : 100.0, allowed_changes,
+		    pct_ceiling, g->approve > 0 ? ", raised by --approve" : "");
+		rc = RC_GUARD;
+	}
+	if ((long)c.archives > arch) {
+		buf_addf(why, "%sguard max_archives: %zu contacts would be archived, the ceiling is %ld",
+		    why->len ? "; " : "", c.archives, arch);
+		rc = RC_GUARD;
+	}
+	if ((long)c.creates > creates) {
+		buf_addf(why, "%sguard max_creates: %zu contacts would be created, the ceiling is %ld",
+		    why->len ? "; " : "", c.creates, creates);
+		rc = RC_GUARD;
+	}
+	return rc;
+}
+
+enum rc
+plan_write(const struct plan *p, const char *path)
+{
+	struct buf out = BUF_INIT;
+	size_t i, r;
+	enum rc rc = RC_OK;
+
+	for (i = 0; i < p->n; i++) {
+		const struct op *o = &p->v[i];
+		cJSON *j = cJSON_CreateObject(), *reasons;
+		char pre[17];
+		char *line;
+
+		cJSON_AddStringToObject(j, "id", o->id);
+		cJSON_AddStringToObject(j, "kind", op_kind_str(o->kind));
+		if (o->ats_id)
+			cJSON_AddStringToObject(j, "ats_id", o->ats_id);
+		if (o->contact_id)
+			cJSON_AddStringToObject(j, "contact", o->contact_id);
+		if (o->tag)
+			cJSON_AddStringToObject(j, "tag", o->tag);
+		snprintf(pre, sizeof(pre), "%016" PRIx64, o->precondition);
+		cJSON_AddStringToObject(j, "precondition", pre);
+		if (o->archive)
+			cJSON_AddTrueToObject(j, "archive");
+		if (o->body)
+			cJSON_AddItemToObject(j, "body", cJSON_Duplicate(o->body, 1));
+		reasons = cJSON_AddArrayToObject(j, "reasons");
+		for (r = 0; r < o->nreasons; r++)
+			cJSON_AddItemToArray(reasons, cJSON_CreateString(o->reasons[r]));
+		line = json_print(j);
+		buf_adds(&out, line);
+		buf_addc(&out, '\n');
+		free(line);
+		cJSON_Delete(j);
+	}
+	if (atomic_write(path, out.p ? out.p : "", out.len, 0600) != 0) {
+		log_error("plan", "cannot write %s: %s", path, strerror(errno));
+		rc = RC_STATE;
+	}
+	buf_free(&out);
+	return rc;
+}
+
+enum rc
+plan_read(struct plan *p, const char *path, struct buf *err)
+{
+	struct buf text = BUF_INIT, perr = BUF_INIT;
+	char *line, *next;
+	int lineno = 0;
+	enum rc rc = RC_CONFIG;
+
+	memset(p, 0, sizeof(*p));
+	if (read_file(path, PLAN_MAX_BYTES, &text) != 0) {
+		buf_addf(err, "%s: %s", path, strerror(errno));
+		return RC_CONFIG;
+	}
+	for (line = text.p; line != NULL && *line != '\0'; line = next) {
+		cJSON *j;
+		const char *kind, *id, *pre;
+		enum op_kind k;
+		struct op *o;
+		const cJSON *r, *body;
+		uint64_t precondition = 0;
+		char *end;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		if (*line == '\0')
+			continue;
+		buf_reset(&perr);
+		j = json_parse(line, strlen(line), &perr);
+		kind = json_str(j, "kind");
+		id = json_str(j, "id");
+		pre = json_str(j, "precondition");
+		if (j == NULL) {
+			buf_addf(err, "%s:%d: %s", path, lineno, perr.p);
+			goto out;
+		}
+		if (kind == NULL || op_kind_parse(kind, &k) != 0 || id == NULL || strlen(id) != 16) {
+			buf_addf(err, "%s:%d: not an op (needs a known \"kind\" and a 16-digit \"id\")", path,
+			    lineno);
+			cJSON_Delete(j);
+			goto out;
+		}
+		if (pre != NULL) {
+			errno = 0;
+			precondition = strtoull(pre, &end, 16);
+			if (errno != 0 || *end != '\0' || strlen(pre) != 16) {
+				buf_addf(err, "%s:%d: bad precondition", path, lineno);
+				cJSON_Delete(j);
+				goto out;
+			}
+		}
+		body = json_get(j, "body");
+		if ((k == OP_UPSERT_CONTACT || k == OP_PATCH_CONTACT) && !cJSON_IsObject(body)) {
+			buf_addf(err, "%s:%d: %s needs a \"body\" object", path, lineno, kind);
+			cJSON_Delete(j);
+			goto out;
+		}
+		if (k != OP_UPSERT_CONTACT && json_str(j, "contact") == NULL) {
+			buf_addf(err, "%s:%d: %s needs a \"contact\"", path, lineno, kind);
+			cJSON_Delete(j);
+			goto out;
+		}
+		if ((k == OP_APPLY_TAG || k == OP_REMOVE_TAG) && json_str(j, "tag") == NULL) {
+			buf_addf(err, "%s:%d: %s needs a \"tag\"", path, lineno, kind);
+			cJSON_Delete(j);
+			goto out;
+		}
+		o = plan_add(p, k, json_str(j, "ats_id"), json_str(j, "contact"), json_str(j, "tag"),
+		    body ? cJSON_Duplicate(body, 1) : NULL, precondition);
+		o->archive = cJSON_IsTrue(json_get(j, "archive"));
+		cJSON_ArrayForEach(r, json_get(j, "reasons"))
+			if (cJSON_IsString(r))
+				op_add_reason(o, r->valuestring, NULL);
+		if (strcmp(o->id, id) != 0) {
+			buf_addf(err, "%s:%d: op %s was edited (its content gives id %s); re-plan instead",
+			    path, lineno, id, o->id);
+			cJSON_Delete(j);
+			goto out;
+		}
+		cJSON_Delete(j);
+	}
+	rc = RC_OK;
+out:
+	if (rc != RC_OK)
+		plan_free(p);
+	buf_free(&text);
+	buf_free(&perr);
+	return rc;
+}

@@ -1,0 +1,126 @@
+/* Unit tests: plan.c (ids, counts, guards, plan file round trip and errors). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "plan.h"
+#include "t.h"
+
+static char path[] = "/tmp/atsrecon-plan-XXXXXX";
+
+static void
+write_text(const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+int
+main(void)
+{
+	struct plan p, q;
+	struct plan_counts c;
+	struct guards g = { 10, 50, 500, 0 };
+	struct buf why = BUF_INIT, err = BUF_INIT;
+	struct op *o;
+	char id1[17];
+	int i;
+
+	json_init();
+	log_init(LOG_ERROR, LOG_FMT_TEXT);
+	CHECK(mkstemp(path) >= 0);
+	memset(&p, 0, sizeof(p));
+	p.linked = 100;
+	o = plan_add(&p, OP_PATCH_CONTACT, "gh:1", "501", NULL, cJSON_Parse("{\"given_name\":\"Jane\"}"), 0xabcULL);
+	op_add_reason(o, "field_mismatch", "given_name");
+	memcpy(id1, o->id, sizeof(id1));
+	plan_add(&p, OP_APPLY_TAG, "gh:1", "501", "ATS: Screen", NULL, 0);
+	plan_add(&p, OP_UPSERT_CONTACT, "gh:2", NULL, NULL, cJSON_Parse("{\"given_name\":\"Bo\"}"), 0);
+	o = plan_add(&p, OP_APPLY_TAG, "gh:3", "503", "ATS: Archived", NULL, 0);
+	o->archive = 1;
+
+	/* ids are deterministic: the same op planned again has the same id */
+	memset(&q, 0, sizeof(q));
+	o = plan_add(&q, OP_PATCH_CONTACT, "gh:1", "501", NULL, cJSON_Parse("{\"given_name\":\"Jane\"}"), 1);
+	CHECK(strcmp(o->id, id1) == 0);
+	plan_free(&q);
+	memset(&q, 0, sizeof(q));
+	o = plan_add(&q, OP_PATCH_CONTACT, "gh:1", "501", NULL, cJSON_Parse("{\"given_name\":\"Janet\"}"), 0);
+	CHECK(strcmp(o->id, id1) != 0);
+	plan_free(&q);
+
+	plan_count(&p, &c);
+	CHECK(c.ops == 4 && c.creates == 1 && c.changed == 2 && c.archives == 1);
+	CHECK(plan_check_guards(&p, &g, &why) == RC_OK);
+
+	/* guards: 12 % of linked contacts change, the ceiling is 10 % */
+	for (i = 0; i < 10; i++) {
+		char cid[16];
+		snprintf(cid, sizeof(cid), "9%02d", i);
+		plan_add(&p, OP_PATCH_CONTACT, NULL, cid, NULL, cJSON_Parse("{\"job_title\":\"x\"}"), 0);
+	}
+	CHECK(plan_check_guards(&p, &g, &why) == RC_GUARD);
+	CHECK_CONTAINS(why.p, "guard max_change_percent: 12 of 100 linked contacts would change (12.0 %), the ceiling is 10");
+	buf_reset(&why);
+	g.approve = 12;		/* --approve 12 */
+	CHECK(plan_check_guards(&p, &g, &why) == RC_OK);
+	g.approve = 0;
+	g.max_change_percent = 100;
+	g.max_archives = 0;
+	g.max_creates = 0;
+	buf_reset(&why);
+	CHECK(plan_check_guards(&p, &g, &why) == RC_GUARD);
+	CHECK_CONTAINS(why.p, "guard max_archives: 1 contacts would be archived, the ceiling is 0");
+	CHECK_CONTAINS(why.p, "guard max_creates: 1 contacts would be created, the ceiling is 0");
+
+	/* round trip through the file */
+	CHECK(plan_write(&p, path) == RC_OK);
+	CHECK(plan_read(&q, path, &err) == RC_OK);
+	CHECK(q.n == p.n);
+	CHECK(strcmp(q.v[0].id, id1) == 0 && q.v[0].precondition == 0xabcULL);
+	CHECK(q.v[0].nreasons == 1 && str_eq(q.v[0].reasons[0], "field_mismatch:given_name"));
+	CHECK(q.v[3].archive && str_eq(q.v[3].tag, "ATS: Archived"));
+	CHECK(q.v[2].contact_id == NULL && str_eq(json_str(q.v[2].body, "given_name"), "Bo"));
+	plan_free(&q);
+
+	/* a hand-edited op is refused, with file:line */
+	{
+		struct buf text = BUF_INIT;
+		char *at;
+		CHECK(read_file(path, 1 << 20, &text) == 0);
+		at = strstr(text.p, "\"Jane\"");
+		CHECK(at != NULL);
+		if (at != NULL)
+			memcpy(at, "\"Joan\"", 6);
+		write_text(text.p);
+		buf_free(&text);
+	}
+	buf_reset(&err);
+	CHECK(plan_read(&q, path, &err) == RC_CONFIG);
+	CHECK_CONTAINS(err.p, ":1: op ");
+	CHECK_CONTAINS(err.p, "was edited");
+	write_text("\n{\"kind\":\"patch_contact\"}\n");
+	buf_reset(&err);
+	CHECK(plan_read(&q, path, &err) == RC_CONFIG);
+	CHECK_CONTAINS(err.p, ":2: not an op");
+	write_text("{\"kind\":\"apply_tag\",\"id\":\"0000000000000000\",\"contact\":\"1\"}\n");
+	buf_reset(&err);
+	CHECK(plan_read(&q, path, &err) == RC_CONFIG);
+	CHECK_CONTAINS(err.p, ":1: apply_tag needs a \"tag\"");
+	write_text("{\"kind\": truncated");
+	buf_reset(&err);
+	CHECK(plan_read(&q, path, &err) == RC_CONFIG);
+	CHECK_CONTAINS(err.p, ":1: ");
+	write_text("");
+	CHECK(plan_read(&q, path, &err) == RC_OK && q.n == 0);	/* an empty plan is a plan */
+	plan_free(&q);
+	plan_free(&p);
+	unlink(path);
+	buf_free(&why);
+	buf_free(&err);
+	return t_done("test_plan");
+}
