@@ -1,0 +1,382 @@
+/* snap.c — see snap.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "snap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "norm.h"
+
+void
+snap_ats_key(const struct candidate *c, struct buf *out)
+{
+	buf_reset(out);
+	buf_addf(out, "%s:%s", c->ats ? c->ats : "ats", c->id ? c->id : "");
+}
+
+enum rc
+snap_put_candidate(struct state *st, const struct candidate *c, int *changed)
+{
+	struct buf key = BUF_INIT, enc = BUF_INIT, old = BUF_INIT;
+	enum rc rc;
+
+	snap_ats_key(c, &key);
+	codec_candidate_encode(c, &enc);
+	rc = state_get(st, DB_ATS, key.p, &old);
+	*changed = rc != RC_OK || codec_record_hash(old.p, old.len) != codec_record_hash(enc.p, enc.len);
+	rc = *changed ? state_put(st, DB_ATS, key.p, enc.p, enc.len) : RC_OK;
+	buf_free(&key);
+	buf_free(&enc);
+	buf_free(&old);
+	return rc;
+}
+
+enum rc
+snap_get_candidate(struct state *st, const char *ats_key, struct candidate *out)
+{
+	struct buf v = BUF_INIT;
+	enum rc rc = state_get(st, DB_ATS, ats_key, &v);
+
+	if (rc == RC_OK && codec_candidate_decode(v.p, v.len, out) != 0) {
+		log_error("snap", "the snapshot record of %s cannot be decoded", ats_key);
+		rc = RC_STATE;
+	}
+	buf_free(&v);
+	return rc;
+}
+
+/* Adds id to the comma-separated list stored under key in db (once). */
+static enum rc
+index_add(struct state *st, enum state_db db, const char *key, const char *id)
+{
+	struct buf v = BUF_INIT;
+	enum rc rc = state_get(st, db, key, &v);
+	const char *p;
+	size_t idl = strlen(id);
+
+	if (rc != RC_OK && rc != RC_RECORD)
+		goto out;
+	for (p = v.p; rc == RC_OK && p != NULL && *p != '\0'; ) {
+		size_t n = strcspn(p, ",");
+		if (n == idl && strncmp(p, id, n) == 0) {
+			rc = RC_OK;
+			goto out;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (v.len > 0)
+		buf_addc(&v, ',');
+	buf_adds(&v, id);
+	rc = state_put(st, db, key, v.p, v.len);
+out:
+	buf_free(&v);
+	return rc;
+}
+
+static enum rc
+index_remove(struct state *st, enum state_db db, const char *key, const char *id)
+{
+	struct buf v = BUF_INIT, out = BUF_INIT;
+	enum rc rc = state_get(st, db, key, &v);
+	const char *p;
+	size_t idl = strlen(id);
+
+	if (rc == RC_RECORD) {
+		rc = RC_OK;
+		goto done;
+	}
+	if (rc != RC_OK)
+		goto done;
+	for (p = v.p; *p != '\0'; ) {
+		size_t n = strcspn(p, ",");
+		if (!(n == idl && strncmp(p, id, n) == 0)) {
+			if (out.len > 0)
+				buf_addc(&out, ',');
+			buf_add(&out, p, n);
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	rc = out.len > 0 ? state_put(st, db, key, out.p, out.len) : state_del(st, db, key);
+done:
+	buf_free(&v);
+	buf_free(&out);
+	return rc;
+}
+
+/* The contact's normalised emails and its external id. */
+static void
+contact_keys(const cJSON *contact, const char *custom_field_id, char ***emails, size_t *n,
+    char **ext)
+{
+	const cJSON *e, *cf;
+	struct buf b = BUF_INIT;
+
+	*emails = NULL;
+	*n = 0;
+	*ext = NULL;
+	cJSON_ArrayForEach(e, json_get(contact, "email_addresses"))
+		if (norm_email(json_str(e, "email"), &b) == NORM_OK) {
+			*emails = xrealloc(*emails, (*n + 1) * sizeof(char *));
+			(*emails)[(*n)++] = xstrdup(b.p);
+		}
+	cJSON_ArrayForEach(cf, json_get(contact, "custom_fields"))
+		if (custom_field_id != NULL && str_eq(json_str(cf, "id"), custom_field_id) &&
+		    json_str(cf, "content") != NULL && *json_str(cf, "content") != '\0')
+			*ext = xstrdup(json_str(cf, "content"));
+	buf_free(&b);
+}
+
+static void
+keys_free(char **emails, size_t n, char *ext)
+{
+	snap_ids_free(emails, n);
+	free(ext);
+}
+
+enum rc
+snap_get_contact(struct state *st, const char *id, cJSON **out, uint64_t *hash)
+{
+	struct buf v = BUF_INIT, err = BUF_INIT;
+	enum rc rc = state_get(st, DB_KEAP, id, &v);
+	size_t i;
+
+	*out = NULL;
+	if (rc != RC_OK)
+		goto done;
+	if (v.len < 8) {
+		rc = RC_STATE;
+		goto done;
+	}
+	if (hash != NULL)
+		for (*hash = 0, i = 0; i < 8; i++)
+			*hash |= (uint64_t)(unsigned char)v.p[i] << (8 * i);
+	*out = json_parse(v.p + 8, v.len - 8, &err);
+	if (*out == NULL) {
+		log_error("snap", "the snapshot of contact %s cannot be read: %s", id, err.p);
+		rc = RC_STATE;
+	}
+done:
+	buf_free(&v);
+	buf_free(&err);
+	return rc;
+}
+
+enum rc
+snap_del_contact(struct state *st, const char *id, const char *custom_field_id)
+{
+	cJSON *old = NULL;
+	char **emails, *ext, *key;
+	size_t n, i;
+	enum rc rc = snap_get_contact(st, id, &old, NULL);
+
+	if (rc == RC_RECORD)
+		return RC_OK;
+	if (rc != RC_OK)
+		return rc;
+	contact_keys(old, custom_field_id, &emails, &n, &ext);
+	for (i = 0; i < n && rc == RC_OK; i++)
+		rc = index_remove(st, DB_EMAIL, emails[i], id);
+	if (rc == RC_OK && ext != NULL) {
+		key = xasprintf("x:%s", ext);
+		rc = state_del(st, DB_LINK, key);
+		free(key);
+	}
+	if (rc == RC_OK)
+		rc = state_del(st, DB_KEAP, id);
+	keys_free(emails, n, ext);
+	cJSON_Delete(old);
+	return rc;
+}
+
+enum rc
+snap_put_contact(struct state *st, const cJSON *contact, const char *custom_field_id, int *changed,
+    uint64_t *hash)
+{
+	char *id = NULL, *text, **emails, *ext, *key;
+	const cJSON *idv = json_get(contact, "id");
+	struct buf rec = BUF_INIT, old = BUF_INIT;
+	uint64_t h;
+	size_t n, i;
+	unsigned char hb[8];
+	enum rc rc;
+
+	if (cJSON_IsString(idv))
+		id = xstrdup(idv->valuestring);
+	else if (json_is_integer(idv, NULL))
+		id = xasprintf("%lld", (long long)idv->valuedouble);
+	if (id == NULL || *id == '\0') {
+		free(id);
+		log_warn("snap", "a Keap contact without an id was skipped");
+		return RC_RECORD;
+	}
+	text = json_print(contact);
+	h = codec_fnv1a(text, strlen(text));
+	if (hash != NULL)
+		*hash = h;
+	rc = state_get(st, DB_KEAP, id, &old);
+	*changed = rc != RC_OK || old.len < 8 || codec_fnv1a(old.p + 8, old.len - 8) != h;
+	rc = RC_OK;
+	if (*changed) {
+		/* drop the old record's index entries, then write the new ones */
+		if ((rc = snap_del_contact(st, id, custom_field_id)) != RC_OK)
+			goto out;
+		for (i = 0; i < 8; i++)
+			hb[i] = (unsigned char)(h >> (8 * i));
+		buf_add(&rec, hb, 8);
+		buf_adds(&rec, text);
+		if ((rc = state_put(st, DB_KEAP, id, rec.p, rec.len)) != RC_OK)
+			goto out;
+		contact_keys(contact, custom_field_id, &emails, &n, &ext);
+		for (i = 0; i < n && rc == RC_OK; i++)
+			rc = index_add(st, DB_EMAIL, emails[i], id);
+		if (rc == RC_OK && ext != NULL) {
+			key = xasprintf("x:%s", ext);
+			rc = state_put(st, DB_LINK, key, id, strlen(id));
+			free(key);
+		}
+		keys_free(emails, n, ext);
+	}
+out:
+	free(id);
+	free(text);
+	buf_free(&rec);
+	buf_free(&old);
+	return rc;
+}
+
+enum rc
+snap_link(struct state *st, const char *ats_key, const char *contact_id)
+{
+	char *a = xasprintf("a:%s", ats_key), *c = xasprintf("c:%s", contact_id);
+	enum rc rc = state_put(st, DB_LINK, a, contact_id, strlen(contact_id));
+
+	if (rc == RC_OK)
+		rc = state_put(st, DB_LINK, c, ats_key, strlen(ats_key));
+	free(a);
+	free(c);
+	return rc;
+}
+
+enum rc
+snap_linked(struct state *st, const char *ats_key, struct buf *contact_id)
+{
+	char *a = xasprintf("a:%s", ats_key);
+	enum rc rc = state_get(st, DB_LINK, a, contact_id);
+
+	free(a);
+	return rc;
+}
+
+void
+snap_ids_free(char **ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+static void
+push_unique(char ***ids, size_t *n, const char *id, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strlen((*ids)[i]) == len && strncmp((*ids)[i], id, len) == 0)
+			return;
+	*ids = xrealloc(*ids, (*n + 1) * sizeof(char *));
+	(*ids)[(*n)++] = xstrndup(id, len);
+}
+
+enum rc
+snap_match(struct state *st, const char *ats_key, const char *ext_id, const struct candidate *c,
+    int by_email, char ***ids, size_t *n, const char **how)
+{
+	struct buf v = BUF_INIT;
+	enum rc rc;
+	size_t i;
+
+	*ids = NULL;
+	*n = 0;
+	*how = NULL;
+	rc = snap_linked(st, ats_key, &v);
+	if (rc == RC_OK) {
+		cJSON *ct = NULL;
+		/* a link to a contact that is gone from Keap is no match */
+		if (snap_get_contact(st, v.p, &ct, NULL) == RC_OK) {
+			push_unique(ids, n, v.p, v.len);
+			*how = "link";
+		}
+		cJSON_Delete(ct);
+	} else if (rc != RC_RECORD)
+		goto out;
+	if (ext_id != NULL) {
+		char *k = xasprintf("x:%s", ext_id);
+		buf_reset(&v);
+		rc = state_get(st, DB_LINK, k, &v);
+		free(k);
+		if (rc == RC_OK) {
+			push_unique(ids, n, v.p, v.len);
+			if (*how == NULL)
+				*how = "external_id";
+		} else if (rc != RC_RECORD)
+			goto out;
+	}
+	for (i = 0; by_email && i < c->nemails; i++) {
+		const char *p;
+		buf_reset(&v);
+		rc = state_get(st, DB_EMAIL, c->emails[i], &v);
+		if (rc == RC_RECORD)
+			continue;
+		if (rc != RC_OK)
+			goto out;
+		for (p = v.p; *p != '\0'; ) {
+			size_t len = strcspn(p, ",");
+			push_unique(ids, n, p, len);
+			if (*how == NULL)
+				*how = "email";
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	}
+	rc = RC_OK;
+out:
+	buf_free(&v);
+	return rc;
+}
+
+cJSON *
+snap_get_base(struct state *st, const char *ats_key)
+{
+	struct buf v = BUF_INIT, err = BUF_INIT;
+	cJSON *j = NULL;
+
+	if (state_get(st, DB_BASE, ats_key, &v) == RC_OK)
+		j = json_parse(v.p, v.len, &err);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		j = cJSON_CreateObject();
+	}
+	buf_free(&v);
+	buf_free(&err);
+	return j;
+}
+
+enum rc
+snap_put_base(struct state *st, const char *ats_key, const cJSON *base)
+{
+	char *text = json_print(base);
+	enum rc rc = state_put(st, DB_BASE, ats_key, text, strlen(text));
+
+	free(text);
+	return rc;
+}

@@ -1,0 +1,60 @@
+/*
+ * snap.h — the snapshot records of the state (DESIGN.md §3), on top of state.c.
+ *
+ *   ats    "<ats>:<id>"   → candidate (codec.c: versioned, with a content hash)
+ *   keap   "<contact id>" → 8-byte content hash + the contact's compact JSON
+ *   link   "a:<ats key>"  → contact id;  "c:<contact id>" → ats key;
+ *          "x:<external id value>" → contact id (from the external-id custom field)
+ *   email  "<email>"      → contact ids, comma-separated (normalised emails)
+ *   base   "<ats key>"    → JSON object {target: value last agreed}
+ *
+ * Candidate and contact writes report whether the record changed (by its
+ * content hash), so a run knows what it must look at without decoding the rest.
+ */
+#ifndef ATSRECON_SNAP_H
+#define ATSRECON_SNAP_H
+
+#include <stdint.h>
+
+#include "ats.h"
+#include "json.h"
+#include "state.h"
+#include "util.h"
+
+/* "greenhouse:123" */
+void snap_ats_key(const struct candidate *, struct buf *out);
+
+/* Stores c; *changed is 1 when it is new or different. */
+enum rc snap_put_candidate(struct state *, const struct candidate *, int *changed);
+/* RC_RECORD when absent; RC_STATE when the record cannot be decoded. */
+enum rc snap_get_candidate(struct state *, const char *ats_key, struct candidate *out);
+
+/*
+ * Stores a Keap contact (as listed) and indexes its normalised emails and the
+ * value of the external-id custom field (custom_field_id; NULL: none).
+ * *changed as above; *hash receives the content hash (the plan's precondition).
+ */
+enum rc snap_put_contact(struct state *, const cJSON *contact, const char *custom_field_id,
+    int *changed, uint64_t *hash);
+/* The stored contact (caller deletes) and its hash; RC_RECORD when absent. */
+enum rc snap_get_contact(struct state *, const char *id, cJSON **out, uint64_t *hash);
+enum rc snap_del_contact(struct state *, const char *id, const char *custom_field_id);
+
+enum rc snap_link(struct state *, const char *ats_key, const char *contact_id);
+enum rc snap_linked(struct state *, const char *ats_key, struct buf *contact_id);
+
+/*
+ * The contacts that may be this candidate's, in the matching order: the link,
+ * then the external-id field (value ext_id), then each normalised email (when
+ * by_email). ids receives the distinct contact ids, the first being the one
+ * to use; *how says which rule found it ("link", "external_id", "email").
+ */
+enum rc snap_match(struct state *, const char *ats_key, const char *ext_id,
+    const struct candidate *, int by_email, char ***ids, size_t *n, const char **how);
+void snap_ids_free(char **ids, size_t n);
+
+/* Values last agreed (a JSON object; caller deletes). Absent: an empty object. */
+cJSON *snap_get_base(struct state *, const char *ats_key);
+enum rc snap_put_base(struct state *, const char *ats_key, const cJSON *base);
+
+#endif

@@ -1,0 +1,118 @@
+/* Unit tests: snap.c (candidate and contact records, indexes, matching order, base). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+
+#include "log.h"
+#include "snap.h"
+#include "t.h"
+
+static void
+cand(struct candidate *c, const char *id, const char *email)
+{
+	const char *e[] = { email };
+
+	memset(c, 0, sizeof(*c));
+	c->ats = xstrdup("greenhouse");
+	c->id = xstrdup(id);
+	c->first_name = xstrdup("Jane");
+	candidate_set_emails(c, e, email ? 1 : 0, 0);
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/atsrecon-snap-XXXXXX";
+	struct state *st = NULL;
+	struct candidate c, back;
+	struct buf key = BUF_INIT;
+	cJSON *k1, *got, *base;
+	char **ids;
+	size_t n;
+	const char *how;
+	int changed;
+	uint64_t h1, h2, hs;
+
+	json_init();
+	log_init(LOG_ERROR, LOG_FMT_TEXT);
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(state_open(dir, STATE_RW, &st) == RC_OK);
+
+	/* candidates: stored once, "changed" only when the content changes */
+	cand(&c, "1", "jane@x.com");
+	CHECK(snap_put_candidate(st, &c, &changed) == RC_OK && changed);
+	CHECK(snap_put_candidate(st, &c, &changed) == RC_OK && !changed);
+	free(c.first_name);
+	c.first_name = xstrdup("Janet");
+	CHECK(snap_put_candidate(st, &c, &changed) == RC_OK && changed);
+	snap_ats_key(&c, &key);
+	CHECK_STR(key.p, "greenhouse:1");
+	CHECK(snap_get_candidate(st, key.p, &back) == RC_OK && str_eq(back.first_name, "Janet"));
+	candidate_free(&back);
+	CHECK(snap_get_candidate(st, "greenhouse:404", &back) == RC_RECORD);
+
+	/* contacts: hash, email index (normalised), external id */
+	k1 = cJSON_Parse("{\"id\":\"501\",\"given_name\":\"Jane\",\"email_addresses\":[{\"email\":\"Jane@X.com\","
+	    "\"field\":\"EMAIL1\"}],\"custom_fields\":[{\"id\":\"11\",\"content\":\"greenhouse:1\"}]}");
+	CHECK(snap_put_contact(st, k1, "11", &changed, &h1) == RC_OK && changed);
+	CHECK(snap_put_contact(st, k1, "11", &changed, &h2) == RC_OK && !changed && h1 == h2);
+	CHECK(snap_get_contact(st, "501", &got, &hs) == RC_OK && hs == h1 &&
+	    str_eq(json_str(got, "given_name"), "Jane"));
+	cJSON_Delete(got);
+
+	/* matching: by external id first (no link yet), then email */
+	CHECK(snap_match(st, "greenhouse:1", "greenhouse:1", &c, 1, &ids, &n, &how) == RC_OK);
+	CHECK(n == 1 && str_eq(ids[0], "501") && str_eq(how, "external_id"));
+	snap_ids_free(ids, n);
+	CHECK(snap_match(st, "greenhouse:1", NULL, &c, 1, &ids, &n, &how) == RC_OK);
+	CHECK(n == 1 && str_eq(how, "email"));
+	snap_ids_free(ids, n);
+	CHECK(snap_match(st, "greenhouse:1", NULL, &c, 0, &ids, &n, &how) == RC_OK && n == 0);	/* by_email off */
+	snap_ids_free(ids, n);
+
+	/* a second contact with the same email: both found (duplicate_contacts), the link first */
+	{
+		cJSON *k2 = cJSON_Parse("{\"id\":\"502\",\"email_addresses\":[{\"email\":\"jane@x.com\","
+		    "\"field\":\"EMAIL2\"}]}");
+		CHECK(snap_put_contact(st, k2, "11", &changed, NULL) == RC_OK);
+		cJSON_Delete(k2);
+	}
+	CHECK(snap_link(st, "greenhouse:1", "502") == RC_OK);
+	CHECK(snap_match(st, "greenhouse:1", "greenhouse:1", &c, 1, &ids, &n, &how) == RC_OK);
+	CHECK(n == 2 && str_eq(ids[0], "502") && str_eq(ids[1], "501") && str_eq(how, "link"));
+	snap_ids_free(ids, n);
+
+	/* an edit that changes the email moves the index entry */
+	cJSON_ReplaceItemInObject(k1, "email_addresses", cJSON_Parse("[{\"email\":\"new@x.com\",\"field\":\"EMAIL1\"}]"));
+	CHECK(snap_put_contact(st, k1, "11", &changed, NULL) == RC_OK && changed);
+	{
+		struct buf v = BUF_INIT;
+		CHECK(state_get(st, DB_EMAIL, "jane@x.com", &v) == RC_OK && str_eq(v.p, "502"));
+		CHECK(state_get(st, DB_EMAIL, "new@x.com", &v) == RC_OK && str_eq(v.p, "501"));
+		buf_free(&v);
+	}
+	/* a contact deleted from Keap: its link no longer matches */
+	CHECK(snap_del_contact(st, "502", "11") == RC_OK);
+	CHECK(snap_match(st, "greenhouse:1", NULL, &c, 1, &ids, &n, &how) == RC_OK && n == 0);
+	snap_ids_free(ids, n);
+
+	/* base */
+	base = snap_get_base(st, "greenhouse:1");
+	CHECK(cJSON_IsObject(base) && cJSON_GetArraySize(base) == 0);
+	cJSON_AddStringToObject(base, "given_name", "Janet");
+	CHECK(snap_put_base(st, "greenhouse:1", base) == RC_OK);
+	cJSON_Delete(base);
+	base = snap_get_base(st, "greenhouse:1");
+	CHECK(str_eq(json_str(base, "given_name"), "Janet"));
+	cJSON_Delete(base);
+
+	cJSON_Delete(k1);
+	candidate_free(&c);
+	buf_free(&key);
+	state_close(st);
+	{
+		char *cmd = xasprintf("rm -rf %s", dir);
+		CHECK(system(cmd) == 0);
+		free(cmd);
+	}
+	return t_done("test_snap");
+}
