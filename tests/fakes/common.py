@@ -28,8 +28,10 @@ A fake is a subclass of FakeServer whose methods are decorated with @route:
 
 What the base provides: HTTP/1.1 with keep-alive on 127.0.0.1 only, optional TLS (certificates
 from a throwaway CA, see ensure_test_ca), gzip, a JSON-lines request log with secrets redacted,
-fault injection (static or changed at runtime), an admin endpoint under /_admin/, and a bounded
-lifetime so a fake never outlives its test run.
+fault injection (static or changed at runtime), an admin endpoint under /_admin/ (extended with
+@admin_route methods), and a bounded lifetime so a fake never outlives its test run.
+StatefulFake adds what the API fakes (keap.py, greenhouse.py) share: settings, rate limits, a
+shiftable clock and request stats, with their admin endpoints.
 """
 
 import argparse
@@ -75,6 +77,19 @@ def note(fmt, *args):
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+
+
+def iso_ms(ms):
+    """Epoch ms -> '2026-01-05T10:00:00.123Z'."""
+    d = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
+
+
+def check_known(what, known, given):
+    """Raises ValueError("unknown WHAT: a, b") if `given` has keys that `known` lacks."""
+    unknown = set(given) - set(known)
+    if unknown:
+        raise ValueError("unknown %s: %s" % (what, ", ".join(sorted(unknown))))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,6 +276,25 @@ def route(method, pattern, *, lock=True):
 
     def mark(fn):
         fn.__dict__.setdefault("_fake_routes", []).append((method.upper(), pattern, lock))
+        return fn
+    return mark
+
+
+def admin_route(method, path):
+    """Marks a FakeServer method as the handler of `method` requests to the admin path `path`
+    ("/_admin/NAME", matched exactly; tried before the built-in admin endpoints).
+
+    The handler is called as handler(self, req, body) holding self.lock, body being the
+    request's JSON object ({} for an empty body), and returns the JSON-able answer, sent with
+    200. A body that is not a JSON object is a 400, and so is a KeyError, TypeError or
+    ValueError from the handler; an HttpError gives its own answer. One method may carry
+    several @admin_route decorators; a subclass overrides a handler by redefining the method.
+    """
+    if not path.startswith("/_admin/"):
+        raise ValueError("admin path %r is not under /_admin/" % path)
+
+    def mark(fn):
+        fn.__dict__.setdefault("_fake_admin", []).append((method.upper(), path))
         return fn
     return mark
 
@@ -635,6 +669,7 @@ class FakeServer(http.server.ThreadingHTTPServer):
 
     Subclass hooks:
       @route(...) methods         API handlers (see route()).
+      @admin_route(...) methods   more /_admin/ endpoints (see admin_route()).
       add_arguments(parser)       classmethod: extra CLI options for main().
       configure(args)             called by main() with the parsed options, before --state.
       dump_state() / load_state() JSON-able state for GET/POST /_admin/state and --state.
@@ -646,15 +681,20 @@ class FakeServer(http.server.ThreadingHTTPServer):
     daemon_threads = True  # open keep-alive connections never keep the process alive
     request_queue_size = 128
     _route_table = {}
+    _admin_table = {}  # (method, path) -> method name, from @admin_route
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
         table = dict(cls._route_table)  # inherited routes first; same key is overridden
+        admin = dict(cls._admin_table)
         for name, fn in vars(cls).items():
             for method, pattern, lock in getattr(fn, "_fake_routes", ()):
                 table[(method, pattern)] = (name, lock)
+            for key in getattr(fn, "_fake_admin", ()):
+                admin[key] = name
         cls._route_table = table
         cls._routes = [(m, re.compile(p), name, lock) for (m, p), (name, lock) in table.items()]
+        cls._admin_table = admin
 
     def __init__(self, port=0, *, certdir=None, cert_names=DEFAULT_CERT_NAMES, tls_min=None,
                  tls_max=None, log_path=None, faults=(), idle_timeout=60, max_lifetime=600,
@@ -815,6 +855,9 @@ class FakeServer(http.server.ThreadingHTTPServer):
     def handle_admin(self, req, handler):
         """Serves /_admin/*; returns (status, headers, body). Never logged, never faulted."""
         what = (req.method, req.path)
+        name = self._admin_table.get(what)
+        if name is not None:
+            return self.run_admin(getattr(self, name), req)
         try:
             if what == ("GET", "/_admin/state"):
                 with self.lock:
@@ -860,6 +903,21 @@ class FakeServer(http.server.ThreadingHTTPServer):
         except HttpError as e:
             return e.status, dict(e.headers), e.body
         return 404, {}, {"error": "no such admin endpoint", "path": req.path}
+
+    def run_admin(self, fn, req):
+        """Runs an @admin_route handler (bound method fn) as admin_route() describes."""
+        if req.body.strip() and req.json is None:
+            return 400, {}, {"error": "body is not JSON", "detail": req.json_error}
+        body = req.json if req.json is not None else {}
+        if not isinstance(body, dict):
+            return 400, {}, {"error": "body must be a JSON object"}
+        try:
+            with self.lock:
+                return 200, {}, fn(req, body)
+        except HttpError as e:
+            return e.status, dict(e.headers), e.body
+        except (KeyError, TypeError, ValueError) as e:
+            return 400, {}, {"error": "%s: %s" % (type(e).__name__, e)}
 
     # --- lifetime ----------------------------------------------------------------------------
 
@@ -917,6 +975,130 @@ class FakeServer(http.server.ThreadingHTTPServer):
             note("%s: %s: %s", client_address[1], type(exc).__name__, exc)
         else:
             super().handle_error(request, client_address)
+
+
+# ---------------------------------------------------------------------------------------------
+# The base of the stateful API fakes
+
+class StatefulFake(FakeServer):
+    """A FakeServer with a world: settings, rate limits, a shiftable clock and request stats.
+
+    Subclass data and hooks:
+      default_settings, default_limits  dicts that reset_world() copies to self.settings and
+                                        self.limits; the admin endpoints take only their keys
+      new_stats()                       staticmethod: fresh counters for self.stats
+      reset_world()                     extend it (calling this one) to reset the records too
+      check_limit(name, value)          raise ValueError to refuse a limit's new value
+      limits_changed()                  after POST /_admin/limits has changed self.limits
+      reset_counters()                  forget the rate-limit counts (POST /_admin/reset-counters)
+      stats_extra()                     more keys for GET /_admin/stats
+      move_clock(body)                  more POST /_admin/clock options, after advance_s/offset_s
+      clock_now_ms                      True: GET /_admin/clock also answers now_ms (epoch ms)
+    Admin endpoints (all answer JSON objects):
+      GET  /_admin/stats                self.stats (plus stats_extra())
+      POST /_admin/stats/reset          self.stats = new_stats()
+      GET|POST /_admin/settings         read / merge the settings
+      GET|POST /_admin/limits           read / merge the rate limits
+      POST /_admin/reset-counters       reset_counters()
+      GET|POST /_admin/clock            {advance_s} or {offset_s}: shift the fake's clock;
+                                        answers {now (ISO ms Z), [now_ms,] offset_ms}
+    """
+
+    default_settings = {}
+    default_limits = {}
+    clock_now_ms = False
+
+    def reset_world(self):
+        """Settings and limits to their defaults, the clock to real time, fresh stats."""
+        self.settings = dict(self.default_settings)
+        self.limits = dict(self.default_limits)
+        self.clock_offset_ms = 0
+        self.last_write_ms = 0
+        self.stats = self.new_stats()
+
+    @staticmethod
+    def new_stats():
+        return {}
+
+    def now_ms(self):
+        """The fake's clock: real time shifted by clock_offset_ms, in epoch ms."""
+        return int(datetime.datetime.now(datetime.timezone.utc).timestamp() * 1000) + \
+            self.clock_offset_ms
+
+    def write_stamp(self):
+        """The update time for a write: now, strictly after the previous write's stamp."""
+        t = max(self.now_ms(), self.last_write_ms + 1)
+        self.last_write_ms = t
+        return t
+
+    # --- hooks -------------------------------------------------------------------------------
+
+    def check_limit(self, name, value):
+        """Raises ValueError if `value` is not acceptable for limit `name` (default: any is)."""
+
+    def limits_changed(self):
+        """Called after POST /_admin/limits has merged new values into self.limits."""
+
+    def reset_counters(self):
+        """Forgets the rate-limit counts."""
+
+    def stats_extra(self):
+        """More keys for GET /_admin/stats."""
+        return {}
+
+    def move_clock(self, body):
+        """Applies clock options beyond advance_s and offset_s (called for every POST)."""
+
+    # --- admin -------------------------------------------------------------------------------
+
+    @admin_route("GET", "/_admin/stats")
+    def admin_stats(self, req, body):
+        return dict(json.loads(json.dumps(self.stats)), **self.stats_extra())
+
+    @admin_route("POST", "/_admin/stats/reset")
+    def admin_stats_reset(self, req, body):
+        self.stats = self.new_stats()
+        return {"ok": True}
+
+    @admin_route("GET", "/_admin/settings")
+    @admin_route("POST", "/_admin/settings")
+    def admin_settings(self, req, body):
+        if req.method == "POST":
+            check_known("settings", self.settings, body)
+            self.settings.update(body)
+        return dict(self.settings)
+
+    @admin_route("GET", "/_admin/limits")
+    @admin_route("POST", "/_admin/limits")
+    def admin_limits(self, req, body):
+        if req.method == "POST":
+            check_known("limits", self.limits, body)
+            for k, v in body.items():
+                self.check_limit(k, v)
+            self.limits.update(body)
+            self.limits_changed()
+        return dict(self.limits)
+
+    @admin_route("POST", "/_admin/reset-counters")
+    def admin_reset_counters(self, req, body):
+        self.reset_counters()
+        return {"ok": True}
+
+    @admin_route("GET", "/_admin/clock")
+    @admin_route("POST", "/_admin/clock")
+    def admin_clock(self, req, body):
+        if req.method == "POST":
+            if "advance_s" in body:
+                self.clock_offset_ms += int(float(body["advance_s"]) * 1000)
+            if "offset_s" in body:
+                self.clock_offset_ms = int(float(body["offset_s"]) * 1000)
+            self.move_clock(body)
+        now = self.now_ms()
+        out = {"now": iso_ms(now)}
+        if self.clock_now_ms:
+            out["now_ms"] = now
+        out["offset_ms"] = self.clock_offset_ms
+        return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -236,7 +236,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import common  # noqa: E402
-from common import FakeServer, HttpError, route  # noqa: E402
+from common import HttpError, StatefulFake, admin_route, iso_ms, route  # noqa: E402
 
 MAX_PER_PAGE = 500
 MAX_IDS = 50
@@ -313,12 +313,6 @@ GEN_STATUS = ("in_process", "rejected", "hired")
 
 # ---------------------------------------------------------------------------------------------
 # Time
-
-def iso_ms(ms):
-    """Epoch ms -> '2026-01-05T10:00:00.123Z'."""
-    d = datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (ms % 1000)
-
 
 def iso_s(ms):
     """Epoch ms -> '2026-01-05T10:00:00Z' (whole seconds, rounded down)."""
@@ -403,12 +397,25 @@ class Coll:
     def max_id(self):
         return self.ids[-1] if self.ids else 0
 
+    def as_dict(self, i, content):
+        """Record i as a stored dict: a generated one (not a dict yet) is replaced by a copy of
+        content(i, rec)."""
+        rec = self.recs[i]
+        if not isinstance(rec, dict):
+            rec = json.loads(json.dumps(content(i, rec)))
+            self.recs[i] = rec
+        return rec
+
 
 # ---------------------------------------------------------------------------------------------
 # The fake
 
-class GreenhouseFake(FakeServer):
+class GreenhouseFake(StatefulFake):
     """Greenhouse Harvest v3 fake (candidates, applications, reference lists) and its OAuth."""
+
+    default_settings = DEFAULT_SETTINGS
+    default_limits = DEFAULT_LIMITS
+    clock_now_ms = True
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -419,10 +426,7 @@ class GreenhouseFake(FakeServer):
     # --- world -------------------------------------------------------------------------------
 
     def reset_world(self):
-        self.settings = dict(DEFAULT_SETTINGS)
-        self.limits = dict(DEFAULT_LIMITS)
-        self.clock_offset_ms = 0
-        self.last_write_ms = 0
+        super().reset_world()
         self.clients = {DEFAULT_CLIENT["client_id"]: dict(DEFAULT_CLIENT, scopes=list(ALL_SCOPES))}
         self.users = {u["id"]: dict(u) for u in DEFAULT_USERS}
         self.tokens = {}            # token -> {client_id, user_id, scopes, issued, expires}
@@ -437,7 +441,6 @@ class GreenhouseFake(FakeServer):
                          "job_interview_stage": 5101, "source": 101, "rejection_reason": 9701,
                          "referrer": 6101}
         self.history = []
-        self.stats = self.new_stats()
         self.load_reference(default_reference(self.now_ms()))
 
     @staticmethod
@@ -446,16 +449,6 @@ class GreenhouseFake(FakeServer):
                 "429": 0, "token_requests": 0, "tokens_issued": 0, "pages": 0, "records": 0,
                 "cursors_issued": 0, "cursor_with_params": 0, "expired_cursors": 0,
                 "invalid_cursors": 0}
-
-    def now_ms(self):
-        return int(datetime.datetime.now(datetime.timezone.utc).timestamp() * 1000) + \
-            self.clock_offset_ms
-
-    def write_stamp(self):
-        """updated_at for a write: now, strictly after the previous write's stamp."""
-        t = max(self.now_ms(), self.last_write_ms + 1)
-        self.last_write_ms = t
-        return t
 
     def new_id(self, kind, coll=None):
         n = self.next_ids[kind]
@@ -565,9 +558,7 @@ class GreenhouseFake(FakeServer):
                  "users", "tokens", "candidates", "applications", "jobs",
                  "job_interview_stages", "sources", "rejection_reasons", "referrers",
                  "history", "stats"}
-        unknown = set(obj) - known
-        if unknown:
-            raise ValueError("unknown state sections: %s" % ", ".join(sorted(unknown)))
+        common.check_known("state sections", known, obj)
         merge = bool(obj.get("_merge"))
         if merge:
             old = self.dump_state()
@@ -577,9 +568,7 @@ class GreenhouseFake(FakeServer):
         self.apply_cli()
         for key, target in (("settings", self.settings), ("limits", self.limits)):
             if key in obj:
-                bad = set(obj[key]) - set(target)
-                if bad:
-                    raise ValueError("unknown %s: %s" % (key, ", ".join(sorted(bad))))
+                common.check_known(key, target, obj[key])
                 target.update(obj[key])
         self.clock_offset_ms = int(obj.get("clock_offset_ms", 0))
         now = self.now_ms()
@@ -621,9 +610,7 @@ class GreenhouseFake(FakeServer):
         uid = int(u["id"])
         old = self.users.get(uid, {"id": uid, "name": "User %d" % uid, "site_admin": True,
                                    "can_view_private": True, "active": True})
-        bad = set(u) - set(old)
-        if bad:
-            raise ValueError("unknown user keys: %s" % ", ".join(sorted(bad)))
+        common.check_known("user keys", old, u)
         new = dict(old, **u)
         new["id"] = uid
         for k in ("site_admin", "can_view_private", "active"):
@@ -708,11 +695,7 @@ class GreenhouseFake(FakeServer):
 
     def cand_dict(self, cid):
         """The candidate's content as a stored dict (materialises a generated one)."""
-        rec = self.cands.recs[cid]
-        if not isinstance(rec, dict):
-            rec = json.loads(json.dumps(self.cand_content(cid, rec)))
-            self.cands.recs[cid] = rec
-        return rec
+        return self.cands.as_dict(cid, self.cand_content)
 
     def cand_private(self, cid):
         rec = self.cands.recs[cid]
@@ -773,16 +756,24 @@ class GreenhouseFake(FakeServer):
                 raise ValueError("%s: custom_fields is {name_key: {name, type, value}}" % where)
         return out
 
+    def take_identity(self, rec, kind, coll, now):
+        """Pops id, created_at, updated_at and last_activity_at (computed) from rec, a new
+        `kind` record for coll; -> (id, created ms, updated ms). A given id must be new;
+        created defaults to now, updated to created."""
+        i = int(rec.pop("id")) if "id" in rec else self.new_id(kind, coll)
+        if i in coll:
+            raise ValueError("%s %d exists" % (kind, i))
+        created = parse_iso_ms(rec.pop("created_at"), "created_at") if "created_at" in rec \
+            else now
+        updated = parse_iso_ms(rec.pop("updated_at"), "updated_at") if "updated_at" in rec \
+            else created
+        rec.pop("last_activity_at", None)
+        return i, created, updated
+
     def add_candidate(self, c, now, loading=False):
         c = dict(c)
         apps = c.pop("applications", [])
-        cid = int(c.pop("id")) if "id" in c else self.new_id("candidate", self.cands)
-        if cid in self.cands:
-            raise ValueError("candidate %d exists" % cid)
-        created = parse_iso_ms(c.pop("created_at"), "created_at") if "created_at" in c else now
-        updated = parse_iso_ms(c.pop("updated_at"), "updated_at") if "updated_at" in c \
-            else created
-        c.pop("last_activity_at", None)  # computed
+        cid, created, updated = self.take_identity(c, "candidate", self.cands, now)
         content = dict(CAND_DEFAULTS)
         content.update(self.check_candidate_fields(c, "candidate %d" % cid))
         self.cands.put(cid, json.loads(json.dumps(content)), created, updated)
@@ -814,11 +805,8 @@ class GreenhouseFake(FakeServer):
         return out
 
     def app_dict(self, aid):
-        rec = self.apps.recs[aid]
-        if not isinstance(rec, dict):
-            rec = json.loads(json.dumps(self.app_content(aid, rec)))
-            self.apps.recs[aid] = rec
-        return rec
+        """The application's content as a stored dict (materialises a generated one)."""
+        return self.apps.as_dict(aid, self.app_content)
 
     def render_application(self, aid):
         out = {"id": aid}
@@ -884,13 +872,7 @@ class GreenhouseFake(FakeServer):
 
     def add_application(self, a, now, loading=False):
         a = dict(a)
-        aid = int(a.pop("id")) if "id" in a else self.new_id("application", self.apps)
-        if aid in self.apps:
-            raise ValueError("application %d exists" % aid)
-        created = parse_iso_ms(a.pop("created_at"), "created_at") if "created_at" in a else now
-        updated = parse_iso_ms(a.pop("updated_at"), "updated_at") if "updated_at" in a \
-            else created
-        a.pop("last_activity_at", None)
+        aid, created, updated = self.take_identity(a, "application", self.apps, now)
         content = dict(APP_DEFAULTS)
         content.update(json.loads(json.dumps(a)))
         if content["candidate_id"] is not None:
@@ -1151,8 +1133,11 @@ class GreenhouseFake(FakeServer):
             self.bad("%s accepts at most %d ids" % (key, MAX_IDS))
         return {int(p) for p in parts}
 
-    def list_resource(self, req, name):
-        """A list endpoint: first page from the query, later pages from the cursor."""
+    @route("GET", r"^/v3/(?P<resource>%s)$" % "|".join(RESOURCES))
+    def list_resource(self, req):
+        """A list endpoint, /v3/NAME for each NAME in RESOURCES: first page from the query,
+        later pages from the cursor."""
+        name = req.params["resource"]
         scope, extras = RESOURCES[name]
         user = self.need(req, scope)
         q = req.query
@@ -1242,34 +1227,6 @@ class GreenhouseFake(FakeServer):
                 scheme, host, self.settings["api_prefix"], name, cursor)
         return 200, headers, body
 
-    @route("GET", r"^/v3/candidates$")
-    def list_candidates(self, req):
-        return self.list_resource(req, "candidates")
-
-    @route("GET", r"^/v3/applications$")
-    def list_applications(self, req):
-        return self.list_resource(req, "applications")
-
-    @route("GET", r"^/v3/jobs$")
-    def list_jobs(self, req):
-        return self.list_resource(req, "jobs")
-
-    @route("GET", r"^/v3/job_interview_stages$")
-    def list_stages(self, req):
-        return self.list_resource(req, "job_interview_stages")
-
-    @route("GET", r"^/v3/sources$")
-    def list_sources(self, req):
-        return self.list_resource(req, "sources")
-
-    @route("GET", r"^/v3/rejection_reasons$")
-    def list_reasons(self, req):
-        return self.list_resource(req, "rejection_reasons")
-
-    @route("GET", r"^/v3/referrers$")
-    def list_referrers(self, req):
-        return self.list_resource(req, "referrers")
-
     def no_params(self, req):
         if req.query and self.settings["unknown_params"] == "reject":
             self.bad("This endpoint takes no query parameters (got %s)"
@@ -1294,68 +1251,25 @@ class GreenhouseFake(FakeServer):
         return 200, {}, self.render_application(aid)
 
     # --- admin -------------------------------------------------------------------------------
+    # StatefulFake serves stats, stats/reset, settings, limits, reset-counters and clock.
 
-    def handle_admin(self, req, handler):
-        fn = self.ADMIN.get((req.method, req.path))
-        if fn is None:
-            return super().handle_admin(req, handler)
-        if req.body.strip() and req.json is None:
-            return 400, {}, {"error": "body is not JSON", "detail": req.json_error}
-        body = req.json if req.json is not None else {}
-        if not isinstance(body, dict):
-            return 400, {}, {"error": "body must be a JSON object"}
-        try:
-            with self.lock:
-                return 200, {}, fn(self, req, body)
-        except HttpError as e:
-            return e.status, dict(e.headers), e.body
-        except (KeyError, TypeError, ValueError) as e:
-            return 400, {}, {"error": "%s: %s" % (type(e).__name__, e)}
+    def check_limit(self, name, value):
+        if not isinstance(value, int) or value < (1 if name == "window_s" else 0):
+            raise ValueError("%s must be a whole number" % name)
 
-    def admin_stats(self, req, body):
-        return json.loads(json.dumps(self.stats))
+    def limits_changed(self):
+        self.rl_window = None
 
-    def admin_stats_reset(self, req, body):
-        self.stats = self.new_stats()
-        return {"ok": True}
-
-    def admin_settings(self, req, body):
-        if req.method == "POST":
-            bad = set(body) - set(self.settings)
-            if bad:
-                raise ValueError("unknown settings: %s" % ", ".join(sorted(bad)))
-            self.settings.update(body)
-        return dict(self.settings)
-
-    def admin_limits(self, req, body):
-        if req.method == "POST":
-            bad = set(body) - set(self.limits)
-            if bad:
-                raise ValueError("unknown limits: %s" % ", ".join(sorted(bad)))
-            for k, v in body.items():
-                if not isinstance(v, int) or v < (1 if k == "window_s" else 0):
-                    raise ValueError("%s must be a whole number" % k)
-            self.limits.update(body)
-            self.rl_window = None
-        return dict(self.limits)
-
-    def admin_reset_counters(self, req, body):
+    def reset_counters(self):
         self.rl_window, self.rl_used = None, 0
-        return {"ok": True}
 
-    def admin_clock(self, req, body):
-        if req.method == "POST":
-            if "advance_s" in body:
-                self.clock_offset_ms += int(float(body["advance_s"]) * 1000)
-            if "offset_s" in body:
-                self.clock_offset_ms = int(float(body["offset_s"]) * 1000)
-            if body.get("align_to_window"):
-                span = max(1, int(self.limits["window_s"])) * 1000
-                now = self.now_ms()
-                self.clock_offset_ms += (now // span + 1) * span - now
-        return {"now": iso_ms(self.now_ms()), "now_ms": self.now_ms(),
-                "offset_ms": self.clock_offset_ms}
+    def move_clock(self, body):
+        if body.get("align_to_window"):
+            span = max(1, int(self.limits["window_s"])) * 1000
+            now = self.now_ms()
+            self.clock_offset_ms += (now // span + 1) * span - now
 
+    @admin_route("POST", "/_admin/tokens")
     def admin_tokens(self, req, body):
         cid = body.get("client_id") or next(iter(self.clients))
         if cid not in self.clients:
@@ -1365,6 +1279,7 @@ class GreenhouseFake(FakeServer):
             raise ValueError("no user %r" % uid)
         return self.issue_token(cid, uid, body.get("lifetime_s"))
 
+    @admin_route("POST", "/_admin/expire-tokens")
     def admin_expire_tokens(self, req, body):
         now = self.now_ms()
         n = 0
@@ -1374,13 +1289,16 @@ class GreenhouseFake(FakeServer):
                 n += 1
         return {"ok": True, "expired": n}
 
+    @admin_route("POST", "/_admin/expire-cursors")
     def admin_expire_cursors(self, req, body):
         self.cursor_gen += 1
         return {"ok": True, "generation": self.cursor_gen}
 
+    @admin_route("POST", "/_admin/users")
     def admin_users(self, req, body):
         return self.put_user(body)
 
+    @admin_route("POST", "/_admin/clients")
     def admin_clients(self, req, body):
         cid = str(body["client_id"])
         scopes = list(body.get("scopes", ALL_SCOPES))
@@ -1388,6 +1306,7 @@ class GreenhouseFake(FakeServer):
                              "scopes": scopes}
         return dict(self.clients[cid])
 
+    @admin_route("GET", "/_admin/summary")
     def admin_summary(self, req, body):
         return dict({name: len(c) for name, c in self.colls.items()},
                     tokens=len(self.tokens), history=len(self.history),
@@ -1399,22 +1318,26 @@ class GreenhouseFake(FakeServer):
             raise HttpError(404, {"error": "no candidate %d" % cid})
         return cid
 
+    @admin_route("GET", "/_admin/candidate")
     def admin_candidate(self, req, body):
         cid = self.find_candidate(req.arg("id") or body.get("id"))
         return {"candidate": self.render_candidate(cid),
                 "applications": [self.render_application(a)
                                  for a in sorted(self.apps_by_cand.get(cid, ()))]}
 
+    @admin_route("POST", "/_admin/add-candidate")
     def admin_add_candidate(self, req, body):
         stamp = self.write_stamp()
         cid = self.add_candidate(body, stamp)
         return self.render_candidate(cid)
 
+    @admin_route("POST", "/_admin/add-application")
     def admin_add_application(self, req, body):
         self.find_candidate(body["candidate_id"])
         aid = self.add_application(body, self.write_stamp())
         return self.render_application(aid)
 
+    @admin_route("POST", "/_admin/edit-candidate")
     def admin_edit_candidate(self, req, body):
         cid = self.find_candidate(body["id"])
         new = body.get("set") or {}
@@ -1427,6 +1350,7 @@ class GreenhouseFake(FakeServer):
             self.cands.upd[cid] = self.write_stamp()
         return self.render_candidate(cid)
 
+    @admin_route("POST", "/_admin/edit-application")
     def admin_edit_application(self, req, body):
         aid = int(body["id"])
         if aid not in self.apps:
@@ -1458,6 +1382,7 @@ class GreenhouseFake(FakeServer):
             self.cands.upd[merged["candidate_id"]] = self.write_stamp()
         return self.render_application(aid)
 
+    @admin_route("POST", "/_admin/delete-candidate")
     def admin_delete_candidate(self, req, body):
         cid = self.find_candidate(body["id"])
         apps = sorted(self.apps_by_cand.pop(cid, []))
@@ -1468,6 +1393,7 @@ class GreenhouseFake(FakeServer):
                              "candidate_id": cid, "deleted_application_ids": apps})
         return {"message": "Person %d has been deleted." % cid, "deleted_application_ids": apps}
 
+    @admin_route("POST", "/_admin/merge")
     def admin_merge(self, req, body):
         win = self.find_candidate(body["winner"])
         lose = self.find_candidate(body["loser"])
@@ -1500,6 +1426,7 @@ class GreenhouseFake(FakeServer):
                              "moved_application_ids": moved})
         return self.render_candidate(win)
 
+    @admin_route("POST", "/_admin/anonymize")
     def admin_anonymize(self, req, body):
         cid = self.find_candidate(body["id"])
         fields = body.get("fields", list(ANON_DEFAULT))
@@ -1524,6 +1451,7 @@ class GreenhouseFake(FakeServer):
                              "candidate_id": cid, "fields": list(fields)})
         return self.render_candidate(cid)
 
+    @admin_route("POST", "/_admin/generate")
     def admin_generate(self, req, body):
         n = int(body.get("candidates", 0))
         k = int(body.get("applications_per_candidate", 1))
@@ -1583,33 +1511,6 @@ class GreenhouseFake(FakeServer):
                 "last_candidate_id": cid - 1 if n else None,
                 "first_application_id": first_a if n * k else None,
                 "last_application_id": aid - 1 if n * k else None}
-
-    ADMIN = {
-        ("GET", "/_admin/stats"): admin_stats,
-        ("POST", "/_admin/stats/reset"): admin_stats_reset,
-        ("GET", "/_admin/settings"): admin_settings,
-        ("POST", "/_admin/settings"): admin_settings,
-        ("GET", "/_admin/limits"): admin_limits,
-        ("POST", "/_admin/limits"): admin_limits,
-        ("POST", "/_admin/reset-counters"): admin_reset_counters,
-        ("GET", "/_admin/clock"): admin_clock,
-        ("POST", "/_admin/clock"): admin_clock,
-        ("POST", "/_admin/tokens"): admin_tokens,
-        ("POST", "/_admin/expire-tokens"): admin_expire_tokens,
-        ("POST", "/_admin/expire-cursors"): admin_expire_cursors,
-        ("POST", "/_admin/users"): admin_users,
-        ("POST", "/_admin/clients"): admin_clients,
-        ("GET", "/_admin/summary"): admin_summary,
-        ("GET", "/_admin/candidate"): admin_candidate,
-        ("POST", "/_admin/add-candidate"): admin_add_candidate,
-        ("POST", "/_admin/add-application"): admin_add_application,
-        ("POST", "/_admin/edit-candidate"): admin_edit_candidate,
-        ("POST", "/_admin/edit-application"): admin_edit_application,
-        ("POST", "/_admin/delete-candidate"): admin_delete_candidate,
-        ("POST", "/_admin/merge"): admin_merge,
-        ("POST", "/_admin/anonymize"): admin_anonymize,
-        ("POST", "/_admin/generate"): admin_generate,
-    }
 
 
 # ---------------------------------------------------------------------------------------------

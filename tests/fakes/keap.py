@@ -201,7 +201,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import common  # noqa: E402
-from common import FakeServer, HttpError, route  # noqa: E402
+from common import HttpError, StatefulFake, admin_route, iso_ms, route  # noqa: E402
 
 SCHEMAS_PATH = os.path.join(HERE, "keap_schemas.json")
 
@@ -235,12 +235,6 @@ _tl = threading.local()  # per request thread: ids of conformance records of thi
 
 # ---------------------------------------------------------------------------------------------
 # Time
-
-def iso_ms(ms):
-    """Epoch ms -> '2026-01-05T10:00:00.123Z'."""
-    d = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
-
 
 def parse_iso(s, need_ms=False):
     """ISO-8601 date-time with an offset -> epoch ms, or None. need_ms: the spec's filter form
@@ -456,8 +450,11 @@ def default_model():
 # ---------------------------------------------------------------------------------------------
 # The fake
 
-class KeapFake(FakeServer):
+class KeapFake(StatefulFake):
     """Keap REST v2 fake (contacts, tags, model), its OAuth token endpoint and its gateway."""
+
+    default_settings = DEFAULT_SETTINGS
+    default_limits = DEFAULT_LIMITS
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -468,12 +465,9 @@ class KeapFake(FakeServer):
     # --- world -------------------------------------------------------------------------------
 
     def reset_world(self):
-        self.settings = dict(DEFAULT_SETTINGS)
-        self.limits = dict(DEFAULT_LIMITS)
+        super().reset_world()
         self.lifetimes = dict(DEFAULT_LIFETIMES)
         self.tenant_id = DEFAULT_TENANT
-        self.clock_offset_ms = 0
-        self.last_write_ms = 0
         self.contacts = {}          # id -> internal record (see store_contact)
         self.next_ids = {"contact": 1001, "tag": 101, "category": 11, "key": 1}
         self.model = default_model()
@@ -488,7 +482,6 @@ class KeapFake(FakeServer):
         self.default_permissions = list(PERMISSIONS)
         self.windows = {}           # (scope, id) -> deque of ms (transient)
         self.day_counts = {}        # (scope, id) -> [day number, count]
-        self.stats = self.new_stats()
         self.conformance = []
 
     @staticmethod
@@ -497,16 +490,6 @@ class KeapFake(FakeServer):
                 "429": 0, "429_by_limit": {"spike": 0, "product_day": 0, "product_minute": 0,
                                            "tenant_day": 0, "tenant_minute": 0},
                 "token_requests": 0, "refreshes": 0, "writes": 0}
-
-    def now_ms(self):
-        return int(datetime.datetime.now(datetime.timezone.utc).timestamp() * 1000) + \
-            self.clock_offset_ms
-
-    def write_stamp(self):
-        """update_time for a write: now, strictly after the previous write's stamp."""
-        t = max(self.now_ms(), self.last_write_ms + 1)
-        self.last_write_ms = t
-        return t
 
     def new_id(self, kind):
         n = self.next_ids[kind]
@@ -661,9 +644,7 @@ class KeapFake(FakeServer):
                             ("lifetimes", self.lifetimes)):
             v = obj.get(key)
             if v is not None:
-                unknown = set(v) - set(target)
-                if unknown:
-                    raise ValueError("unknown %s: %s" % (key, ", ".join(sorted(unknown))))
+                common.check_known(key, target, v)
                 target.update(v)
         self.tenant_id = obj.get("tenant_id", self.tenant_id)
         self.clock_offset_ms = int(obj.get("clock_offset_ms", 0))
@@ -1780,17 +1761,22 @@ class KeapFake(FakeServer):
                 preds.append(self.time_pred(req, f, v, getter, f.startswith("since")))
         return preds
 
+    def list_tag_records(self, req, op, records, kind, listname, render):
+        """listTags / listTagCategories: `records` (tags or categories) filtered, ordered and
+        paged; kind names them in page tokens, listname in the answer."""
+        q = self.op(req, op, "tags:read")
+        filt = req.arg("filter") or ""
+        preds = self.tag_filter(req, op, filt)
+        field, desc = self.parse_order(req, op, q.get("order_by"), "id")
+        rows = [r for r in records if all(p(r) for p in preds)]
+        page, token = self.paginate(req, q, rows, self.tag_key(field), desc, kind, filt,
+                                    q.get("order_by", ""))
+        return 200, {}, self.list_body(listname, [render(r) for r in page], token)
+
     @route("GET", r"^/api/v2/tags/categories$")
     def list_categories(self, req):
-        q = self.op(req, "listTagCategories", "tags:read")
-        filt = req.arg("filter") or ""
-        preds = self.tag_filter(req, "listTagCategories", filt)
-        field, desc = self.parse_order(req, "listTagCategories", q.get("order_by"), "id")
-        rows = [c for c in self.categories.values() if all(p(c) for p in preds)]
-        page, token = self.paginate(req, q, rows, self.tag_key(field), desc, "categories",
-                                    filt, q.get("order_by", ""))
-        return 200, {}, self.list_body("tag_categories",
-                                       [self.render_category(c) for c in page], token)
+        return self.list_tag_records(req, "listTagCategories", self.categories.values(),
+                                     "categories", "tag_categories", self.render_category)
 
     @route("POST", r"^/api/v2/tags/categories$")
     def create_category(self, req):
@@ -1844,14 +1830,8 @@ class KeapFake(FakeServer):
 
     @route("GET", r"^/api/v2/tags$")
     def list_tags(self, req):
-        q = self.op(req, "listTags", "tags:read")
-        filt = req.arg("filter") or ""
-        preds = self.tag_filter(req, "listTags", filt)
-        field, desc = self.parse_order(req, "listTags", q.get("order_by"), "id")
-        rows = [t for t in self.tags.values() if all(p(t) for p in preds)]
-        page, token = self.paginate(req, q, rows, self.tag_key(field), desc, "tags", filt,
-                                    q.get("order_by", ""))
-        return 200, {}, self.list_body("tags", [self.render_tag(t) for t in page], token)
+        return self.list_tag_records(req, "listTags", self.tags.values(), "tags", "tags",
+                                     self.render_tag)
 
     @route("POST", r"^/api/v2/tags$")
     def create_tag(self, req):
@@ -2005,45 +1985,32 @@ class KeapFake(FakeServer):
                          "tenant_id": self.tenant_id.split(".")[0]}
 
     # --- admin -------------------------------------------------------------------------------
+    # StatefulFake serves stats, stats/reset, settings, limits, reset-counters and clock.
 
-    def handle_admin(self, req, handler):
-        what = (req.method, req.path)
-        fn = self.ADMIN.get(what)
-        if fn is None:
-            return super().handle_admin(req, handler)
-        body = req.json if req.json is not None else {}
-        if req.body.strip() and req.json is None:
-            return 400, {}, {"error": "body is not JSON", "detail": req.json_error}
-        if not isinstance(body, dict):
-            return 400, {}, {"error": "body must be a JSON object"}
-        try:
-            with self.lock:
-                return 200, {}, fn(self, req, body)
-        except HttpError as e:
-            return e.status, dict(e.headers), e.body
-        except (KeyError, TypeError, ValueError) as e:
-            return 400, {}, {"error": "%s: %s" % (type(e).__name__, e)}
+    def stats_extra(self):
+        return {"conformance_failures": len(self.conformance)}
 
+    def reset_counters(self):
+        self.windows = {}
+        self.day_counts = {}
+
+    @admin_route("GET", "/_admin/conformance")
     def admin_conformance(self, req, body):
         return list(self.conformance)
 
+    @admin_route("POST", "/_admin/conformance/reset")
     def admin_conformance_reset(self, req, body):
         n = len(self.conformance)
         self.conformance = []
         return {"ok": True, "cleared": n}
 
-    def admin_stats(self, req, body):
-        return dict(self.stats, conformance_failures=len(self.conformance))
-
-    def admin_stats_reset(self, req, body):
-        self.stats = self.new_stats()
-        return {"ok": True}
-
+    @admin_route("GET", "/_admin/tokens")
     def admin_tokens(self, req, body):
         st = self.dump_state()
         return {k: st[k] for k in ("access_tokens", "refresh_tokens", "api_keys", "auth_codes",
                                    "clients", "default_permissions")}
 
+    @admin_route("POST", "/_admin/tokens")
     def admin_issue(self, req, body):
         cid = body.get("client_id") or self.first_client()
         if cid not in self.clients:
@@ -2051,6 +2018,7 @@ class KeapFake(FakeServer):
         perms = self.check_permissions(body.get("permissions", self.default_permissions))
         return self.token_pair(cid, perms, body.get("access_lifetime_s"))
 
+    @admin_route("POST", "/_admin/auth-codes")
     def admin_code(self, req, body):
         cid = body.get("client_id") or self.first_client()
         code = body.get("code") or "KC-" + secrets.token_urlsafe(12)
@@ -2062,6 +2030,7 @@ class KeapFake(FakeServer):
             * 1000, "used": False}
         return {"code": code}
 
+    @admin_route("POST", "/_admin/api-keys")
     def admin_key(self, req, body):
         key = body.get("key") or "KeapAK-" + secrets.token_hex(16)
         kind = body.get("kind", "SAK")
@@ -2071,6 +2040,7 @@ class KeapFake(FakeServer):
             body.get("permissions", self.default_permissions)), "revoked": False}
         return {"key": key}
 
+    @admin_route("POST", "/_admin/expire-access-tokens")
     def admin_expire(self, req, body):
         now = self.now_ms()
         tok = body.get("token")
@@ -2081,6 +2051,7 @@ class KeapFake(FakeServer):
                 n += 1
         return {"ok": True, "expired": n}
 
+    @admin_route("POST", "/_admin/revoke")
     def admin_revoke(self, req, body):
         tok = body["token"]
         if tok in self.access_tokens:
@@ -2093,6 +2064,7 @@ class KeapFake(FakeServer):
             raise ValueError("no such token")
         return {"ok": True}
 
+    @admin_route("POST", "/_admin/permissions")
     def admin_permissions(self, req, body):
         perms = self.check_permissions(body["permissions"])
         target = body.get("target", "all")
@@ -2108,6 +2080,7 @@ class KeapFake(FakeServer):
             raise ValueError("no such token or key")
         return {"ok": True, "changed": n}
 
+    @admin_route("POST", "/_admin/lifetimes")
     def admin_lifetimes(self, req, body):
         for k, v in body.items():
             if k not in self.lifetimes or not isinstance(v, int) or v < 0:
@@ -2116,41 +2089,14 @@ class KeapFake(FakeServer):
             self.lifetimes[k] = v
         return dict(self.lifetimes)
 
-    def admin_limits(self, req, body):
-        if req.method == "POST":
-            unknown = set(body) - set(self.limits)
-            if unknown:
-                raise ValueError("unknown limits: %s" % ", ".join(sorted(unknown)))
-            self.limits.update(body)
-        return dict(self.limits)
-
-    def admin_reset_counters(self, req, body):
-        self.windows = {}
-        self.day_counts = {}
-        return {"ok": True}
-
-    def admin_settings(self, req, body):
-        if req.method == "POST":
-            unknown = set(body) - set(self.settings)
-            if unknown:
-                raise ValueError("unknown settings: %s" % ", ".join(sorted(unknown)))
-            self.settings.update(body)
-        return dict(self.settings)
-
-    def admin_clock(self, req, body):
-        if req.method == "POST":
-            if "advance_s" in body:
-                self.clock_offset_ms += int(float(body["advance_s"]) * 1000)
-            if "offset_s" in body:
-                self.clock_offset_ms = int(float(body["offset_s"]) * 1000)
-        return {"now": iso_ms(self.now_ms()), "offset_ms": self.clock_offset_ms}
-
+    @admin_route("GET", "/_admin/contact")
     def admin_contact(self, req, body):
         c = self.contacts.get(req.arg("id") or "")
         if c is None:
             raise HttpError(404, {"error": "no such contact"})
         return self.dump_contact(c)
 
+    @admin_route("POST", "/_admin/edit-contact")
     def admin_edit(self, req, body):
         c = self.contacts.get(str(body["id"]))
         if c is None:
@@ -2176,11 +2122,13 @@ class KeapFake(FakeServer):
         c["update"] = stamp
         return self.dump_contact(c)
 
+    @admin_route("POST", "/_admin/delete-contact")
     def admin_delete(self, req, body):
         if self.contacts.pop(str(body["id"]), None) is None:
             raise HttpError(404, {"error": "no such contact"})
         return {"ok": True}
 
+    @admin_route("POST", "/_admin/generate-contacts")
     def admin_generate(self, req, body):
         n = int(body["count"])
         rng = random.Random(body.get("seed", 1))
@@ -2200,32 +2148,6 @@ class KeapFake(FakeServer):
                                      "field": "EMAIL1", "is_opt_in": False,
                                      "email_opt_status": "UNENGAGED_NON_MARKETABLE"}]}
         return {"created": n, "first_id": first, "last_id": str(self.next_ids["contact"] - 1)}
-
-    ADMIN = {
-        ("GET", "/_admin/conformance"): admin_conformance,
-        ("POST", "/_admin/conformance/reset"): admin_conformance_reset,
-        ("GET", "/_admin/stats"): admin_stats,
-        ("POST", "/_admin/stats/reset"): admin_stats_reset,
-        ("GET", "/_admin/tokens"): admin_tokens,
-        ("POST", "/_admin/tokens"): admin_issue,
-        ("POST", "/_admin/auth-codes"): admin_code,
-        ("POST", "/_admin/api-keys"): admin_key,
-        ("POST", "/_admin/expire-access-tokens"): admin_expire,
-        ("POST", "/_admin/revoke"): admin_revoke,
-        ("POST", "/_admin/permissions"): admin_permissions,
-        ("POST", "/_admin/lifetimes"): admin_lifetimes,
-        ("GET", "/_admin/limits"): admin_limits,
-        ("POST", "/_admin/limits"): admin_limits,
-        ("POST", "/_admin/reset-counters"): admin_reset_counters,
-        ("GET", "/_admin/settings"): admin_settings,
-        ("POST", "/_admin/settings"): admin_settings,
-        ("GET", "/_admin/clock"): admin_clock,
-        ("POST", "/_admin/clock"): admin_clock,
-        ("GET", "/_admin/contact"): admin_contact,
-        ("POST", "/_admin/edit-contact"): admin_edit,
-        ("POST", "/_admin/delete-contact"): admin_delete,
-        ("POST", "/_admin/generate-contacts"): admin_generate,
-    }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,53 +11,32 @@ import http.client
 import json
 import os
 import random
-import shutil
 import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import common  # noqa: E402
-from common import FakeServer, HttpError, route  # noqa: E402
+import selftest  # noqa: E402
+from common import FakeServer, HttpError, admin_route, route  # noqa: E402
+from selftest import true as expect  # noqa: E402
 
-ECHO = os.path.join(HERE, "echo.py")
 
-
-class Fake:
+class Fake(selftest.FakeProcess):
     """echo.py in a subprocess on an ephemeral port, with its log, port and pid files."""
 
     def __init__(self, tmp, name, *args, tls=True):
-        self.dir = os.path.join(tmp, name)
-        os.makedirs(self.dir)
-        self.port_file = os.path.join(self.dir, "port")
-        self.pid_file = os.path.join(self.dir, "pid")
-        self.log = os.path.join(self.dir, "requests.jsonl")
+        dirpath = os.path.join(tmp, name)
+        self.pid_file = os.path.join(dirpath, "pid")
         self.tls = tls
-        self.certdir = os.path.join(tmp, "ca")
-        self.stderr = open(os.path.join(self.dir, "stderr"), "w")
-        cmd = [sys.executable, ECHO, "--port-file", self.port_file, "--pid-file",
-               self.pid_file, "--log", self.log, "--certdir", self.certdir,
-               "--idle-timeout", "30", "--max-lifetime", "60"] + list(args)
-        if not tls:
-            cmd.append("--no-tls")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr)
-        deadline = time.monotonic() + 10
-        while not os.path.exists(self.port_file):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("%s did not start: %s" % (name, self.errors()))
-            time.sleep(0.02)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
-
-    def errors(self):
-        self.stderr.flush()
-        with open(self.stderr.name) as f:
-            return f.read().strip()
+        super().__init__("echo.py", dirpath, "--pid-file", self.pid_file,
+                         "--certdir", os.path.join(tmp, "ca"), "--idle-timeout", "30",
+                         "--max-lifetime", "60", *args, *([] if tls else ["--no-tls"]),
+                         name=name, start_timeout=10)
 
     def connect(self, host="127.0.0.1", tls_min=None, tls_max=None):
         if not self.tls:
@@ -96,17 +75,6 @@ class Fake:
                 out.append(None)
         return out
 
-    def wait_exit(self, timeout):
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(5)
-        self.stderr.close()
 
 
 CA = None  # set in main(): the CertPaths every client trusts
@@ -119,11 +87,6 @@ def client_context(tls_min=None, tls_max=None):
     if tls_max:
         ctx.maximum_version = common.TLS_VERSIONS[tls_max]
     return ctx
-
-
-def expect(cond, why):
-    if not cond:
-        raise AssertionError(why)
 
 
 def expect_raises(excs, fn):
@@ -166,6 +129,13 @@ class CounterFake(FakeServer):
         time.sleep(0.2)
         return 200, {}, "waited"
 
+    @admin_route("GET", "/_admin/count")
+    @admin_route("POST", "/_admin/count")
+    def admin_count(self, req, body):
+        if req.method == "POST":
+            self.count = int(body["count"])
+        return {"count": self.count}
+
     def dump_state(self):
         return {"count": self.count}
 
@@ -205,20 +175,20 @@ def check_tls13_default(ctx):
     expect(json.loads(data) == {"tls": "TLSv1.3"}, "got %r" % data)
 
 
-def check_tls12_only(ctx):
-    f = ctx["tls12"]
+def expect_tls_only(f, version, **refused):
+    """f serves TLS `version`, and a client limited as `refused` says cannot connect."""
     r, data = f.request("GET", "/tls")
-    expect(json.loads(data) == {"tls": "TLSv1.2"}, "got %r" % data)
+    expect(json.loads(data) == {"tls": version}, "got %r" % data)
     expect_raises((ssl.SSLError,),
-                  lambda: f.request("GET", "/tls", conn=f.connect(tls_min="1.3")))
+                  lambda: f.request("GET", "/tls", conn=f.connect(**refused)))
+
+
+def check_tls12_only(ctx):
+    expect_tls_only(ctx["tls12"], "TLSv1.2", tls_min="1.3")
 
 
 def check_tls13_only(ctx):
-    f = ctx["tls13"]
-    r, data = f.request("GET", "/tls")
-    expect(json.loads(data) == {"tls": "TLSv1.3"}, "got %r" % data)
-    expect_raises((ssl.SSLError,),
-                  lambda: f.request("GET", "/tls", conn=f.connect(tls_max="1.2")))
+    expect_tls_only(ctx["tls13"], "TLSv1.3", tls_max="1.2")
 
 
 def check_plain_http(ctx):
@@ -457,9 +427,9 @@ def check_in_process_subclass(ctx):
     t = threading.Thread(target=srv.serve, daemon=True)
     t.start()
     try:
-        def call(method, path):
+        def call(method, path, body=None):
             c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
-            c.request(method, path)
+            c.request(method, path, body=body)
             r = c.getresponse()
             data = r.read()
             c.close()
@@ -481,6 +451,16 @@ def check_in_process_subclass(ctx):
         expect(time.monotonic() - t0 < 0.15, "lock=False handler held the lock")
         waiter.join()
         expect(srv.dump_state() == {"count": 3}, "state %r" % srv.dump_state())
+        # @admin_route: JSON object bodies only; KeyError and the like are 400s.
+        r, data = call("POST", "/_admin/count", b'{"count": 10}')
+        expect(r.status == 200 and json.loads(data) == {"count": 10}, "admin_route %r" % data)
+        r, data = call("POST", "/_admin/count", b"[1]")
+        expect(r.status == 400, "admin_route took a non-object body: %d" % r.status)
+        r, data = call("POST", "/_admin/count", b"{}")
+        expect(r.status == 400 and json.loads(data)["error"].startswith("KeyError"),
+               "admin_route error: %d %r" % (r.status, data))
+        r, data = call("GET", "/_admin/count")
+        expect(json.loads(data) == {"count": 10}, "admin_route GET %r" % data)
     finally:
         srv.stop("test done")
         t.join(5)
@@ -573,34 +553,16 @@ def start_fakes(ctx):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="atsrecon-fakes-")
-    ctx = {"tmp": tmp}
-    passed = failed = 0
-    try:
-        try:
-            start_fakes(ctx)
-        except Exception as e:  # nothing to check without the fakes
-            failed += 1
-            print("not ok - start the fakes: %s: %s" % (type(e).__name__, e), flush=True)
-        else:
-            for name, fn in CHECKS:
-                try:
-                    fn(ctx)
-                except Exception as e:  # a check failing in any way is one "not ok" line
-                    failed += 1
-                    why = str(e) if isinstance(e, AssertionError) else "%s: %s" % (
-                        type(e).__name__, e)
-                    print("not ok - %s: %s" % (name, why.replace("\n", " ")), flush=True)
-                else:
-                    passed += 1
-                    print("ok - %s" % name, flush=True)
-    finally:
-        for v in ctx.values():
-            if isinstance(v, Fake):
-                v.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    ctx = {}
+
+    def start(tmp):
+        ctx["tmp"] = tmp
+        start_fakes(ctx)
+
+    def checks():
+        for name, fn in CHECKS:
+            selftest.run_check(name, fn, ctx)
+    return selftest.main("atsrecon-fakes-", start, checks, "start the fakes")
 
 
 if __name__ == "__main__":

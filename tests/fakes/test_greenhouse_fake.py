@@ -10,21 +10,17 @@ import datetime
 import http.client
 import json
 import os
-import shutil
 import ssl
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import common  # noqa: E402
 import greenhouse  # noqa: E402
+import selftest  # noqa: E402
+from selftest import check, eq, true  # noqa: E402
 
-GREENHOUSE = os.path.join(HERE, "greenhouse.py")
 CLIENT_ID, CLIENT_SECRET, USER = "test-client", "test-secret", 4711
 HOUR_MS = 3600 * 1000
 
@@ -40,65 +36,13 @@ APPLICATION_KEYS = {"id", "candidate_id", "prospect", "job_id", "job_post_id", "
                     "updated_at"}
 
 
-class Fake:
+class Fake(selftest.KeepAliveFake):
     """greenhouse.py in a subprocess on an ephemeral port."""
 
     def __init__(self, tmp, *args):
-        self.port_file = os.path.join(tmp, "port")
-        self.stderr = open(os.path.join(tmp, "stderr"), "w")
-        cmd = [sys.executable, GREENHOUSE, "--port-file", self.port_file,
-               "--log", os.path.join(tmp, "requests.jsonl"),
-               "--idle-timeout", "60", "--max-lifetime", "180",
-               "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET] + list(args)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr)
-        deadline = time.monotonic() + 15
-        while not os.path.exists(self.port_file):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("greenhouse.py did not start: %s" % self.errors())
-            time.sleep(0.02)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
-        self.ctx = ssl.create_default_context(cafile=CA.ca_pem)
-        self.conn = None
-
-    def errors(self):
-        self.stderr.flush()
-        with open(self.stderr.name) as f:
-            return f.read().strip()
-
-    def request(self, method, path, body=None, headers=None, raw=None):
-        """-> (status, headers {lower name: value}, parsed JSON body or raw bytes)."""
-        h = dict(headers or {})
-        data = raw
-        if body is not None:
-            data = json.dumps(body).encode()
-            h.setdefault("Content-Type", "application/json")
-        for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPSConnection("localhost", self.port, timeout=20,
-                                                        context=self.ctx)
-            try:
-                self.conn.request(method, path, body=data, headers=h)
-                r = self.conn.getresponse()
-                out = r.read()
-                break
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = None
-                if attempt == 2:
-                    raise
-        hdrs = {k.lower(): v for k, v in r.getheaders()}
-        try:
-            parsed = json.loads(out) if out else None
-        except ValueError:
-            parsed = out
-        return r.status, hdrs, parsed
-
-    def admin(self, method, what, obj=None):
-        st, _, body = self.request(method, "/_admin/" + what, obj)
-        if st != 200:
-            raise AssertionError("admin %s %s: %d %r" % (method, what, st, body))
-        return body
+        super().__init__("greenhouse.py", tmp, "--idle-timeout", "60", "--max-lifetime", "180",
+                         "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, *args,
+                         timeout=20)
 
     def token_request(self, form, basic=(CLIENT_ID, CLIENT_SECRET),
                       content_type="application/x-www-form-urlencoded", path="/auth/token",
@@ -149,44 +93,8 @@ class Fake:
             pages.append(body)
         return pages, [r for p in pages for r in p]
 
-    def stop(self):
-        if self.conn is not None:
-            self.conn.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(5)
-        self.stderr.close()
 
-
-CA = None
 F = None
-RESULTS = []
-
-
-def check(name):
-    def run(fn):
-        t0 = time.monotonic()
-        try:
-            fn()
-            RESULTS.append(True)
-            took = time.monotonic() - t0
-            print("ok - %s%s" % (name, " (%.1f s)" % took if took >= 1 else ""))
-        except Exception as e:  # a failed check, or a bug in the test: both are failures
-            RESULTS.append(False)
-            why = str(e) if isinstance(e, AssertionError) else traceback.format_exc().strip()
-            print("not ok - %s: %s" % (name, why.replace("\n", "\n    ")))
-        return fn
-    return run
-
-
-def eq(a, b, what=""):
-    if a != b:
-        raise AssertionError("%s: expected %r, got %r" % (what, b, a))
-
-
-def true(v, what):
-    if not v:
-        raise AssertionError(what)
 
 
 def parse_next(link):
@@ -259,30 +167,15 @@ def window_q(lo_h, hi_h, lo="gte", hi="lte"):
     return "%s|%s|%s|%s" % (lo, iso(BASE + lo_h * HOUR_MS), hi, iso(BASE + hi_h * HOUR_MS))
 
 
+def start(tmp):
+    global F, BASE
+    F = Fake(tmp)
+    BASE = F.admin("GET", "clock")["now_ms"] - 10 * 24 * HOUR_MS
+    BASE -= BASE % 1000
+
+
 def main():
-    global CA, F, BASE
-    CA = common.ensure_test_ca(common.DEFAULT_CERTDIR)
-    tmp = tempfile.mkdtemp(prefix="greenhouse-fake-test-")
-    t0 = time.monotonic()
-    try:
-        try:
-            F = Fake(tmp)
-            BASE = F.admin("GET", "clock")["now_ms"] - 10 * 24 * HOUR_MS
-            BASE -= BASE % 1000
-        except Exception as e:  # noqa: BLE001 - reported as a failed check
-            RESULTS.append(False)
-            print("not ok - greenhouse.py starts: %s" % e)
-        else:
-            run_checks()
-    finally:
-        if F is not None:
-            F.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    passed = sum(RESULTS)
-    failed = len(RESULTS) - passed
-    print("# %.1f s" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return selftest.main("greenhouse-fake-test-", start, run_checks, "greenhouse.py starts")
 
 
 def run_checks():
@@ -792,7 +685,7 @@ def run_checks():
             eq((st, isinstance(body, bytes)), (200, True), "malformed JSON body")
             F.admin("POST", "faults", [{"kind": "truncate", "times": 1,
                                         "match": {"path": "^/v3/jobs$"}}])
-            conn = http.client.HTTPSConnection("localhost", F.port, timeout=10, context=F.ctx)
+            conn = F.connect(timeout=10)
             try:
                 conn.request("GET", "/v3/jobs", headers={"Authorization": "Bearer " + t})
                 r = conn.getresponse()
@@ -805,7 +698,7 @@ def run_checks():
                 conn.close()
             F.admin("POST", "faults", [{"kind": "reset", "times": 1,
                                         "match": {"path": "^/auth/token$"}}])
-            conn = http.client.HTTPSConnection("localhost", F.port, timeout=10, context=F.ctx)
+            conn = F.connect(timeout=10)
             try:
                 conn.request("POST", "/auth/token", body=b"grant_type=client_credentials",
                              headers={"Content-Type": "application/x-www-form-urlencoded"})

@@ -7,89 +7,29 @@ any check failed. Needs only the Python 3 standard library and the openssl CLI (
 
 import base64
 import email.utils
-import http.client
 import json
 import os
-import shutil
-import ssl
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import common  # noqa: E402
 import keap  # noqa: E402
+import selftest  # noqa: E402
+from selftest import check, eq, true  # noqa: E402
 
-KEAP = os.path.join(HERE, "keap.py")
 PREFIX = "/crm/rest"
 CLIENT_ID, CLIENT_SECRET = "test-client", "test-secret"
 SCHEMAS = keap.Schemas()
 
 
-class Fake:
+class Fake(selftest.KeepAliveFake):
     """keap.py in a subprocess on an ephemeral port."""
 
     def __init__(self, tmp, *args):
-        self.dir = tmp
-        self.port_file = os.path.join(tmp, "port")
-        self.log = os.path.join(tmp, "requests.jsonl")
-        self.stderr = open(os.path.join(tmp, "stderr"), "w")
-        cmd = [sys.executable, KEAP, "--port-file", self.port_file, "--log", self.log,
-               "--idle-timeout", "60", "--max-lifetime", "120",
-               "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET] + list(args)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr)
-        deadline = time.monotonic() + 15
-        while not os.path.exists(self.port_file):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("keap.py did not start: %s" % self.errors())
-            time.sleep(0.02)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
-        self.ctx = ssl.create_default_context(cafile=CA.ca_pem)
-        self.conn = None
-
-    def errors(self):
-        self.stderr.flush()
-        with open(self.stderr.name) as f:
-            return f.read().strip()
-
-    def request(self, method, path, body=None, headers=None, raw=None):
-        """-> (status, headers {lower name: value}, parsed JSON body or raw bytes)."""
-        h = dict(headers or {})
-        data = raw
-        if body is not None:
-            data = json.dumps(body).encode()
-            h.setdefault("Content-Type", "application/json")
-        for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPSConnection("localhost", self.port, timeout=10,
-                                                        context=self.ctx)
-            try:
-                self.conn.request(method, path, body=data, headers=h)
-                r = self.conn.getresponse()
-                out = r.read()
-                break
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = None
-                if attempt == 2:
-                    raise
-        hdrs = {k.lower(): v for k, v in r.getheaders()}
-        try:
-            parsed = json.loads(out) if out else None
-        except ValueError:
-            parsed = out
-        return r.status, hdrs, parsed
-
-    def admin(self, method, what, obj=None):
-        st, _, body = self.request(method, "/_admin/" + what, obj)
-        if st != 200:
-            raise AssertionError("admin %s %s: %d %r" % (method, what, st, body))
-        return body
+        super().__init__("keap.py", tmp, "--idle-timeout", "60", "--max-lifetime", "120",
+                         "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, *args)
 
     def api(self, method, path, body=None, token=None, headers=None, query=None, raw=None):
         h = dict(headers or {})
@@ -108,42 +48,8 @@ class Fake:
             h["Authorization"] = "Basic " + cred
         return self.request("POST", "/token", None, h, urllib.parse.urlencode(form).encode())
 
-    def stop(self):
-        if self.conn is not None:
-            self.conn.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(5)
-        self.stderr.close()
 
-
-CA = None
 F = None
-RESULTS = []
-
-
-def check(name):
-    def run(fn):
-        try:
-            fn()
-            RESULTS.append(True)
-            print("ok - %s" % name)
-        except Exception as e:  # a failed check, or a bug in the test: both are failures
-            RESULTS.append(False)
-            why = str(e) if isinstance(e, AssertionError) else traceback.format_exc().strip()
-            print("not ok - %s: %s" % (name, why.replace("\n", "\n    ")))
-        return fn
-    return run
-
-
-def eq(a, b, what=""):
-    if a != b:
-        raise AssertionError("%s: expected %r, got %r" % (what, b, a))
-
-
-def true(v, what):
-    if not v:
-        raise AssertionError(what)
 
 
 def conforms(schema_name, value):
@@ -206,28 +112,13 @@ def list_all(token, query):
     raise AssertionError("pagination did not end")
 
 
+def start(tmp):
+    global F
+    F = Fake(tmp)
+
+
 def main():
-    global CA, F
-    CA = common.ensure_test_ca(common.DEFAULT_CERTDIR)
-    tmp = tempfile.mkdtemp(prefix="keap-fake-test-")
-    t0 = time.monotonic()
-    try:
-        try:
-            F = Fake(tmp)
-        except Exception as e:  # noqa: BLE001 - reported as a failed check
-            RESULTS.append(False)
-            print("not ok - keap.py starts: %s" % e)
-        else:
-            run_checks()
-    finally:
-        if F is not None:
-            F.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    passed = sum(RESULTS)
-    failed = len(RESULTS) - passed
-    print("# %.1f s" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return selftest.main("keap-fake-test-", start, run_checks, "keap.py starts")
 
 
 def run_checks():
