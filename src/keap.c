@@ -857,7 +857,8 @@ op_to_call(struct keap *k, const struct keap_op *op, struct call *c)
 {
 	if (op->kind == KEAP_OP_UPSERT)
 		call_init(c, "POST /v2/contacts?duplicate_option=Email", "POST",
-		    xasprintf("%s/v2/contacts?duplicate_option=Email", k->base), json_print(op->body), 1);
+		    xasprintf("%s/v2/contacts?duplicate_option=Email&fields=" CONTACT_FIELDS, k->base),
+		    json_print(op->body), 1);
 	else {
 		cJSON *body = keap_patch_body(op->current, op->changes);
 		call_init(c, "PATCH /v2/contacts/{id}", "PATCH", patch_url(k, op->id, op->changes),

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mapping.h"
 #include "opts.h"
+#include "run.h"
 #include "state.h"
 #include "util.h"
 
@@ -484,6 +485,53 @@ out:
 	return rc;
 }
 
+/* run, plan -o PLAN, apply PLAN */
+static enum rc
+cmd_run(const struct config *cfg, const struct cli *cli)
+{
+	struct run_opts o;
+	const char *approve = cli_value(cli, OPT_APPROVE);
+	int64_t n = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.full = cli_value(cli, OPT_FULL) != NULL;
+	o.dry_run = cli_value(cli, OPT_DRY_RUN) != NULL;
+	o.plan_out = cli_value(cli, OPT_PLAN_OUT);
+	if (approve != NULL) {
+		if (parse_i64(approve, &n) != 0 || n < 0) {
+			fprintf(stderr, "atsrecon: --approve takes a non-negative number\n");
+			return RC_USAGE;
+		}
+		o.approve = (long)n;
+	}
+	switch (cli->cmd->bit) {
+	case CMD_PLAN:
+		o.mode = RUN_PLAN;
+		o.plan_out = cli_value(cli, OPT_OUTPUT);
+		if (o.plan_out == NULL || cli->npos != 0) {
+			fprintf(stderr, "usage: atsrecon plan [-c FILE] -o PLAN\n");
+			return RC_USAGE;
+		}
+		break;
+	case CMD_APPLY:
+		o.mode = RUN_APPLY;
+		if (cli->npos != 1) {
+			fprintf(stderr, "usage: atsrecon apply [-c FILE] PLAN\n");
+			return RC_USAGE;
+		}
+		o.plan_in = cli->pos[0];
+		break;
+	default:
+		o.mode = RUN_RUN;
+		if (cli->npos != 0) {
+			fprintf(stderr, "usage: atsrecon run [options]\n");
+			return RC_USAGE;
+		}
+		break;
+	}
+	return run_main(cfg, &o);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -533,6 +581,10 @@ main(int argc, char **argv)
 	case CMD_PROBE: rc = cmd_probe(&cfg, &cli); break;
 	case CMD_STATUS: rc = cmd_status(&cfg, &cli); break;
 	case CMD_AUTH: rc = cmd_auth(&cfg, &cli); break;
+	case CMD_RUN:
+	case CMD_PLAN:
+	case CMD_APPLY: rc = cmd_run(&cfg, &cli); break;
+	case CMD_REPORT: rc = run_report(&cfg, cfg_str(&cfg, OPT_FORMAT), cli_value(&cli, OPT_OUTPUT)); break;
 	default:
 		log_error("main", "'%s' is not in this build yet (see the README's roadmap)", cli.cmd->name);
 		rc = RC_BUG;

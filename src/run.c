@@ -1,0 +1,1494 @@
+/* run.c — see run.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "run.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ats.h"
+#include "auth.h"
+#include "codec.h"
+#include "diff.h"
+#include "http.h"
+#include "keap.h"
+#include "log.h"
+#include "mapping.h"
+#include "pace.h"
+#include "plan.h"
+#include "report.h"
+#include "snap.h"
+#include "state.h"
+
+#define OVERLAP_MS (5 * 60 * 1000)	/* windows overlap the last run by 5 minutes */
+#define BATCH_RECORDS 500		/* snapshot writes per LMDB transaction */
+
+struct strset {
+	char **v;
+	size_t n, cap;
+	int sorted;
+};
+
+struct run {
+	const struct config *cfg;
+	struct run_opts o;
+	struct state *st;
+	struct http *http;
+	struct auth *auth;
+	struct pace *kpace;
+	struct keap *keap;
+	struct ats *ats;
+	struct mapping map;
+	struct keap_model model;
+	struct keap_tags tags;
+	const char *ext_field_id;	/* the external-id custom field (borrowed from model) */
+	int have_mapping, have_model, have_tags;
+	int64_t start_ms, deadline;
+	int full;
+	int in_batch;
+	size_t batch_n;
+	struct strset touched;		/* ats keys to reconcile */
+	struct strset seen_contacts;	/* full Keap sweep: ids listed */
+	struct strset gone;		/* ats keys confirmed deleted in the ATS */
+	struct report rep;
+	struct plan plan;
+	int record_errors;		/* invalid values, failed writes: exit 1 */
+};
+
+/* ----------------------------------------------------------- small sets */
+
+static void
+set_add(struct strset *s, const char *v)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->v = xrealloc(s->v, s->cap * sizeof(char *));
+	}
+	s->v[s->n++] = xstrdup(v);
+	s->sorted = 0;
+}
+
+static int
+cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorts and removes duplicates. */
+static void
+set_finish(struct strset *s)
+{
+	size_t i, j = 0;
+
+	s->sorted = 1;
+	if (s->n == 0)
+		return;
+	qsort(s->v, s->n, sizeof(char *), cmp_strp);
+	for (i = 0; i < s->n; i++) {
+		if (j > 0 && strcmp(s->v[j - 1], s->v[i]) == 0) {
+			free(s->v[i]);
+			continue;
+		}
+		s->v[j++] = s->v[i];
+	}
+	s->n = j;
+	s->sorted = 1;
+}
+
+static int
+set_has(const struct strset *s, const char *v)
+{
+	return s->sorted && s->n > 0 && bsearch(&v, s->v, s->n, sizeof(char *), cmp_strp) != NULL;
+}
+
+static void
+set_free(struct strset *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ------------------------------------------------------------- plumbing */
+
+static enum rc
+batch_tick(struct run *r)
+{
+	enum rc rc = RC_OK;
+
+	if (!r->in_batch) {
+		if ((rc = state_batch_begin(r->st)) != RC_OK)
+			return rc;
+		r->in_batch = 1;
+		r->batch_n = 0;
+	}
+	if (++r->batch_n >= BATCH_RECORDS) {
+		rc = state_batch_commit(r->st);
+		r->in_batch = 0;
+	}
+	return rc;
+}
+
+static enum rc
+batch_end(struct run *r)
+{
+	enum rc rc = RC_OK;
+
+	if (r->in_batch)
+		rc = state_batch_commit(r->st);
+	r->in_batch = 0;
+	return rc;
+}
+
+static int
+past_deadline(const struct run *r)
+{
+	return r->deadline > 0 && mono_ms() >= r->deadline;
+}
+
+static int64_t
+meta_int(struct run *r, const char *key)
+{
+	struct buf v = BUF_INIT;
+	int64_t n = 0;
+
+	if (state_get(r->st, DB_META, key, &v) == RC_OK && parse_i64(v.p, &n) != 0)
+		n = 0;
+	buf_free(&v);
+	return n;
+}
+
+static enum rc
+meta_put_int(struct run *r, const char *key, int64_t n)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lld", (long long)n);
+	return state_put(r->st, DB_META, key, v, strlen(v));
+}
+
+static const char *
+id_of(const cJSON *o, char *buf, size_t size)
+{
+	const cJSON *v = json_get(o, "id");
+
+	if (cJSON_IsString(v))
+		return v->valuestring;
+	if (json_is_integer(v, NULL)) {
+		snprintf(buf, size, "%lld", (long long)v->valuedouble);
+		return buf;
+	}
+	return NULL;
+}
+
+/* --------------------------------------------------------------- set-up */
+
+static enum rc
+setup(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	struct http_cfg hc;
+	struct auth_cfg ac;
+	struct keap_cfg kc;
+	struct keap_err kerr;
+	struct buf err = BUF_INIT;
+	const struct keap_field *ext;
+	const char *mode = cfg_str(cfg, OPT_KEAP_AUTH);
+	double rps;
+	enum rc rc;
+
+	if ((rc = mapping_load(&r->map, cfg, &err)) != RC_OK) {
+		log_error("run", "%s", err.p);
+		goto out;
+	}
+	r->have_mapping = 1;
+	if ((rc = state_open(cfg_str(cfg, OPT_STATE_DIR), STATE_RW, &r->st)) != RC_OK)
+		goto out;
+	memset(&hc, 0, sizeof(hc));
+	hc.ca_file = cfg_str(cfg, OPT_HTTP_CA_FILE);
+	hc.connect_timeout_ms = (long)cfg_int(cfg, OPT_HTTP_CONNECT_TIMEOUT) * 1000;
+	hc.timeout_ms = (long)cfg_int(cfg, OPT_HTTP_TIMEOUT) * 1000;
+	hc.max_body = (size_t)cfg_int(cfg, OPT_HTTP_MAX_BODY);
+	if ((rc = http_new(&hc, &r->http)) != RC_OK)
+		goto out;
+	memset(&ac, 0, sizeof(ac));
+	ac.mode = strcmp(mode, "oauth") == 0 ? AUTH_OAUTH : AUTH_API_KEY;
+	ac.token_url = cfg_str(cfg, OPT_KEAP_TOKEN_URL);
+	ac.client_id = cfg_str(cfg, OPT_KEAP_CLIENT_ID);
+	ac.client_secret = cfg_str(cfg, OPT_KEAP_CLIENT_SECRET);
+	ac.api_key = cfg_str(cfg, OPT_KEAP_API_KEY);
+	ac.max_retries = cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
+	if ((rc = auth_new(&ac, r->http, r->st, &r->auth)) != RC_OK)
+		goto out;
+	rps = (double)cfg_int(cfg, OPT_KEAP_MAX_RPS);
+	if (rps <= 0)
+		rps = ac.mode == AUTH_OAUTH ? 10 : 4;	/* docs/keap.md: the defaults */
+	r->kpace = pace_new("keap", rps, 1);
+	memset(&kc, 0, sizeof(kc));
+	kc.base_url = cfg_str(cfg, OPT_KEAP_BASE_URL);
+	kc.page_size = (int)cfg_int(cfg, OPT_KEAP_PAGE_SIZE);
+	kc.max_pages = (int)cfg_int(cfg, OPT_KEAP_MAX_PAGES);
+	kc.concurrency = (int)cfg_int(cfg, OPT_KEAP_CONCURRENCY);
+	kc.max_retries = (int)cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
+	kc.allow_delete = strcmp(cfg_str(cfg, OPT_LIFE_DELETES), "delete") == 0;
+	if ((rc = keap_new(&kc, r->http, r->auth, r->kpace, &r->keap)) != RC_OK)
+		goto out;
+	keap_set_deadline(r->keap, r->deadline);
+	if ((rc = keap_load_model(r->keap, &r->model, &kerr)) != RC_OK)
+		goto out;
+	r->have_model = 1;
+	buf_reset(&err);
+	if ((rc = mapping_resolve(&r->map, &r->model, &err)) != RC_OK) {
+		log_error("run", "%s", err.p);
+		goto out;
+	}
+	ext = keap_model_field(&r->model, cfg_str(cfg, OPT_MATCH_EXTERNAL_ID_FIELD));
+	if (ext == NULL) {
+		log_error("run", "Keap has no custom field labelled \"%s\" (match.external_id_field): "
+		    "create a text field with that label in Keap", cfg_str(cfg, OPT_MATCH_EXTERNAL_ID_FIELD));
+		rc = RC_CONFIG;
+		goto out;
+	}
+	r->ext_field_id = ext->id;
+	if ((rc = keap_load_tags(r->keap, &r->tags, &kerr)) != RC_OK)
+		goto out;
+	r->have_tags = 1;
+	if (r->o.mode != RUN_APPLY) {
+		if ((rc = ats_open(cfg, r->http, &r->ats)) != RC_OK)
+			goto out;
+		r->ats->deadline_ms = r->deadline;
+	}
+out:
+	buf_free(&err);
+	return rc;
+}
+
+static void
+teardown(struct run *r)
+{
+	if (r->st != NULL && r->in_batch)
+		state_batch_abort(r->st);
+	ats_close(r->ats);
+	keap_free(r->keap);
+	pace_free(r->kpace);
+	auth_free(r->auth);
+	http_free(r->http);
+	if (r->have_tags)
+		keap_tags_free(&r->tags);
+	if (r->have_model)
+		keap_model_free(&r->model);
+	if (r->have_mapping)
+		mapping_free(&r->map);
+	state_close(r->st);
+	set_free(&r->touched);
+	set_free(&r->seen_contacts);
+	set_free(&r->gone);
+	plan_free(&r->plan);
+}
+
+/* ---------------------------------------------------------------- pulls */
+
+static enum rc
+on_candidate(void *arg, const struct candidate *c)
+{
+	struct run *r = arg;
+	struct buf key = BUF_INIT;
+	int changed = 0;
+	enum rc rc;
+
+	if (past_deadline(r))
+		return RC_REMOTE;
+	if ((rc = batch_tick(r)) != RC_OK)
+		return rc;
+	snap_ats_key(c, &key);
+	rc = snap_put_candidate(r->st, c, &changed);
+	if (rc == RC_OK && (changed || r->full))
+		set_add(&r->touched, key.p);
+	buf_free(&key);
+	return rc;
+}
+
+static enum rc
+on_contacts(void *arg, const cJSON *contacts, int page)
+{
+	struct run *r = arg;
+	const cJSON *c;
+	char num[32];
+	enum rc rc;
+
+	(void)page;
+	cJSON_ArrayForEach(c, contacts) {
+		int changed = 0;
+		const char *id = id_of(c, num, sizeof(num));
+
+		if (past_deadline(r))
+			return RC_REMOTE;
+		if (id == NULL)
+			continue;
+		if ((rc = batch_tick(r)) != RC_OK)
+			return rc;
+		rc = snap_put_contact(r->st, c, r->ext_field_id, &changed, NULL);
+		if (rc != RC_OK && rc != RC_RECORD)
+			return rc;
+		if (r->full)
+			set_add(&r->seen_contacts, id);
+		if (changed) {
+			/* a Keap-side edit: the linked candidate needs a look */
+			struct buf ak = BUF_INIT;
+			char *ck = xasprintf("c:%s", id);
+			if (state_get(r->st, DB_LINK, ck, &ak) == RC_OK)
+				set_add(&r->touched, ak.p);
+			free(ck);
+			buf_free(&ak);
+		}
+	}
+	return RC_OK;
+}
+
+static enum rc
+collect_key(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	set_add(arg, key);
+	return RC_OK;
+}
+
+/* Full sweep: ATS ids that vanished are confirmed one by one (404 = deleted). */
+static enum rc
+confirm_vanished(struct run *r)
+{
+	struct strset all = { 0 };
+	size_t i;
+	enum rc rc;
+
+	if ((rc = state_each(r->st, DB_ATS, NULL, collect_key, &all)) != RC_OK)
+		return rc;
+	for (i = 0; i < all.n && rc == RC_OK; i++) {
+		const char *key = all.v[i], *id = strchr(key, ':');
+		struct candidate *one = NULL;
+
+		if (set_has(&r->touched, key) || id == NULL)
+			continue;
+		if (past_deadline(r)) {
+			rc = RC_REMOTE;
+			break;
+		}
+		rc = r->ats->drv->get(r->ats, id + 1, &one);
+		if (rc == RC_RECORD) {
+			set_add(&r->gone, key);
+			rc = RC_OK;
+		} else if (rc == RC_OK) {
+			/* listed nowhere but still there (e.g. private and hidden): keep it */
+			int changed;
+			rc = snap_put_candidate(r->st, one, &changed);
+			candidate_free(one);
+			free(one);
+		}
+	}
+	set_free(&all);
+	set_finish(&r->gone);
+	return rc;
+}
+
+/* Full Keap sweep: contacts that were not listed are gone from Keap. */
+static enum rc
+drop_vanished_contacts(struct run *r)
+{
+	struct strset all = { 0 };
+	size_t i;
+	enum rc rc;
+
+	set_finish(&r->seen_contacts);
+	if ((rc = state_each(r->st, DB_KEAP, NULL, collect_key, &all)) != RC_OK)
+		return rc;
+	for (i = 0; i < all.n && rc == RC_OK; i++) {
+		struct buf ak = BUF_INIT;
+		char *ck;
+
+		if (set_has(&r->seen_contacts, all.v[i]))
+			continue;
+		ck = xasprintf("c:%s", all.v[i]);
+		if (state_get(r->st, DB_LINK, ck, &ak) == RC_OK)
+			set_add(&r->touched, ak.p);
+		free(ck);
+		buf_free(&ak);
+		rc = snap_del_contact(r->st, all.v[i], r->ext_field_id);
+	}
+	set_free(&all);
+	return rc;
+}
+
+static enum rc
+pull(struct run *r)
+{
+	struct ats_pull ap;
+	struct keap_err kerr;
+	int64_t hwm_ats = meta_int(r, "hwm_ats_ms"), hwm_keap = meta_int(r, "hwm_keap_ms");
+	int64_t every = cfg_int(r->cfg, OPT_RUN_FULL_SWEEP_EVERY), since_full = meta_int(r, "runs_since_full");
+	char since[32];
+	int pages = 0, complete = 0;
+	enum rc rc;
+
+	r->full = r->o.full || hwm_ats == 0 || hwm_keap == 0 || since_full + 1 >= every;
+	r->rep.mode = r->o.mode == RUN_PLAN || r->o.dry_run ? (r->full ? "dry-run full" : "dry-run") :
+	    (r->full ? "full" : "incremental");
+	log_info("run", "%s run (%s)", r->full ? "full" : "incremental", r->o.full ? "--full" :
+	    hwm_ats == 0 ? "first run" : r->full ? "full_sweep_every" : "changes since the last run");
+	memset(&ap, 0, sizeof(ap));
+	if (r->full)
+		rc = r->ats->drv->pull_all(r->ats, on_candidate, r, &ap);
+	else
+		rc = r->ats->drv->pull_window(r->ats, hwm_ats - OVERLAP_MS, r->start_ms, on_candidate, r, &ap);
+	if (rc == RC_OK)
+		rc = batch_end(r);
+	if (rc != RC_OK || !ap.complete) {
+		log_error("run", "the ATS listing did not complete (%d pages); nothing unread is treated "
+		    "as in sync", ap.pages);
+		return rc != RC_OK ? rc : RC_REMOTE;
+	}
+	log_info("run", "ATS: %ld candidates in %d pages", ap.records, ap.pages);
+	set_finish(&r->touched);
+	if (r->full && (rc = confirm_vanished(r)) != RC_OK)
+		return rc;
+	if (!r->full)
+		fmt_rfc3339_ms(hwm_keap - OVERLAP_MS, since, sizeof(since));
+	rc = keap_list_contacts(r->keap, r->full ? NULL : since, on_contacts, r, &pages, &complete, &kerr);
+	if (rc == RC_OK)
+		rc = batch_end(r);
+	if (rc != RC_OK || !complete) {
+		log_error("run", "the Keap listing did not complete (%d pages)", pages);
+		return rc != RC_OK ? rc : RC_REMOTE;
+	}
+	if (r->full && (rc = drop_vanished_contacts(r)) != RC_OK)
+		return rc;
+	set_finish(&r->touched);
+	log_info("run", "Keap: %d pages; %zu candidates to reconcile", pages, r->touched.n);
+	return RC_OK;
+}
+
+/* ------------------------------------------------------------ reconcile */
+
+/* The names of the contact's tags in the stage category. */
+static void
+stage_tags_of(const struct run *r, const cJSON *contact, const char ***names, size_t *n)
+{
+	const char *cat = NULL;
+	const cJSON *t;
+	size_t i;
+
+	*names = NULL;
+	*n = 0;
+	for (i = 0; r->map.tag_category != NULL && i < r->tags.ncats; i++)
+		if (strcmp(r->tags.cats[i].name, r->map.tag_category) == 0)
+			cat = r->tags.cats[i].id;
+	if (cat == NULL)
+		return;
+	cJSON_ArrayForEach(t, json_get(contact, "tag_ids")) {
+		char num[32];
+		const char *id = cJSON_IsString(t) ? t->valuestring : NULL;
+		if (id == NULL && json_is_integer(t, NULL)) {
+			snprintf(num, sizeof(num), "%lld", (long long)t->valuedouble);
+			id = num;
+		}
+		for (i = 0; id != NULL && i < r->tags.n; i++)
+			if (strcmp(r->tags.v[i].id, id) == 0 && str_eq(r->tags.v[i].category_id, cat)) {
+				*names = xrealloc(*names, (*n + 1) * sizeof(char *));
+				(*names)[(*n)++] = r->tags.v[i].name;
+			}
+	}
+}
+
+static int
+has_tag_named(const struct run *r, const cJSON *contact, const char *name)
+{
+	const cJSON *t;
+	size_t i;
+
+	cJSON_ArrayForEach(t, json_get(contact, "tag_ids")) {
+		char num[32];
+		const char *id = cJSON_IsString(t) ? t->valuestring : NULL;
+		if (id == NULL && json_is_integer(t, NULL)) {
+			snprintf(num, sizeof(num), "%lld", (long long)t->valuedouble);
+			id = num;
+		}
+		for (i = 0; id != NULL && i < r->tags.n; i++)
+			if (strcmp(r->tags.v[i].id, id) == 0 && strcmp(r->tags.v[i].name, name) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* The values a successful repair leaves agreed: the base of the 3-way diff. */
+static cJSON *
+agreed_values(const struct mapping *m, const struct candidate *c)
+{
+	cJSON *b = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		struct desired d;
+		mapping_desired(m, &m->rules[i], c, &d);
+		if (d.opinion && !d.invalid)
+			cJSON_AddStringToObject(b, m->rules[i].to, d.value);
+		desired_free(&d);
+	}
+	return b;
+}
+
+static void
+row_from_drift(struct run *r, const struct drift *d, const char *key, const char *contact,
+    const char *action)
+{
+	struct report_row *w = report_add_row(&r->rep, drift_kind_str(d->kind), d->field,
+	    drift_side_str(d->side), key, contact);
+
+	w->desired = d->desired ? xstrdup(d->desired) : NULL;
+	w->actual = d->actual ? xstrdup(d->actual) : NULL;
+	free(w->action);
+	w->action = xstrdup(action);
+	w->error = d->why ? xstrdup(d->why) : NULL;
+	if (d->kind == DRIFT_INVALID_VALUE)
+		r->record_errors++;
+}
+
+/* Adds a lifecycle tag op unless the contact has the tag. */
+static void
+lifecycle_tag(struct run *r, const char *key, const char *contact_id, const cJSON *contact,
+    const char *tag, const char *kind, int archive)
+{
+	struct op *o;
+
+	if (contact != NULL && has_tag_named(r, contact, tag))
+		return;
+	o = plan_add(&r->plan, OP_APPLY_TAG, key, contact_id, tag, NULL, 0);
+	o->archive = archive;
+	op_add_reason(o, kind, NULL);
+	report_add_row(&r->rep, kind, NULL, NULL, key, contact_id);
+	free(r->rep.rows[r->rep.nrows - 1].action);
+	r->rep.rows[r->rep.nrows - 1].action = xstrdup("planned");
+}
+
+static enum rc
+reconcile_one(struct run *r, const char *key)
+{
+	struct candidate c;
+	char **ids = NULL;
+	size_t n = 0, i;
+	const char *how = NULL;
+	cJSON *contact = NULL, *basej = NULL;
+	uint64_t hash = 0;
+	struct diff_result dr;
+	struct diff_base base = { NULL, NULL, 0 };
+	struct diff_tags tags = { NULL, 0 };
+	const char **tagnames = NULL;
+	int linked_gone = 0;
+	enum rc rc;
+
+	memset(&dr, 0, sizeof(dr));
+	if ((rc = snap_get_candidate(r->st, key, &c)) != RC_OK)
+		return rc == RC_RECORD ? RC_OK : rc;
+	if (c.is_private && !cfg_bool(r->cfg, OPT_ATS_PRIVATE_CANDIDATES))
+		goto done;	/* out of scope: never flows to Keap */
+	if ((rc = snap_match(r->st, key, key, &c, cfg_bool(r->cfg, OPT_MATCH_BY_EMAIL), &ids, &n,
+	    &how)) != RC_OK)
+		goto done;
+	if (set_has(&r->gone, key)) {
+		/* deleted in the ATS: the archive tag, nothing else (or a delete by policy) */
+		const char *policy = cfg_str(r->cfg, OPT_LIFE_DELETES);
+		if (n > 0 && strcmp(policy, "tag") == 0) {
+			snap_get_contact(r->st, ids[0], &contact, &hash);
+			lifecycle_tag(r, key, ids[0], contact, cfg_str(r->cfg, OPT_LIFE_DELETED_TAG),
+			    "deleted_in_ats", 1);
+		} else if (n > 0 && strcmp(policy, "delete") == 0) {
+			struct op *o = plan_add(&r->plan, OP_DELETE_CONTACT, key, ids[0], NULL, NULL, 0);
+			op_add_reason(o, "deleted_in_ats", NULL);
+			report_add_row(&r->rep, "deleted_in_ats", NULL, NULL, key, ids[0]);
+		} else
+			report_add_row(&r->rep, "deleted_in_ats", NULL, NULL, key, n > 0 ? ids[0] : NULL);
+		goto done;
+	}
+	if (n == 0) {
+		struct buf ck = BUF_INIT;
+		linked_gone = snap_linked(r->st, key, &ck) == RC_OK;
+		buf_free(&ck);
+	}
+	if (n > 0) {
+		if ((rc = snap_get_contact(r->st, ids[0], &contact, &hash)) != RC_OK)
+			goto done;
+		stage_tags_of(r, contact, &tagnames, &tags.nstage);
+		tags.stage = tagnames;
+		if (n > 1) {
+			struct report_row *w = report_add_row(&r->rep, "duplicate_contacts", NULL, NULL, key,
+			    ids[0]);
+			struct buf others = BUF_INIT;
+			for (i = 1; i < n; i++) {
+				cJSON *dup = NULL;
+				buf_addf(&others, "%s%s", i > 1 ? "," : "", ids[i]);
+				snap_get_contact(r->st, ids[i], &dup, NULL);
+				lifecycle_tag(r, key, ids[i], dup, cfg_str(r->cfg, OPT_LIFE_DUPLICATE_TAG),
+				    "duplicate_contacts", 0);
+				cJSON_Delete(dup);
+			}
+			w->actual = buf_take(&others);
+			w->error = xstrdup("the linked contact is repaired; the others are tagged, never "
+			    "merged or deleted");
+		}
+		if (how != NULL && strcmp(how, "link") != 0)
+			snap_link(r->st, key, ids[0]);
+	}
+	if (c.anonymized) {
+		if (n > 0)
+			lifecycle_tag(r, key, ids[0], contact, cfg_str(r->cfg, OPT_LIFE_ANONYMIZED_TAG),
+			    "anonymized", 0);
+		else
+			report_add_row(&r->rep, "anonymized", NULL, NULL, key, NULL);
+		goto done;
+	}
+	if (linked_gone) {
+		struct report_row *w = report_add_row(&r->rep, "contact_deleted_in_keap", NULL, NULL, key,
+		    NULL);
+		w->error = xstrdup("the linked contact was deleted in Keap; reported, not recreated");
+		goto done;
+	}
+	basej = snap_get_base(r->st, key);
+	{
+		const cJSON *it;
+		size_t nb = (size_t)cJSON_GetArraySize(basej), k = 0;
+		base.key = xcalloc(nb + 1, sizeof(char *));
+		base.val = xcalloc(nb + 1, sizeof(char *));
+		cJSON_ArrayForEach(it, basej)
+			if (cJSON_IsString(it)) {
+				((const char **)base.key)[k] = it->string;
+				((const char **)base.val)[k] = it->valuestring;
+				k++;
+			}
+		base.n = k;
+	}
+	diff_candidate(&r->map, &c, contact, &base, &tags, &dr);
+	if (contact == NULL) {
+		/* a new contact: upsert, carrying the external id so a replay finds it */
+		cJSON *body = dr.changes;
+		cJSON *cf;
+		struct op *o;
+
+		dr.changes = NULL;
+		if (body == NULL)
+			body = cJSON_CreateObject();
+		if (json_get(body, "email_addresses") == NULL && json_get(body, "phone_numbers") == NULL) {
+			struct report_row *w = report_add_row(&r->rep, "invalid_value", "email", NULL, key, NULL);
+			w->error = xstrdup("no valid email or phone: Keap cannot create this contact");
+			r->record_errors++;
+			cJSON_Delete(body);
+		} else {
+			cf = cJSON_GetObjectItemCaseSensitive(body, "custom_fields");
+			if (cf == NULL)
+				cf = cJSON_AddArrayToObject(body, "custom_fields");
+			{
+				cJSON *item = cJSON_CreateObject();
+				cJSON_AddStringToObject(item, "id", r->ext_field_id);
+				cJSON_AddStringToObject(item, "content", key);
+				cJSON_AddItemToArray(cf, item);
+			}
+			o = plan_add(&r->plan, OP_UPSERT_CONTACT, key, NULL, NULL, body, 0);
+			op_add_reason(o, "missing_contact", NULL);
+		}
+	} else {
+		/* link the contact to the candidate in Keap too (the external-id field) */
+		struct desired dext;
+		struct map_rule ext_rule;
+		int has_ext = 0;
+		const cJSON *it;
+
+		memset(&dext, 0, sizeof(dext));
+		(void)ext_rule;
+		cJSON_ArrayForEach(it, json_get(contact, "custom_fields"))
+			if (str_eq(json_str(it, "id"), r->ext_field_id) && str_eq(json_str(it, "content"), key))
+				has_ext = 1;
+		if (!has_ext) {
+			cJSON *item = cJSON_CreateObject(), *cf;
+			if (dr.changes == NULL)
+				dr.changes = cJSON_CreateObject();
+			cf = cJSON_GetObjectItemCaseSensitive(dr.changes, "custom_fields");
+			if (cf == NULL)
+				cf = cJSON_AddArrayToObject(dr.changes, "custom_fields");
+			cJSON_AddStringToObject(item, "id", r->ext_field_id);
+			cJSON_AddStringToObject(item, "content", key);
+			cJSON_AddItemToArray(cf, item);
+		}
+		if (dr.changes != NULL) {
+			struct op *o = plan_add(&r->plan, OP_PATCH_CONTACT, key, ids[0], NULL,
+			    keap_patch_body(contact, dr.changes), hash);
+			for (i = 0; i < dr.n; i++)
+				if (dr.v[i].repair && dr.v[i].kind == DRIFT_FIELD_MISMATCH)
+					op_add_reason(o, drift_kind_str(dr.v[i].kind), dr.v[i].field);
+			if (!has_ext)
+				op_add_reason(o, "link", "external_id");
+		}
+	}
+	if (dr.tag_add != NULL) {
+		struct op *o = plan_add(&r->plan, OP_APPLY_TAG, key, n > 0 ? ids[0] : NULL, dr.tag_add,
+		    NULL, 0);
+		op_add_reason(o, "stage_tag", NULL);
+	}
+	for (i = 0; i < dr.ntag_remove; i++) {
+		struct op *o = plan_add(&r->plan, OP_REMOVE_TAG, key, ids[0], dr.tag_remove[i], NULL, 0);
+		op_add_reason(o, "stage_tag", NULL);
+	}
+	for (i = 0; i < dr.n; i++)
+		row_from_drift(r, &dr.v[i], key, n > 0 ? ids[0] : NULL,
+		    dr.v[i].repair ? "planned" : "reported");
+	if (dr.n == 0 && contact != NULL) {
+		/* in agreement: what is agreed now is the base of the next diff */
+		cJSON *agreed = agreed_values(&r->map, &c);
+		char *a = json_print(agreed), *b = json_print(basej);
+		if (strcmp(a, b) != 0)
+			snap_put_base(r->st, key, agreed);
+		free(a);
+		free(b);
+		cJSON_Delete(agreed);
+	}
+done:
+	diff_result_free(&dr);
+	free((void *)base.key);
+	free((void *)base.val);
+	free(tagnames);
+	cJSON_Delete(basej);
+	cJSON_Delete(contact);
+	snap_ids_free(ids, n);
+	candidate_free(&c);
+	return rc;
+}
+
+static enum rc
+reconcile(struct run *r)
+{
+	size_t i;
+	enum rc rc = RC_OK;
+
+	for (i = 0; i < r->touched.n && rc == RC_OK; i++) {
+		if (past_deadline(r))
+			return RC_REMOTE;
+		if ((rc = batch_tick(r)) != RC_OK)
+			break;
+		rc = reconcile_one(r, r->touched.v[i]);
+	}
+	if (rc == RC_OK)
+		rc = batch_end(r);
+	return rc;
+}
+
+/* -------------------------------------------------------------- accuracy */
+
+struct acc {
+	struct run *r;
+	size_t agree, total, linked, in_sync, candidates;
+	int count_fields;
+};
+
+static enum rc
+acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct acc *a = arg;
+	struct run *r = a->r;
+	struct candidate c;
+	struct buf cid = BUF_INIT;
+	cJSON *contact = NULL;
+	struct diff_result dr;
+	struct diff_tags tags = { NULL, 0 };
+	const char **names = NULL;
+	size_t i;
+
+	(void)klen;
+	if (codec_candidate_decode(val, vlen, &c) != 0)
+		return RC_OK;
+	a->candidates++;
+	if (c.anonymized || (c.is_private && !cfg_bool(r->cfg, OPT_ATS_PRIVATE_CANDIDATES)) ||
+	    set_has(&r->gone, key)) {
+		candidate_free(&c);
+		return RC_OK;	/* out of scope */
+	}
+	if (snap_linked(r->st, key, &cid) != RC_OK || snap_get_contact(r->st, cid.p, &contact, NULL) != RC_OK) {
+		/* in scope but no contact: every field disagrees */
+		diff_candidate(&r->map, &c, NULL, NULL, NULL, &dr);
+		for (i = 0; i < r->map.n; i++) {
+			struct desired want;
+			mapping_desired(&r->map, &r->map.rules[i], &c, &want);
+			if (want.opinion) {
+				a->total++;
+				if (a->count_fields)
+					report_field_count(&r->rep, r->map.rules[i].to, 0);
+			}
+			desired_free(&want);
+		}
+		diff_result_free(&dr);
+		candidate_free(&c);
+		buf_free(&cid);
+		return RC_OK;
+	}
+	a->linked++;
+	stage_tags_of(r, contact, &names, &tags.nstage);
+	tags.stage = names;
+	diff_candidate(&r->map, &c, contact, NULL, &tags, &dr);
+	a->agree += dr.fields_agree + (dr.stage_ok ? 1 : 0);
+	a->total += dr.fields_total + 1;
+	if (dr.fields_agree == dr.fields_total && dr.stage_ok)
+		a->in_sync++;
+	if (a->count_fields) {
+		/* per field: every rule with an opinion counts */
+		for (i = 0; i < r->map.n; i++) {
+			size_t d;
+			int bad = 0;
+			struct desired want;
+			mapping_desired(&r->map, &r->map.rules[i], &c, &want);
+			if (want.opinion) {
+				for (d = 0; d < dr.n; d++)
+					bad |= str_eq(dr.v[d].field, r->map.rules[i].to);
+				report_field_count(&r->rep, r->map.rules[i].to, !bad);
+			}
+			desired_free(&want);
+		}
+		if (r->map.tag_category != NULL)
+			report_field_count(&r->rep, "stage_tag", dr.stage_ok);
+	}
+	diff_result_free(&dr);
+	free(names);
+	cJSON_Delete(contact);
+	candidate_free(&c);
+	buf_free(&cid);
+	return RC_OK;
+}
+
+static double
+accuracy(struct run *r, int count_fields)
+{
+	struct acc a;
+
+	memset(&a, 0, sizeof(a));
+	a.r = r;
+	a.count_fields = count_fields;
+	state_each(r->st, DB_ATS, NULL, acc_one, &a);
+	r->rep.candidates = a.candidates;
+	r->rep.linked = a.linked;
+	r->rep.in_sync = a.in_sync;
+	return a.total ? 100.0 * (double)a.agree / (double)a.total : 100.0;
+}
+
+/* ----------------------------------------------------------------- apply */
+
+static void
+op_json_line(const struct op *o, struct buf *out)
+{
+	struct plan one;
+	char path[] = "/dev/null";
+
+	(void)path;
+	memset(&one, 0, sizeof(one));
+	buf_reset(out);
+	buf_addf(out, "{\"id\":\"%s\",\"kind\":\"%s\"", o->id, op_kind_str(o->kind));
+	if (o->ats_id != NULL) {
+		buf_adds(out, ",\"ats_id\":");
+		json_escape(out, o->ats_id, strlen(o->ats_id));
+	}
+	if (o->contact_id != NULL) {
+		buf_adds(out, ",\"contact\":");
+		json_escape(out, o->contact_id, strlen(o->contact_id));
+	}
+	if (o->tag != NULL) {
+		buf_adds(out, ",\"tag\":");
+		json_escape(out, o->tag, strlen(o->tag));
+	}
+	if (o->body != NULL) {
+		char *b = json_print(o->body);
+		buf_addf(out, ",\"body\":%s", b);
+		free(b);
+	}
+	buf_adds(out, "}");
+}
+
+/* The row of the report for this op's candidate and kind, to record the outcome. */
+static void
+mark_rows(struct run *r, const struct op *o, const char *action, const char *error)
+{
+	size_t i;
+
+	for (i = 0; i < r->rep.nrows; i++) {
+		struct report_row *w = &r->rep.rows[i];
+		int match = str_eq(w->candidate, o->ats_id) && strcmp(w->action, "planned") == 0;
+		if (!match)
+			continue;
+		if (o->kind == OP_APPLY_TAG || o->kind == OP_REMOVE_TAG) {
+			if (strstr(w->kind, "tag") == NULL && strcmp(w->kind, "deleted_in_ats") != 0 &&
+			    strcmp(w->kind, "anonymized") != 0 && strcmp(w->kind, "duplicate_contacts") != 0)
+				continue;
+		} else if (strstr(w->kind, "tag") != NULL)
+			continue;
+		free(w->action);
+		w->action = xstrdup(action);
+		if (error != NULL) {
+			free(w->error);
+			w->error = xstrdup(error);
+		}
+	}
+}
+
+static void
+record_failure(struct run *r, const struct op *o, const struct keap_err *e, enum rc rc)
+{
+	char why[320];
+
+	snprintf(why, sizeof(why), "%s%s%s%s", e->status ? "HTTP " : "", "", e->msg[0] ? e->msg :
+	    rc_str(rc), "");
+	if (e->status)
+		snprintf(why, sizeof(why), "HTTP %ld %s", e->status, e->msg);
+	mark_rows(r, o, rc == RC_REMOTE || rc == RC_QUOTA ? "deferred" : "failed", why);
+	if (o->ats_id != NULL) {
+		struct buf v = BUF_INIT;
+		int64_t attempts = 0;
+		if (state_get(r->st, DB_FAILED, o->ats_id, &v) == RC_OK) {
+			cJSON *j = json_parse(v.p, v.len, &v);
+			json_int(j, "attempts", &attempts);
+			cJSON_Delete(j);
+		}
+		buf_reset(&v);
+		buf_addf(&v, "{\"attempts\":%lld,\"last_error\":", (long long)attempts + 1);
+		json_escape(&v, why, strlen(why));
+		buf_adds(&v, "}");
+		state_put(r->st, DB_FAILED, o->ats_id, v.p, v.len);
+		buf_free(&v);
+	}
+	if (rc == RC_REMOTE || rc == RC_QUOTA)
+		r->rep.deferred++;
+	else
+		r->record_errors++;
+}
+
+/* After a successful write for a candidate: the agreed values become its base. */
+static void
+settle(struct run *r, const struct op *o)
+{
+	struct candidate c;
+
+	if (o->ats_id == NULL || snap_get_candidate(r->st, o->ats_id, &c) != RC_OK)
+		return;
+	{
+		cJSON *agreed = agreed_values(&r->map, &c);
+		snap_put_base(r->st, o->ats_id, agreed);
+		cJSON_Delete(agreed);
+	}
+	state_del(r->st, DB_FAILED, o->ats_id);
+	candidate_free(&c);
+}
+
+static enum rc
+apply_writes(struct run *r)
+{
+	struct keap_op *kops;
+	size_t *which, n = 0, i;
+	struct buf line = BUF_INIT;
+	enum rc worst = RC_OK;
+
+	kops = xcalloc(r->plan.n + 1, sizeof(*kops));
+	which = xcalloc(r->plan.n + 1, sizeof(*which));
+	for (i = 0; i < r->plan.n; i++) {
+		struct op *o = &r->plan.v[i];
+		cJSON *cur = NULL;
+		uint64_t h = 0;
+
+		if (o->kind != OP_UPSERT_CONTACT && o->kind != OP_PATCH_CONTACT)
+			continue;
+		if (o->kind == OP_PATCH_CONTACT && o->precondition != 0) {
+			if (snap_get_contact(r->st, o->contact_id, &cur, &h) != RC_OK || h != o->precondition) {
+				cJSON_Delete(cur);
+				mark_rows(r, o, "skipped", "the contact changed since this was planned");
+				log_warn("run", "op %s skipped: contact %s changed since it was planned", o->id,
+				    o->contact_id);
+				continue;
+			}
+			cJSON_Delete(cur);
+		}
+		/* intent first: committed before the write is sent */
+		op_json_line(o, &line);
+		if (state_put(r->st, DB_JOURNAL, o->id, line.p, line.len) != RC_OK) {
+			worst = RC_STATE;
+			break;
+		}
+		kops[n].kind = o->kind == OP_UPSERT_CONTACT ? KEAP_OP_UPSERT : KEAP_OP_PATCH;
+		kops[n].id = o->contact_id;
+		kops[n].body = o->body;
+		kops[n].current = NULL;		/* the body already holds the merged lists */
+		kops[n].changes = o->body;
+		which[n++] = i;
+	}
+	if (worst == RC_OK && n > 0) {
+		log_info("run", "writing %zu contacts", n);
+		keap_write_batch(r->keap, kops, n);
+	}
+	for (i = 0; worst == RC_OK && i < n; i++) {
+		struct op *o = &r->plan.v[which[i]];
+		struct keap_op *k = &kops[i];
+
+		if (k->rc == RC_OK) {
+			int changed;
+			char num[32];
+			const char *cid = id_of(k->result, num, sizeof(num));
+			snap_put_contact(r->st, k->result, r->ext_field_id, &changed, NULL);
+			if (cid != NULL && o->ats_id != NULL) {
+				snap_link(r->st, o->ats_id, cid);
+				if (o->contact_id == NULL)
+					o->contact_id = xstrdup(cid);
+			}
+			settle(r, o);
+			mark_rows(r, o, "repaired", NULL);
+		} else {
+			record_failure(r, o, &k->err, k->rc);
+			if (k->rc == RC_AUTH || k->rc == RC_QUOTA || k->rc == RC_CONFIG)
+				worst = k->rc;
+		}
+		state_del(r->st, DB_JOURNAL, o->id);
+		test_hook("write");
+		cJSON_Delete(k->result);
+	}
+	free(kops);
+	free(which);
+	buf_free(&line);
+	return worst;
+}
+
+/* Keeps the snapshot's tag_ids in step with a tag change Keap confirmed. */
+static void
+snap_contact_tag(struct run *r, const char *contact_id, const char *tag_id, int apply)
+{
+	cJSON *c = NULL, *ids, *t, *next;
+	int changed;
+
+	if (snap_get_contact(r->st, contact_id, &c, NULL) != RC_OK)
+		return;
+	ids = cJSON_GetObjectItemCaseSensitive(c, "tag_ids");
+	if (ids == NULL)
+		ids = cJSON_AddArrayToObject(c, "tag_ids");
+	for (t = ids->child; t != NULL; t = next) {
+		char num[32];
+		const char *id = cJSON_IsString(t) ? t->valuestring : NULL;
+		next = t->next;
+		if (id == NULL && json_is_integer(t, NULL)) {
+			snprintf(num, sizeof(num), "%lld", (long long)t->valuedouble);
+			id = num;
+		}
+		if (id != NULL && strcmp(id, tag_id) == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(ids, t));
+	}
+	if (apply)
+		cJSON_AddItemToArray(ids, cJSON_CreateString(tag_id));
+	snap_put_contact(r->st, c, r->ext_field_id, &changed, NULL);
+	cJSON_Delete(c);
+}
+
+/* Tag ops, grouped by tag and direction: at most 100 contacts per call. */
+static enum rc
+apply_tags(struct run *r)
+{
+	size_t i, j;
+	enum rc worst = RC_OK;
+	const char *cat = r->map.tag_category;
+
+	for (i = 0; i < r->plan.n && worst == RC_OK; i++) {
+		struct op *o = &r->plan.v[i];
+		const char **ids;
+		struct op **ops;
+		struct keap_tag_result *res;
+		const char *tag_id = NULL;
+		struct keap_err err;
+		size_t n = 0;
+		int apply;
+		enum rc rc;
+		struct buf line = BUF_INIT;
+
+		if ((o->kind != OP_APPLY_TAG && o->kind != OP_REMOVE_TAG) || o->tag == NULL)
+			continue;
+		apply = o->kind == OP_APPLY_TAG;
+		/* the tag's category: the stage category for stage tags, none for lifecycle tags */
+		{
+			int stage = 0;
+			for (j = 0; j < r->map.nby_status; j++)
+				stage |= strcmp(r->map.by_status[j].v, o->tag) == 0;
+			for (j = 0; j < r->map.nby_stage; j++)
+				stage |= strcmp(r->map.by_stage[j].v, o->tag) == 0;
+			rc = keap_ensure_tag(r->keap, &r->tags, o->tag, stage ? cat : NULL, &tag_id, &err);
+		}
+		if (rc != RC_OK) {
+			record_failure(r, o, &err, rc);
+			free(o->tag);
+			o->tag = NULL;
+			if (rc == RC_AUTH || rc == RC_QUOTA)
+				worst = rc;
+			continue;
+		}
+		ids = xcalloc(r->plan.n + 1, sizeof(*ids));
+		ops = xcalloc(r->plan.n + 1, sizeof(*ops));
+		for (j = i; j < r->plan.n; j++) {
+			struct op *p = &r->plan.v[j];
+			if (p->kind != o->kind || p->tag == NULL || strcmp(p->tag, o->tag) != 0)
+				continue;
+			if (p->contact_id == NULL && p->ats_id != NULL) {
+				/* created in this run: the link has its id now */
+				struct buf cid = BUF_INIT;
+				if (snap_linked(r->st, p->ats_id, &cid) == RC_OK)
+					p->contact_id = buf_take(&cid);
+				buf_free(&cid);
+			}
+			if (p->contact_id == NULL) {
+				free(p->tag);
+				p->tag = NULL;
+				continue;	/* its create failed: reported there */
+			}
+			ids[n] = p->contact_id;
+			ops[n++] = p;
+		}
+		res = xcalloc(n + 1, sizeof(*res));
+		buf_addf(&line, "{\"id\":\"tag-%s\",\"kind\":\"%s\",\"tag\":", o->id, op_kind_str(o->kind));
+		json_escape(&line, o->tag, strlen(o->tag));
+		buf_addf(&line, ",\"contacts\":%zu}", n);
+		state_put(r->st, DB_JOURNAL, o->id, line.p, line.len);
+		rc = n > 0 ? keap_tag_contacts(r->keap, tag_id, apply, ids, n, res, &err) : RC_OK;
+		for (j = 0; j < n; j++) {
+			if (res[j].ok) {
+				mark_rows(r, ops[j], "repaired", NULL);
+				snap_contact_tag(r, ids[j], tag_id, apply);
+			}
+			else {
+				struct keap_err e2 = err;
+				if (rc == RC_OK) {
+					memset(&e2, 0, sizeof(e2));
+					snprintf(e2.msg, sizeof(e2.msg), "Keap answered %s for this contact",
+					    res[j].status);
+				}
+				record_failure(r, ops[j], &e2, rc == RC_OK ? RC_RECORD : rc);
+			}
+		}
+		state_del(r->st, DB_JOURNAL, o->id);
+		test_hook("write");
+		if (rc == RC_AUTH || rc == RC_QUOTA)
+			worst = rc;
+		/* done: clear the tag so the group is not sent twice */
+		for (j = 0; j < n; j++)
+			if (ops[j] != o) {
+				free(ops[j]->tag);
+				ops[j]->tag = NULL;
+			}
+		free(o->tag);
+		o->tag = NULL;
+		free(ids);
+		free(ops);
+		free(res);
+		buf_free(&line);
+	}
+	return worst;
+}
+
+/* Deletes (lifecycle.deletes = "delete" only: keap.c refuses otherwise). */
+static enum rc
+apply_deletes(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->plan.n; i++) {
+		struct op *o = &r->plan.v[i];
+		struct keap_err err;
+		enum rc rc;
+
+		if (o->kind != OP_DELETE_CONTACT)
+			continue;
+		rc = keap_delete_contact(r->keap, o->contact_id, &err);
+		if (rc == RC_OK) {
+			snap_del_contact(r->st, o->contact_id, r->ext_field_id);
+			mark_rows(r, o, "repaired", NULL);
+		} else
+			record_failure(r, o, &err, rc);
+	}
+	return RC_OK;
+}
+
+/* A killed run left intents in the journal: the writes are idempotent
+ * (upserts match by email and carry the external id; patches and tags set
+ * values), so they are simply done again. */
+static enum rc
+replay_journal(struct run *r)
+{
+	struct strset keys = { 0 };
+	size_t i;
+	enum rc rc = state_each(r->st, DB_JOURNAL, NULL, collect_key, &keys);
+
+	if (rc != RC_OK || keys.n == 0) {
+		set_free(&keys);
+		return rc;
+	}
+	log_warn("run", "%zu writes of an interrupted run are in the journal; they are redone by "
+	    "this run's plan and cleared", keys.n);
+	/* The plan of this run re-derives every repair from the snapshot, and the
+	 * writes are idempotent: the intents only need to be cleared once this
+	 * run has planned (a killed create is found by its external id or email). */
+	for (i = 0; i < keys.n && rc == RC_OK; i++)
+		rc = state_del(r->st, DB_JOURNAL, keys.v[i]);
+	set_free(&keys);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- report */
+
+struct trend_acc {
+	struct report_point *v;
+	size_t n;
+};
+
+static enum rc
+trend_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct trend_acc *t = arg;
+	struct buf err = BUF_INIT;
+	cJSON *j = json_parse(val, vlen, &err);
+	const cJSON *p = json_get(j, "after_pct");
+	int64_t ts = 0;
+
+	(void)key;
+	(void)klen;
+	if (cJSON_IsNumber(p) && json_int(j, "finished_ms", &ts) == 0) {
+		t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
+		t->v[t->n].ts_ms = ts;
+		t->v[t->n].pct = p->valuedouble;
+		t->n++;
+	}
+	cJSON_Delete(j);
+	buf_free(&err);
+	return RC_OK;
+}
+
+static void
+finish_report(struct run *r, enum rc rc)
+{
+	struct trend_acc t = { NULL, 0 };
+	const struct keap_endpoint *ep;
+	const struct http_stats *hs;
+	struct pace_info pi;
+	size_t n = 0, i, keep;
+	char rec[256];
+	const char *dir = cfg_str(r->cfg, OPT_REPORT_DIR);
+	char *defdir = NULL;
+
+	r->rep.finished_ms = now_ms();
+	r->rep.exit_status = rc_exit_status(rc);
+	if (r->keap != NULL) {
+		ep = keap_endpoints(r->keap, &n);
+		r->rep.api = xcalloc(n + 1, sizeof(*r->rep.api));
+		for (i = 0; i < n; i++) {
+			r->rep.api[i].endpoint = xstrdup(ep[i].name);
+			r->rep.api[i].calls = ep[i].calls;
+			r->rep.api[i].ok = ep[i].ok;
+			r->rep.api[i].client_errors = ep[i].client_errors;
+			r->rep.api[i].server_errors = ep[i].server_errors;
+			r->rep.api[i].status_429 = ep[i].status_429;
+			r->rep.api[i].transport_errors = ep[i].transport_errors;
+		}
+		r->rep.napi = n;
+	}
+	if (r->http != NULL) {
+		hs = http_get_stats(r->http);
+		r->rep.retries = hs->retries;
+		r->rep.s429 = hs->status_429;
+	}
+	if (r->kpace != NULL) {
+		pace_get(r->kpace, &pi);
+		r->rep.quota_left = pi.quota_left;
+	}
+	if (r->st == NULL)
+		return;
+	/* the run record (trend source), then the trend of the last N runs */
+	snprintf(rec, sizeof(rec), "{\"finished_ms\":%lld,\"after_pct\":%.3f,\"exit\":%d,\"mode\":\"%s\"}",
+	    (long long)r->rep.finished_ms, r->rep.after_pct, r->rep.exit_status, r->rep.mode);
+	if (rc != RC_LOCKED)
+		state_put(r->st, DB_RUNS, r->rep.run_id, rec, strlen(rec));
+	state_each(r->st, DB_RUNS, NULL, trend_one, &t);
+	keep = (size_t)cfg_int(r->cfg, OPT_REPORT_TREND_RUNS);
+	if (t.n > keep) {
+		memmove(t.v, t.v + (t.n - keep), keep * sizeof(*t.v));
+		t.n = keep;
+	}
+	r->rep.trend = t.v;
+	r->rep.ntrend = t.n;
+	if (dir == NULL)
+		dir = defdir = xasprintf("%s/reports", cfg_str(r->cfg, OPT_STATE_DIR));
+	report_write(&r->rep, dir, cfg_bool(r->cfg, OPT_REPORT_MASK_PII));
+	free(defdir);
+}
+
+/* ------------------------------------------------------------------ main */
+
+enum rc
+run_main(const struct config *cfg, const struct run_opts *o)
+{
+	struct run r;
+	struct buf why = BUF_INIT;
+	struct guards g;
+	enum rc rc;
+
+	memset(&r, 0, sizeof(r));
+	r.cfg = cfg;
+	r.o = *o;
+	r.start_ms = now_ms();
+	r.deadline = mono_ms() + cfg_int(cfg, OPT_RUN_MAX_RUNTIME) * 1000;
+	report_init(&r.rep, o->mode == RUN_APPLY ? "apply" : o->mode == RUN_PLAN ? "plan" : "run");
+	if ((rc = setup(&r)) != RC_OK)
+		goto out;
+	if ((rc = replay_journal(&r)) != RC_OK)
+		goto out;
+	if (o->mode == RUN_APPLY) {
+		struct buf err = BUF_INIT;
+		plan_free(&r.plan);
+		if ((rc = plan_read(&r.plan, o->plan_in, &err)) != RC_OK) {
+			log_error("run", "%s", err.p);
+			buf_free(&err);
+			goto out;
+		}
+		buf_free(&err);
+		{
+			size_t i;
+			for (i = 0; i < r.plan.n; i++) {
+				struct report_row *w = report_add_row(&r.rep, op_kind_str(r.plan.v[i].kind), NULL,
+				    NULL, r.plan.v[i].ats_id, r.plan.v[i].contact_id);
+				free(w->action);
+				w->action = xstrdup("planned");
+				free(w->kind);
+				w->kind = xstrdup(r.plan.v[i].kind == OP_APPLY_TAG ||
+				    r.plan.v[i].kind == OP_REMOVE_TAG ? "stage_tag" : "field_mismatch");
+			}
+		}
+	} else {
+		if ((rc = pull(&r)) != RC_OK)
+			goto out;
+		if ((rc = reconcile(&r)) != RC_OK)
+			goto out;
+	}
+	r.rep.before_pct = accuracy(&r, 0);
+	{
+		size_t i, nd = 0;
+		struct strset cands = { 0 };
+		for (i = 0; i < r.rep.nrows; i++)
+			if (r.rep.rows[i].candidate != NULL)
+				set_add(&cands, r.rep.rows[i].candidate);
+		set_finish(&cands);
+		nd = cands.n;
+		r.rep.drifted = nd;
+		set_free(&cands);
+	}
+	r.plan.linked = r.rep.linked;
+	memset(&g, 0, sizeof(g));
+	g.max_change_percent = cfg_int(cfg, OPT_GUARDS_MAX_CHANGE_PCT);
+	g.max_archives = cfg_int(cfg, OPT_GUARDS_MAX_ARCHIVES);
+	g.max_creates = cfg_int(cfg, OPT_GUARDS_MAX_CREATES);
+	g.approve = o->approve;
+	if (o->plan_out != NULL && (rc = plan_write(&r.plan, o->plan_out)) != RC_OK)
+		goto out;
+	if (plan_check_guards(&r.plan, &g, &why) != RC_OK && o->mode != RUN_PLAN && !o->dry_run) {
+		log_error("run", "nothing applied: %s (use --approve N to allow it once)", why.p);
+		r.rep.message = xstrdup(why.p);
+		rc = RC_GUARD;
+		goto out;
+	}
+	if (o->mode == RUN_PLAN || o->dry_run) {
+		log_info("run", "%s: %zu ops planned, nothing written", o->dry_run ? "dry run" : "plan",
+		    r.plan.n);
+		r.rep.after_pct = r.rep.before_pct;
+		accuracy(&r, 1);
+		rc = r.record_errors ? RC_RECORD : RC_OK;
+		goto out;
+	}
+	if ((rc = apply_writes(&r)) == RC_OK)
+		rc = apply_tags(&r);
+	if (rc == RC_OK)
+		rc = apply_deletes(&r);
+	{
+		struct strset ok = { 0 }, bad = { 0 };
+		size_t i;
+		for (i = 0; i < r.rep.nrows; i++) {
+			const struct report_row *w = &r.rep.rows[i];
+			if (w->candidate == NULL)
+				continue;
+			if (strcmp(w->action, "repaired") == 0)
+				set_add(&ok, w->candidate);
+			else if (strcmp(w->action, "failed") == 0)
+				set_add(&bad, w->candidate);
+		}
+		set_finish(&ok);
+		set_finish(&bad);
+		for (i = 0; i < ok.n; i++)
+			r.rep.repaired += !set_has(&bad, ok.v[i]);
+		r.rep.failed = bad.n;
+		set_free(&ok);
+		set_free(&bad);
+	}
+	if (r.o.mode != RUN_APPLY) {
+		/* refresh what Keap says after our writes for the "after" accuracy:
+		 * the snapshot already holds every contact our writes returned */
+	}
+	r.rep.after_pct = accuracy(&r, 1);
+	if (rc == RC_OK && r.rep.deferred > 0)
+		rc = RC_REMOTE;
+	if (rc == RC_OK && r.record_errors > 0)
+		rc = RC_RECORD;
+	if ((rc == RC_OK || rc == RC_RECORD) && r.o.mode == RUN_RUN) {
+		meta_put_int(&r, "hwm_ats_ms", r.start_ms);
+		meta_put_int(&r, "hwm_keap_ms", r.start_ms);
+		meta_put_int(&r, "runs_since_full", r.full ? 0 : meta_int(&r, "runs_since_full") + 1);
+		meta_put_int(&r, "last_good_run_ms", now_ms());
+	}
+out:
+	if (rc == RC_REMOTE && past_deadline(&r) && r.rep.message == NULL)
+		r.rep.message = xstrdup("deadline reached (run.max_runtime): the rest waits for the next run");
+	finish_report(&r, rc);
+	{
+		struct buf md = BUF_INIT;
+		if (!cfg_bool(cfg, OPT_QUIET) && r.st != NULL) {
+			report_markdown(&r.rep, cfg_bool(cfg, OPT_REPORT_MASK_PII), &md);
+			fputs(md.p ? md.p : "", stdout);
+		}
+		buf_free(&md);
+	}
+	report_free(&r.rep);
+	buf_free(&why);
+	teardown(&r);
+	return rc;
+}
+
+enum rc
+run_report(const struct config *cfg, const char *format, const char *output)
+{
+	const char *dir = cfg_str(cfg, OPT_REPORT_DIR);
+	char *defdir = NULL, *path;
+	const char *file = strcmp(format, "json") == 0 ? "report.json" : strcmp(format, "html") == 0 ?
+	    "report.html" : strcmp(format, "csv") == 0 ? "drift.csv" : "report.md";
+	struct buf b = BUF_INIT;
+	enum rc rc = RC_OK;
+
+	if (dir == NULL)
+		dir = defdir = xasprintf("%s/reports", cfg_str(cfg, OPT_STATE_DIR));
+	path = xasprintf("%s/%s", dir, file);
+	if (read_file(path, 256u * 1024 * 1024, &b) != 0) {
+		log_error("report", "no report at %s (has a run finished yet?)", path);
+		rc = RC_STATE;
+	} else if (output != NULL) {
+		if (atomic_write(output, b.p, b.len, 0600) != 0) {
+			log_error("report", "cannot write %s", output);
+			rc = RC_STATE;
+		}
+	} else
+		fwrite(b.p, 1, b.len, stdout);
+	free(path);
+	free(defdir);
+	buf_free(&b);
+	return rc;
+}

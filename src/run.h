@@ -1,0 +1,35 @@
+/*
+ * run.h — one run, as data flows (DESIGN.md §1): lock and open the state,
+ * authenticate, load Keap's model and tags, replay any journalled write a
+ * killed run left, pull the ATS and Keap into the snapshot, reconcile the
+ * touched candidates (all of them on a full sweep), plan, check the guards,
+ * apply with the intent journal, measure accuracy over every linked
+ * candidate, write the report and return the exit status's rc.
+ */
+#ifndef ATSRECON_RUN_H
+#define ATSRECON_RUN_H
+
+#include "config.h"
+#include "util.h"
+
+enum run_mode {
+	RUN_RUN,	/* plan + apply */
+	RUN_PLAN,	/* plan only; writes the plan file */
+	RUN_APPLY	/* apply a plan file (no pulls) */
+};
+
+struct run_opts {
+	enum run_mode mode;
+	int full;		/* --full */
+	int dry_run;		/* --dry-run: plan and report, write nothing to Keap */
+	const char *plan_out;	/* --plan-out / plan -o */
+	const char *plan_in;	/* apply PLAN */
+	long approve;		/* --approve N */
+};
+
+enum rc run_main(const struct config *, const struct run_opts *);
+
+/* `atsrecon report --format F`: the last run's report, from the report directory. */
+enum rc run_report(const struct config *, const char *format, const char *output);
+
+#endif
