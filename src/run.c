@@ -292,6 +292,24 @@ teardown(struct run *r)
 
 /* ---------------------------------------------------------------- pulls */
 
+/*
+ * A candidate that must be looked at is marked in DB "failed" in the same
+ * transaction as the snapshot change that made it so; the accuracy pass after
+ * the writes clears the mark once it is in sync. A run killed anywhere in
+ * between therefore leaves the mark, and the next run looks again.
+ */
+static enum rc
+mark_pending(struct run *r, const char *key)
+{
+	struct buf v = BUF_INIT;
+	enum rc rc = state_get(r->st, DB_FAILED, key, &v);
+
+	if (rc == RC_RECORD)
+		rc = state_put(r->st, DB_FAILED, key, "{\"attempts\":0}", 14);
+	buf_free(&v);
+	return rc;
+}
+
 static enum rc
 on_candidate(void *arg, const struct candidate *c)
 {
@@ -308,6 +326,8 @@ on_candidate(void *arg, const struct candidate *c)
 	rc = snap_put_candidate(r->st, c, &changed);
 	if (rc == RC_OK && (changed || r->full))
 		set_add(&r->touched, key.p);
+	if (rc == RC_OK && changed)
+		rc = mark_pending(r, key.p);
 	buf_free(&key);
 	return rc;
 }
@@ -340,10 +360,15 @@ on_contacts(void *arg, const cJSON *contacts, int page)
 			/* a Keap-side edit: the linked candidate needs a look */
 			struct buf ak = BUF_INIT;
 			char *ck = xasprintf("c:%s", id);
-			if (state_get(r->st, DB_LINK, ck, &ak) == RC_OK)
+			rc = RC_OK;
+			if (state_get(r->st, DB_LINK, ck, &ak) == RC_OK) {
 				set_add(&r->touched, ak.p);
+				rc = mark_pending(r, ak.p);
+			}
 			free(ck);
 			buf_free(&ak);
+			if (rc != RC_OK)
+				return rc;
 		}
 	}
 	return RC_OK;
@@ -393,6 +418,8 @@ confirm_vanished(struct run *r)
 	}
 	set_free(&all);
 	set_finish(&r->gone);
+	for (i = 0; i < r->gone.n; i++)
+		set_add(&r->touched, r->gone.v[i]);
 	return rc;
 }
 
@@ -453,6 +480,9 @@ pull(struct run *r)
 		return rc != RC_OK ? rc : RC_REMOTE;
 	}
 	log_info("run", "ATS: %ld candidates in %d pages", ap.records, ap.pages);
+	/* not in sync after the last run (failed, deferred, guarded, invalid): again */
+	if ((rc = state_each(r->st, DB_FAILED, NULL, collect_key, &r->touched)) != RC_OK)
+		return rc;
 	set_finish(&r->touched);
 	if (r->full && (rc = confirm_vanished(r)) != RC_OK)
 		return rc;
@@ -524,18 +554,25 @@ has_tag_named(const struct run *r, const cJSON *contact, const char *name)
 	return 0;
 }
 
-/* The values a successful repair leaves agreed: the base of the 3-way diff. */
+/* The values both sides hold (the base of the next 3-way diff): every rule
+ * whose desired value the contact now has. */
 static cJSON *
-agreed_values(const struct mapping *m, const struct candidate *c)
+agreed_values(const struct mapping *m, const struct candidate *c, const cJSON *contact)
 {
 	cJSON *b = cJSON_CreateObject();
 	size_t i;
 
 	for (i = 0; i < m->n; i++) {
 		struct desired d;
+		char *actual;
+
 		mapping_desired(m, &m->rules[i], c, &d);
-		if (d.opinion && !d.invalid)
-			cJSON_AddStringToObject(b, m->rules[i].to, d.value);
+		if (d.opinion && !d.invalid) {
+			actual = mapping_actual(m, &m->rules[i], contact);
+			if (strcmp(actual, d.value) == 0)
+				cJSON_AddStringToObject(b, m->rules[i].to, d.value);
+			free(actual);
+		}
 		desired_free(&d);
 	}
 	return b;
@@ -602,10 +639,14 @@ reconcile_one(struct run *r, const char *key)
 		/* deleted in the ATS: the archive tag, nothing else (or a delete by policy) */
 		const char *policy = cfg_str(r->cfg, OPT_LIFE_DELETES);
 		if (n > 0 && strcmp(policy, "tag") == 0) {
+			const char *tag = cfg_str(r->cfg, OPT_LIFE_DELETED_TAG);
 			snap_get_contact(r->st, ids[0], &contact, &hash);
-			lifecycle_tag(r, key, ids[0], contact, cfg_str(r->cfg, OPT_LIFE_DELETED_TAG),
-			    "deleted_in_ats", 1);
-		} else if (n > 0 && strcmp(policy, "delete") == 0) {
+			if (contact != NULL && has_tag_named(r, contact, tag))
+				state_del(r->st, DB_ATS, key);	/* archived already: done with it */
+			else
+				lifecycle_tag(r, key, ids[0], contact, tag, "deleted_in_ats", 1);
+		} else if (n == 0)
+			state_del(r->st, DB_ATS, key);	/* nothing in Keap to archive */ else if (n > 0 && strcmp(policy, "delete") == 0) {
 			struct op *o = plan_add(&r->plan, OP_DELETE_CONTACT, key, ids[0], NULL, NULL, 0);
 			op_add_reason(o, "deleted_in_ats", NULL);
 			report_add_row(&r->rep, "deleted_in_ats", NULL, NULL, key, ids[0]);
@@ -624,9 +665,10 @@ reconcile_one(struct run *r, const char *key)
 		stage_tags_of(r, contact, &tagnames, &tags.nstage);
 		tags.stage = tagnames;
 		if (n > 1) {
-			struct report_row *w = report_add_row(&r->rep, "duplicate_contacts", NULL, NULL, key,
-			    ids[0]);
+			size_t row = r->rep.nrows;	/* an index: more rows are added below */
 			struct buf others = BUF_INIT;
+
+			report_add_row(&r->rep, "duplicate_contacts", NULL, NULL, key, ids[0]);
 			for (i = 1; i < n; i++) {
 				cJSON *dup = NULL;
 				buf_addf(&others, "%s%s", i > 1 ? "," : "", ids[i]);
@@ -635,9 +677,9 @@ reconcile_one(struct run *r, const char *key)
 				    "duplicate_contacts", 0);
 				cJSON_Delete(dup);
 			}
-			w->actual = buf_take(&others);
-			w->error = xstrdup("the linked contact is repaired; the others are tagged, never "
-			    "merged or deleted");
+			r->rep.rows[row].actual = buf_take(&others);
+			r->rep.rows[row].error = xstrdup("the linked contact is repaired; the others are "
+			    "tagged, never merged or deleted");
 		}
 		if (how != NULL && strcmp(how, "link") != 0)
 			snap_link(r->st, key, ids[0]);
@@ -745,7 +787,7 @@ reconcile_one(struct run *r, const char *key)
 		    dr.v[i].repair ? "planned" : "reported");
 	if (dr.n == 0 && contact != NULL) {
 		/* in agreement: what is agreed now is the base of the next diff */
-		cJSON *agreed = agreed_values(&r->map, &c);
+		cJSON *agreed = agreed_values(&r->map, &c, contact);
 		char *a = json_print(agreed), *b = json_print(basej);
 		if (strcmp(a, b) != 0)
 			snap_put_base(r->st, key, agreed);
@@ -788,7 +830,8 @@ reconcile(struct run *r)
 struct acc {
 	struct run *r;
 	size_t agree, total, linked, in_sync, candidates;
-	int count_fields;
+	int count_fields;		/* the pass after the writes */
+	struct strset ok, pending;	/* in sync / not, after the writes */
 };
 
 static enum rc
@@ -827,6 +870,8 @@ acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 			desired_free(&want);
 		}
 		diff_result_free(&dr);
+		if (a->count_fields)
+			set_add(&a->pending, key);
 		candidate_free(&c);
 		buf_free(&cid);
 		return RC_OK;
@@ -837,8 +882,12 @@ acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 	diff_candidate(&r->map, &c, contact, NULL, &tags, &dr);
 	a->agree += dr.fields_agree + (dr.stage_ok ? 1 : 0);
 	a->total += dr.fields_total + 1;
-	if (dr.fields_agree == dr.fields_total && dr.stage_ok)
+	if (dr.fields_agree == dr.fields_total && dr.stage_ok) {
 		a->in_sync++;
+		if (a->count_fields)
+			set_add(&a->ok, key);
+	} else if (a->count_fields)
+		set_add(&a->pending, key);
 	if (a->count_fields) {
 		/* per field: every rule with an opinion counts */
 		for (i = 0; i < r->map.n; i++) {
@@ -876,6 +925,22 @@ accuracy(struct run *r, int count_fields)
 	r->rep.candidates = a.candidates;
 	r->rep.linked = a.linked;
 	r->rep.in_sync = a.in_sync;
+	if (count_fields && r->st != NULL) {
+		/* what is not in sync after this run is looked at again by the next one,
+		 * changed or not (DB failed: attempts and the last error, if any) */
+		size_t i;
+		struct buf v = BUF_INIT;
+		for (i = 0; i < a.ok.n; i++)
+			state_del(r->st, DB_FAILED, a.ok.v[i]);
+		for (i = 0; i < a.pending.n; i++) {
+			buf_reset(&v);
+			if (state_get(r->st, DB_FAILED, a.pending.v[i], &v) == RC_RECORD)
+				state_put(r->st, DB_FAILED, a.pending.v[i], "{\"attempts\":0}", 14);
+		}
+		buf_free(&v);
+	}
+	set_free(&a.ok);
+	set_free(&a.pending);
 	return a.total ? 100.0 * (double)a.agree / (double)a.total : 100.0;
 }
 
@@ -970,18 +1035,17 @@ record_failure(struct run *r, const struct op *o, const struct keap_err *e, enum
 
 /* After a successful write for a candidate: the agreed values become its base. */
 static void
-settle(struct run *r, const struct op *o)
+settle(struct run *r, const struct op *o, const cJSON *contact)
 {
 	struct candidate c;
 
 	if (o->ats_id == NULL || snap_get_candidate(r->st, o->ats_id, &c) != RC_OK)
 		return;
 	{
-		cJSON *agreed = agreed_values(&r->map, &c);
+		cJSON *agreed = agreed_values(&r->map, &c, contact);
 		snap_put_base(r->st, o->ats_id, agreed);
 		cJSON_Delete(agreed);
 	}
-	state_del(r->st, DB_FAILED, o->ats_id);
 	candidate_free(&c);
 }
 
@@ -1043,7 +1107,7 @@ apply_writes(struct run *r)
 				if (o->contact_id == NULL)
 					o->contact_id = xstrdup(cid);
 			}
-			settle(r, o);
+			settle(r, o, k->result);
 			mark_rows(r, o, "repaired", NULL);
 		} else {
 			record_failure(r, o, &k->err, k->rc);
@@ -1391,6 +1455,13 @@ run_main(const struct config *cfg, const struct run_opts *o)
 	g.max_archives = cfg_int(cfg, OPT_GUARDS_MAX_ARCHIVES);
 	g.max_creates = cfg_int(cfg, OPT_GUARDS_MAX_CREATES);
 	g.approve = o->approve;
+	if (meta_int(&r, "last_good_run_ms") == 0 && g.max_change_percent < 100) {
+		/* a first run links and repairs everything it finds: a percentage of
+		 * "linked contacts" means nothing yet; max_creates still applies */
+		log_info("run", "first run: the max_change_percent guard starts with the next run");
+		g.max_change_percent = 100;
+		r.plan.linked = r.plan.n;
+	}
 	if (o->plan_out != NULL && (rc = plan_write(&r.plan, o->plan_out)) != RC_OK)
 		goto out;
 	if (plan_check_guards(&r.plan, &g, &why) != RC_OK && o->mode != RUN_PLAN && !o->dry_run) {

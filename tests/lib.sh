@@ -40,7 +40,7 @@ check() {
 # run CMD...: runs with stdout in $T_TMP/out, stderr in $T_TMP/err, status in $RC.
 # A sanitizer report anywhere is a failure of its own.
 run() {
-	"$@" >"$T_TMP/out" 2>"$T_TMP/err" </dev/null
+	("$@") >"$T_TMP/out" 2>"$T_TMP/err" </dev/null	# a subshell: a SIGKILLed command is a status, not a shell message
 	RC=$?
 	if [ "$RC" = 86 ] || grep -q -E 'Sanitizer|runtime error:' "$T_TMP/err"; then
 		not_ok "sanitizer report from: $*"

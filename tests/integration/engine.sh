@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Integration: the reconcile engine end to end, against the Keap and Greenhouse
+# fakes: create, link by email with representation-only noise, repair of ATS
+# changes and Keap edits, lists kept whole, stage tags, invalid values, owners,
+# duplicates, deletes and anonymisation, a second run with zero writes, guards,
+# dry run, plan/apply with a stale precondition, a run killed mid-apply and
+# resumed, the lock, status and the report files.
+. "$(dirname "$0")/../lib.sh"
+
+start_fake keap || { t_done; exit 1; }
+KU=$FAKE_URL
+start_fake greenhouse --limit-per-window 100000 || { t_done; exit 1; }
+GU=$FAKE_URL
+ADM="$TOP/tests/fakes/admin.py"
+kadm() { python3 "$ADM" "$KU" "$CA" "$@"; }
+gadm() { python3 "$ADM" "$GU" "$CA" "$@"; }
+kwrites() { kadm GET /_admin/stats --get writes; }
+contact() { kadm GET "/_admin/contact?id=$1"; }
+by_email() {	# the ids of Keap contacts with this email, comma-separated
+	kadm GET /_admin/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(",".join(c["id"] for c in s["contacts"]
+               if any(e.get("email", "").strip().lower() == sys.argv[1] for e in c.get("email_addresses", []))))' "$1"
+}
+tags_of() {	# the tag names of a Keap contact, sorted, comma-separated
+	kadm GET /_admin/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+names = {str(t["id"]): t["name"] for t in s["tags"]}
+c = [c for c in s["contacts"] if c["id"] == sys.argv[1]][0]
+print(",".join(sorted(names[str(t)] for t in c.get("tag_ids", []))))' "$1"
+}
+
+ST="$T_TMP/state"
+CFG="$T_TMP/atsrecon.jsonc"
+cat >"$CFG" <<EOC
+{
+  "ats": { "kind": "greenhouse", "base_url": "$GU/v3", "auth_url": "$GU/auth",
+           "client_id": "gh-client", "client_secret": "gh-secret", "user_id": "4711" },
+  "keap": { "base_url": "$KU/crm/rest", "token_url": "$KU/token", "client_id": "atsrecon-test-client",
+            "client_secret": "atsrecon-test-secret", "max_rps": 50 },
+  "http": { "ca_file": "$CA", "max_retries": 3 },
+  "state": { "dir": "$ST" },
+  "guards": { "max_change_percent": 70, "max_archives": 5, "max_creates": 20 },
+  "fields": [
+    { "from": "first_name", "to": "given_name" },
+    { "from": "last_name", "to": "family_name" },
+    { "from": "email", "to": "email:EMAIL1" },
+    { "from": "phone", "to": "phone:PHONE1" },
+    { "from": "source", "to": "custom:ATS Source",
+      "map": { "Indeed": "Job Board", "Referral": "Referral", "Careers Site": "Careers Page" } },
+    { "from": "applied_at", "to": "custom:ATS Applied Date" },
+    { "from": "title", "to": "job_title", "owner": "fill" }
+  ],
+  "stage_tags": { "category": "ATS Stage",
+    "by_status": { "hired": "ATS Stage: Hired", "rejected": "ATS Stage: Rejected" },
+    "by_stage": { "Application Review": "ATS Stage: Review", "Recruiter Phone Screen": "ATS Stage: Screen",
+                  "Take Home Test": "ATS Stage: Test", "Face to Face": "ATS Stage: Onsite", "Offer": "ATS Stage: Offer" } }
+}
+EOC
+run_a() { run "$ATSRECON" "$@" -c "$CFG" --log-format json; }
+
+# --- the world: candidates in Greenhouse, some contacts already in Keap
+add() { gadm POST /_admin/add-candidate "$1" >/dev/null || not_ok "seed candidate"; }
+add '{"id": 101, "first_name": "Ada", "last_name": "Lovelace", "title": "Engineer",
+  "email_addresses": [{"value": "ada@example.com", "type": "personal"}],
+  "phone_numbers": [{"value": "(415) 555-0101", "type": "mobile"}],
+  "applications": [{"status": "in_process", "job_id": 4001, "stage_name": "Application Review", "source_id": 7}]}'
+add '{"id": 102, "first_name": "Bo", "last_name": "Chen", "email_addresses": [{"value": "bo@example.com", "type": "work"}],
+  "applications": [{"status": "in_process", "job_id": 4001, "stage_name": "Face to Face", "source_id": 21}]}'
+add '{"id": 103, "first_name": "Cy", "last_name": "Dee", "email_addresses": [{"value": "cy@example.com", "type": "work"}],
+  "applications": [{"status": "hired", "job_id": 4002}]}'
+add '{"id": 104, "first_name": "Di", "last_name": "Evans", "email_addresses": [{"value": "di@example.com", "type": "work"}],
+  "applications": [{"status": "in_process", "job_id": 4001, "stage_name": "Offer", "source_id": 12}]}'
+add '{"id": 105, "first_name": "Ed", "last_name": "Fox", "email_addresses": [{"value": "ed@example.com", "type": "work"}],
+  "applications": [{"status": "in_process", "job_id": 4001, "stage_name": "Offer", "source_id": 30}]}'
+add '{"id": 106, "first_name": "Flo", "last_name": "Gray", "email_addresses": [{"value": "flo@example.com", "type": "work"}],
+  "applications": [{"status": "in_process", "job_id": 4001, "stage_name": "Offer", "source_id": 30}]}'
+add '{"id": 107, "first_name": "Gus", "last_name": "Hale", "email_addresses": [{"value": "gus@example.com", "type": "work"}],
+  "applications": [{"status": "in_process", "job_id": 4001, "stage_name": "Offer", "source_id": 30}]}'
+kadm POST /_admin/state '{"_merge": true, "contacts": [
+  {"id": "9001", "given_name": "Ada", "family_name": "Lovelace", "job_title": "Countess",
+   "email_addresses": [{"email": "ADA@Example.com ", "field": "EMAIL1"}, {"email": "ada@home.example", "field": "EMAIL2"}],
+   "phone_numbers": [{"number": "+1 415 555 0101", "field": "PHONE1"}]},
+  {"id": "9002", "given_name": "Ed", "family_name": "Fox", "email_addresses": [{"email": "ed@example.com", "field": "EMAIL1"}]},
+  {"id": "9003", "given_name": "Edward", "family_name": "Fox", "email_addresses": [{"email": "ed@example.com", "field": "EMAIL1"}]},
+  {"id": "9004", "given_name": "Zed", "family_name": "Marketing", "email_addresses": [{"email": "zed@example.com", "field": "EMAIL1"}]}
+]}' >/dev/null || not_ok "seed Keap"
+RT=$(kadm POST /_admin/tokens '{}' --get refresh_token)
+expect_rc 0 "bootstrap Keap tokens" "$ATSRECON" auth keap --refresh-token "$RT" -c "$CFG"
+
+# --- first run
+w0=$(kwrites)
+run_a run
+check "first run exits 1 (an invalid value is a record-level failure)" test "$RC" = 1
+check "it says why in the summary" out_has "invalid_value"
+check "report files written" test -s "$ST/reports/report.json" -a -s "$ST/reports/report.md" -a \
+	-s "$ST/reports/drift.csv" -a -s "$ST/reports/report.html"
+check "new candidates were created (one contact each)" test "$(by_email bo@example.com | tr ',' '\n' | wc -l)" = 1
+check "Ada matched the existing contact by email despite case and spaces" test "$(by_email ada@example.com)" = 9001
+check "Ada's second email survived the repair" bash -c "python3 '$ADM' '$KU' '$CA' GET '/_admin/contact?id=9001' | grep -q ada@home.example"
+check "Ada's job title is Keap's (owner fill: Keap already had one)" bash -c "python3 '$ADM' '$KU' '$CA' GET '/_admin/contact?id=9001' | grep -q Countess"
+check "Ada carries her stage tag" test "$(tags_of 9001)" = "ATS Stage: Review"
+check "the hired candidate has the Hired tag (status before stage)" test "$(tags_of "$(by_email cy@example.com)")" = "ATS Stage: Hired"
+check "the duplicate got the duplicate tag" bash -c "echo '$(tags_of 9003),$(tags_of 9002)' | grep -q 'ATS: Possible Duplicate'"
+check "both Ed contacts still exist" test "$(by_email ed@example.com)" = "9002,9003"
+check "the marketing contact was not touched" bash -c "python3 '$ADM' '$KU' '$CA' GET '/_admin/contact?id=9004' | grep -q -v 'ATS'"
+check "Di's unmapped source is reported, never written" bash -c "grep -q 'Meetups' '$ST/reports/report.json' && \
+	! python3 '$ADM' '$KU' '$CA' GET '/_admin/state' | grep -q Meetups"
+check "no Keap request failed the API's schema" test "$(kadm GET /_admin/conformance)" = "[]"
+
+# --- second run: nothing to write
+w1=$(kwrites)
+run_a run
+check "second run writes nothing" test "$(kwrites)" = "$w1"
+check "second run still exits 1 (the invalid value stays until fixed)" test "$RC" = 1
+
+# --- representation-only noise in Keap: no write
+kadm POST /_admin/edit-contact '{"id": "9001", "set": {"phone_numbers": [{"number": "(415) 555-0101", "field": "PHONE1"}]}}' >/dev/null
+w1=$(kwrites)
+run_a run
+check "a phone reformatted in Keap is not drift (no write)" test "$(kwrites)" = "$w1"
+
+# --- a Keap-side edit and an ATS-side change are both repaired, with their sides
+kadm POST /_admin/edit-contact '{"id": "9001", "set": {"given_name": "Adah"}}' >/dev/null
+gadm POST /_admin/edit-candidate '{"id": 102, "set": {"last_name": "Chen-Li"}}' >/dev/null
+run_a run
+check "the Keap edit is repaired" bash -c "python3 '$ADM' '$KU' '$CA' GET '/_admin/contact?id=9001' | grep -q '\"given_name\": \"Ada\"'"
+check "the Keap edit is attributed to keap_edited" grep -q -E '"side":[[:space:]]*"keap_edited"' "$ST/reports/report.json"
+check "the ATS change is attributed to ats_changed" grep -q -E '"side":[[:space:]]*"ats_changed"' "$ST/reports/report.json"
+check "the ATS change reached Keap" bash -c "python3 '$ADM' '$KU' '$CA' GET '/_admin/state' | grep -q 'Chen-Li'"
+
+# --- a stage move swaps the stage tag
+APP=$(gadm GET "/_admin/candidate?id=102" --get applications.0.id)
+gadm POST /_admin/edit-application "{\"id\": $APP, \"set\": {\"job_interview_stage_id\": 5005}}" >/dev/null
+run_a run
+check "the stage tag moved (exactly one of the category)" test "$(tags_of "$(by_email bo@example.com)")" = "ATS Stage: Offer"
+
+# --- guards: a mass change trips, nothing is applied; --approve lets it through once
+for id in 101 102 103 105 106 107; do
+	gadm POST /_admin/edit-candidate "{\"id\": $id, \"set\": {\"first_name\": \"X$id\"}}" >/dev/null
+done
+w1=$(kwrites)
+expect_rc 6 "a change of 6 of 7 linked contacts trips max_change_percent" "$ATSRECON" run -c "$CFG"
+check "nothing was applied" test "$(kwrites)" = "$w1"
+check "the report says which guard" grep -q "max_change_percent" "$ST/reports/report.json"
+expect_rc 1 "--dry-run plans and writes nothing" "$ATSRECON" run -c "$CFG" --dry-run --approve 10
+check "the dry run wrote nothing" test "$(kwrites)" = "$w1"
+run_a run --approve 10
+check "--approve 10 applies them" test "$RC" = 1 -a "$(kwrites)" != "$w1"
+
+# --- plan, then an edit in Keap, then apply: the stale op is skipped
+gadm POST /_admin/edit-candidate '{"id": 101, "set": {"first_name": "Ada"}}' >/dev/null
+gadm POST /_admin/edit-candidate '{"id": 103, "set": {"first_name": "Cy"}}' >/dev/null
+expect_rc 1 "plan -o" "$ATSRECON" plan -c "$CFG" -o "$T_TMP/plan.jsonl"
+check "the plan holds the two patches" test "$(grep -c patch_contact "$T_TMP/plan.jsonl")" = 2
+kadm POST /_admin/edit-contact '{"id": "9001", "set": {"job_title": "Edited meanwhile"}}' >/dev/null
+run_a run --dry-run	# refreshes the snapshot from Keap (the edit), writes nothing
+run_a apply "$T_TMP/plan.jsonl"
+check "the op planned against the edited contact was skipped" grep -q "changed since this was planned" "$ST/reports/report.json"
+check "the other op was applied" bash -c "python3 '$ADM' '$KU' '$CA' GET '/_admin/state' | grep -q '\"given_name\": \"Cy\"'"
+
+# --- deletes and anonymisation (full sweep), never a Keap delete
+FLO=$(by_email flo@example.com)
+gadm POST /_admin/delete-candidate '{"id": 106}' >/dev/null
+gadm POST /_admin/anonymize '{"id": 107}' >/dev/null
+GUS=$(by_email gus@example.com)
+run_a run --full
+check "the deleted candidate's contact is archive-tagged" bash -c "echo '$(tags_of "$FLO")' | grep -q 'ATS: Archived'"
+check "and still exists (no delete without the delete policy)" test -n "$(kadm GET "/_admin/contact?id=$FLO")"
+check "the anonymised candidate's contact got the GDPR tag" bash -c "echo '$(tags_of "$GUS")' | grep -q 'ATS: GDPR Erased'"
+check "and keeps its name (blanked values are never copied)" bash -c "python3 '$ADM' '$KU' '$CA' GET '/_admin/contact?id=$GUS' | grep -q 'Hale'"
+
+# --- a run killed after its first write, then resumed: same world, no duplicates
+add '{"id": 108, "first_name": "Hy", "last_name": "Ives", "email_addresses": [{"value": "hy@example.com", "type": "work"}],
+  "applications": [{"status": "in_process", "job_id": 4001, "stage_name": "Offer", "source_id": 30}]}'
+add '{"id": 109, "first_name": "Io", "last_name": "Jones", "email_addresses": [{"value": "io@example.com", "type": "work"}],
+  "applications": [{"status": "in_process", "job_id": 4001, "stage_name": "Offer", "source_id": 30}]}'
+run env ATSRECON_TEST_KILL_AT=write:1 "$ATSRECON" run -c "$CFG"
+check "the run was killed (SIGKILL)" test "$RC" = 137
+run_a run
+check "the resumed run finished" test "$RC" = 1
+check "no duplicate contact for the created candidates" test "$(by_email hy@example.com | tr ',' '\n' | wc -l)" = 1 -a \
+	"$(by_email io@example.com | tr ',' '\n' | wc -l)" = 1
+check "both carry their stage tag" test "$(tags_of "$(by_email io@example.com)")" = "ATS Stage: Offer" -a \
+	"$(tags_of "$(by_email hy@example.com)")" = "ATS Stage: Offer"
+w1=$(kwrites)
+run_a run
+check "and a further run writes nothing" test "$(kwrites)" = "$w1"
+
+# --- the lock, status, report re-rendering
+flock "$ST/lock" sleep 2 &
+T_PIDS+=($!)
+sleep 0.3
+expect_rc 75 "a second run while one holds the lock" "$ATSRECON" run -c "$CFG"
+wait
+expect_rc 0 "status right after a run" "$ATSRECON" status -c "$CFG" --stale-after 1h
+expect_rc 0 "report --format csv" "$ATSRECON" report -c "$CFG" --format csv
+check "the CSV has a header and rows" bash -c "head -1 '$T_TMP/out' | grep -q '^kind,field,side,candidate'"
+check "emails are masked in the report" bash -c "! grep -q 'ada@example.com' '$ST/reports/report.json' '$ST/reports/report.html' '$ST/reports/drift.csv'"
+check "no token in any output" bash -c "! grep -q -E 'KA-|KR-' '$T_TMP/all-stdout' '$T_TMP/all-stderr' '$ST/reports/report.json'"
+
+t_done
