@@ -1,40 +1,83 @@
 #!/usr/bin/env bash
-# tests/demo.sh — `./build.sh demo`.
+# tests/demo.sh — `./build.sh demo`: a full reconcile against the built-in fakes.
 #
-# The full demo (a reconcile of ~500 seeded candidates against the Keap and
-# Greenhouse fakes, the Markdown summary, a second run with zero writes) needs
-# the reconcile engine, which is not in this build yet. Until then this shows
-# what the foundation does, against a local fake: configuration checking with
-# secrets redacted, a configuration error with its file:line, and HTTPS over
-# TLS 1.3 and TLS 1.2 through the static binary.
+# Starts the Keap and Greenhouse fakes (local HTTPS, throwaway CA), seeds about
+# 500 candidates and a Keap that has drifted from them (representation-only
+# noise, renamed contacts, second emails that must survive, duplicates, missing
+# contacts, marketing contacts that must not be touched), runs `atsrecon run`,
+# then a day of changes on both sides (Keap edits, ATS edits, stage moves, a
+# delete, an anonymisation) and a full sweep, prints each Markdown summary and
+# the path of report.html, runs once more to show zero writes, and stops the fakes.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$TOP/atsrecon
-T=$(mktemp -d /tmp/atsrecon-demo-XXXXXX)
+D=${ATSRECON_DEMO_DIR:-$(mktemp -d /tmp/atsrecon-demo-XXXXXX)}
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done' EXIT
 
-start() {
-	python3 "$TOP/tests/fakes/echo.py" --certdir "$T/ca" --port-file "$T/$1.port" --idle-timeout 60 "${@:2}" \
-		>/dev/null 2>&1 &
+fake() {
+	python3 "$TOP/tests/fakes/$1.py" --certdir "$D/ca" --port-file "$D/$1.port" --idle-timeout 300 "${@:2}" \
+		>"$D/$1.log" 2>&1 &
 	PIDS+=($!)
-	for _ in $(seq 1 200); do [ -s "$T/$1.port" ] && break; sleep 0.05; done
+	for _ in $(seq 1 200); do [ -s "$D/$1.port" ] && break; sleep 0.05; done
+	[ -s "$D/$1.port" ] || { echo "demo: the $1 fake did not start (see $D/$1.log)" >&2; exit 1; }
 }
-step() { printf '\n== %s\n$ %s\n' "$1" "${*:2}"; "${@:2}"; echo "(exit $?)"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+writes() { python3 "$TOP/tests/fakes/admin.py" "$KU" "$D/ca/ca.pem" GET /_admin/stats --get writes; }
 
-echo "atsrecon demo (foundation): the reconcile demo arrives with the engine."
-step "the binary and its libraries" "$BIN" version
-printf 'top-secret-demo\n' >"$T/keap_secret"
-chmod 600 "$T/keap_secret"
-sed "s|/run/secrets/keap_client_secret|$T/keap_secret|; s|/run/secrets/greenhouse_client_secret|$T/keap_secret|" \
-	"$TOP/configs/atsrecon.example.jsonc" >"$T/demo.jsonc"
-step "effective configuration, secrets redacted" "$BIN" check -c "$T/demo.jsonc"
-printf '{\n  "keap": {\n    "max_rps": 7\n    "concurrency": 2\n  }\n}\n' >"$T/broken.jsonc"
-step "a broken configuration names file and line" "$BIN" check -c "$T/broken.jsonc"
-start tls13
-start tls12 --tls-max 1.2
-export ATSRECON_HTTP_CA_FILE="$T/ca/ca.pem"
-step "HTTPS, TLS 1.3" "$BIN" probe "https://localhost:$(cat "$T/tls13.port")/tls"
-step "HTTPS, server capped at TLS 1.2" "$BIN" probe "https://localhost:$(cat "$T/tls12.port")/tls"
-step "status of a state with no run yet (dead-man's switch)" "$BIN" status --state-dir "$T/state"
+fake keap
+fake greenhouse --limit-per-window 100000
+KU="https://localhost:$(cat "$D/keap.port")"
+GU="https://localhost:$(cat "$D/greenhouse.port")"
+cat >"$D/atsrecon.jsonc" <<EOC
+// the demo tenant: both APIs are local fakes
+{
+  "ats": { "kind": "greenhouse", "base_url": "$GU/v3", "auth_url": "$GU/auth",
+           "client_id": "gh-client", "client_secret": "gh-secret", "user_id": "4711" },
+  "keap": { "base_url": "$KU/crm/rest", "token_url": "$KU/token", "client_id": "atsrecon-test-client",
+            "client_secret": "atsrecon-test-secret", "max_rps": 25 },
+  "http": { "ca_file": "$D/ca/ca.pem" },
+  "state": { "dir": "$D/state" },
+  "guards": { "max_change_percent": 25, "max_creates": 1000 },
+  "fields": [
+    { "from": "first_name", "to": "given_name" },
+    { "from": "last_name", "to": "family_name" },
+    { "from": "email", "to": "email:EMAIL1" },
+    { "from": "phone", "to": "phone:PHONE1" },
+    { "from": "source", "to": "custom:ATS Source",
+      "map": { "Indeed": "Job Board", "Referral": "Referral", "Careers Site": "Careers Page",
+               "LinkedIn (Prospecting)": "LinkedIn" } },
+    { "from": "applied_at", "to": "custom:ATS Applied Date" },
+    { "from": "title", "to": "job_title", "owner": "fill" }
+  ],
+  "stage_tags": { "category": "ATS Stage",
+    "by_status": { "hired": "ATS Stage: Hired", "rejected": "ATS Stage: Rejected" },
+    "by_stage": { "Application Review": "ATS Stage: Review", "Recruiter Phone Screen": "ATS Stage: Screen",
+                  "Take Home Test": "ATS Stage: Test", "Face to Face": "ATS Stage: Onsite", "Offer": "ATS Stage: Offer" } }
+}
+EOC
+say "seeding the world"
+python3 "$TOP/tests/fakes/seed_demo.py" "$GU" "$KU" "$D/ca/ca.pem" --candidates 500 || exit 1
+RT=$(python3 "$TOP/tests/fakes/admin.py" "$KU" "$D/ca/ca.pem" POST /_admin/tokens '{}' --get refresh_token)
+"$BIN" auth keap --refresh-token "$RT" -c "$D/atsrecon.jsonc" --log-format text -q || exit 1
+
+say "first run: link, create and repair"
+"$BIN" run -c "$D/atsrecon.jsonc" --log-format text --log-level warn
+echo "(exit $?)"
+
+say "a day later: changes on both sides"
+python3 "$TOP/tests/fakes/seed_demo.py" "$GU" "$KU" "$D/ca/ca.pem" --activity || exit 1
+"$BIN" run -c "$D/atsrecon.jsonc" --full --log-format text --log-level warn
+echo "(exit $?)"
+
+say "and again: nothing left to write"
+w=$(writes)
+"$BIN" run -c "$D/atsrecon.jsonc" --log-format text --log-level warn >/dev/null
+rc=$?
+echo "Keap writes before: $w, after: $(writes) (exit $rc)"
+
+say "the report"
+echo "HTML: $D/state/reports/report.html"
+echo "JSON: $D/state/reports/report.json   CSV: $D/state/reports/drift.csv"
+echo "(the demo directory $D is kept; the fakes stop now)"
 exit 0
