@@ -9,16 +9,6 @@
 #include "log.h"
 #include "norm.h"
 
-static void
-free_strv(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 candidate_free(struct candidate *c)
 {
@@ -32,9 +22,9 @@ candidate_free(struct candidate *c)
 	free(c->last_name);
 	free(c->preferred_name);
 	free(c->full_name);
-	free_strv(c->emails, c->nemails);
-	free_strv(c->phones, c->nphones);
-	free_strv(c->phone_exts, c->nphones);
+	strv_free(c->emails, c->nemails);
+	strv_free(c->phones, c->nphones);
+	strv_free(c->phone_exts, c->nphones);
 	free(c->company);
 	free(c->title);
 	for (i = 0; i < c->ncustom; i++) {

@@ -81,17 +81,10 @@ origin_of(const char *url)
 static char *
 id_str(const cJSON *o, const char *key)
 {
-	const cJSON *v = json_get(o, key);
-	int64_t n;
 	char num[32];
+	const char *s = json_idstr(json_get(o, key), num, sizeof(num));
 
-	if (cJSON_IsString(v) && v->valuestring[0] != '\0')
-		return xstrdup(v->valuestring);
-	if (json_is_integer(v, &n)) {
-		snprintf(num, sizeof(num), "%lld", (long long)n);
-		return xstrdup(num);
-	}
-	return NULL;
+	return s != NULL && *s != '\0' ? xstrdup(s) : NULL;
 }
 
 static char *

@@ -2,6 +2,7 @@
 #include "json.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -572,4 +573,18 @@ json_print(const cJSON *v)
 	copy = xstrdup(s);
 	cJSON_free(s);
 	return copy;
+}
+
+const char *
+json_idstr(const cJSON *v, char *buf, size_t size)
+{
+	int64_t n;
+
+	if (cJSON_IsString(v))
+		return v->valuestring;
+	if (json_is_integer(v, &n)) {
+		snprintf(buf, size, "%lld", (long long)n);
+		return buf;
+	}
+	return NULL;
 }

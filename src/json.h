@@ -53,6 +53,10 @@ int json_bool(const cJSON *obj, const char *key, int *out);	/* 0 if true/false *
 /* 1 if the number is integral and within ±2^53. */
 int json_is_integer(const cJSON *, int64_t *out);
 
+/* An id as text: a string's value, or an integer formatted into buf (ids
+ * arrive as either, v1 vs v2); NULL for anything else. */
+const char *json_idstr(const cJSON *v, char *buf, size_t size);
+
 /* Compact text of a tree (caller frees). */
 char *json_print(const cJSON *);
 

@@ -449,16 +449,10 @@ keap_get_contact(struct keap *k, const char *id, cJSON **out, struct keap_err *e
 static char *
 dup_str(const cJSON *o, const char *key)
 {
-	const cJSON *v = json_get(o, key);
 	char num[32];
+	const char *s = json_idstr(json_get(o, key), num, sizeof(num));
 
-	if (cJSON_IsString(v))
-		return xstrdup(v->valuestring);
-	if (json_is_integer(v, NULL)) {
-		snprintf(num, sizeof(num), "%lld", (long long)v->valuedouble);
-		return xstrdup(num);
-	}
-	return NULL;
+	return s != NULL ? xstrdup(s) : NULL;
 }
 
 enum rc

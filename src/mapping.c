@@ -19,16 +19,6 @@ static const char *const text_targets[] = {
 	"given_name", "family_name", "middle_name", "preferred_name", "job_title",
 };
 
-static void
-free_strv(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 mapping_free(struct mapping *m)
 {
@@ -40,11 +30,11 @@ mapping_free(struct mapping *m)
 		free(r->constant);
 		free(r->to);
 		free(r->key);
-		free_strv(r->map_from, r->nmap);
-		free_strv(r->map_to, r->nmap);
+		strv_free(r->map_from, r->nmap);
+		strv_free(r->map_to, r->nmap);
 		free(r->custom_id);
 		free(r->custom_type);
-		free_strv(r->options, r->noptions);
+		strv_free(r->options, r->noptions);
 	}
 	free(m->rules);
 	for (i = 0; i < m->nby_status; i++) {
@@ -297,7 +287,7 @@ mapping_resolve(struct mapping *m, const struct keap_model *model, struct buf *e
 		}
 		free(r->custom_id);
 		free(r->custom_type);
-		free_strv(r->options, r->noptions);
+		strv_free(r->options, r->noptions);
 		r->custom_id = xstrdup(f->id);
 		r->custom_type = xstrdup(f->type ? f->type : "TEXT");
 		r->options = xcalloc(f->noptions + 1, sizeof(char *));
@@ -478,13 +468,8 @@ list_item(const cJSON *contact, const char *list, const char *key, const char *s
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, json_get(contact, list)) {
-		const cJSON *v = json_get(it, key);
 		char num[32];
-		const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
-		if (s == NULL && json_is_integer(v, NULL)) {
-			snprintf(num, sizeof(num), "%lld", (long long)v->valuedouble);
-			s = num;
-		}
+		const char *s = json_idstr(json_get(it, key), num, sizeof(num));
 		if (s != NULL && strcmp(s, slot) == 0)
 			return it;
 	}

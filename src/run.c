@@ -174,15 +174,7 @@ meta_put_int(struct run *r, const char *key, int64_t n)
 static const char *
 id_of(const cJSON *o, char *buf, size_t size)
 {
-	const cJSON *v = json_get(o, "id");
-
-	if (cJSON_IsString(v))
-		return v->valuestring;
-	if (json_is_integer(v, NULL)) {
-		snprintf(buf, size, "%lld", (long long)v->valuedouble);
-		return buf;
-	}
-	return NULL;
+	return json_idstr(json_get(o, "id"), buf, size);
 }
 
 /* --------------------------------------------------------------- set-up */
@@ -521,11 +513,7 @@ stage_tags_of(const struct run *r, const cJSON *contact, const char ***names, si
 		return;
 	cJSON_ArrayForEach(t, json_get(contact, "tag_ids")) {
 		char num[32];
-		const char *id = cJSON_IsString(t) ? t->valuestring : NULL;
-		if (id == NULL && json_is_integer(t, NULL)) {
-			snprintf(num, sizeof(num), "%lld", (long long)t->valuedouble);
-			id = num;
-		}
+		const char *id = json_idstr(t, num, sizeof(num));
 		for (i = 0; id != NULL && i < r->tags.n; i++)
 			if (strcmp(r->tags.v[i].id, id) == 0 && str_eq(r->tags.v[i].category_id, cat)) {
 				*names = xrealloc(*names, (*n + 1) * sizeof(char *));
@@ -542,11 +530,7 @@ has_tag_named(const struct run *r, const cJSON *contact, const char *name)
 
 	cJSON_ArrayForEach(t, json_get(contact, "tag_ids")) {
 		char num[32];
-		const char *id = cJSON_IsString(t) ? t->valuestring : NULL;
-		if (id == NULL && json_is_integer(t, NULL)) {
-			snprintf(num, sizeof(num), "%lld", (long long)t->valuedouble);
-			id = num;
-		}
+		const char *id = json_idstr(t, num, sizeof(num));
 		for (i = 0; id != NULL && i < r->tags.n; i++)
 			if (strcmp(r->tags.v[i].id, id) == 0 && strcmp(r->tags.v[i].name, name) == 0)
 				return 1;
@@ -1138,12 +1122,8 @@ snap_contact_tag(struct run *r, const char *contact_id, const char *tag_id, int 
 		ids = cJSON_AddArrayToObject(c, "tag_ids");
 	for (t = ids->child; t != NULL; t = next) {
 		char num[32];
-		const char *id = cJSON_IsString(t) ? t->valuestring : NULL;
+		const char *id = json_idstr(t, num, sizeof(num));
 		next = t->next;
-		if (id == NULL && json_is_integer(t, NULL)) {
-			snprintf(num, sizeof(num), "%lld", (long long)t->valuedouble);
-			id = num;
-		}
 		if (id != NULL && strcmp(id, tag_id) == 0)
 			cJSON_Delete(cJSON_DetachItemViaPointer(ids, t));
 	}

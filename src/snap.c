@@ -136,7 +136,7 @@ contact_keys(const cJSON *contact, const char *custom_field_id, char ***emails, 
 static void
 keys_free(char **emails, size_t n, char *ext)
 {
-	snap_ids_free(emails, n);
+	strv_free(emails, n);
 	free(ext);
 }
 
@@ -277,11 +277,7 @@ snap_linked(struct state *st, const char *ats_key, struct buf *contact_id)
 void
 snap_ids_free(char **ids, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
+	strv_free(ids, n);
 }
 
 static void

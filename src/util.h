@@ -75,6 +75,9 @@ void buf_free(struct buf *);
 /* Hands the storage to the caller (never NULL; "" for an empty buffer). */
 char *buf_take(struct buf *);
 
+/* Frees n strings and the array holding them (NULL-safe). */
+void strv_free(char **v, size_t n);
+
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t str_copy(char *dst, size_t size, const char *src);
 int str_eq(const char *, const char *);		/* NULL-safe */
