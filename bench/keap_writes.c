@@ -20,13 +20,6 @@
 static struct http *adm;
 static const char *root;
 
-static cJSON *
-admin(const char *method, const char *path, const char *body)
-{
-	fake_http = adm;
-	fake_root = root;
-	return fake_admin(method, path, body);
-}
 
 int
 main(int argc, char **argv)
@@ -57,9 +50,11 @@ main(int argc, char **argv)
 	log_init(LOG_WARN, LOG_FMT_TEXT);
 	hc.ca_file = argv[2];
 	http_new(&hc, &adm);
-	g = admin("POST", "/_admin/generate-contacts", argv[3][0] ? "{\"count\": 2000}" : "{}");
+	fake_http = adm;
+	fake_root = root;
+	g = fake_admin("POST", "/_admin/generate-contacts", argv[3][0] ? "{\"count\": 2000}" : "{}");
 	first = strtol(json_str(g, "first_id") ? json_str(g, "first_id") : "0", NULL, 10);
-	tok = admin("POST", "/_admin/tokens", "{}");
+	tok = fake_admin("POST", "/_admin/tokens", "{}");
 	if (g == NULL || tok == NULL || mkdtemp(dir) == NULL)
 		return 1;
 
@@ -91,10 +86,10 @@ main(int argc, char **argv)
 		ops[i].id = xasprintf("%ld", first + (i % 2000));
 		ops[i].changes = body;
 	}
-	stats = admin("GET", "/_admin/stats", NULL);
+	stats = fake_admin("GET", "/_admin/stats", NULL);
 	json_int(stats, "requests", &calls0);
 	cJSON_Delete(stats);
-	admin("POST", "/_admin/stats/reset", "{}");
+	fake_admin("POST", "/_admin/stats/reset", "{}");
 	t0 = mono_ms();
 	keap_write_batch(k, ops, (size_t)n);
 	t1 = mono_ms();
@@ -102,7 +97,7 @@ main(int argc, char **argv)
 		ok += ops[i].rc == RC_OK;
 		cJSON_Delete(ops[i].result);
 	}
-	stats = admin("GET", "/_admin/stats", NULL);
+	stats = fake_admin("GET", "/_admin/stats", NULL);
 	json_int(stats, "requests", &calls1);
 	json_int(stats, "429", &s429);
 	json_int(stats, "writes", &writes);

@@ -1,7 +1,8 @@
 /*
  * fakeadm.h — the admin API of the test fakes (tests/fakes/), for C tests
- * and benchmarks: fake_admin() sends one JSON request to ROOT/_admin/... and
- * returns the parsed answer (NULL and a "#" line on any failure).
+ * and benchmarks: set fake_http and fake_root, then fake_admin() sends one JSON
+ * request to ROOT/_admin/... and returns the parsed answer (NULL and a "#" line
+ * on any failure); with t.h included first, fake_admin0() checks it succeeded.
  */
 #ifndef ATSRECON_FAKEADM_H
 #define ATSRECON_FAKEADM_H
@@ -38,5 +39,17 @@ fake_admin(const char *method, const char *path, const char *body)
 	buf_free(&err);
 	return j;
 }
+
+#ifdef ATSRECON_T_H
+/* The same, for a call that must succeed: a failure is a failed check. */
+static void
+fake_admin0(const char *method, const char *path, const char *body)
+{
+	cJSON *j = fake_admin(method, path, body);
+
+	CHECK(j != NULL);
+	cJSON_Delete(j);
+}
+#endif
 
 #endif

@@ -11,36 +11,21 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
-#include "fakeadm.h"
 #include "t.h"
+#include "fakeadm.h"
 
 static const char *root, *ca;
 static struct http *adm;
 
-static cJSON *
-admin(const char *method, const char *path, const char *body)
-{
-	fake_http = adm;
-	fake_root = root;
-	return fake_admin(method, path, body);
-}
 
-static void
-admin0(const char *method, const char *path, const char *body)
-{
-	cJSON *j = admin(method, path, body);
-
-	CHECK(j != NULL);
-	cJSON_Delete(j);
-}
 
 /* A fresh world; the rate window is wide open unless a test narrows it. */
 static void
 reset_world(void)
 {
-	admin0("POST", "/_admin/state", "{}");
-	admin0("POST", "/_admin/faults", "[]");
-	admin0("POST", "/_admin/limits", "{\"limit_per_window\": 100000, \"window_s\": 30}");
+	fake_admin0("POST", "/_admin/state", "{}");
+	fake_admin0("POST", "/_admin/faults", "[]");
+	fake_admin0("POST", "/_admin/limits", "{\"limit_per_window\": 100000, \"window_s\": 30}");
 }
 
 /* A driver on the fake, configured through the same layers as the binary. */
@@ -166,13 +151,13 @@ got_free(struct got *g)
 static cJSON *
 add_candidate(const char *json)
 {
-	return admin("POST", "/_admin/add-candidate", json);
+	return fake_admin("POST", "/_admin/add-candidate", json);
 }
 
 static void
 expire_cursors(void)
 {
-	admin0("POST", "/_admin/expire-cursors", "{}");
+	fake_admin0("POST", "/_admin/expire-cursors", "{}");
 }
 
 static char edit_mid_body[256];
@@ -180,7 +165,7 @@ static char edit_mid_body[256];
 static void
 edit_mid(void)
 {
-	admin0("POST", "/_admin/edit-candidate", edit_mid_body);
+	fake_admin0("POST", "/_admin/edit-candidate", edit_mid_body);
 }
 
 static void
@@ -194,7 +179,7 @@ test_full_and_window(void)
 	char body[512], id[32], app_id[32];
 
 	reset_world();
-	gen = admin("POST", "/_admin/generate", "{\"candidates\": 1200, \"applications_per_candidate\": 2, "
+	gen = fake_admin("POST", "/_admin/generate", "{\"candidates\": 1200, \"applications_per_candidate\": 2, "
 	    "\"private_every\": 100}");
 	CHECK(gen != NULL);
 	cJSON_Delete(gen);
@@ -231,17 +216,17 @@ test_full_and_window(void)
 	t0 = now_ms();
 	sleep_ms(50);
 	snprintf(body, sizeof(body), "{\"id\": %s, \"set\": {\"title\": \"CTO\"}}", id);
-	admin0("POST", "/_admin/edit-candidate", body);
-	c = admin("GET", "/_admin/summary", NULL);
+	fake_admin0("POST", "/_admin/edit-candidate", body);
+	c = fake_admin("GET", "/_admin/summary", NULL);
 	cJSON_Delete(c);
 	/* an application of another candidate changes, its candidate does not */
-	c = admin("GET", "/_admin/candidate?id=10000001", NULL);
+	c = fake_admin("GET", "/_admin/candidate?id=10000001", NULL);
 	snprintf(app_id, sizeof(app_id), "%lld", c && cJSON_GetArrayItem(json_get(c, "applications"), 0) ?
 	    (long long)json_get(cJSON_GetArrayItem(json_get(c, "applications"), 0), "id")->valuedouble : 0LL);
 	cJSON_Delete(c);
 	snprintf(body, sizeof(body), "{\"id\": %s, \"set\": {\"status\": \"hired\"}, \"bump_candidate\": false}",
 	    app_id);
-	admin0("POST", "/_admin/edit-application", body);
+	fake_admin0("POST", "/_admin/edit-application", body);
 	sleep_ms(50);
 	t1 = now_ms();
 	memset(&g, 0, sizeof(g));
@@ -262,7 +247,7 @@ test_full_and_window(void)
 		for (k = 1; k <= 150; k++) {
 			snprintf(body, sizeof(body), "{\"id\": %d, \"set\": {\"title\": \"T%d\"}}",
 			    10000000 + k, k);
-			cJSON_Delete(admin("POST", "/_admin/edit-candidate", body));
+			cJSON_Delete(fake_admin("POST", "/_admin/edit-candidate", body));
 			sleep_ms(2);	/* the fake stamps each write 1 ms after the last: stay behind the clock */
 		}
 	}
@@ -323,9 +308,9 @@ test_lifecycle(void)
 	c = add_candidate("{\"id\": 105, \"first_name\": \"Di\", \"last_name\": \"Sourced\", "
 	    "\"applications\": [{\"status\": \"in_process\", \"job_id\": 4001}]}");
 	cJSON_Delete(c);
-	admin0("POST", "/_admin/delete-candidate", "{\"id\": 101}");
-	admin0("POST", "/_admin/merge", "{\"winner\": 102, \"loser\": 103}");
-	admin0("POST", "/_admin/anonymize", "{\"id\": 104}");
+	fake_admin0("POST", "/_admin/delete-candidate", "{\"id\": 101}");
+	fake_admin0("POST", "/_admin/merge", "{\"winner\": 102, \"loser\": 103}");
+	fake_admin0("POST", "/_admin/anonymize", "{\"id\": 104}");
 
 	CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
 	CHECK(e.a->drv->get(e.a, "101", &one) == RC_RECORD);	/* hard delete: 404 */
@@ -343,7 +328,7 @@ test_lifecycle(void)
 	got_free(&g);
 
 	/* the access token expires mid-run: minted again, the run goes on */
-	admin0("POST", "/_admin/expire-tokens", "{}");
+	fake_admin0("POST", "/_admin/expire-tokens", "{}");
 	memset(&g, 0, sizeof(g));
 	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 3);
 	got_free(&g);
@@ -364,12 +349,12 @@ test_hostile(void)
 	int64_t t0;
 
 	reset_world();
-	gen = admin("POST", "/_admin/generate", "{\"candidates\": 120}");
+	gen = fake_admin("POST", "/_admin/generate", "{\"candidates\": 120}");
 	cJSON_Delete(gen);
 	CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
 
 	/* a 5 MB body against a 1 MB cap: an error, bounded */
-	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"oversize\","
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"oversize\","
 	    "\"bytes\":5000000}]");
 	memset(&g, 0, sizeof(g));
 	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_REMOTE);
@@ -377,7 +362,7 @@ test_hostile(void)
 	got_free(&g);
 
 	/* malformed JSON on the second page: the pull fails, and says it is incomplete */
-	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"malformed\","
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"malformed\","
 	    "\"after\":1}]");
 	e.a->drv->close(e.a);
 	e.a->drv->open(e.a);
@@ -395,7 +380,7 @@ test_hostile(void)
 	got_free(&g);
 
 	/* a next link that leaves the API's host is not followed (the token would go with it) */
-	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"status\","
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"status\","
 	    "\"status\":200,\"body\":[],\"headers\":{\"Link\":\"<https://evil.test/v3/candidates?cursor=x>; "
 	    "rel=\\\"next\\\"\"},\"times\":1}]");
 	memset(&g, 0, sizeof(g));
@@ -403,23 +388,23 @@ test_hostile(void)
 	got_free(&g);
 
 	/* 429 with Retry-After, then on */
-	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"status\","
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates$\"},\"kind\":\"status\","
 	    "\"status\":429,\"headers\":{\"Retry-After\":\"1\"},\"times\":1}]");
 	t0 = mono_ms();
 	memset(&g, 0, sizeof(g));
 	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 120);
 	CHECK(mono_ms() - t0 >= 950);
 	got_free(&g);
-	admin0("POST", "/_admin/faults", "[]");
+	fake_admin0("POST", "/_admin/faults", "[]");
 
 	/* the fixed rate window: the pacer waits for X-RateLimit-Reset instead of hitting 429 */
-	admin0("POST", "/_admin/limits", "{\"limit_per_window\": 6, \"window_s\": 2}");
-	admin0("POST", "/_admin/reset-counters", "{}");
-	admin0("POST", "/_admin/stats/reset", "{}");
+	fake_admin0("POST", "/_admin/limits", "{\"limit_per_window\": 6, \"window_s\": 2}");
+	fake_admin0("POST", "/_admin/reset-counters", "{}");
+	fake_admin0("POST", "/_admin/stats/reset", "{}");
 	memset(&g, 0, sizeof(g));
 	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 120);
 	{
-		cJSON *st = admin("GET", "/_admin/stats", NULL);
+		cJSON *st = fake_admin("GET", "/_admin/stats", NULL);
 		int64_t n429 = -1;
 		json_int(st, "429", &n429);
 		if (n429 < 0)
@@ -450,6 +435,8 @@ main(void)
 		return t_done("test_greenhouse");
 	hc.ca_file = ca;
 	http_new(&hc, &adm);
+	fake_http = adm;
+	fake_root = root;
 #define TIMED(f) do { int64_t t0_ = mono_ms(); f(); printf("# %s: %lld ms\n", #f, \
 	(long long)(mono_ms() - t0_)); } while (0)
 	TIMED(test_full_and_window);

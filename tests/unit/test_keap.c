@@ -17,8 +17,8 @@
 #include "log.h"
 #include "pace.h"
 #include "state.h"
-#include "fakeadm.h"
 #include "t.h"
+#include "fakeadm.h"
 
 static const char *root, *ca;
 static struct http *adm;
@@ -29,22 +29,7 @@ static char last_dir[128];	/* the state directory of the last env_open */
 
 /* --- the fake's admin API --- */
 
-static cJSON *
-admin(const char *method, const char *path, const char *body)
-{
-	fake_http = adm;
-	fake_root = root;
-	return fake_admin(method, path, body);
-}
 
-static void
-admin0(const char *method, const char *path, const char *body)
-{
-	cJSON *j = admin(method, path, body);
-
-	CHECK(j != NULL);
-	cJSON_Delete(j);
-}
 
 /* Every token and key the fake issued, across world resets (for the leak check). */
 static cJSON *all_tokens;
@@ -52,7 +37,7 @@ static cJSON *all_tokens;
 static void
 collect_tokens(void)
 {
-	cJSON *tok = admin("GET", "/_admin/tokens", NULL);
+	cJSON *tok = fake_admin("GET", "/_admin/tokens", NULL);
 	const cJSON *kind, *t;
 
 	cJSON_ArrayForEach(kind, tok) {
@@ -72,8 +57,8 @@ static void
 reset_world(void)
 {
 	collect_tokens();
-	admin0("POST", "/_admin/state", "{}");
-	admin0("POST", "/_admin/faults", "[]");
+	fake_admin0("POST", "/_admin/state", "{}");
+	fake_admin0("POST", "/_admin/faults", "[]");
 }
 
 /* --- a client: state, http, auth, pace, keap --- */
@@ -91,7 +76,7 @@ struct env {
 static char *
 issue_refresh(void)
 {
-	cJSON *j = admin("POST", "/_admin/tokens", "{}");
+	cJSON *j = fake_admin("POST", "/_admin/tokens", "{}");
 	char *rt = j && json_str(j, "refresh_token") ? xstrdup(json_str(j, "refresh_token")) : NULL;
 
 	cJSON_Delete(j);
@@ -211,7 +196,7 @@ fake_contact(const char *id)
 	char path[128];
 
 	snprintf(path, sizeof(path), "/_admin/contact?id=%s", id);
-	return admin("GET", path, NULL);
+	return fake_admin("GET", path, NULL);
 }
 
 static const char *
@@ -249,7 +234,7 @@ test_pagination_and_filter(void)
 	cJSON *g;
 
 	reset_world();
-	g = admin("POST", "/_admin/generate-contacts", "{\"count\": 2500}");
+	g = fake_admin("POST", "/_admin/generate-contacts", "{\"count\": 2500}");
 	CHECK(g != NULL);
 	CHECK(env_fresh(&e, 1000, 100) == 0);
 	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_OK);
@@ -269,10 +254,10 @@ test_pagination_and_filter(void)
 	sleep_ms(20);
 	snprintf(body, sizeof(body), "{\"id\": \"%s\", \"set\": {\"job_title\": \"Engineer\"}}",
 	    json_str(g, "first_id"));
-	admin0("POST", "/_admin/edit-contact", body);
+	fake_admin0("POST", "/_admin/edit-contact", body);
 	snprintf(body, sizeof(body), "{\"id\": \"%s\", \"set\": {\"job_title\": \"Manager\"}}",
 	    json_str(g, "last_id"));
-	admin0("POST", "/_admin/edit-contact", body);
+	fake_admin0("POST", "/_admin/edit-contact", body);
 	CHECK(env_fresh(&e, 100, 100) == 0);
 	memset(&s, 0, sizeof(s));
 	CHECK(keap_list_contacts(e.k, since, count_page, &s, &pages, &complete, &err) == RC_OK);
@@ -379,7 +364,7 @@ test_tags(void)
 	char body[256];
 
 	reset_world();
-	g = admin("POST", "/_admin/generate-contacts", "{\"count\": 250}");
+	g = fake_admin("POST", "/_admin/generate-contacts", "{\"count\": 250}");
 	first = strtol(json_str(g, "first_id") ? json_str(g, "first_id") : "0", NULL, 10);
 	CHECK(env_fresh(&e, 100, 10) == 0);
 	CHECK(keap_load_tags(e.k, &tags, &err) == RC_OK);
@@ -393,8 +378,8 @@ test_tags(void)
 		ids[i] = xasprintf("%ld", first + i);
 	ids[250] = xstrdup("987654321");	/* no such contact */
 	snprintf(body, sizeof(body), "{\"tag_fail_contacts\": [\"%s\"]}", ids[5]);
-	admin0("POST", "/_admin/settings", body);
-	admin0("POST", "/_admin/stats/reset", "{}");
+	fake_admin0("POST", "/_admin/settings", body);
+	fake_admin0("POST", "/_admin/stats/reset", "{}");
 	res = xcalloc(251, sizeof(*res));
 	CHECK(keap_tag_contacts(e.k, tag_id, 1, ids, 251, res, &err) == RC_OK);
 	for (i = 0; i < 251; i++)
@@ -402,7 +387,7 @@ test_tags(void)
 	CHECK(okn == 249);
 	CHECK(!res[5].ok && str_eq(res[5].status, "FAILURE"));
 	CHECK(!res[250].ok && str_eq(res[250].status, "CONTACT_NOT_FOUND"));
-	stats = admin("GET", "/_admin/stats", NULL);
+	stats = fake_admin("GET", "/_admin/stats", NULL);
 	{
 		const cJSON *ops = json_get(stats, "by_operation");
 		int64_t calls = 0;
@@ -445,14 +430,14 @@ test_refresh(void)
 	auth_get_status(e.a, &as);
 	CHECK(as.refreshes == 1);
 	/* the access token expires (Keap's 401 in the gateway envelope): one refresh, one retry */
-	admin0("POST", "/_admin/expire-access-tokens", "{}");
+	fake_admin0("POST", "/_admin/expire-access-tokens", "{}");
 	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
 	keap_model_free(&m);
 	auth_get_status(e.a, &as);
 	CHECK(as.refreshes == 2);
 	/* a short-lived token (30 min): refreshed after the 401, and not again at once */
-	admin0("POST", "/_admin/lifetimes", "{\"access_s\": 1800}");
-	admin0("POST", "/_admin/expire-access-tokens", "{}");
+	fake_admin0("POST", "/_admin/lifetimes", "{\"access_s\": 1800}");
+	fake_admin0("POST", "/_admin/expire-access-tokens", "{}");
 	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
 	keap_model_free(&m);
 	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
@@ -460,8 +445,8 @@ test_refresh(void)
 	auth_get_status(e.a, &as);
 	CHECK(as.refreshes == 3);
 	/* less than an hour left of a 24 h token: refreshed before use, without a 401 */
-	admin0("POST", "/_admin/lifetimes", "{\"access_s\": 86400}");
-	admin0("POST", "/_admin/expire-access-tokens", "{}");
+	fake_admin0("POST", "/_admin/lifetimes", "{\"access_s\": 86400}");
+	fake_admin0("POST", "/_admin/expire-access-tokens", "{}");
 	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);	/* 401 → refresh: a 24 h token */
 	keap_model_free(&m);
 	{
@@ -484,17 +469,17 @@ test_refresh(void)
 	keap_model_free(&m);
 	auth_get_status(e.a, &as);
 	CHECK(as.refreshes == 1);
-	stats = admin("GET", "/_admin/stats", NULL);
+	stats = fake_admin("GET", "/_admin/stats", NULL);
 	json_int(stats, "refreshes", &refreshes);
 	CHECK(refreshes == 5);
 	CHECK(json_int(stats, "401", &refreshes) == 0 && refreshes == 3);	/* no 401 for the last */
 	cJSON_Delete(stats);
-	admin0("POST", "/_admin/lifetimes", "{\"access_s\": 86400}");
+	fake_admin0("POST", "/_admin/lifetimes", "{\"access_s\": 86400}");
 	str_copy(dir, sizeof(dir), e.dir);
 	env_close(&e);
 
 	/* killed right after the rotated pair was committed: the next run goes on with it */
-	admin0("POST", "/_admin/expire-access-tokens", "{}");
+	fake_admin0("POST", "/_admin/expire-access-tokens", "{}");
 	pid = fork();
 	if (pid == 0) {
 		struct env c;
@@ -536,7 +521,7 @@ test_refresh(void)
 
 	/* an API key instead of OAuth */
 	{
-		cJSON *k = admin("POST", "/_admin/api-keys", "{}");
+		cJSON *k = fake_admin("POST", "/_admin/api-keys", "{}");
 		CHECK(env_open(&e, NULL, NULL, json_str(k, "key"), 100, 10, 4) == 0);
 		CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
 		keap_model_free(&m);
@@ -559,19 +544,19 @@ test_faults(void)
 	char name[32];
 
 	reset_world();
-	g = admin("POST", "/_admin/generate-contacts", "{\"count\": 300}");
+	g = fake_admin("POST", "/_admin/generate-contacts", "{\"count\": 300}");
 	first = strtol(json_str(g, "first_id") ? json_str(g, "first_id") : "0", NULL, 10);
 	CHECK(env_fresh(&e, 100, 10) == 0);
 
 	/* 5xx and resets are retried */
-	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"status\","
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"status\","
 	    "\"status\":503,\"times\":2},{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"reset\","
 	    "\"times\":2,\"after\":1}]");
 	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_OK);
 	CHECK(s.n == 300 && complete == 1);
 
 	/* Retry-After is honoured */
-	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts/model$\"},\"kind\":\"status\","
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts/model$\"},\"kind\":\"status\","
 	    "\"status\":429,\"headers\":{\"Retry-After\":\"2\"},\"times\":1}]");
 	t0 = mono_ms();
 	{
@@ -582,25 +567,25 @@ test_faults(void)
 	CHECK(mono_ms() - t0 >= 1900);
 
 	/* a malformed page: an error for that page, no crash, nothing delivered */
-	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"malformed\","
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"malformed\","
 	    "\"times\":1}]");
 	memset(&s, 0, sizeof(s));
 	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_REMOTE);
 	CHECK(s.n == 0 && complete == 0);
 	CHECK(strstr(err.msg, "unreadable") != NULL);
 	/* a body cut short, every time: retried, then an error */
-	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"truncate\"}]");
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"truncate\"}]");
 	memset(&s, 0, sizeof(s));
 	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_REMOTE);
 	CHECK(s.n == 0 && complete == 0);
 	/* a 5 MB body against a 1 MB cap */
-	admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"oversize\","
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"oversize\","
 	    "\"bytes\":5000000}]");
 	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_REMOTE);
 	CHECK(strstr(err.msg, "larger than") != NULL);
 
 	/* a 429 storm on writes: every write lands, none twice */
-	admin0("POST", "/_admin/faults", "[{\"match\":{\"method\":\"PATCH\"},\"kind\":\"status\","
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"method\":\"PATCH\"},\"kind\":\"status\","
 	    "\"status\":429,\"probability\":0.35,\"seed\":7,\"headers\":{\"Retry-After\":\"0\"}}]");
 	ops = xcalloc(50, sizeof(*ops));
 	bodies = xcalloc(50, sizeof(*bodies));
@@ -631,11 +616,11 @@ test_faults(void)
 	CHECK(http_get_stats(e.h)->status_429 >= 10);	/* there was a storm */
 	free(ops);
 	free(bodies);
-	admin0("POST", "/_admin/faults", "[]");
+	fake_admin0("POST", "/_admin/faults", "[]");
 
 	/* the fake's own spike arrest (no headers): absorbed by backoff and AIMD */
-	admin0("POST", "/_admin/limits", "{\"spike_per_second\": 8}");
-	admin0("POST", "/_admin/reset-counters", "{}");
+	fake_admin0("POST", "/_admin/limits", "{\"spike_per_second\": 8}");
+	fake_admin0("POST", "/_admin/reset-counters", "{}");
 	{
 		struct keap_op wops[60];
 		cJSON *b = cJSON_Parse("{\"job_title\":\"Paced\"}");
@@ -654,7 +639,7 @@ test_faults(void)
 		CHECK(okn == 60);
 		cJSON_Delete(b);
 	}
-	admin0("POST", "/_admin/limits", "{\"spike_per_second\": 25}");
+	fake_admin0("POST", "/_admin/limits", "{\"spike_per_second\": 25}");
 	env_close(&e);
 	cJSON_Delete(g);
 }
@@ -672,7 +657,7 @@ test_quota_and_permissions(void)
 
 	reset_world();
 	CHECK(env_fresh(&e, 100, 10) == 0);
-	admin0("POST", "/_admin/limits", "{\"product_per_day\": 5}");
+	fake_admin0("POST", "/_admin/limits", "{\"product_per_day\": 5}");
 	while (calls < 20 && (rc = keap_load_model(e.k, &m, &err)) == RC_OK) {
 		keap_model_free(&m);
 		calls++;
@@ -688,11 +673,11 @@ test_quota_and_permissions(void)
 
 	reset_world();
 	CHECK(env_fresh(&e, 100, 10) == 0);
-	admin0("POST", "/_admin/permissions", "{\"permissions\": [\"contacts:read\", \"tags:read\", "
+	fake_admin0("POST", "/_admin/permissions", "{\"permissions\": [\"contacts:read\", \"tags:read\", "
 	    "\"model:read\"]}");
 	changes = cJSON_Parse("{\"given_name\":\"X\"}");
 	{
-		cJSON *g = admin("POST", "/_admin/generate-contacts", "{\"count\": 1}");
+		cJSON *g = fake_admin("POST", "/_admin/generate-contacts", "{\"count\": 1}");
 		CHECK(keap_patch_contact(e.k, json_str(g, "first_id"), NULL, changes, NULL, &err) == RC_AUTH);
 		CHECK(err.status == 403);
 		cJSON_Delete(g);
@@ -722,7 +707,7 @@ test_no_secrets_and_conformance(void)
 	CHECK(leaked == 0);
 	CHECK(strstr(logtext.p, "atsrecon-test-secret") == NULL);
 	buf_free(&logtext);
-	conf = admin("GET", "/_admin/conformance", NULL);
+	conf = fake_admin("GET", "/_admin/conformance", NULL);
 	CHECK(cJSON_IsArray(conf));
 	if (cJSON_GetArraySize(conf) > 0) {
 		char *str = json_print(conf);
@@ -751,6 +736,8 @@ main(void)
 	log_set_fd(fd);
 	hc.ca_file = ca;
 	http_new(&hc, &adm);
+	fake_http = adm;
+	fake_root = root;
 	all_tokens = cJSON_CreateArray();
 
 #define TIMED(f) do { int64_t t0_ = mono_ms(); f(); printf("# %s: %lld ms\n", #f, \
