@@ -1157,7 +1157,8 @@ class KeapFake(StatefulFake):
         rt = "KR-" + secrets.token_urlsafe(24)
         self.issue_refresh(client_id, permissions, token=rt)
         return {"access_token": at, "refresh_token": rt,
-                "expires_in": (self.access_tokens[at]["expires"] - self.now_ms()) // 1000,
+                # rounded up: the clock moved a few ms since the token was issued
+                "expires_in": -((self.now_ms() - self.access_tokens[at]["expires"]) // 1000),
                 "token_type": "bearer", "scope": "full|" + self.tenant_id}
 
     @staticmethod
