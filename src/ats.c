@@ -202,5 +202,6 @@ ats_close(struct ats *a)
 		return;
 	if (a->drv != NULL && a->drv->close != NULL)
 		a->drv->close(a);
+	free(a->sync_out);
 	free(a);
 }

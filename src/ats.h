@@ -106,8 +106,13 @@ struct ats_pull {
 	int restarted;		/* an expired cursor made the window start again */
 };
 
+/* Driver flags. */
+#define ATS_F_FULL_ONLY 0x1	/* every listing is complete (an export file): each run is a
+				 * full sweep; pull_window is never called */
+
 struct ats_driver {
 	const char *name;
+	unsigned flags;		/* ATS_F_* */
 	/* Authenticates (mints a token, checks a key). */
 	enum rc (*open)(struct ats *);
 	/* Candidates changed in the closed window [from_ms, to_ms]. */
@@ -118,6 +123,12 @@ struct ats_driver {
 	/* One candidate by person id: RC_RECORD when the source says it is gone
 	 * (404), which confirms a delete; *out is set on RC_OK (caller frees). */
 	enum rc (*get)(struct ats *, const char *id, struct candidate **out);
+	/* Optional (NULL when the source has no delete feed): person ids deleted
+	 * in the closed window [from_ms, to_ms] (Lever's /opportunities/deleted;
+	 * a person counts as deleted only when ALL their records are). The engine
+	 * still confirms each with get() before archiving. */
+	enum rc (*pull_deleted)(struct ats *, int64_t from_ms, int64_t to_ms, ats_id_fn, void *,
+	    struct ats_pull *);
 	void (*close)(struct ats *);
 };
 
@@ -128,6 +139,18 @@ struct ats {
 	struct http *http;
 	struct pace *pace;
 	int64_t deadline_ms;	/* mono_ms(); 0 none */
+	/*
+	 * Incremental sync tokens (Ashby's syncToken): the engine sets sync_in
+	 * from the state before a pull (NULL when none). A driver that uses tokens
+	 * sets sync_out (malloc'd) only after it read the LAST page of a listing;
+	 * the engine commits it to the state after everything from that listing
+	 * is committed. A token the source refused makes the driver do a full
+	 * listing instead and set sync_reset to the reason (static text), which
+	 * the report shows. Drivers that have no tokens ignore all three.
+	 */
+	const char *sync_in;
+	char *sync_out;
+	const char *sync_reset;
 	void *priv;		/* the driver's own state */
 };
 

@@ -883,5 +883,10 @@ gh_close(struct ats *a)
 }
 
 const struct ats_driver ats_greenhouse = {
-	"greenhouse", gh_open, gh_pull_window, gh_pull_all, gh_get_one, gh_close,
+	.name = "greenhouse",
+	.open = gh_open,
+	.pull_window = gh_pull_window,
+	.pull_all = gh_pull_all,
+	.get = gh_get_one,
+	.close = gh_close,
 };

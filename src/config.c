@@ -229,6 +229,11 @@ node_text(const cJSON *node, struct buf *out)
 		buf_adds(out, cJSON_IsTrue(node) ? "true" : "false");
 	else if (json_is_integer(node, &n))
 		buf_addf(out, "%lld", (long long)n);
+	else if (cJSON_IsObject(node) || cJSON_IsArray(node)) {
+		char *j = json_print(node);
+		buf_adds(out, j);
+		free(j);
+	}
 }
 
 static const char *
@@ -253,11 +258,13 @@ node_type_ok(const struct opt *o, const cJSON *node, struct buf *msg)
 	case OT_INT: ok = json_is_integer(node, NULL); break;
 	case OT_BOOL: ok = cJSON_IsBool(node); break;
 	case OT_DURATION: ok = cJSON_IsString(node) || json_is_integer(node, NULL); break;
+	case OT_JSON: ok = cJSON_IsObject(node); break;
 	default: ok = cJSON_IsString(node); break;
 	}
 	if (!ok)
 		buf_addf(msg, "expected %s, got %s",
 		    o->type == OT_INT ? "an integer" : o->type == OT_BOOL ? "true or false" :
+		    o->type == OT_JSON ? "an object" :
 		    o->type == OT_DURATION ? "a duration string like \"15m\"" : "a string",
 		    node_kind(node));
 	return ok;
@@ -354,7 +361,8 @@ config_load_file(struct config *c, const char *path, struct buf *err)
 
 		for (i = 0; i < OPT__MAX; i++) {
 			const struct opt *o = &opt_table[i];
-			if (o->type != OT_JSON || o->section == NULL || strcmp(o->section, sec->string) != 0)
+			if (o->type != OT_JSON || o->section == NULL || o->key != NULL ||
+			    strcmp(o->section, sec->string) != 0)
 				continue;
 			structured = 1;
 			if (i == OPT_FIELDS ? !cJSON_IsArray(sec) : !cJSON_IsObject(sec)) {
@@ -493,9 +501,12 @@ cfg_bool(const struct config *c, enum opt_id id)
 const cJSON *
 cfg_json(const struct config *c, enum opt_id id)
 {
+	const cJSON *sec;
+
 	if (c->root == NULL || opt_table[id].type != OT_JSON)
 		return NULL;
-	return json_get(c->root, opt_table[id].section);
+	sec = json_get(c->root, opt_table[id].section);
+	return opt_table[id].key == NULL ? sec : json_get(sec, opt_table[id].key);
 }
 
 void
