@@ -60,6 +60,17 @@ $(OUT)/bench/%: bench/%.c $(LIBOBJS)
 
 benches: $(BENCHES)
 
+# The man pages, generated from the option and command tables (tools/genman.c
+# includes src/main.c for the command table). The pages are committed; the
+# docs test fails when they differ from what genman writes.
+$(OUT)/tools/genman: tools/genman.c src/main.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(LDMODE:-s=) -o $@ tools/genman.c $(LIBOBJS) $(LIBS)
+
+man: $(OUT)/tools/genman
+	$(OUT)/tools/genman 1 >docs/atsrecon.1.tmp && mv docs/atsrecon.1.tmp docs/atsrecon.1
+	$(OUT)/tools/genman 5 >docs/atsrecon.conf.5.tmp && mv docs/atsrecon.conf.5.tmp docs/atsrecon.conf.5
+
 -include $(wildcard $(OUT)/obj/*.d)
 
-.PHONY: all tests benches
+.PHONY: all tests benches man

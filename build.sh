@@ -7,6 +7,7 @@
 #   ./build.sh demo     a full reconcile against the built-in fakes
 #   ./build.sh clean    remove build outputs (keeps the verified download cache)
 #   ./build.sh distclean  remove everything, downloads included
+#   ./build.sh man      regenerate docs/atsrecon.1 and docs/atsrecon.conf.5 (tools/genman)
 #
 # It installs what it needs from Debian when missing (musl-tools, dpkg-dev, ...)
 # and fetches the libraries' Debian source packages through a private apt
@@ -51,6 +52,23 @@ EOF
 		>"$BUILD/apt-install.log" 2>&1 || die "apt-get install ${need[*]} failed; see $BUILD/apt-install.log"
 }
 
+# What the test suite drives (real components, not mocks of them), by command.
+ensure_test_tools() {
+	local need=() cmd pkg
+	while read -r cmd pkg; do
+		command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+	done <<'TOOLS'
+chromium chromium
+TOOLS
+	[ ${#need[@]} -eq 0 ] && return 0
+	[ "$(id -u)" = 0 ] || die "missing test tools: ${need[*]} (install them, or run as root)"
+	say "installing test tools: ${need[*]}"
+	apt-get update -qq >/dev/null 2>&1 || true
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" \
+		>"$BUILD/apt-install-test.log" 2>&1 ||
+		die "apt-get install ${need[*]} failed; see $BUILD/apt-install-test.log"
+}
+
 prepare() {
 	mkdir -p "$BUILD"
 	ensure_tools
@@ -93,11 +111,19 @@ dev) build_dev ;;
 test)
 	build_release
 	build_dev
+	ensure_test_tools
 	exec "$TOP/tests/run.sh" "$@"
 	;;
 demo)
 	build_release
 	exec "$TOP/tests/demo.sh" "$@"
+	;;
+man)
+	prepare
+	deps_build glibc gcc "-O1 -g -fno-omit-frame-pointer"
+	make -s -j"$JOBS" MODE=dev CC=gcc OUT="$BUILD/dev" DEPS="$BUILD/deps/glibc" \
+		CA_BUNDLE="$BUILD/ca-bundle.pem" man
+	say "man: docs/atsrecon.1 and docs/atsrecon.conf.5 regenerated from the option table"
 	;;
 clean)
 	rm -rf "$BUILD/release" "$BUILD/dev" "$BUILD/deps" "$BUILD/tests" "$TOP/atsrecon"

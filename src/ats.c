@@ -171,7 +171,7 @@ ats_pick_application(const struct ats_app *apps, size_t n)
 enum rc
 ats_open(const struct config *cfg, struct http *http, struct ats **out)
 {
-	static const struct ats_driver *const drivers[] = { &ats_greenhouse };
+	static const struct ats_driver *const drivers[] = { &ats_greenhouse, &ats_lever, &ats_ashby, &ats_file };
 	const char *kind = cfg_str(cfg, OPT_ATS_KIND);
 	struct ats *a;
 	size_t i;

@@ -104,6 +104,7 @@ struct ats_pull {
 	long records;		/* candidates (or ids) delivered */
 	int complete;		/* the listing reached its end (not the page cap) */
 	int restarted;		/* an expired cursor made the window start again */
+	int skipped;		/* malformed source records left out (export file) */
 };
 
 /* Driver flags. */
@@ -159,5 +160,8 @@ enum rc ats_open(const struct config *, struct http *, struct ats **out);
 void ats_close(struct ats *);
 
 extern const struct ats_driver ats_greenhouse;
+extern const struct ats_driver ats_lever;
+extern const struct ats_driver ats_ashby;
+extern const struct ats_driver ats_file;
 
 #endif

@@ -202,6 +202,7 @@ mint(struct ats *a)
 	memset(&job, 0, sizeof(job));
 	job.req.method = "POST";
 	job.req.url = g->token_url;
+	job.req.credential = 1;
 	job.req.body = form.p;
 	job.req.body_len = form.len;
 	job.req.content_type = "application/x-www-form-urlencoded";

@@ -176,6 +176,7 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 	memset(&pol, 0, sizeof(pol));
 	job.req.method = "POST";
 	job.req.url = a->cfg.token_url;
+	job.req.credential = 1;
 	job.req.body = form->p;
 	job.req.body_len = form->len;
 	job.req.content_type = "application/x-www-form-urlencoded";

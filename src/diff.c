@@ -119,6 +119,11 @@ diff_fields(const struct mapping *m, const struct candidate *c, const cJSON *con
 			dr->side = SIDE_KEAP_EDITED;
 		else
 			dr->side = SIDE_BOTH;
+		/* the person's address changed in the ATS: matched by the link, the
+		 * contact follows (Keap's old address is replaced, never a new contact) */
+		if (strncmp(rule->to, "email", 5) == 0 && b != NULL && *b != '\0' &&
+		    dr->side == SIDE_ATS_CHANGED)
+			dr->kind = DRIFT_EMAIL_CHANGED;
 		switch (rule->owner) {
 		case OWN_ATS:
 			dr->repair = 1;

@@ -594,6 +594,10 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 			if (pol->pacer.after != NULL)
 				pol->pacer.after(pol->pacer.arg, &j->resp);
 			j->rc = rc;
+			/* tests: die right after the Nth write landed, before anyone saw it */
+			if (rc == RC_OK && strcmp(j->req.method, "GET") != 0 && j->resp.status < 300 &&
+			    !j->req.credential)
+				test_hook("http-write");
 			if (j->attempts > (rc == RC_OK && j->resp.status == 429 ? max429 : pol->max_retries) ||
 			    !should_retry(j, rc)) {
 				rj[k].done = 1;

@@ -46,6 +46,8 @@ struct http_req {
 	const char *basic_pass;
 	const char *const *headers;	/* extra "Name: value" lines, NULL-terminated */
 	int64_t deadline_ms;		/* mono_ms() deadline; 0: none. Caps the timeout. */
+	int credential;			/* a token exchange, not a data write (the test
+					 * kill point "http-write" does not count it) */
 };
 
 enum http_fail {

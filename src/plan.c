@@ -150,7 +150,8 @@ plan_check_guards(const struct plan *p, const struct guards *g, struct buf *why)
 		if (creates < g->approve)
 			creates = g->approve;
 	}
-	if (c.changed > allowed_changes && c.changed > 0) {
+	/* 100 % or more: the percentage guard is off */
+	if (pct_ceiling < 100 && c.changed > allowed_changes && c.changed > 0) {
 		buf_addf(why, "%sguard max_change_percent: %zu of %zu linked contacts would change "
 		    "(%.1f %%), the ceiling is %zu (%ld %%%s)", why->len ? "; " : "", c.changed, p->linked,
 		    p->linked ? 100.0 * (double)c.changed / (double)p->linked : 100.0, allowed_changes,

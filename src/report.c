@@ -48,6 +48,15 @@ report_free(struct report *r)
 	for (i = 0; i < r->nfields; i++)
 		free(r->fields[i].field);
 	free(r->fields);
+	{
+		int g;
+		for (g = 0; g < RG__MAX; g++) {
+			for (i = 0; i < r->ngroups[g]; i++)
+				free(r->groups[g][i].field);
+			free(r->groups[g]);
+		}
+	}
+	strv_free(r->notes, r->nnotes);
 	for (i = 0; i < r->napi; i++)
 		free(r->api[i].endpoint);
 	free(r->api);
@@ -81,22 +90,50 @@ report_add_row(struct report *r, const char *kind, const char *field, const char
 	return w;
 }
 
-void
-report_field_count(struct report *r, const char *field, int agree)
+static void
+count_in(struct report_field **v, size_t *n, const char *name, int agree)
 {
 	size_t i;
 
-	for (i = 0; i < r->nfields; i++)
-		if (strcmp(r->fields[i].field, field) == 0)
+	for (i = 0; i < *n; i++)
+		if (strcmp((*v)[i].field, name) == 0)
 			break;
-	if (i == r->nfields) {
-		r->fields = xrealloc(r->fields, (r->nfields + 1) * sizeof(*r->fields));
-		r->fields[i].field = xstrdup(field);
-		r->fields[i].agree = r->fields[i].total = 0;
-		r->nfields++;
+	if (i == *n) {
+		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+		(*v)[i].field = xstrdup(name);
+		(*v)[i].agree = (*v)[i].total = 0;
+		(*n)++;
 	}
-	r->fields[i].total++;
-	r->fields[i].agree += agree != 0;
+	(*v)[i].total++;
+	(*v)[i].agree += agree != 0;
+}
+
+void
+report_field_count(struct report *r, const char *field, int agree)
+{
+	count_in(&r->fields, &r->nfields, field, agree);
+}
+
+void
+report_group_count(struct report *r, enum report_group g, const char *name, int agree)
+{
+	if (g == RG_FIELD)
+		count_in(&r->fields, &r->nfields, name, agree);
+	else
+		count_in(&r->groups[g], &r->ngroups[g], name != NULL && *name ? name : "(none)", agree);
+}
+
+void
+report_add_note(struct report *r, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	r->notes = xrealloc(r->notes, (r->nnotes + 1) * sizeof(char *));
+	r->notes[r->nnotes++] = buf_take(&b);
 }
 
 void
@@ -183,6 +220,28 @@ report_json(const struct report *r, int mask_pii)
 		cJSON_AddNumberToObject(f, "total", (double)r->fields[i].total);
 		cJSON_AddNumberToObject(f, "pct", pct(r->fields[i].agree, r->fields[i].total));
 		cJSON_AddItemToArray(pf, f);
+	}
+	{
+		static const char *const gname[RG__MAX] = { NULL, "per_stage", "per_job" };
+		static const char *const gkey[RG__MAX] = { NULL, "stage", "job" };
+		int g;
+		for (g = RG_STAGE; g < RG__MAX; g++) {
+			cJSON *ga = cJSON_AddArrayToObject(acc, gname[g]);
+			for (i = 0; i < r->ngroups[g]; i++) {
+				const struct report_field *x = &r->groups[g][i];
+				cJSON *f = cJSON_CreateObject();
+				cJSON_AddStringToObject(f, gkey[g], x->field);
+				cJSON_AddNumberToObject(f, "in_sync", (double)x->agree);
+				cJSON_AddNumberToObject(f, "total", (double)x->total);
+				cJSON_AddNumberToObject(f, "pct", pct(x->agree, x->total));
+				cJSON_AddItemToArray(ga, f);
+			}
+		}
+	}
+	if (r->nnotes > 0) {
+		cJSON *na = cJSON_AddArrayToObject(run, "notes");
+		for (i = 0; i < r->nnotes; i++)
+			cJSON_AddItemToArray(na, cJSON_CreateString(r->notes[i]));
 	}
 	drift = cJSON_AddArrayToObject(j, "drift");
 	for (i = 0; i < r->nrows; i++) {
@@ -275,6 +334,11 @@ report_markdown(const struct report *r, int mask_pii, struct buf *out)
 	if (r->message != NULL) {
 		buf_adds(out, "> ");
 		text_escape(out, r->message, strlen(r->message));
+		buf_adds(out, "\n\n");
+	}
+	for (i = 0; i < r->nnotes; i++) {
+		buf_adds(out, "> note: ");
+		text_escape(out, r->notes[i], strlen(r->notes[i]));
 		buf_adds(out, "\n\n");
 	}
 	buf_addf(out, "**Accuracy:** %.1f %% before, **%.1f %%** after, over %zu linked candidates.\n\n",
@@ -411,6 +475,10 @@ html(const struct report *r, int mask_pii, struct buf *out)
 		buf_adds(out, " — ");
 		html_text(out, r->message, 0);
 	}
+	for (i = 0; i < r->nnotes; i++) {
+		buf_adds(out, "</p>\n<p class=\"note\">note: ");
+		html_text(out, r->notes[i], 0);
+	}
 	buf_addf(out, "</p>\n<p>Accuracy <b>%.1f %%</b> after the run (%.1f %% before) over %zu linked "
 	    "candidates.</p>\n", r->after_pct, r->before_pct, r->linked);
 	/* trend chart */
@@ -446,7 +514,24 @@ html(const struct report *r, int mask_pii, struct buf *out)
 		    "</td></tr>\n", r->fields[i].agree, r->fields[i].total,
 		    pct(r->fields[i].agree, r->fields[i].total));
 	}
-	buf_adds(out, "</table>\n<h2>Drift</h2>\n<table id=\"drift\"><tr><th>kind</th><th>field</th>"
+	buf_adds(out, "</table>\n");
+	{
+		static const char *const title[RG__MAX] = { NULL, "stage", "job" };
+		int g;
+		for (g = RG_STAGE; g < RG__MAX; g++) {
+			buf_addf(out, "<h2>Candidates in sync per %s</h2>\n<table id=\"per-%s\"><tr><th>%s</th>"
+			    "<th>in sync</th><th>total</th><th>%%</th></tr>\n", title[g], title[g], title[g]);
+			for (i = 0; i < r->ngroups[g]; i++) {
+				const struct report_field *x = &r->groups[g][i];
+				buf_adds(out, "<tr><td>");
+				html_text(out, x->field, 0);
+				buf_addf(out, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td "
+				    "class=\"num\">%.1f</td></tr>\n", x->agree, x->total, pct(x->agree, x->total));
+			}
+			buf_adds(out, "</table>\n");
+		}
+	}
+	buf_adds(out, "<h2>Drift</h2>\n<table id=\"drift\"><tr><th>kind</th><th>field</th>"
 	    "<th>side</th><th>candidate</th><th>contact</th><th>ATS</th><th>Keap</th><th>action</th>"
 	    "<th>error</th></tr>\n");
 	/* grouped by kind */

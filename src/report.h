@@ -26,9 +26,13 @@ struct report_row {
 };
 
 struct report_field {
-	char *field;
+	char *field;		/* the field, stage or job name */
 	size_t agree, total;
 };
+
+/* Accuracy groups: per field (values that agree), per stage and per job
+ * (candidates fully in sync). */
+enum report_group { RG_FIELD, RG_STAGE, RG_JOB, RG__MAX };
 
 struct report_point {
 	int64_t ts_ms;
@@ -48,8 +52,12 @@ struct report {
 	char *message;			/* what ended the run, when not plain success */
 	size_t candidates, linked, in_sync, drifted, repaired, failed, deferred;
 	double before_pct, after_pct;
-	struct report_field *fields;
+	struct report_field *fields;	/* RG_FIELD */
 	size_t nfields;
+	struct report_field *groups[RG__MAX];	/* RG_STAGE, RG_JOB (fields above) */
+	size_t ngroups[RG__MAX];
+	char **notes;			/* things a reader must know (a sync token dropped, ...) */
+	size_t nnotes;
 	struct report_row *rows;
 	size_t nrows;
 	struct report_api *api;
@@ -64,6 +72,8 @@ void report_free(struct report *);
 struct report_row *report_add_row(struct report *, const char *kind, const char *field,
     const char *side, const char *candidate, const char *contact);
 void report_field_count(struct report *, const char *field, int agree);
+void report_group_count(struct report *, enum report_group, const char *name, int agree);
+void report_add_note(struct report *, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /* "j***@x.com", "+1415***0100"; other text unchanged. */
 void report_mask(const char *value, struct buf *out);

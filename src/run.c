@@ -51,9 +51,16 @@ struct run {
 	struct strset touched;		/* ats keys to reconcile */
 	struct strset seen_contacts;	/* full Keap sweep: ids listed */
 	struct strset gone;		/* ats keys confirmed deleted in the ATS */
+	struct strset merged;		/* of those, merged into another person: key \t survivor key */
+	struct strset feed;		/* ats ids the delete feed named (to confirm) */
+	struct strset retry;		/* not in sync last time: reconciled again */
+	uint64_t *listed;		/* full sweep: hashes of the ATS keys listed */
+	size_t nlisted, caplisted;
+	struct buf sync_tok;		/* the ATS sync token read at the start */
 	struct report rep;
 	struct plan plan;
 	int record_errors;		/* invalid values, failed writes: exit 1 */
+	int ats_skipped;		/* ATS records that could not be read this run */
 };
 
 /* ----------------------------------------------------------- small sets */
@@ -279,6 +286,11 @@ teardown(struct run *r)
 	set_free(&r->touched);
 	set_free(&r->seen_contacts);
 	set_free(&r->gone);
+	set_free(&r->merged);
+	set_free(&r->feed);
+	set_free(&r->retry);
+	free(r->listed);
+	buf_free(&r->sync_tok);
 	plan_free(&r->plan);
 }
 
@@ -315,6 +327,13 @@ on_candidate(void *arg, const struct candidate *c)
 	if ((rc = batch_tick(r)) != RC_OK)
 		return rc;
 	snap_ats_key(c, &key);
+	if (r->full) {
+		if (r->nlisted == r->caplisted) {
+			r->caplisted = r->caplisted ? r->caplisted * 2 : 4096;
+			r->listed = xrealloc(r->listed, r->caplisted * sizeof(*r->listed));
+		}
+		r->listed[r->nlisted++] = codec_fnv1a(key.p, key.len);
+	}
 	rc = snap_put_candidate(r->st, c, &changed);
 	if (rc == RC_OK && (changed || r->full))
 		set_add(&r->touched, key.p);
@@ -367,6 +386,17 @@ on_contacts(void *arg, const cJSON *contacts, int page)
 }
 
 static enum rc
+count_key(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	(void)key;
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	++*(size_t *)arg;
+	return RC_OK;
+}
+
+static enum rc
 collect_key(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 {
 	(void)klen;
@@ -374,6 +404,185 @@ collect_key(void *arg, const char *key, size_t klen, const void *val, size_t vle
 	(void)vlen;
 	set_add(arg, key);
 	return RC_OK;
+}
+
+/*
+ * The confirmed deletes: a person whose emails now belong to another person
+ * in the ATS was merged into that one (merged_in_ats: the Keap contact moves
+ * over to the survivor instead of being archived). Every one is reconciled.
+ */
+/* The survivor a deleted key was merged into, or NULL. */
+static const char *
+merged_into(const struct run *r, const char *key)
+{
+	size_t i, n = strlen(key);
+
+	for (i = 0; i < r->merged.n; i++)
+		if (strncmp(r->merged.v[i], key, n) == 0 && r->merged.v[i][n] == '\t')
+			return r->merged.v[i] + n + 1;
+	return NULL;
+}
+
+struct merge_scan {
+	struct run *r;
+	struct strset emails;	/* "<email>\t<gone key>" of every gone person */
+};
+
+static enum rc
+merge_scan_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct merge_scan *ms = arg;
+	struct candidate c;
+	size_t j, k;
+
+	(void)klen;
+	if (set_has(&ms->r->gone, key) || codec_candidate_decode(val, vlen, &c) != 0)
+		return RC_OK;
+	for (j = 0; j < c.nemails; j++) {
+		size_t n = strlen(c.emails[j]);
+		for (k = 0; k < ms->emails.n; k++)
+			if (strncmp(ms->emails.v[k], c.emails[j], n) == 0 && ms->emails.v[k][n] == '\t' &&
+			    merged_into(ms->r, ms->emails.v[k] + n + 1) == NULL) {
+				char *m = xasprintf("%s\t%s", ms->emails.v[k] + n + 1, key);
+				set_add(&ms->r->merged, m);
+				set_add(&ms->r->touched, key);
+				free(m);
+			}
+	}
+	candidate_free(&c);
+	return RC_OK;
+}
+
+/*
+ * The confirmed deletes: a person whose email now belongs to another person in
+ * the ATS was merged into that one (merged_in_ats: the Keap contact moves over
+ * to the survivor instead of being archived). Every one is reconciled.
+ */
+static enum rc
+gone_finish(struct run *r)
+{
+	struct merge_scan ms;
+	size_t i, j;
+	enum rc rc = RC_OK;
+
+	memset(&ms, 0, sizeof(ms));
+	ms.r = r;
+	set_finish(&r->gone);
+	for (i = 0; i < r->gone.n; i++) {
+		struct candidate c;
+
+		set_add(&r->touched, r->gone.v[i]);
+		if (snap_get_candidate(r->st, r->gone.v[i], &c) != RC_OK)
+			continue;
+		for (j = 0; j < c.nemails; j++) {
+			char *e = xasprintf("%s\t%s", c.emails[j], r->gone.v[i]);
+			set_add(&ms.emails, e);
+			free(e);
+		}
+		candidate_free(&c);
+	}
+	/* one pass over the snapshot, only when something was deleted */
+	if (ms.emails.n > 0)
+		rc = state_each(r->st, DB_ATS, NULL, merge_scan_one, &ms);
+	set_free(&ms.emails);
+	set_finish(&r->merged);
+	return rc;
+}
+
+static enum rc
+on_deleted_id(void *arg, const char *id)
+{
+	struct run *r = arg;
+	char *key = xasprintf("%s:%s", r->ats->drv->name, id);
+
+	set_add(&r->feed, key);
+	free(key);
+	return RC_OK;
+}
+
+/* Incremental run with a delete feed: each id it names is confirmed with get(). */
+static enum rc
+confirm_feed(struct run *r)
+{
+	struct ats_pull ap;
+	int64_t hwm = meta_int(r, "hwm_ats_ms");
+	size_t i;
+	enum rc rc;
+
+	memset(&ap, 0, sizeof(ap));
+	rc = r->ats->drv->pull_deleted(r->ats, hwm - OVERLAP_MS, r->start_ms, on_deleted_id, r, &ap);
+	if (rc != RC_OK || !ap.complete) {
+		log_error("run", "the ATS delete feed did not complete (%d pages)", ap.pages);
+		return rc != RC_OK ? rc : RC_REMOTE;
+	}
+	set_finish(&r->feed);
+	for (i = 0; i < r->feed.n && rc == RC_OK; i++) {
+		struct candidate *one = NULL;
+		struct buf v = BUF_INIT;
+		const char *key = r->feed.v[i];
+
+		if (state_get(r->st, DB_ATS, key, &v) != RC_OK) {
+			buf_free(&v);
+			continue;	/* never seen: nothing to archive */
+		}
+		buf_free(&v);
+		if (past_deadline(r))
+			return RC_REMOTE;
+		rc = r->ats->drv->get(r->ats, strchr(key, ':') + 1, &one);
+		if (rc == RC_RECORD) {
+			set_add(&r->gone, key);
+			rc = RC_OK;
+		} else if (one != NULL) {
+			candidate_free(one);
+			free(one);
+		}
+	}
+	log_info("run", "ATS delete feed: %zu ids, %zu confirmed deleted", r->feed.n, r->gone.n);
+	return rc == RC_OK ? gone_finish(r) : rc;
+}
+
+static enum rc
+collect_failed(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct run *r = arg;
+	struct buf err = BUF_INIT;
+	cJSON *j = json_parse(val, vlen, &err);
+	int64_t attempts = 0;
+
+	(void)klen;
+	json_int(j, "attempts", &attempts);
+	if (set_has(&r->touched, key))
+		;	/* changed since: tried again anyway */
+	else if (attempts >= cfg_int(r->cfg, OPT_RUN_MAX_ATTEMPTS)) {
+		struct report_row *w = report_add_row(&r->rep, "write_failed", NULL, NULL, key, NULL);
+		free(w->action);
+		w->action = xstrdup("failed");
+		w->error = xasprintf("gave up after %lld attempts (run.max_attempts); retried when the "
+		    "candidate changes; last error: %s", (long long)attempts,
+		    json_str(j, "last_error") ? json_str(j, "last_error") : "?");
+		r->record_errors++;
+	} else
+		set_add(&r->retry, key);
+	cJSON_Delete(j);
+	buf_free(&err);
+	return RC_OK;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Was this key in the full sweep's listing? (sorted before the first call) */
+static int
+was_listed(const struct run *r, const char *key)
+{
+	uint64_t h = codec_fnv1a(key, strlen(key));
+
+	return r->nlisted > 0 && bsearch(&h, r->listed, r->nlisted, sizeof(h), cmp_u64) != NULL;
 }
 
 /* Full sweep: ATS ids that vanished are confirmed one by one (404 = deleted). */
@@ -384,14 +593,22 @@ confirm_vanished(struct run *r)
 	size_t i;
 	enum rc rc;
 
+	qsort(r->listed, r->nlisted, sizeof(*r->listed), cmp_u64);
 	if ((rc = state_each(r->st, DB_ATS, NULL, collect_key, &all)) != RC_OK)
 		return rc;
 	for (i = 0; i < all.n && rc == RC_OK; i++) {
 		const char *key = all.v[i], *id = strchr(key, ':');
 		struct candidate *one = NULL;
 
-		if (set_has(&r->touched, key) || id == NULL)
+		if (was_listed(r, key) || id == NULL)
 			continue;
+		if (r->ats->drv->flags & ATS_F_FULL_ONLY) {
+			/* the listing is the whole truth (an export file): absent = gone,
+			 * unless rows could not be read (the person may be one of them) */
+			if (r->ats_skipped == 0)
+				set_add(&r->gone, key);
+			continue;
+		}
 		if (past_deadline(r)) {
 			rc = RC_REMOTE;
 			break;
@@ -409,10 +626,7 @@ confirm_vanished(struct run *r)
 		}
 	}
 	set_free(&all);
-	set_finish(&r->gone);
-	for (i = 0; i < r->gone.n; i++)
-		set_add(&r->touched, r->gone.v[i]);
-	return rc;
+	return rc == RC_OK ? gone_finish(r) : rc;
 }
 
 /* Full Keap sweep: contacts that were not listed are gone from Keap. */
@@ -443,23 +657,48 @@ drop_vanished_contacts(struct run *r)
 	return rc;
 }
 
+/* Keap's contacts changed since the last run (all of them on a full run) into the snapshot. */
 static enum rc
-pull(struct run *r)
+pull_keap(struct run *r, int64_t hwm_keap)
 {
-	struct ats_pull ap;
 	struct keap_err kerr;
-	int64_t hwm_ats = meta_int(r, "hwm_ats_ms"), hwm_keap = meta_int(r, "hwm_keap_ms");
-	int64_t every = cfg_int(r->cfg, OPT_RUN_FULL_SWEEP_EVERY), since_full = meta_int(r, "runs_since_full");
 	char since[32];
 	int pages = 0, complete = 0;
 	enum rc rc;
 
-	r->full = r->o.full || hwm_ats == 0 || hwm_keap == 0 || since_full + 1 >= every;
+	if (!r->full)
+		fmt_rfc3339_ms(hwm_keap - OVERLAP_MS, since, sizeof(since));
+	rc = keap_list_contacts(r->keap, r->full ? NULL : since, on_contacts, r, &pages, &complete, &kerr);
+	if (rc == RC_OK)
+		rc = batch_end(r);
+	if (rc != RC_OK || !complete) {
+		log_error("run", "the Keap listing did not complete (%d pages)", pages);
+		return rc != RC_OK ? rc : RC_REMOTE;
+	}
+	if (r->full && (rc = drop_vanished_contacts(r)) != RC_OK)
+		return rc;
+	log_info("run", "Keap: %d pages", pages);
+	return RC_OK;
+}
+
+static enum rc
+pull(struct run *r)
+{
+	struct ats_pull ap;
+	int64_t hwm_ats = meta_int(r, "hwm_ats_ms"), hwm_keap = meta_int(r, "hwm_keap_ms");
+	int64_t every = cfg_int(r->cfg, OPT_RUN_FULL_SWEEP_EVERY), since_full = meta_int(r, "runs_since_full");
+	size_t i;
+	enum rc rc;
+
+	r->full = r->o.full || (r->ats->drv->flags & ATS_F_FULL_ONLY) || hwm_ats == 0 || hwm_keap == 0 ||
+	    since_full + 1 >= every;
 	r->rep.mode = r->o.mode == RUN_PLAN || r->o.dry_run ? (r->full ? "dry-run full" : "dry-run") :
 	    (r->full ? "full" : "incremental");
 	log_info("run", "%s run (%s)", r->full ? "full" : "incremental", r->o.full ? "--full" :
 	    hwm_ats == 0 ? "first run" : r->full ? "full_sweep_every" : "changes since the last run");
 	memset(&ap, 0, sizeof(ap));
+	if (state_get(r->st, DB_META, "ats_sync", &r->sync_tok) == RC_OK && r->sync_tok.len > 0)
+		r->ats->sync_in = r->sync_tok.p;
 	if (r->full)
 		rc = r->ats->drv->pull_all(r->ats, on_candidate, r, &ap);
 	else
@@ -472,25 +711,36 @@ pull(struct run *r)
 		return rc != RC_OK ? rc : RC_REMOTE;
 	}
 	log_info("run", "ATS: %ld candidates in %d pages", ap.records, ap.pages);
-	/* not in sync after the last run (failed, deferred, guarded, invalid): again */
-	if ((rc = state_each(r->st, DB_FAILED, NULL, collect_key, &r->touched)) != RC_OK)
+	r->ats_skipped = ap.skipped;
+	r->record_errors += ap.skipped;
+	if (ap.skipped > 0) {
+		log_warn("run", "ATS: %d records could not be read and were skipped%s", ap.skipped,
+		    (r->ats->drv->flags & ATS_F_FULL_ONLY) ? "; nobody is treated as deleted this run" : "");
+		report_add_note(&r->rep, "%d ATS records could not be read (see the log)%s", ap.skipped,
+		    (r->ats->drv->flags & ATS_F_FULL_ONLY) ? "; no deletes this run" : "");
+	}
+	if (r->ats->sync_reset != NULL) {
+		log_warn("run", "ATS sync token dropped (%s): a full listing was read instead",
+		    r->ats->sync_reset);
+		report_add_note(&r->rep, "ATS sync token dropped (%s): a full listing was read instead",
+		    r->ats->sync_reset);
+	}
+	/* not in sync after the last run (failed, deferred, guarded, invalid): again,
+	 * up to run.max_attempts failed writes; then only when it changes */
+	set_finish(&r->touched);
+	if ((rc = state_each(r->st, DB_FAILED, NULL, collect_failed, r)) != RC_OK)
 		return rc;
+	for (i = 0; i < r->retry.n; i++)
+		set_add(&r->touched, r->retry.v[i]);
 	set_finish(&r->touched);
 	if (r->full && (rc = confirm_vanished(r)) != RC_OK)
 		return rc;
-	if (!r->full)
-		fmt_rfc3339_ms(hwm_keap - OVERLAP_MS, since, sizeof(since));
-	rc = keap_list_contacts(r->keap, r->full ? NULL : since, on_contacts, r, &pages, &complete, &kerr);
-	if (rc == RC_OK)
-		rc = batch_end(r);
-	if (rc != RC_OK || !complete) {
-		log_error("run", "the Keap listing did not complete (%d pages)", pages);
-		return rc != RC_OK ? rc : RC_REMOTE;
-	}
-	if (r->full && (rc = drop_vanished_contacts(r)) != RC_OK)
+	if (!r->full && r->ats->drv->pull_deleted != NULL && (rc = confirm_feed(r)) != RC_OK)
+		return rc;
+	if ((rc = pull_keap(r, hwm_keap)) != RC_OK)
 		return rc;
 	set_finish(&r->touched);
-	log_info("run", "Keap: %d pages; %zu candidates to reconcile", pages, r->touched.n);
+	log_info("run", "%zu candidates to reconcile", r->touched.n);
 	return RC_OK;
 }
 
@@ -619,6 +869,18 @@ reconcile_one(struct run *r, const char *key)
 	if ((rc = snap_match(r->st, key, key, &c, cfg_bool(r->cfg, OPT_MATCH_BY_EMAIL), &ids, &n,
 	    &how)) != RC_OK)
 		goto done;
+	if (set_has(&r->gone, key) && merged_into(r, key) != NULL) {
+		/* merged into another person: the contact follows the survivor, whose
+		 * own reconcile links it (matched by the email they share) */
+		struct report_row *w = report_add_row(&r->rep, "merged_in_ats", NULL, NULL, key,
+		    n > 0 ? ids[0] : NULL);
+		w->desired = xstrdup(merged_into(r, key));
+		w->error = xstrdup("merged in the ATS: the contact now follows the surviving candidate; "
+		    "no archive tag");
+		if ((rc = snap_unlink(r->st, key)) == RC_OK)
+			rc = state_del(r->st, DB_ATS, key);
+		goto done;
+	}
 	if (set_has(&r->gone, key)) {
 		/* deleted in the ATS: the archive tag, nothing else (or a delete by policy) */
 		const char *policy = cfg_str(r->cfg, OPT_LIFE_DELETES);
@@ -751,7 +1013,8 @@ reconcile_one(struct run *r, const char *key)
 			struct op *o = plan_add(&r->plan, OP_PATCH_CONTACT, key, ids[0], NULL,
 			    keap_patch_body(contact, dr.changes), hash);
 			for (i = 0; i < dr.n; i++)
-				if (dr.v[i].repair && dr.v[i].kind == DRIFT_FIELD_MISMATCH)
+				if (dr.v[i].repair && (dr.v[i].kind == DRIFT_FIELD_MISMATCH ||
+				    dr.v[i].kind == DRIFT_EMAIL_CHANGED))
 					op_add_reason(o, drift_kind_str(dr.v[i].kind), dr.v[i].field);
 			if (!has_ext)
 				op_add_reason(o, "link", "external_id");
@@ -854,8 +1117,11 @@ acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 			desired_free(&want);
 		}
 		diff_result_free(&dr);
-		if (a->count_fields)
+		if (a->count_fields) {
 			set_add(&a->pending, key);
+			report_group_count(&r->rep, RG_STAGE, c.stage_name ? c.stage_name : c.status, 0);
+			report_group_count(&r->rep, RG_JOB, c.job, 0);
+		}
 		candidate_free(&c);
 		buf_free(&cid);
 		return RC_OK;
@@ -873,6 +1139,9 @@ acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 	} else if (a->count_fields)
 		set_add(&a->pending, key);
 	if (a->count_fields) {
+		int ok = dr.fields_agree == dr.fields_total && dr.stage_ok;
+		report_group_count(&r->rep, RG_STAGE, c.stage_name ? c.stage_name : c.status, ok);
+		report_group_count(&r->rep, RG_JOB, c.job, ok);
 		/* per field: every rule with an opinion counts */
 		for (i = 0; i < r->map.n; i++) {
 			size_t d;
@@ -1399,6 +1668,10 @@ run_main(const struct config *cfg, const struct run_opts *o)
 			goto out;
 		}
 		buf_free(&err);
+		/* what Keap says now: an op planned against a contact edited since is skipped */
+		r.full = meta_int(&r, "hwm_keap_ms") == 0;
+		if ((rc = pull_keap(&r, meta_int(&r, "hwm_keap_ms"))) != RC_OK)
+			goto out;
 		{
 			size_t i;
 			for (i = 0; i < r.plan.n; i++) {
@@ -1429,7 +1702,13 @@ run_main(const struct config *cfg, const struct run_opts *o)
 		r.rep.drifted = nd;
 		set_free(&cands);
 	}
-	r.plan.linked = r.rep.linked;
+	/* the guard's base: every linked contact, including those of people who
+	 * are out of the accuracy's scope (anonymised, deleted) */
+	{
+		size_t nl = 0;
+		state_each(r.st, DB_LINK, "a:", count_key, &nl);
+		r.plan.linked = nl > r.rep.linked ? nl : r.rep.linked;
+	}
 	memset(&g, 0, sizeof(g));
 	g.max_change_percent = cfg_int(cfg, OPT_GUARDS_MAX_CHANGE_PCT);
 	g.max_archives = cfg_int(cfg, OPT_GUARDS_MAX_ARCHIVES);
@@ -1496,6 +1775,8 @@ run_main(const struct config *cfg, const struct run_opts *o)
 		meta_put_int(&r, "hwm_keap_ms", r.start_ms);
 		meta_put_int(&r, "runs_since_full", r.full ? 0 : meta_int(&r, "runs_since_full") + 1);
 		meta_put_int(&r, "last_good_run_ms", now_ms());
+		if (r.ats != NULL && r.ats->sync_out != NULL)
+			state_put(r.st, DB_META, "ats_sync", r.ats->sync_out, strlen(r.ats->sync_out));
 	}
 out:
 	if (rc == RC_REMOTE && past_deadline(&r) && r.rep.message == NULL)

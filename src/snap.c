@@ -265,6 +265,29 @@ snap_link(struct state *st, const char *ats_key, const char *contact_id)
 }
 
 enum rc
+snap_unlink(struct state *st, const char *ats_key)
+{
+	struct buf cid = BUF_INIT, back = BUF_INIT;
+	char *a = xasprintf("a:%s", ats_key), *c = NULL;
+	enum rc rc = state_get(st, DB_LINK, a, &cid);
+
+	if (rc == RC_OK) {
+		c = xasprintf("c:%s", cid.p);
+		/* the contact may already follow someone else (a merge's survivor) */
+		if (state_get(st, DB_LINK, c, &back) == RC_OK && strcmp(back.p, ats_key) == 0)
+			rc = state_del(st, DB_LINK, c);
+		if (rc == RC_OK)
+			rc = state_del(st, DB_LINK, a);
+	} else if (rc == RC_RECORD)
+		rc = RC_OK;
+	free(a);
+	free(c);
+	buf_free(&cid);
+	buf_free(&back);
+	return rc;
+}
+
+enum rc
 snap_linked(struct state *st, const char *ats_key, struct buf *contact_id)
 {
 	char *a = xasprintf("a:%s", ats_key);

@@ -42,6 +42,8 @@ enum rc snap_del_contact(struct state *, const char *id, const char *custom_fiel
 
 enum rc snap_link(struct state *, const char *ats_key, const char *contact_id);
 enum rc snap_linked(struct state *, const char *ats_key, struct buf *contact_id);
+/* Removes the candidate's link (and the contact's way back, if it still points here). */
+enum rc snap_unlink(struct state *, const char *ats_key);
 
 /*
  * The contacts that may be this candidate's, in the matching order: the link,

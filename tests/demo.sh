@@ -12,6 +12,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$TOP/atsrecon
 D=${ATSRECON_DEMO_DIR:-$(mktemp -d /tmp/atsrecon-demo-XXXXXX)}
+unset ATSRECON_DEMO_DIR	# not an option of the binary
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done' EXIT
 
@@ -29,33 +30,10 @@ fake keap
 fake greenhouse --limit-per-window 100000
 KU="https://localhost:$(cat "$D/keap.port")"
 GU="https://localhost:$(cat "$D/greenhouse.port")"
-cat >"$D/atsrecon.jsonc" <<EOC
-// the demo tenant: both APIs are local fakes
-{
-  "ats": { "kind": "greenhouse", "base_url": "$GU/v3", "auth_url": "$GU/auth",
-           "client_id": "gh-client", "client_secret": "gh-secret", "user_id": "4711" },
-  "keap": { "base_url": "$KU/crm/rest", "token_url": "$KU/token", "client_id": "atsrecon-test-client",
-            "client_secret": "atsrecon-test-secret", "max_rps": 25 },
-  "http": { "ca_file": "$D/ca/ca.pem" },
-  "state": { "dir": "$D/state" },
-  "guards": { "max_change_percent": 25, "max_creates": 1000 },
-  "fields": [
-    { "from": "first_name", "to": "given_name" },
-    { "from": "last_name", "to": "family_name" },
-    { "from": "email", "to": "email:EMAIL1" },
-    { "from": "phone", "to": "phone:PHONE1" },
-    { "from": "source", "to": "custom:ATS Source",
-      "map": { "Indeed": "Job Board", "Referral": "Referral", "Careers Site": "Careers Page",
-               "LinkedIn (Prospecting)": "LinkedIn" } },
-    { "from": "applied_at", "to": "custom:ATS Applied Date" },
-    { "from": "title", "to": "job_title", "owner": "fill" }
-  ],
-  "stage_tags": { "category": "ATS Stage",
-    "by_status": { "hired": "ATS Stage: Hired", "rejected": "ATS Stage: Rejected" },
-    "by_stage": { "Application Review": "ATS Stage: Review", "Recruiter Phone Screen": "ATS Stage: Screen",
-                  "Take Home Test": "ATS Stage: Test", "Face to Face": "ATS Stage: Onsite", "Offer": "ATS Stage: Offer" } }
-}
-EOC
+# the demo tenant: both APIs are local fakes (the same tenant as the tests)
+python3 "$TOP/tests/fakes/tenant.py" --ats greenhouse --ats-url "$GU" --keap-url "$KU" \
+	--ca "$D/ca/ca.pem" --state "$D/state" --set keap.max_rps=25 \
+	--set guards='{"max_change_percent": 25, "max_creates": 1000}' >"$D/atsrecon.jsonc" || exit 1
 say "seeding the world"
 python3 "$TOP/tests/fakes/seed_demo.py" "$GU" "$KU" "$D/ca/ca.pem" --candidates 500 || exit 1
 RT=$(python3 "$TOP/tests/fakes/admin.py" "$KU" "$D/ca/ca.pem" POST /_admin/tokens '{}' --get refresh_token)

@@ -10,12 +10,13 @@
 #   4. integration tests (tests/integration/*.sh), once with the static release
 #      binary and once with the sanitizer build
 #
-# Usage: tests/run.sh [PATTERN]   (only components whose name contains PATTERN)
+# Usage: tests/run.sh [PATTERN]   (only components whose name contains PATTERN;
+#                                  logs then in build/tests-PATTERN/)
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 2
 PATTERN=${1:-}
-LOGDIR="$TOP/build/tests"
+LOGDIR="$TOP/build/tests${PATTERN:+-$PATTERN}"	# a partial run keeps its own logs
 rm -rf "$LOGDIR"
 mkdir -p "$LOGDIR"
 TOTAL_PASS=0
@@ -93,6 +94,8 @@ start_fake_as ATSRECON_TEST_ECHO12 echo --tls-max 1.2
 export ATSRECON_TEST_CA="$T/ca/ca.pem"
 start_fake_as ATSRECON_TEST_KEAP keap
 start_fake_as ATSRECON_TEST_GREENHOUSE greenhouse --limit-per-window 100000
+[ -f tests/fakes/lever.py ] && start_fake_as ATSRECON_TEST_LEVER lever
+[ -f tests/fakes/ashby.py ] && start_fake_as ATSRECON_TEST_ASHBY ashby
 for t in build/dev/tests/test_*; do
 	[ -x "$t" ] && component "unit-$(basename "$t" | sed 's/^test_//')" "$t"
 done
@@ -100,8 +103,9 @@ done
 for s in tests/integration/*.sh; do
 	n=$(basename "$s" .sh)
 	component "release-$n" env ATSRECON="$TOP/atsrecon" T_NAME="$n" bash "$s"
-	# chroot: the static binary's own test; vendor: the build scripts, no binary
-	case "$n" in chroot | vendor) continue ;; esac
+	# chroot: the static binary's own test; vendor: the build scripts, no binary;
+	# docs: the man pages and example configs; a second binary adds nothing
+	case "$n" in chroot | vendor | docs) continue ;; esac
 	component "asan-$n" env ATSRECON="$TOP/build/dev/atsrecon" T_NAME="$n" bash "$s"
 done
 

@@ -1513,6 +1513,132 @@ class GreenhouseFake(StatefulFake):
                 "last_application_id": aid - 1 if n * k else None}
 
 
+    # --- the canonical admin API (the same on every ATS fake: demo and scenarios) -------------
+
+    def canon_current_app(self, cid):
+        """The current application by the driver's rule: the most recently updated active
+        one, else the most recently updated; ties to the greater id."""
+        apps = sorted(self.apps_by_cand.get(cid, ()))
+        if not apps:
+            return None
+        active = [a for a in apps if self.app_content(a, self.apps.recs[a])["status"]
+                  == "in_process"]
+        pool = active or apps
+        return max(pool, key=lambda a: (self.apps.upd[a], a))
+
+    def canon_person(self, cid):
+        c = self.cand_content(cid, self.cands.recs[cid])
+        out = {"id": str(cid), "first_name": c["first_name"], "last_name": c["last_name"],
+               "emails": [e["value"] for e in c["email_addresses"]],
+               "phones": [p["value"] for p in c["phone_numbers"]],
+               "title": c["title"], "company": c["company"], "stage": None, "status": None,
+               "job": None, "source": None, "private": bool(c["private"]),
+               "anonymized": c["first_name"] == "Anonymized" and not c["email_addresses"]}
+        aid = self.canon_current_app(cid)
+        if aid is not None:
+            a = self.app_content(aid, self.apps.recs[aid])
+            out["stage"] = a["stage_name"]
+            out["status"] = {"in_process": "active", "converted": "active"}.get(a["status"],
+                                                                                a["status"])
+            if a["job_id"] is not None:
+                out["job"] = self.colls["jobs"].recs[a["job_id"]]["name"]
+            if a["source_id"] is not None:
+                out["source"] = self.colls["sources"].recs[a["source_id"]]["name"]
+        return out
+
+    def canon_ref_id(self, coll, name):
+        for i in self.colls[coll].ids:
+            if self.colls[coll].recs[i].get("name") == name:
+                return i
+        raise ValueError("no %s named %r" % (coll, name))
+
+    @staticmethod
+    def canon_fields(p):
+        out = {}
+        for k in ("first_name", "last_name", "title", "company"):
+            if k in p:
+                out[k] = p[k]
+        if "emails" in p:
+            out["email_addresses"] = [{"value": e, "type": "personal"} for e in p["emails"]]
+        if "phones" in p:
+            out["phone_numbers"] = [{"value": x, "type": "mobile"} for x in p["phones"]]
+        if "private" in p:
+            out["private"] = bool(p["private"])
+        return out
+
+    @admin_route("POST", "/_admin/canon/generate")
+    def canon_generate(self, req, body):
+        r = self.admin_generate(req, {"candidates": int(body.get("people", 0)),
+                                      "applications_per_candidate":
+                                          int(body.get("apps_per_person", 1)),
+                                      "seed": body.get("seed", 1)})
+        if not r["candidates"]:
+            return {"ids": []}
+        return {"ids": [str(i) for i in range(r["first_candidate_id"],
+                                              r["last_candidate_id"] + 1)]}
+
+    @admin_route("GET", "/_admin/canon/people")
+    def canon_people(self, req, body):
+        return {"people": [self.canon_person(c) for c in sorted(self.cands.ids)]}
+
+    @admin_route("POST", "/_admin/canon/add")
+    def canon_add(self, req, body):
+        c = self.canon_fields(body)
+        job = self.canon_ref_id("jobs", body.get("job") or "DevOps Engineer")
+        app = {"job_id": job, "status": {"active": "in_process"}.get(
+            body.get("status") or "active", body.get("status"))}
+        if body.get("stage"):
+            app["stage_name"] = body["stage"]
+        if body.get("source"):
+            app["source_id"] = self.canon_ref_id("sources", body["source"])
+        c["applications"] = [app]
+        cid = self.add_candidate(c, self.write_stamp())
+        return {"id": str(cid)}
+
+    @admin_route("POST", "/_admin/canon/edit")
+    def canon_edit(self, req, body):
+        return self.canon_person(int(self.admin_edit_candidate(
+            req, {"id": body["id"], "set": self.canon_fields(body)})["id"]))
+
+    @admin_route("POST", "/_admin/canon/stage")
+    def canon_stage(self, req, body):
+        cid = self.find_candidate(body["id"])
+        aid = self.canon_current_app(cid)
+        if aid is None:
+            raise ValueError("candidate %d has no application" % cid)
+        job = self.app_content(aid, self.apps.recs[aid])["job_id"]
+        named = [i for i in self.job_stages(job) if self.stage_name(i) == body["stage"]]
+        if not named:
+            raise ValueError("job %d has no stage %r" % (job, body["stage"]))
+        self.admin_edit_application(req, {"id": aid, "set": {
+            "job_interview_stage_id": named[0], "status": "in_process"}})
+        return self.canon_person(cid)
+
+    @admin_route("POST", "/_admin/canon/status")
+    def canon_status(self, req, body):
+        cid = self.find_candidate(body["id"])
+        aid = self.canon_current_app(cid)
+        if aid is None:
+            raise ValueError("candidate %d has no application" % cid)
+        st = {"active": "in_process"}.get(body["status"], body["status"])
+        self.admin_edit_application(req, {"id": aid, "set": {"status": st}})
+        return self.canon_person(cid)
+
+    @admin_route("POST", "/_admin/canon/delete")
+    def canon_delete(self, req, body):
+        return self.admin_delete_candidate(req, {"id": body["id"]})
+
+    @admin_route("POST", "/_admin/canon/anonymize")
+    def canon_anonymize(self, req, body):
+        self.admin_anonymize(req, {"id": body["id"]})
+        return self.canon_person(int(body["id"]))
+
+    @admin_route("POST", "/_admin/canon/merge")
+    def canon_merge(self, req, body):
+        w = self.admin_merge(req, {"winner": body["into"], "loser": body["from"]})
+        return self.canon_person(int(w["id"]))
+
+
 # ---------------------------------------------------------------------------------------------
 # Default reference data (names from the v1 examples where they exist)
 

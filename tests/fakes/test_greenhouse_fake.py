@@ -759,5 +759,40 @@ def run_checks():
         eq(st, 200, "window over generated records")
 
 
+    @check("the canonical admin API: generate, people, add, edit, stage, status, anonymize, "
+           "merge, delete, each visible through the v3 API as the driver reads it")
+    def _():
+        F.admin("POST", "state", {"candidates": [], "applications": [],
+                                  "limits": {"limit_per_window": 1000000, "window_s": 30}})
+        ids = F.admin("POST", "canon/generate", {"people": 5, "seed": 3})["ids"]
+        eq(len(ids), 5, "generated")
+        people = F.admin("GET", "canon/people")["people"]
+        eq([p["id"] for p in people], ids, "people listed in id order")
+        true(all(p["stage"] and p["job"] and p["source"] and p["emails"] for p in people),
+             "generated people have a stage, job, source and email")
+        new = F.admin("POST", "canon/add", {"first_name": "Ada", "last_name": "Byron",
+                                            "emails": ["ada@example.com"], "phones": ["+14155550100"],
+                                            "stage": "Face to Face", "source": "Referral"})["id"]
+        p = F.admin("POST", "canon/edit", {"id": new, "title": "Countess"})
+        eq((p["title"], p["stage"], p["status"], p["source"], p["job"]),
+           ("Countess", "Face to Face", "active", "Referral", "DevOps Engineer"), "added + edited")
+        t = F.token()
+        st, _, c = F.api("candidates/" + new, t)
+        eq((st, c["title"]), (200, "Countess"), "the edit is visible in v3")
+        eq(F.admin("POST", "canon/stage", {"id": new, "stage": "Offer"})["stage"], "Offer", "moved")
+        _, _, apps = F.api("applications", t, {"candidate_ids": new})
+        eq(apps[0]["stage_name"], "Offer", "the move is visible in v3")
+        eq(F.admin("POST", "canon/status", {"id": new, "status": "hired"})["status"], "hired",
+           "hired")
+        eq(F.admin("POST", "canon/anonymize", {"id": ids[0]})["anonymized"], True, "anonymized")
+        w = F.admin("POST", "canon/merge", {"from": ids[1], "into": ids[2]})
+        true(len(w["emails"]) == 2, "the survivor has both emails")
+        F.admin("POST", "canon/delete", {"id": ids[3]})
+        left = [p["id"] for p in F.admin("GET", "canon/people")["people"]]
+        eq(left, [ids[0], ids[2], ids[4], new], "merged and deleted people are gone")
+        st, _, _ = F.api("candidates/" + ids[3], t)
+        eq(st, 404, "deleted in v3")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -34,31 +34,8 @@ print(",".join(sorted(names[str(t)] for t in c.get("tag_ids", []))))' "$1"
 
 ST="$T_TMP/state"
 CFG="$T_TMP/atsrecon.jsonc"
-cat >"$CFG" <<EOC
-{
-  "ats": { "kind": "greenhouse", "base_url": "$GU/v3", "auth_url": "$GU/auth",
-           "client_id": "gh-client", "client_secret": "gh-secret", "user_id": "4711" },
-  "keap": { "base_url": "$KU/crm/rest", "token_url": "$KU/token", "client_id": "atsrecon-test-client",
-            "client_secret": "atsrecon-test-secret", "max_rps": 50 },
-  "http": { "ca_file": "$CA", "max_retries": 3 },
-  "state": { "dir": "$ST" },
-  "guards": { "max_change_percent": 70, "max_archives": 5, "max_creates": 20 },
-  "fields": [
-    { "from": "first_name", "to": "given_name" },
-    { "from": "last_name", "to": "family_name" },
-    { "from": "email", "to": "email:EMAIL1" },
-    { "from": "phone", "to": "phone:PHONE1" },
-    { "from": "source", "to": "custom:ATS Source",
-      "map": { "Indeed": "Job Board", "Referral": "Referral", "Careers Site": "Careers Page" } },
-    { "from": "applied_at", "to": "custom:ATS Applied Date" },
-    { "from": "title", "to": "job_title", "owner": "fill" }
-  ],
-  "stage_tags": { "category": "ATS Stage",
-    "by_status": { "hired": "ATS Stage: Hired", "rejected": "ATS Stage: Rejected" },
-    "by_stage": { "Application Review": "ATS Stage: Review", "Recruiter Phone Screen": "ATS Stage: Screen",
-                  "Take Home Test": "ATS Stage: Test", "Face to Face": "ATS Stage: Onsite", "Offer": "ATS Stage: Offer" } }
-}
-EOC
+python3 "$TOP/tests/fakes/tenant.py" --ats greenhouse --ats-url "$GU" --keap-url "$KU" --ca "$CA" \
+	--state "$ST" >"$CFG" || not_ok "tenant config"
 run_a() { run "$ATSRECON" "$@" -c "$CFG" --log-format json; }
 
 # --- the world: candidates in Greenhouse, some contacts already in Keap
@@ -200,5 +177,14 @@ expect_rc 0 "report --format csv" "$ATSRECON" report -c "$CFG" --format csv
 check "the CSV has a header and rows" bash -c "head -1 '$T_TMP/out' | grep -q '^kind,field,side,candidate'"
 check "emails are masked in the report" bash -c "! grep -q 'ada@example.com' '$ST/reports/report.json' '$ST/reports/report.html' '$ST/reports/drift.csv'"
 check "no token in any output" bash -c "! grep -q -E 'KA-|KR-' '$T_TMP/all-stdout' '$T_TMP/all-stderr' '$ST/reports/report.json'"
+
+# --- the HTML report in a real browser (Debian's chromium, headless): the DOM it
+# renders, no network request, and a screenshot kept in build/artifacts/
+SHOT="$TOP/build/artifacts/report-$(basename "$ATSRECON")-$$.png"
+check "report.html in headless Chromium: chart, drift table, per-stage/job, no network, screenshot" \
+	python3 "$TOP/tests/report_check.py" "$ST/reports/report.html" "$SHOT" --min-rows 1
+printf '<html><body><img src="http://127.0.0.1:9/x.png"></body></html>' >"$T_TMP/control.html"
+check "the no-network check catches a page that loads something" \
+	python3 "$TOP/tests/report_check.py" "$T_TMP/control.html" "$T_TMP/control.png" --expect-network
 
 t_done
