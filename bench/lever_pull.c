@@ -3,7 +3,7 @@
  * person has 2 opportunities, listed 100 per page (include=contact) and read
  * whole 50 people per call (contact_id batches). Figures: wall time, requests
  * per person, and memory (target: under 32 MB; the only thing that grows is
- * the set of contacts already delivered, 16 bytes per person at <= 70 % load).
+ * the set of contacts already delivered: 16-byte slots, at most 70 % full).
  *
  * Usage: lever_pull ROOT_URL CA_FILE
  */

@@ -103,7 +103,8 @@ struct ats_pull {
 	int pages;		/* pages read */
 	long records;		/* candidates (or ids) delivered */
 	int complete;		/* the listing reached its end (not the page cap) */
-	int restarted;		/* an expired cursor made the window start again */
+	int restarted;		/* an expired cursor made the window start again, or a
+				 * refused sync token made the listing a full one */
 	int skipped;		/* malformed source records left out (export file) */
 };
 

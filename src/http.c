@@ -320,7 +320,15 @@ xfer_setup(struct http *h, struct xfer *x, const struct http_req *req, struct ht
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
 	if (req->body == NULL && strcmp(req->method, "POST") == 0)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
-	x->hdrs = curl_slist_append(x->hdrs, "Accept: application/json");
+	{
+		/* the caller's own Accept (Ashby's "version=1") replaces ours */
+		int own = 0;
+		const char *const *hp;
+		for (hp = req->headers; hp != NULL && *hp != NULL; hp++)
+			own |= strncasecmp(*hp, "Accept:", 7) == 0;
+		if (!own)
+			x->hdrs = curl_slist_append(x->hdrs, "Accept: application/json");
+	}
 	x->hdrs = curl_slist_append(x->hdrs, "Expect:");	/* no 100-continue round trip */
 	if (req->bearer != NULL) {
 		buf_addf(&line, "Authorization: Bearer %s", req->bearer);

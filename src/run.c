@@ -61,6 +61,8 @@ struct run {
 	struct plan plan;
 	int record_errors;		/* invalid values, failed writes: exit 1 */
 	int ats_skipped;		/* ATS records that could not be read this run */
+	uint64_t env_hash;		/* what agreement depends on besides the two records */
+	size_t fast;			/* candidates found in agreement by their stamp */
 };
 
 /* ----------------------------------------------------------- small sets */
@@ -207,6 +209,22 @@ setup(struct run *r)
 	r->have_mapping = 1;
 	if ((rc = state_open(cfg_str(cfg, OPT_STATE_DIR), STATE_RW, &r->st)) != RC_OK)
 		goto out;
+	if (r->o.offline != NULL) {
+		const struct keap_field *xf;
+		r->model = *r->o.offline->model;	/* borrowed: have_model stays 0 */
+		r->tags = *r->o.offline->tags;
+		if ((rc = mapping_resolve(&r->map, &r->model, &err)) != RC_OK) {
+			log_error("run", "%s", err.p);
+			goto out;
+		}
+		xf = keap_model_field(&r->model, cfg_str(cfg, OPT_MATCH_EXTERNAL_ID_FIELD));
+		r->ext_field_id = xf != NULL ? xf->id : "";
+		r->ats = xcalloc(1, sizeof(*r->ats));
+		r->ats->drv = r->o.offline->driver;
+		r->ats->cfg = cfg;
+		r->ats->deadline_ms = r->deadline;
+		goto out;
+	}
 	memset(&hc, 0, sizeof(hc));
 	hc.ca_file = cfg_str(cfg, OPT_HTTP_CA_FILE);
 	hc.connect_timeout_ms = (long)cfg_int(cfg, OPT_HTTP_CONNECT_TIMEOUT) * 1000;
@@ -264,6 +282,66 @@ setup(struct run *r)
 out:
 	buf_free(&err);
 	return rc;
+}
+
+/* The hash of everything a comparison depends on besides the candidate and
+ * the contact: the configuration, Keap's custom fields and options, its tags. */
+static void
+env_hash(struct run *r)
+{
+	struct buf b = BUF_INIT;
+	size_t i, j;
+
+	config_dump(r->cfg, &b);
+	for (i = 0; i < r->model.n; i++) {
+		const struct keap_field *f = &r->model.fields[i];
+		buf_addf(&b, "\nF%s|%s|%s", f->id, f->label ? f->label : "", f->type ? f->type : "");
+		for (j = 0; j < f->noptions; j++)
+			buf_addf(&b, "|%s", f->options[j]);
+	}
+	for (i = 0; i < r->tags.n; i++)
+		buf_addf(&b, "\nT%s|%s|%s", r->tags.v[i].id, r->tags.v[i].name,
+		    r->tags.v[i].category_id ? r->tags.v[i].category_id : "");
+	for (i = 0; i < r->tags.ncats; i++)
+		buf_addf(&b, "\nC%s|%s", r->tags.cats[i].id, r->tags.cats[i].name);
+	r->env_hash = codec_fnv1a(b.p, b.len);
+	buf_free(&b);
+}
+
+/* The stamp of a candidate found in agreement with its contact (see snap.h). */
+static void
+stamp_agreement(struct run *r, const char *key, const struct candidate *c, const cJSON *contact)
+{
+	struct snap_stamp sp;
+	struct buf cid = BUF_INIT;
+	size_t i;
+
+	memset(&sp, 0, sizeof(sp));
+	if (snap_candidate_hash(r->st, key, &sp.cand) != RC_OK || snap_linked(r->st, key, &cid) != RC_OK ||
+	    snap_contact_hash(r->st, cid.p, &sp.contact) != RC_OK)
+		goto out;
+	(void)contact;
+	sp.env = r->env_hash;
+	for (i = 0; i < r->map.n && i < 64; i++) {
+		struct desired d;
+		mapping_desired(&r->map, &r->map.rules[i], c, &d);
+		if (d.opinion)
+			sp.opinions |= (uint64_t)1 << i;
+		desired_free(&d);
+	}
+	if (r->map.n > 64)
+		goto out;	/* more rules than the stamp can say: always compare */
+	str_copy(sp.stage, sizeof(sp.stage), c->stage_name ? c->stage_name : c->status ? c->status : "");
+	str_copy(sp.job, sizeof(sp.job), c->job ? c->job : "");
+	for (i = 0; i < c->nemails; i++) {
+		size_t have = strlen(sp.emails);
+		if (have + strlen(c->emails[i]) + 2 > sizeof(sp.emails))
+			goto out;	/* too many to check cheaply: no stamp */
+		snprintf(sp.emails + have, sizeof(sp.emails) - have, "%s%s", have ? "\n" : "", c->emails[i]);
+	}
+	snap_put_stamp(r->st, key, &sp);
+out:
+	buf_free(&cid);
 }
 
 static void
@@ -335,8 +413,8 @@ on_candidate(void *arg, const struct candidate *c)
 		r->listed[r->nlisted++] = codec_fnv1a(key.p, key.len);
 	}
 	rc = snap_put_candidate(r->st, c, &changed);
-	if (rc == RC_OK && (changed || r->full))
-		set_add(&r->touched, key.p);
+	if (rc == RC_OK && changed && !r->full)
+		set_add(&r->touched, key.p);	/* a full sweep reconciles every record anyway */
 	if (rc == RC_OK && changed)
 		rc = mark_pending(r, key.p);
 	buf_free(&key);
@@ -585,6 +663,24 @@ was_listed(const struct run *r, const char *key)
 	return r->nlisted > 0 && bsearch(&h, r->listed, r->nlisted, sizeof(h), cmp_u64) != NULL;
 }
 
+struct unlisted {
+	struct run *r;
+	struct strset *out;
+};
+
+static enum rc
+collect_unlisted(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct unlisted *u = arg;
+
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	if (!was_listed(u->r, key))
+		set_add(u->out, key);
+	return RC_OK;
+}
+
 /* Full sweep: ATS ids that vanished are confirmed one by one (404 = deleted). */
 static enum rc
 confirm_vanished(struct run *r)
@@ -594,13 +690,16 @@ confirm_vanished(struct run *r)
 	enum rc rc;
 
 	qsort(r->listed, r->nlisted, sizeof(*r->listed), cmp_u64);
-	if ((rc = state_each(r->st, DB_ATS, NULL, collect_key, &all)) != RC_OK)
-		return rc;
+	{
+		struct unlisted ul = { r, &all };
+		if ((rc = state_each(r->st, DB_ATS, NULL, collect_unlisted, &ul)) != RC_OK)
+			return rc;
+	}
 	for (i = 0; i < all.n && rc == RC_OK; i++) {
 		const char *key = all.v[i], *id = strchr(key, ':');
 		struct candidate *one = NULL;
 
-		if (was_listed(r, key) || id == NULL)
+		if (id == NULL)
 			continue;
 		if (r->ats->drv->flags & ATS_F_FULL_ONLY) {
 			/* the listing is the whole truth (an export file): absent = gone,
@@ -737,7 +836,7 @@ pull(struct run *r)
 		return rc;
 	if (!r->full && r->ats->drv->pull_deleted != NULL && (rc = confirm_feed(r)) != RC_OK)
 		return rc;
-	if ((rc = pull_keap(r, hwm_keap)) != RC_OK)
+	if (r->o.offline == NULL && (rc = pull_keap(r, hwm_keap)) != RC_OK)
 		return rc;
 	set_finish(&r->touched);
 	log_info("run", "%zu candidates to reconcile", r->touched.n);
@@ -862,6 +961,15 @@ reconcile_one(struct run *r, const char *key)
 	enum rc rc;
 
 	memset(&dr, 0, sizeof(dr));
+	if (!set_has(&r->touched, key) && !set_has(&r->gone, key)) {
+		struct snap_stamp sp;
+		uint64_t h;
+		if (snap_candidate_hash(r->st, key, &h) == RC_OK &&
+		    snap_stamp_holds(r->st, key, h, r->env_hash, &sp)) {
+			r->fast++;
+			return RC_OK;	/* nothing changed since they last agreed */
+		}
+	}
 	if ((rc = snap_get_candidate(r->st, key, &c)) != RC_OK)
 		return rc == RC_RECORD ? RC_OK : rc;
 	if (c.is_private && !cfg_bool(r->cfg, OPT_ATS_PRIVATE_CANDIDATES))
@@ -1041,6 +1149,8 @@ reconcile_one(struct run *r, const char *key)
 		free(a);
 		free(b);
 		cJSON_Delete(agreed);
+		if (n == 1 && !linked_gone)
+			stamp_agreement(r, key, &c, contact);
 	}
 done:
 	diff_result_free(&dr);
@@ -1054,18 +1164,49 @@ done:
 	return rc;
 }
 
+#define RECONCILE_CHUNK 1000
+
 static enum rc
-reconcile(struct run *r)
+reconcile_keys(struct run *r, char *const *keys, size_t n)
 {
 	size_t i;
 	enum rc rc = RC_OK;
 
-	for (i = 0; i < r->touched.n && rc == RC_OK; i++) {
+	for (i = 0; i < n && rc == RC_OK; i++) {
 		if (past_deadline(r))
 			return RC_REMOTE;
 		if ((rc = batch_tick(r)) != RC_OK)
 			break;
-		rc = reconcile_one(r, r->touched.v[i]);
+		rc = reconcile_one(r, keys[i]);
+	}
+	return rc;
+}
+
+/* The touched candidates; on a full sweep every candidate in the snapshot,
+ * walked in chunks so memory does not grow with the ATS. */
+static enum rc
+reconcile(struct run *r)
+{
+	enum rc rc = RC_OK;
+
+	if (!r->full)
+		rc = reconcile_keys(r, r->touched.v, r->touched.n);
+	else {
+		struct buf after = BUF_INIT;
+		size_t nv = RECONCILE_CHUNK;
+
+		while (rc == RC_OK && nv == RECONCILE_CHUNK) {
+			struct strset chunk = { 0 };
+			rc = state_each_page(r->st, DB_ATS, after.len ? after.p : NULL, RECONCILE_CHUNK,
+			    collect_key, &chunk, &nv);
+			if (rc == RC_OK && chunk.n > 0) {
+				buf_reset(&after);
+				buf_adds(&after, chunk.v[chunk.n - 1]);
+				rc = reconcile_keys(r, chunk.v, chunk.n);
+			}
+			set_free(&chunk);
+		}
+		buf_free(&after);
 	}
 	if (rc == RC_OK)
 		rc = batch_end(r);
@@ -1081,6 +1222,21 @@ struct acc {
 	struct strset ok, pending;	/* in sync / not, after the writes */
 };
 
+/* Remembers the DB "failed" changes the accuracy pass implies: only the keys
+ * whose record must change (memory follows the changes, not the ATS). */
+static void
+failed_mark(struct acc *a, const char *key, int in_sync)
+{
+	struct buf v = BUF_INIT;
+	int present = state_get(a->r->st, DB_FAILED, key, &v) == RC_OK;
+
+	if (in_sync && present)
+		set_add(&a->ok, key);
+	else if (!in_sync && !present)
+		set_add(&a->pending, key);
+	buf_free(&v);
+}
+
 static enum rc
 acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 {
@@ -1095,6 +1251,31 @@ acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 	size_t i;
 
 	(void)klen;
+	if (!set_has(&r->gone, key)) {
+		struct snap_stamp sp;
+		if (snap_stamp_holds(r->st, key, codec_record_hash(val, vlen), r->env_hash, &sp)) {
+			size_t nop = 0;
+			a->candidates++;
+			a->linked++;
+			a->in_sync++;
+			for (i = 0; i < r->map.n; i++)
+				if (sp.opinions & ((uint64_t)1 << i)) {
+					nop++;
+					if (a->count_fields)
+						report_field_count(&r->rep, r->map.rules[i].to, 1);
+				}
+			a->agree += nop + 1;
+			a->total += nop + 1;
+			if (a->count_fields) {
+				if (r->map.tag_category != NULL)
+					report_field_count(&r->rep, "stage_tag", 1);
+				report_group_count(&r->rep, RG_STAGE, sp.stage, 1);
+				report_group_count(&r->rep, RG_JOB, sp.job, 1);
+				failed_mark(a, key, 1);
+			}
+			return RC_OK;
+		}
+	}
 	if (codec_candidate_decode(val, vlen, &c) != 0)
 		return RC_OK;
 	a->candidates++;
@@ -1118,7 +1299,7 @@ acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 		}
 		diff_result_free(&dr);
 		if (a->count_fields) {
-			set_add(&a->pending, key);
+			failed_mark(a, key, 0);
 			report_group_count(&r->rep, RG_STAGE, c.stage_name ? c.stage_name : c.status, 0);
 			report_group_count(&r->rep, RG_JOB, c.job, 0);
 		}
@@ -1135,9 +1316,9 @@ acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 	if (dr.fields_agree == dr.fields_total && dr.stage_ok) {
 		a->in_sync++;
 		if (a->count_fields)
-			set_add(&a->ok, key);
+			failed_mark(a, key, 1);
 	} else if (a->count_fields)
-		set_add(&a->pending, key);
+		failed_mark(a, key, 0);
 	if (a->count_fields) {
 		int ok = dr.fields_agree == dr.fields_total && dr.stage_ok;
 		report_group_count(&r->rep, RG_STAGE, c.stage_name ? c.stage_name : c.status, ok);
@@ -1185,11 +1366,8 @@ accuracy(struct run *r, int count_fields)
 		struct buf v = BUF_INIT;
 		for (i = 0; i < a.ok.n; i++)
 			state_del(r->st, DB_FAILED, a.ok.v[i]);
-		for (i = 0; i < a.pending.n; i++) {
-			buf_reset(&v);
-			if (state_get(r->st, DB_FAILED, a.pending.v[i], &v) == RC_RECORD)
-				state_put(r->st, DB_FAILED, a.pending.v[i], "{\"attempts\":0}", 14);
-		}
+		for (i = 0; i < a.pending.n; i++)
+			state_put(r->st, DB_FAILED, a.pending.v[i], "{\"attempts\":0}", 14);
 		buf_free(&v);
 	}
 	set_free(&a.ok);
@@ -1657,9 +1835,10 @@ run_main(const struct config *cfg, const struct run_opts *o)
 	report_init(&r.rep, o->mode == RUN_APPLY ? "apply" : o->mode == RUN_PLAN ? "plan" : "run");
 	if ((rc = setup(&r)) != RC_OK)
 		goto out;
+	env_hash(&r);
 	if ((rc = replay_journal(&r)) != RC_OK)
 		goto out;
-	if (o->mode == RUN_APPLY) {
+	if (o->mode == RUN_APPLY && o->offline == NULL) {
 		struct buf err = BUF_INIT;
 		plan_free(&r.plan);
 		if ((rc = plan_read(&r.plan, o->plan_in, &err)) != RC_OK) {
@@ -1729,7 +1908,7 @@ run_main(const struct config *cfg, const struct run_opts *o)
 		rc = RC_GUARD;
 		goto out;
 	}
-	if (o->mode == RUN_PLAN || o->dry_run) {
+	if (o->mode == RUN_PLAN || o->dry_run || o->offline != NULL) {
 		log_info("run", "%s: %zu ops planned, nothing written", o->dry_run ? "dry run" : "plan",
 		    r.plan.n);
 		r.rep.after_pct = r.rep.before_pct;

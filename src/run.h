@@ -18,6 +18,19 @@ enum run_mode {
 	RUN_APPLY	/* apply a plan file (no pulls) */
 };
 
+struct ats_driver;
+struct keap_model;
+struct keap_tags;
+
+/* Benchmarks: a run with no network — the ATS is this driver (a generator),
+ * Keap is what the snapshot already holds, with this model and these tags;
+ * nothing is applied (as --dry-run). Not reachable from the command line. */
+struct run_offline {
+	const struct ats_driver *driver;
+	const struct keap_model *model;
+	const struct keap_tags *tags;
+};
+
 struct run_opts {
 	enum run_mode mode;
 	int full;		/* --full */
@@ -25,6 +38,7 @@ struct run_opts {
 	const char *plan_out;	/* --plan-out / plan -o */
 	const char *plan_in;	/* apply PLAN */
 	long approve;		/* --approve N */
+	const struct run_offline *offline;	/* benchmarks only; NULL */
 };
 
 enum rc run_main(const struct config *, const struct run_opts *);

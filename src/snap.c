@@ -399,3 +399,135 @@ snap_put_base(struct state *st, const char *ats_key, const cJSON *base)
 	free(text);
 	return rc;
 }
+
+/* ------------------------------------------------------------ stamps */
+
+static void
+put_u64(struct buf *b, uint64_t v)
+{
+	char x[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		x[i] = (char)(v >> (8 * i));
+	buf_add(b, x, 8);
+}
+
+static uint64_t
+get_u64(const char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v |= (uint64_t)(unsigned char)p[i] << (8 * i);
+	return v;
+}
+
+enum rc
+snap_put_stamp(struct state *st, const char *ats_key, const struct snap_stamp *sp)
+{
+	struct buf v = BUF_INIT;
+	char *k = xasprintf("#%s", ats_key);
+	enum rc rc;
+
+	put_u64(&v, sp->cand);
+	put_u64(&v, sp->contact);
+	put_u64(&v, sp->env);
+	put_u64(&v, sp->opinions);
+	buf_add(&v, sp->stage, strlen(sp->stage) + 1);
+	buf_add(&v, sp->job, strlen(sp->job) + 1);
+	buf_add(&v, sp->emails, strlen(sp->emails) + 1);
+	rc = state_put(st, DB_BASE, k, v.p, v.len);
+	free(k);
+	buf_free(&v);
+	return rc;
+}
+
+enum rc
+snap_del_stamp(struct state *st, const char *ats_key)
+{
+	char *k = xasprintf("#%s", ats_key);
+	enum rc rc = state_del(st, DB_BASE, k);
+
+	free(k);
+	return rc;
+}
+
+enum rc
+snap_candidate_hash(struct state *st, const char *ats_key, uint64_t *hash)
+{
+	struct buf v = BUF_INIT;
+	enum rc rc = state_get(st, DB_ATS, ats_key, &v);
+
+	*hash = rc == RC_OK ? codec_record_hash(v.p, v.len) : 0;
+	buf_free(&v);
+	return rc;
+}
+
+enum rc
+snap_contact_hash(struct state *st, const char *id, uint64_t *hash)
+{
+	struct buf v = BUF_INIT;
+	enum rc rc = state_get(st, DB_KEAP, id, &v);
+
+	*hash = rc == RC_OK && v.len >= 8 ? get_u64(v.p) : 0;
+	buf_free(&v);
+	return rc;
+}
+
+int
+snap_stamp_holds(struct state *st, const char *ats_key, uint64_t cand_hash, uint64_t env,
+    struct snap_stamp *out)
+{
+	struct buf v = BUF_INIT, cid = BUF_INIT;
+	char *k = xasprintf("#%s", ats_key);
+	uint64_t ch;
+	int ok = 0;
+	size_t n1;
+
+	if (state_get(st, DB_BASE, k, &v) != RC_OK || v.len < 34)
+		goto out;
+	out->cand = get_u64(v.p);
+	out->contact = get_u64(v.p + 8);
+	out->env = get_u64(v.p + 16);
+	out->opinions = get_u64(v.p + 24);
+	if (out->cand != cand_hash || out->env != env)
+		goto out;
+	n1 = strnlen(v.p + 32, v.len - 32);
+	if (32 + n1 + 1 >= v.len || n1 >= sizeof(out->stage))
+		goto out;
+	memcpy(out->stage, v.p + 32, n1 + 1);
+	str_copy(out->job, sizeof(out->job), v.p + 33 + n1);
+	{
+		size_t n2 = strnlen(v.p + 33 + n1, v.len - 33 - n1);
+		if (33 + n1 + n2 + 1 < v.len)
+			str_copy(out->emails, sizeof(out->emails), v.p + 34 + n1 + n2);
+		else
+			out->emails[0] = '\0';
+	}
+	if (snap_linked(st, ats_key, &cid) != RC_OK || snap_contact_hash(st, cid.p, &ch) != RC_OK ||
+	    ch != out->contact)
+		goto out;
+	ok = 1;
+	{
+		const char *e = out->emails;
+		struct buf em = BUF_INIT, ids = BUF_INIT;
+		while (ok && *e != '\0') {
+			size_t n = strcspn(e, "\n");
+			buf_reset(&em);
+			buf_reset(&ids);
+			buf_add(&em, e, n);
+			if (state_get(st, DB_EMAIL, em.p, &ids) != RC_OK || strcmp(ids.p, cid.p) != 0)
+				ok = 0;
+			e += n + (e[n] == '\n');
+		}
+		buf_free(&em);
+		buf_free(&ids);
+	}
+out:
+	free(k);
+	buf_free(&v);
+	buf_free(&cid);
+	return ok;
+}

@@ -59,4 +59,33 @@ void snap_ids_free(char **ids, size_t n);
 cJSON *snap_get_base(struct state *, const char *ats_key);
 enum rc snap_put_base(struct state *, const char *ats_key, const cJSON *base);
 
+/*
+ * The agreement stamp (DB base, key "#<ats key>"): when a candidate and its
+ * contact were last found in agreement, their content hashes, the hash of
+ * everything else the comparison depends on (configuration, Keap's model and
+ * tags), which rules had an opinion, and the stage and job (for the accuracy
+ * groups). While all three hashes still hold, the pair is in agreement without
+ * decoding either record: a full sweep costs a few lookups per unchanged person.
+ * The email index must also still lead from each of the candidate's emails to
+ * the linked contact alone.
+ */
+struct snap_stamp {
+	uint64_t cand, contact, env;
+	uint64_t opinions;	/* bit i: rule i had an opinion */
+	char stage[128], job[128];
+	char emails[256];	/* the candidate's emails, '\n'-separated: each must still
+				 * lead to the linked contact alone (a new duplicate
+				 * in Keap breaks the stamp) */
+};
+enum rc snap_put_stamp(struct state *, const char *ats_key, const struct snap_stamp *);
+enum rc snap_del_stamp(struct state *, const char *ats_key);
+/* 1 when the stamp of ats_key holds for a candidate record hashing cand_hash
+ * and the environment hash env (the linked contact's hash is looked up);
+ * *out receives the stamp. 0 otherwise. */
+int snap_stamp_holds(struct state *, const char *ats_key, uint64_t cand_hash, uint64_t env,
+    struct snap_stamp *out);
+/* The content hash of a stored candidate / contact; RC_RECORD when absent. */
+enum rc snap_candidate_hash(struct state *, const char *ats_key, uint64_t *hash);
+enum rc snap_contact_hash(struct state *, const char *id, uint64_t *hash);
+
 #endif

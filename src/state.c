@@ -364,6 +364,55 @@ state_batch_abort(struct state *st)
 }
 
 enum rc
+state_each_page(struct state *st, enum state_db db, const char *after, size_t max, state_each_fn fn,
+    void *arg, size_t *visited)
+{
+	MDB_txn *txn = st->batch;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	size_t alen = after ? strlen(after) : 0;
+	enum rc rc = RC_OK;
+	int e, op = MDB_FIRST;
+
+	*visited = 0;
+	if (txn == NULL && (e = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail;
+	if ((e = mdb_cursor_open(txn, st->dbi[db], &cur)) != 0)
+		goto fail;
+	if (alen > 0) {
+		k.mv_size = alen;
+		k.mv_data = (void *)after;
+		op = MDB_SET_RANGE;
+	}
+	while (*visited < max && (e = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) == 0) {
+		char key[512];
+		op = MDB_NEXT;
+		if (alen > 0 && k.mv_size == alen && memcmp(k.mv_data, after, alen) == 0)
+			continue;	/* strictly after */
+		if (k.mv_size >= sizeof(key))
+			continue;
+		memcpy(key, k.mv_data, k.mv_size);
+		key[k.mv_size] = '\0';
+		++*visited;
+		if ((rc = fn(arg, key, k.mv_size, v.mv_data, v.mv_size)) != RC_OK)
+			break;
+	}
+	if (e != 0 && e != MDB_NOTFOUND)
+		goto fail;
+	mdb_cursor_close(cur);
+	if (txn != st->batch)
+		mdb_txn_abort(txn);
+	return rc;
+fail:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL && txn != st->batch)
+		mdb_txn_abort(txn);
+	log_error("state", "iterate: %s", mdb_strerror(e));
+	return RC_STATE;
+}
+
+enum rc
 state_each(struct state *st, enum state_db db, const char *prefix, state_each_fn fn, void *arg)
 {
 	MDB_txn *txn = st->batch;

@@ -57,6 +57,11 @@ void state_batch_abort(struct state *);
 typedef enum rc (*state_each_fn)(void *arg, const char *key, size_t klen, const void *val,
     size_t vlen);
 enum rc state_each(struct state *, enum state_db, const char *prefix, state_each_fn, void *arg);
+/* At most max records with keys strictly after `after` (NULL: from the first),
+ * in key order; *visited says how many (fewer than max: the end was reached).
+ * For walking a large DB in bounded chunks while writing between them. */
+enum rc state_each_page(struct state *, enum state_db, const char *after, size_t max,
+    state_each_fn, void *arg, size_t *visited);
 /* Number of records in a DB. */
 size_t state_count(struct state *, enum state_db);
 

@@ -102,9 +102,10 @@ timestamps ISO-8601 UTC with milliseconds and "Z"; ids UUIDs):
     createdAt, updatedAt, openedAt.
 
 Where research is silent and this fake chose (every one a guess, not Ashby fact):
-  * Interview plans: one per job, stages Review (type PreInterviewScreen), Phone Screen,
-    Take Home, Face to Face (Active), Offer (Offer), Hired (Hired), Archived (Archived) -- the
-    pipeline names greenhouse.py's canonical API uses. Archiving moves an application to the
+  * Interview plans: one per job, stages Application Review (type PreInterviewScreen),
+    Recruiter Phone Screen, Take Home Test, Face to Face (Active), Offer (Offer), Hired
+    (Hired), Archived (Archived) -- the pipeline names of greenhouse.py and of the shared test
+    tenant (tenant.py), so one mapping serves every source. Archiving moves an application to the
     Archived stage with an archive reason (the description: application.changeStage needs
     archiveReasonId for a stage of type Archived); hiring moves it to the Hired stage; making
     it active again puts it back on the stage it left.
@@ -130,11 +131,14 @@ Where research is silent and this fake chose (every one a guess, not Ashby fact)
   * An Accept header without "version=1" is recorded as a conformance failure (research lists
     the header) and otherwise served; several Accept lines count as one list.
   * emailAddresses/phoneNumbers include the primary one (isPrimary true).
+  * Ids: UUIDs. canon/add and the admin endpoints make them from a counter of the world
+    (uuid5), so a world rebuilt by the same steps has the same ids (the scenario suite relies
+    on it); canon/generate draws them from its seed.
 
 Conformance (like keap.py): every request body is validated against the operation's request
 schema in ashby_schemas.json; a failure answers invalid_input and is recorded
-(GET /_admin/conformance: [{id, ts, path, kind, errors}], kind one of schema, json, limit,
-header, unknown_property, content_type); the request's log line carries
+(GET /_admin/conformance: {"failures": [{id, ts, path, kind, errors}]}, kind one of schema,
+json, limit, header, unknown_property, content_type); the request's log line carries
 "conformance_failure": true. Tests assert the list is empty at the end.
 
 Admin endpoints (besides common.py's state/faults/requests/reset-log/shutdown and
@@ -172,9 +176,12 @@ are 400/404 {"error": "..."}:
                                 (an edit landing mid-listing)
   GET  /_admin/conformance      the conformance failures; POST /_admin/conformance/reset
   GET  /_admin/history          deletes and merges, as the webhooks would report them
-GET /_admin/state dumps settings, limits, keys, clock, jobs and the canonical people; POST
-/_admin/state resets the world and loads any of settings, limits, keys, clock_offset_ms and
-people (canonical P, ids kept when given). It is a canonical round trip, not a raw one.
+GET /_admin/state dumps the whole world exactly (settings, limits, keys, clock, jobs,
+candidates and applications with their ids, stamps and change counters, sync tokens, history;
+plus "people", the canonical view, for reading); POST /_admin/state loads such a dump back
+(issued sync tokens stay valid), or resets the world and loads a hand-written object with any
+of settings, limits, keys, clock_offset_ms, jobs ({title, confidential?, status?}) and
+people (canonical P, ids kept when given).
 
 CLI (besides common.py's): --api-key KEY (default ashby-test-key, all permissions and the
 confidential one), --sync-token-lifetime S, --limit-per-window N, --window-seconds S.
@@ -182,7 +189,6 @@ confidential one), --sync-token-lifetime S, --limit-per-window N, --window-secon
 
 import base64
 import collections
-import datetime
 import json
 import os
 import random
@@ -212,9 +218,9 @@ OPS = {  # path -> operationId in ashby_schemas.json
     "/job.list": "jobList",
 }
 
-STAGES = (("Review", "PreInterviewScreen"), ("Phone Screen", "Active"), ("Take Home", "Active"),
-          ("Face to Face", "Active"), ("Offer", "Offer"), ("Hired", "Hired"),
-          ("Archived", "Archived"))
+STAGES = (("Application Review", "PreInterviewScreen"), ("Recruiter Phone Screen", "Active"),
+          ("Take Home Test", "Active"), ("Face to Face", "Active"), ("Offer", "Offer"),
+          ("Hired", "Hired"), ("Archived", "Archived"))
 PIPELINE = 5                 # the first five stages are the active pipeline
 HIRED_STAGE, ARCHIVED_STAGE = 5, 6
 SOURCES = (("Indeed", "Job Board"), ("Meetups", "Event"), ("LinkedIn (Prospecting)", "Sourced"),
@@ -226,6 +232,7 @@ JOBS = (("DevOps Engineer", False, "Open"), ("Data Scientist", False, "Open"),
         ("Accounting Manager", False, "Closed"), ("Chief of Staff", True, "Open"))
 CONFIDENTIAL_JOB = 3
 USERS = (("Kate", "Austen"), ("Bob", "Smith"))
+USERS_UPDATED = "2026-01-05T10:00:00.000Z"   # reference data: one fixed stamp
 FIRST = ("Ada", "Grace", "Alan", "Linus", "Barbara", "Ken", "Radia", "Dennis", "Frances",
          "Edsger", "Margaret", "Donald", "Katherine", "John", "Hedy", "Tim")
 LAST = ("Lovelace", "Hopper", "Turing", "Torvalds", "Liskov", "Thompson", "Perlman", "Ritchie",
@@ -444,6 +451,7 @@ class AshbyFake(StatefulFake):
         self.put_key({"key": self.cli_key})
         self.seq = 0                  # change counter (sync tokens stand for a value of it)
         self.gen_serial = 0           # generated people so far (unique emails)
+        self.next_n = 0               # ids made by new_uuid so far
         self.jobs = {}                # id -> {title, confidential, status, plan, stages, ...}
         self.job_order = []
         now = self.now_ms()
@@ -459,7 +467,7 @@ class AshbyFake(StatefulFake):
         self.users = [{"id": rid("user", f + l), "firstName": f, "lastName": l,
                        "email": "%s.%s@company.example" % (f.lower(), l.lower()),
                        "globalRole": "Organization Admin", "isEnabled": True,
-                       "updatedAt": iso_ms(now)} for f, l in USERS]
+                       "updatedAt": USERS_UPDATED} for f, l in USERS]
         # candidates and applications: content (a dict, or a tuple for generated ones never
         # edited), meta [pos, created ms, updated ms, change seq], listing order by pos
         self.cands, self.cmeta, self.corder = {}, {}, []
@@ -483,6 +491,12 @@ class AshbyFake(StatefulFake):
     def bump(self):
         self.seq += 1
         return self.seq
+
+    def new_uuid(self, kind):
+        """A new id, the same in every world built by the same steps (the scenario suite
+        rebuilds a world and expects the same ids)."""
+        self.next_n += 1
+        return rid(kind, "n%d" % self.next_n)
 
     # --- CLI ---------------------------------------------------------------------------------
 
@@ -538,7 +552,7 @@ class AshbyFake(StatefulFake):
 
     def add_job(self, body, now):
         title = str(body["title"])
-        jid = rid("job", title) if rid("job", title) not in self.jobs else str(uuid.uuid4())
+        jid = rid("job", title) if rid("job", title) not in self.jobs else self.new_uuid("job")
         plan = rid("plan", jid)
         stages = [{"id": rid("stage", "%s:%s" % (jid, name)), "title": name, "type": typ,
                    "orderInInterviewPlan": i, "interviewPlanId": plan}
@@ -1105,7 +1119,7 @@ class AshbyFake(StatefulFake):
                                              "title", "company", "stage", "status", "job",
                                              "source", "anonymized", "private"), body)
         now = self.write_stamp()
-        cid = str(body.get("id") or uuid.uuid4())
+        cid = str(body.get("id") or self.new_uuid("candidate"))
         if not UUID_RE.match(cid):
             raise ValueError("id must be a UUID")
         name = " ".join(x for x in (body.get("first_name") or "", body.get("last_name") or "")
@@ -1127,16 +1141,16 @@ class AshbyFake(StatefulFake):
                 raise ValueError("a private person's application is on the confidential job")
         else:
             jid = self.job_by_title(body["job"]) if body.get("job") else self.default_job
-        title = body.get("stage") or "Review"
+        title = body.get("stage") or STAGES[0][0]
         if title in (STAGES[HIRED_STAGE][0], STAGES[ARCHIVED_STAGE][0]) and \
                 body.get("status") not in (None, "active"):
-            title = "Review"  # a terminal stage comes from the status (a dumped person)
+            title = STAGES[0][0]  # a terminal stage comes from the status (a dumped person)
         stage = self.jobs[jid]["stage_by_title"].get(title)
         if stage is None or stage >= PIPELINE:
             raise ValueError("stage must be one of %s" % ", ".join(s for s, _ in
                                                                    STAGES[:PIPELINE]))
         self.new_candidate(cid, content, now)
-        aid = str(uuid.uuid4())
+        aid = self.new_uuid("application")
         self.new_application(aid, {"cand": cid, "job": jid, "stage": stage, "last_stage": stage,
                                    "status": "Active", "reason": None, "archived_at": None,
                                    "source": si, "credited": 0 if src == "Referral" else None},
@@ -1416,18 +1430,50 @@ class AshbyFake(StatefulFake):
     # --- state -------------------------------------------------------------------------------
 
     def dump_state(self):
+        """The whole world, exactly (ids, stamps, change counters, sync tokens): loading it
+        back gives the same answers and keeps issued tokens valid. "people" is the canonical
+        view, for reading; load_state ignores it when "candidates" is there."""
+        cands, apps = [], []
+        for cid in self.corder:
+            if cid is None:
+                continue
+            m = self.cmeta[cid]
+            cands.append({"id": cid, "pos": m[0], "created": m[1], "updated": m[2],
+                          "seq": m[3], "apps": list(self.capps.get(cid, [])),
+                          "content": json.loads(json.dumps(self.cand_content(cid)))})
+        for aid in self.aorder:
+            if aid is None:
+                continue
+            m = self.ameta[aid]
+            a = dict(self.app_content(aid))
+            if a["status"] == "Archived" and a.get("archived_at") is None:
+                a["archived_at"] = m[2]
+            apps.append({"id": aid, "pos": m[0], "created": m[1], "updated": m[2],
+                         "seq": m[3], "content": a})
+        jobs = [{"id": j, "title": self.jobs[j]["title"],
+                 "confidential": self.jobs[j]["confidential"], "status": self.jobs[j]["status"],
+                 "created": self.jobs[j]["created"], "updated": self.jobs[j]["updated"],
+                 "seq": self.jobs[j]["seq"]} for j in self.job_order]
         return {"settings": dict(self.settings), "limits": dict(self.limits),
                 "clock_offset_ms": self.clock_offset_ms,
                 "keys": [dict(k) for k in self.keys.values()],
-                "jobs": [self.render_job(j) for j in self.job_order],
-                "people": [self.canon_person(c) for c in self.corder if c is not None],
-                "history": list(self.history)}
+                "seq": self.seq, "gen_serial": self.gen_serial, "next_n": self.next_n,
+                "last_write_ms": self.last_write_ms, "jobs": jobs,
+                "candidates": cands, "applications": apps,
+                "tokens": json.loads(json.dumps(self.tokens)),
+                "history": json.loads(json.dumps(self.history)),
+                "people": [self.canon_person(c) for c in self.corder if c is not None]}
 
     def load_state(self, obj):
+        """A dump_state object, or a hand-written one: any of settings, limits,
+        clock_offset_ms, keys, jobs ({title, confidential?, status?}, added to the default
+        ones) and people (canonical persons, added as canon/add does)."""
         if not isinstance(obj, dict):
             raise HttpError(400, {"error": "state must be a JSON object"})
-        common.check_known("state sections", ("settings", "limits", "clock_offset_ms", "keys",
-                                              "jobs", "people", "history"), obj)
+        common.check_known("state sections", (
+            "settings", "limits", "clock_offset_ms", "keys", "seq", "gen_serial", "next_n",
+            "last_write_ms", "jobs", "candidates", "applications", "tokens", "history",
+            "people"), obj)
         self.reset_world()
         for k, target in (("settings", self.settings), ("limits", self.limits)):
             if k in obj:
@@ -1438,18 +1484,69 @@ class AshbyFake(StatefulFake):
             self.keys = {}
             for k in obj["keys"]:
                 self.put_key(k)
-        for j in obj.get("jobs", ()):
-            if j.get("title") not in [self.jobs[x]["title"] for x in self.job_order]:
-                self.add_job({k: j[k] for k in ("title", "confidential", "status") if k in j},
-                             self.now_ms())
-        for p in obj.get("people", ()):
-            p = dict(p)
-            for k in ("stage", "status", "job", "source"):
-                if p.get(k) is None:
-                    p.pop(k, None)
-            self.canon_add(p)
+        raw = "candidates" in obj or "applications" in obj
+        if raw:
+            self.load_raw(obj)
+        else:
+            for j in obj.get("jobs", ()):
+                if j.get("title") not in [self.jobs[x]["title"] for x in self.job_order]:
+                    self.add_job({k: j[k] for k in ("title", "confidential", "status")
+                                  if k in j}, self.now_ms())
+            for p in obj.get("people", ()):
+                p = dict(p)
+                if p.get("id") is None:
+                    p.pop("id", None)
+                for k in ("stage", "status", "job", "source"):
+                    if p.get(k) is None:
+                        p.pop(k, None)
+                self.canon_add(p)
         self.history = list(obj.get("history", []))
 
+    def load_raw(self, obj):
+        if "jobs" in obj:
+            self.jobs, self.job_order = {}, []
+            for j in obj["jobs"]:
+                jid = self.add_job({"title": j["title"], "confidential": j["confidential"],
+                                    "status": j["status"]}, j["created"])
+                job = self.jobs.pop(jid)
+                self.job_order[-1] = j["id"]
+                plan = rid("plan", j["id"])
+                job.update(plan=plan, updated=j["updated"], seq=j["seq"],
+                           stages=[{"id": rid("stage", "%s:%s" % (j["id"], name)),
+                                    "title": name, "type": typ, "orderInInterviewPlan": i,
+                                    "interviewPlanId": plan}
+                                   for i, (name, typ) in enumerate(STAGES)])
+                self.jobs[j["id"]] = job
+            self.default_job = self.job_order[0]
+        cands = obj.get("candidates", [])
+        apps = obj.get("applications", [])
+        self.corder = [None] * (max([c["pos"] for c in cands], default=-1) + 1)
+        self.aorder = [None] * (max([a["pos"] for a in apps], default=-1) + 1)
+        for c in cands:
+            cid = c["id"]
+            self.cands[cid] = json.loads(json.dumps(c["content"]))
+            self.cmeta[cid] = [c["pos"], c["created"], c["updated"], c["seq"]]
+            self.corder[c["pos"]] = cid
+            self.capps[cid] = list(c.get("apps", []))
+        for a in apps:
+            aid = a["id"]
+            content = json.loads(json.dumps(a["content"]))
+            if content["cand"] not in self.cands or content["job"] not in self.jobs:
+                raise ValueError("application %s: unknown candidate or job" % aid)
+            self.apps[aid] = content
+            self.ameta[aid] = [a["pos"], a["created"], a["updated"], a["seq"]]
+            self.aorder[a["pos"]] = aid
+            if aid not in self.capps[content["cand"]]:
+                self.capps[content["cand"]].append(aid)
+        for cid, ids in self.capps.items():
+            self.capps[cid] = [x for x in ids if x in self.apps]
+        self.tokens = {k: dict(v) for k, v in obj.get("tokens", {}).items()}
+        stamps = [m[3] for m in self.cmeta.values()] + [m[3] for m in self.ameta.values()] + \
+            [j["seq"] for j in self.jobs.values()]
+        self.seq = max([int(obj.get("seq", 0))] + stamps)
+        self.gen_serial = int(obj.get("gen_serial", len(self.cands)))
+        self.next_n = int(obj.get("next_n", len(self.cands) + len(self.apps)))
+        self.last_write_ms = max(int(obj.get("last_write_ms", 0)), self.last_write_ms)
 
 if __name__ == "__main__":
     common.main(AshbyFake)

@@ -18,7 +18,7 @@ import sys
 
 # Credentials the fakes accept (each fake's defaults).
 GREENHOUSE = {"client_id": "gh-client", "client_secret": "gh-secret", "user_id": "4711"}
-LEVER_KEY = "lever-test-key"
+LEVER_KEY = "lever-test-key-0001"
 ASHBY_KEY = "ashby-test-key"
 KEAP = {"client_id": "atsrecon-test-client", "client_secret": "atsrecon-test-secret"}
 
@@ -26,7 +26,8 @@ KEAP = {"client_id": "atsrecon-test-client", "client_secret": "atsrecon-test-sec
 FILE_COLUMNS = {"id": "Applicant ID", "first_name": "First Name", "last_name": "Last Name",
                 "email": ["Email", "Other Email"], "phone": "Phone", "title": "Title",
                 "company": "Company", "stage": "Stage", "status": "Status", "job": "Job",
-                "source": "Source", "applied_at": "Date Applied", "updated_at": "Updated"}
+                "source": "Source", "applied_at": "Date Applied", "updated_at": "Updated",
+                "anonymized": "Anonymized"}
 
 FIELDS = [
     {"from": "first_name", "to": "given_name"},

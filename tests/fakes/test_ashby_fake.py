@@ -88,6 +88,24 @@ class Fake(selftest.KeepAliveFake):
         return {p["id"]: p for p in self.admin("GET", "canon/people")["people"]}
 
 
+def same(a, b, what, path="$"):
+    """eq for big JSON values: names the first place where they differ."""
+    if type(a) is not type(b):
+        raise AssertionError("%s: %s: %r != %r" % (what, path, a, b))
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                raise AssertionError("%s: %s.%s only on one side" % (what, path, k))
+            same(a[k], b[k], what, "%s.%s" % (path, k))
+    elif isinstance(a, list):
+        if len(a) != len(b):
+            raise AssertionError("%s: %s: %d != %d items" % (what, path, len(a), len(b)))
+        for i, (x, y) in enumerate(zip(a, b)):
+            same(x, y, what, "%s[%d]" % (path, i))
+    elif a != b:
+        raise AssertionError("%s: %s: %r != %r" % (what, path, a, b))
+
+
 def fresh(**extra):
     F.admin("POST", "state", dict(extra))
     F.admin("POST", "faults", [])
@@ -182,7 +200,7 @@ def run_checks():
         a = F.admin("POST", "canon/add", {"first_name": "Mary", "last_name": "Ann Smith",
                                            "emails": ["Mary@Example.COM", "m@work.example"],
                                            "phones": ["(415) 555-0100"], "title": "Engineer",
-                                           "company": "Initech", "stage": "Take Home",
+                                           "company": "Initech", "stage": "Take Home Test",
                                            "source": "Referral"})["id"]
         r = F.admin("POST", "canon/add", {"first_name": "Rae", "emails": ["r@example.com"],
                                            "status": "rejected"})["id"]
@@ -196,7 +214,7 @@ def run_checks():
         eq((out["position"], out["company"]), ("Engineer", "Initech"), "position, company")
         eq(len(out["applicationIds"]), 1, "applicationIds")
         app = F.ok("/application.info", {"applicationId": out["applicationIds"][0]})["results"]
-        eq((app["status"], app["currentInterviewStage"]["title"]), ("Active", "Take Home"),
+        eq((app["status"], app["currentInterviewStage"]["title"]), ("Active", "Take Home Test"),
            "active application")
         eq(app["candidate"]["id"], a, "application.candidate.id")
         eq(app["source"]["sourceType"]["title"], "Referral", "source type")
@@ -214,7 +232,7 @@ def run_checks():
         F.admin("POST", "canon/status", {"id": r, "status": "active"})
         app = F.ok("/application.info", {"applicationId": out["applicationIds"][0]})["results"]
         eq((app["status"], app["currentInterviewStage"]["title"], "archiveReason" in app),
-           ("Active", "Review", False), "active again, back on its stage")
+           ("Active", "Application Review", False), "active again, back on its stage")
         F.admin("POST", "canon/status", {"id": r, "status": "hired"})
         app = F.ok("/application.info", {"applicationId": out["applicationIds"][0]})["results"]
         eq((app["status"], app["currentInterviewStage"]["title"]), ("Hired", "Hired"), "hired")
@@ -428,16 +446,33 @@ def run_checks():
         eq(len(F.people()), 38, "people left")
         eq(F.conformance(), [], "conformance")
 
-    @check("state: the canonical dump loads back into the same people")
+    @check("state: a dump loads back exactly (ids, stamps, answers; issued sync tokens stay "
+           "valid); a hand-written state of canonical people loads too")
     def _():
         fresh()
-        F.admin("POST", "canon/generate", {"people": 12, "seed": 4})
+        ids = F.admin("POST", "canon/generate", {"people": 12, "seed": 4, "apps_per_person": 2})[
+            "ids"]
         F.admin("POST", "canon/add", {"first_name": "Pat", "emails": ["p@x.example"],
                                       "private": True, "status": "rejected"})
-        before = F.people()
+        F.admin("POST", "canon/status", {"id": ids[1], "status": "withdrawn"})
+        F.admin("POST", "canon/merge", {"from": ids[2], "into": ids[3]})
+        F.admin("POST", "canon/delete", {"id": ids[4]})
+        _, recs, tok = F.list_all("/candidate.list")
+        _, apps, _ = F.list_all("/application.list")
         dump = F.admin("GET", "state")
-        F.admin("POST", "state", {k: dump[k] for k in ("settings", "limits", "keys", "people")})
-        eq(F.people(), before, "round trip")
+        F.admin("POST", "canon/edit", {"id": ids[0], "title": "Changed"})
+        F.admin("POST", "state", dump)
+        same(F.admin("GET", "state"), dump, "dump, load, dump")
+        same(F.list_all("/candidate.list")[1], recs, "same candidates")
+        same(F.list_all("/application.list")[1], apps, "same applications")
+        eq(F.ok("/candidate.list", {"syncToken": tok})["results"], [], "the token still works")
+        F.admin("POST", "canon/edit", {"id": ids[5], "title": "After"})
+        eq([r["id"] for r in F.ok("/candidate.list", {"syncToken": tok})["results"]], [ids[5]],
+           "and sees later changes")
+        before = F.people()
+        F.admin("POST", "state", {"people": list(before.values())})
+        same(F.people(), before, "canonical people round trip")
+        eq(F.conformance(), [], "conformance")
 
     @check("100,000 people generated fast; a sweep of 10,000 in pages of 100")
     def _():

@@ -274,7 +274,7 @@ test_parse(void)
 	snprintf(mary, sizeof(mary), "%s", add_person("{\"first_name\": \"Mary\", \"last_name\": \"Ann  Smith\", "
 	    "\"emails\": [\" Mary.Smith@Example.COM \", \"mary.smith@example.com\", \"not an email\", "
 	    "\"m.smith@work.example\"], \"phones\": [\"(415) 555-0100\", \"+44 20 7946 0958\"], "
-	    "\"title\": \"Engineer\", \"company\": \"Initech\", \"stage\": \"Phone Screen\", "
+	    "\"title\": \"Engineer\", \"company\": \"Initech\", \"stage\": \"Recruiter Phone Screen\", "
 	    "\"source\": \"Referral\", \"job\": \"Data Scientist\"}"));
 	snprintf(rej, sizeof(rej), "%s", add_person("{\"first_name\": \"Rae\", \"last_name\": \"Jected\", "
 	    "\"emails\": [\"rae@example.com\"], \"status\": \"rejected\"}"));
@@ -304,7 +304,7 @@ test_parse(void)
 		CHECK(c->nphones == 2 && str_eq(c->phones[0], "+14155550100") && str_eq(c->phones[1], "+442079460958"));
 		CHECK_STR(c->title, "Engineer");
 		CHECK_STR(c->company, "Initech");
-		CHECK_STR(c->stage_name, "Phone Screen");
+		CHECK_STR(c->stage_name, "Recruiter Phone Screen");
 		CHECK(c->stage_id != NULL && strlen(c->stage_id) == 36);
 		CHECK_STR(c->status, "active");
 		CHECK_STR(c->job, "Data Scientist");
@@ -328,7 +328,7 @@ test_parse(void)
 	{
 		struct candidate *one = NULL;
 		CHECK(e.a->drv->get(e.a, mary, &one) == RC_OK);
-		CHECK(one != NULL && str_eq(one->last_name, "Ann Smith") && str_eq(one->stage_name, "Phone Screen") &&
+		CHECK(one != NULL && str_eq(one->last_name, "Ann Smith") && str_eq(one->stage_name, "Recruiter Phone Screen") &&
 		    str_eq(one->referrer, "Kate Austen") && one->nemails == 2);
 		candidate_free(one);
 		free(one);

@@ -345,10 +345,10 @@ test_bare_ids(void)
 	    "\"times\":1,\"kind\":\"status\",\"status\":200,\"body\":{\"hasNext\":false,\"data\":["
 	    "{\"id\":\"o-1\",\"contact\":\"%s\",\"name\":\"Bare Ids\",\"emails\":[\"b@example.com\"],"
 	    "\"phones\":[],\"stage\":\"f709f65a-481f-4067-9a0d-934a79da9f8e\",\"createdAt\":1000,"
-	    "\"updatedAt\":3000,\"archived\":null,\"isAnonymized\":false,\"applications\":[\"a-1\"]},"
+	    "\"updatedAt\":3000,\"archived\":null,\"isAnonymized\":true,\"applications\":[\"a-1\"]},"
 	    "{\"id\":\"o-2\",\"contact\":\"%s\",\"name\":\"Bare Ids\",\"emails\":[],\"phones\":[],"
 	    "\"stage\":\"00922a60-7c15-422b-b086-f62000824fd7\",\"createdAt\":1000,\"updatedAt\":2000,"
-	    "\"archivedAt\":2000,\"archiveReason\":\"nope\",\"isAnonymized\":true}]}}]", p, p);
+	    "\"archivedAt\":2000,\"archiveReason\":\"nope\",\"isAnonymized\":false}]}}]", p, p);
 	fake_admin0("POST", "/_admin/faults", body);
 	CHECK(env_open(&e, KEY, 1 << 20, NULL) == RC_OK);
 	memset(&g, 0, sizeof(g));
