@@ -323,9 +323,9 @@ xfer_setup(struct http *h, struct xfer *x, const struct http_req *req, struct ht
 	{
 		/* the caller's own Accept (Ashby's "version=1") replaces ours */
 		int own = 0;
-		const char *const *hp;
-		for (hp = req->headers; hp != NULL && *hp != NULL; hp++)
-			own |= strncasecmp(*hp, "Accept:", 7) == 0;
+		const char *const *ah;
+		for (ah = req->headers; ah != NULL && *ah != NULL; ah++)
+			own |= strncasecmp(*ah, "Accept:", 7) == 0;
 		if (!own)
 			x->hdrs = curl_slist_append(x->hdrs, "Accept: application/json");
 	}
