@@ -6,6 +6,8 @@
 
 MODE     ?= dev
 OUT      ?= build/$(MODE)
+# one spelling of OUT, so the .d dependency files always match the targets
+override OUT := $(abspath $(OUT))
 DEPS     ?= build/deps/$(if $(filter release,$(MODE)),musl,glibc)
 CA_BUNDLE ?= build/ca-bundle.pem
 VERSION  := $(shell cat VERSION)

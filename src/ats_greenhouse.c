@@ -687,7 +687,9 @@ candidates_page(struct ats *a, const cJSON *items, void *arg)
 	return rc;
 }
 
-/* Phase B: applications changed in the window whose candidate was not. */
+/* Phase B: applications changed in the window whose candidate was not. v3
+ * has no id filter on candidates, so each is one GET; their applications are
+ * then fetched together, up to 50 candidates per call. */
 static enum rc
 apps_page(struct ats *a, const cJSON *items, void *arg)
 {
@@ -695,7 +697,8 @@ apps_page(struct ats *a, const cJSON *items, void *arg)
 	struct emit *em = arg;
 	const cJSON *it;
 	char **seen = xcalloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*seen));
-	size_t nseen = 0, i;
+	cJSON *held[GH_IDS_PER_CALL];
+	size_t nseen = 0, nheld = 0, i;
 	enum rc rc = RC_OK;
 
 	cJSON_ArrayForEach(it, items) {
@@ -726,14 +729,23 @@ apps_page(struct ats *a, const cJSON *items, void *arg)
 		if (rc != RC_OK)
 			break;
 		upd = time_ms(cand, "updated_at");
-		if (upd < em->from_ms || upd > em->to_ms) {
-			const cJSON *one[1] = { cand };
-			rc = deliver(a, one, 1, em);
+		if (upd >= em->from_ms && upd <= em->to_ms) {
+			cJSON_Delete(cand);	/* delivered by phase A */
+			continue;
 		}
-		cJSON_Delete(cand);
-		if (rc != RC_OK)
-			break;
+		held[nheld++] = cand;
+		if (nheld == GH_IDS_PER_CALL) {
+			rc = deliver(a, (const cJSON *const *)held, nheld, em);
+			while (nheld > 0)
+				cJSON_Delete(held[--nheld]);
+			if (rc != RC_OK)
+				break;
+		}
 	}
+	if (rc == RC_OK && nheld > 0)
+		rc = deliver(a, (const cJSON *const *)held, nheld, em);
+	while (nheld > 0)
+		cJSON_Delete(held[--nheld]);
 	for (i = 0; i < nseen; i++)
 		free(seen[i]);
 	free(seen);
