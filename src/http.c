@@ -3,6 +3,7 @@
 #include "http.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,6 +40,9 @@ struct xfer {
 	char errbuf[CURL_ERROR_SIZE];
 	int64_t t0;
 	const char *method, *url;	/* borrowed from the request, for the debug line */
+	FILE *ul, *dl;			/* the request's upload and download files */
+	int64_t dl_max, dl_bytes;
+	int file_err;			/* errno of a failed read or write of ul/dl */
 };
 
 struct http {
@@ -49,6 +53,7 @@ struct http {
 	long timeout_ms;
 	size_t max_body;
 	char *user_agent;
+	int no_proxy;
 	struct http_stats stats;
 	uint64_t rng;
 };
@@ -81,6 +86,7 @@ http_new(const struct http_cfg *cfg, struct http **out)
 	h->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 60000;
 	h->max_body = cfg->max_body > 0 ? cfg->max_body : 16u * 1024 * 1024;
 	h->user_agent = xstrdup(cfg->user_agent ? cfg->user_agent : "atsrecon/" ATSRECON_VERSION);
+	h->no_proxy = cfg->no_proxy;
 	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)MAX_SLOTS);
 	h->rng = (uint64_t)now_ms() * 6364136223846793005ULL ^ (uint64_t)mono_ms() ^ (uint64_t)getpid();
 	log_debug("http", "CA: %s", h->ca_file ? h->ca_file : "built-in bundle");
@@ -188,12 +194,42 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 
 	note_tls(x);
+	if (x->dl != NULL) {
+		long code = 0;
+
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (code >= 200 && code < 300) {
+			if (x->dl_bytes + (int64_t)len > x->dl_max) {
+				x->too_big = 1;
+				return 0;
+			}
+			if (fwrite(data, 1, len, x->dl) != len) {
+				x->file_err = errno ? errno : EIO;
+				return 0;
+			}
+			x->dl_bytes += (int64_t)len;
+			return len;
+		}
+	}
 	if (x->resp->body.len + len > x->h->max_body) {
 		x->too_big = 1;
 		return 0;	/* aborts the transfer */
 	}
 	buf_add(&x->resp->body, data, len);
 	return len;
+}
+
+static size_t
+on_read(char *data, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t got = fread(data, 1, size * n, x->ul);
+
+	if (got == 0 && ferror(x->ul)) {
+		x->file_err = errno ? errno : EIO;
+		return CURL_READFUNC_ABORT;
+	}
+	return got;
 }
 
 const char *
@@ -250,7 +286,8 @@ classify(CURLcode c)
 	}
 }
 
-/* Prepares x->easy for req; resp is zeroed. Returns RC_OK or RC_CONFIG (URL). */
+/* Prepares x->easy for req; resp is zeroed. Returns RC_OK, RC_CONFIG (URL) or
+ * RC_STATE (the download file cannot be truncated). timeout 0: none. */
 static enum rc
 xfer_setup(struct http *h, struct xfer *x, const struct http_req *req, struct http_resp *resp,
     long timeout)
@@ -270,6 +307,11 @@ xfer_setup(struct http *h, struct xfer *x, const struct http_req *req, struct ht
 	x->t0 = mono_ms();
 	x->method = req->method;
 	x->url = req->url;
+	x->ul = req->upload;
+	x->dl = req->download;
+	x->dl_max = req->download_max > 0 ? req->download_max : (int64_t)h->max_body;
+	x->dl_bytes = 0;
+	x->file_err = 0;
 	if (!url_allowed(req->url)) {
 		resp->fail = HTTP_ERR_URL;
 		str_copy(resp->err, sizeof(resp->err),
@@ -293,11 +335,29 @@ xfer_setup(struct http *h, struct xfer *x, const struct http_req *req, struct ht
 		blob.flags = CURL_BLOB_NOCOPY;
 		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
 	}
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms < timeout ?
-	    h->connect_timeout_ms : timeout);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout == 0 ||
+	    h->connect_timeout_ms < timeout ? h->connect_timeout_ms : timeout);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_body);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(x->dl != NULL ? x->dl_max :
+	    (int64_t)h->max_body));
+	if (h->no_proxy)
+		curl_easy_setopt(e, CURLOPT_PROXY, "");
+	if (x->dl != NULL && (fflush(x->dl) != 0 || ftruncate(fileno(x->dl), 0) != 0)) {
+		resp->fail = HTTP_ERR_OTHER;
+		snprintf(resp->err, sizeof(resp->err), "cannot truncate the download file: %s",
+		    strerror(errno));
+		return RC_STATE;
+	}
+	if (x->dl != NULL)
+		rewind(x->dl);
+	if (x->ul != NULL) {
+		rewind(x->ul);
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(e, CURLOPT_READDATA, x);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->upload_size);
+	}
 	curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -339,6 +399,10 @@ xfer_setup(struct http *h, struct xfer *x, const struct http_req *req, struct ht
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user);
 		curl_easy_setopt(e, CURLOPT_PASSWORD, req->basic_pass ? req->basic_pass : "");
+	} else if (req->aws_sigv4 != NULL) {
+		curl_easy_setopt(e, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+		curl_easy_setopt(e, CURLOPT_USERNAME, req->aws_key_id ? req->aws_key_id : "");
+		curl_easy_setopt(e, CURLOPT_PASSWORD, req->aws_secret ? req->aws_secret : "");
 	}
 	for (hp = req->headers; hp != NULL && *hp != NULL; hp++)
 		x->hdrs = curl_slist_append(x->hdrs, *hp);
@@ -361,10 +425,18 @@ xfer_finish(struct xfer *x, CURLcode cc)
 	curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconn);
 	resp->new_connection = nconn > 0;
 	x->h->stats.requests++;
-	if (x->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+	if (x->dl != NULL && fflush(x->dl) != 0 && x->file_err == 0)
+		x->file_err = errno ? errno : EIO;
+	if (x->file_err != 0) {
+		resp->fail = HTTP_ERR_OTHER;
+		snprintf(resp->err, sizeof(resp->err), "%s the %s file failed: %s",
+		    x->dl != NULL ? "writing" : "reading", x->dl != NULL ? "download" : "upload",
+		    strerror(x->file_err));
+		rc = RC_STATE;
+	} else if (x->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 		resp->fail = HTTP_ERR_TOOBIG;
-		snprintf(resp->err, sizeof(resp->err), "response body larger than %zu bytes",
-		    x->h->max_body);
+		snprintf(resp->err, sizeof(resp->err), "response body larger than %lld bytes",
+		    x->dl != NULL ? (long long)x->dl_max : (long long)x->h->max_body);
 		buf_free(&resp->body);
 	} else if (cc != CURLE_OK) {
 		struct buf safe = BUF_INIT;
@@ -508,7 +580,8 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 		/* Start what may start. */
 		for (i = 0; i < n && active < conc; i++) {
 			struct http_job *j = &jobs[i];
-			long timeout = h->timeout_ms;
+			long timeout = j->req.no_timeout ? 0 : h->timeout_ms;
+			enum rc src;
 			int s;
 
 			if (rj[i].done || rj[i].active)
@@ -546,7 +619,7 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 			}
 			for (s = 0; s < conc && slot_busy[s]; s++)
 				;
-			if (pol->deadline_ms > 0 && pol->deadline_ms - now < timeout)
+			if (pol->deadline_ms > 0 && (timeout == 0 || pol->deadline_ms - now < timeout))
 				timeout = (long)(pol->deadline_ms - now);
 			http_resp_free(&j->resp);	/* the previous attempt's */
 			slots[s].easy = slot_easy(h, (size_t)s);
@@ -557,8 +630,8 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 				continue;
 			}
 			j->attempts++;
-			if (xfer_setup(h, &slots[s], &j->req, &j->resp, timeout) != RC_OK) {
-				j->rc = RC_CONFIG;
+			if ((src = xfer_setup(h, &slots[s], &j->req, &j->resp, timeout)) != RC_OK) {
+				j->rc = src;
 				rj[i].done = 1;
 				left--;
 				continue;

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util.h"
 
@@ -27,6 +28,7 @@ struct http_cfg {
 	long timeout_ms;		/* whole request */
 	size_t max_body;		/* largest response body accepted */
 	const char *user_agent;		/* NULL: "atsrecon/<version>" */
+	int no_proxy;			/* ignore the proxy variables (Lambda's Runtime API) */
 };
 
 struct http;
@@ -46,8 +48,26 @@ struct http_req {
 	const char *basic_pass;
 	const char *const *headers;	/* extra "Name: value" lines, NULL-terminated */
 	int64_t deadline_ms;		/* mono_ms() deadline; 0: none. Caps the timeout. */
-	int credential;			/* a token exchange, not a data write (the test
-					 * kill point "http-write" does not count it) */
+	int credential;			/* a token exchange or other bookkeeping, not a
+					 * data write (the test kill point "http-write"
+					 * does not count it) */
+	/* AWS Signature Version 4, computed by libcurl (s3.c): aws_sigv4 is
+	 * "aws:amz:REGION:SERVICE"; the key pair is never logged. A session
+	 * token is the caller's "x-amz-security-token: ..." header. */
+	const char *aws_sigv4;
+	const char *aws_key_id;
+	const char *aws_secret;
+	/* A body streamed from a file (PUT): upload_size bytes from offset 0,
+	 * re-read on every attempt. Replaces body; sent with Content-Length. */
+	FILE *upload;
+	int64_t upload_size;
+	/* A 2xx body goes to this file (truncated at every attempt) instead of
+	 * resp->body, up to download_max bytes (0: max_body); other statuses'
+	 * bodies still land in resp->body. */
+	FILE *download;
+	int64_t download_max;
+	int no_timeout;			/* a long poll: no whole-request timeout
+					 * (deadline_ms still bounds it) */
 };
 
 enum http_fail {
@@ -81,7 +101,8 @@ struct http_resp {
 
 /* Performs one request, once: no retry. Returns RC_OK when a response arrived
  * (look at resp->status), RC_REMOTE for transport failures (resp->fail says
- * which), RC_CONFIG for a refused URL or an unusable CA file. The caller frees
+ * which), RC_CONFIG for a refused URL or an unusable CA file, RC_STATE when the
+ * upload or download file cannot be read or written. The caller frees
  * resp with http_resp_free. */
 enum rc http_do(struct http *, const struct http_req *, struct http_resp *resp);
 void http_resp_free(struct http_resp *);

@@ -17,9 +17,11 @@ static struct {
 	int fd;
 	char *secrets[MAX_SECRETS];
 	size_t nsecrets;
-} L = { LOG_INFO, LOG_FMT_AUTO, 2, { NULL }, 0 };
+	char *request_id;
+} L = { LOG_INFO, LOG_FMT_AUTO, 2, { NULL }, 0, NULL };
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
+static const char *const level_upper[] = { "DEBUG", "INFO", "WARN", "ERROR", "OFF" };
 
 void
 log_init(enum log_level level, enum log_format format)
@@ -32,6 +34,13 @@ void
 log_set_fd(int fd)
 {
 	L.fd = fd;
+}
+
+void
+log_set_request_id(const char *id)
+{
+	free(L.request_id);
+	L.request_id = id != NULL ? xstrdup(id) : NULL;
 }
 
 enum log_level
@@ -238,12 +247,16 @@ log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 	if (fmtk == LOG_FMT_AUTO)
 		fmtk = isatty(L.fd) ? LOG_FMT_TEXT : LOG_FMT_JSON;
 	fmt_rfc3339_ms(now_ms(), ts, sizeof(ts));
-	if (fmtk == LOG_FMT_JSON) {
+	if (fmtk == LOG_FMT_JSON || fmtk == LOG_FMT_LAMBDA) {
 		buf_addf(&line, "{\"timestamp\":\"%s\",\"level\":\"%s\",\"subsystem\":", ts,
-		    level_names[level]);
+		    fmtk == LOG_FMT_LAMBDA ? level_upper[level] : level_names[level]);
 		json_escape(&line, subsys, strlen(subsys));
-		buf_adds(&line, ",\"msg\":");
+		buf_adds(&line, fmtk == LOG_FMT_LAMBDA ? ",\"message\":" : ",\"msg\":");
 		json_escape(&line, raw.p ? raw.p : "", raw.len);
+		if (L.request_id != NULL) {
+			buf_adds(&line, ",\"requestId\":");
+			json_escape(&line, L.request_id, strlen(L.request_id));
+		}
 		buf_adds(&line, "}\n");
 	} else {
 		text_escape(&safe, raw.p ? raw.p : "", raw.len);

@@ -17,10 +17,15 @@
 #include "util.h"
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
-enum log_format { LOG_FMT_AUTO, LOG_FMT_TEXT, LOG_FMT_JSON };
+/* LOG_FMT_LAMBDA: JSON lines in the field names of Lambda's JSON log format
+ * ({"timestamp","level":"INFO","message","subsystem","requestId"}), whose
+ * upper-case level Lambda's log-level filtering reads (lambda.c). */
+enum log_format { LOG_FMT_AUTO, LOG_FMT_TEXT, LOG_FMT_JSON, LOG_FMT_LAMBDA };
 
 void log_init(enum log_level, enum log_format);
 void log_set_fd(int fd);		/* default: 2 */
+/* The invocation's request id, added to JSON lines as "requestId" (NULL: none). */
+void log_set_request_id(const char *id);
 enum log_level log_get_level(void);
 int log_enabled(enum log_level);
 int log_parse_level(const char *, enum log_level *);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "http.h"
 #include "json.h"
+#include "lambda.h"
 #include "log.h"
 #include "mapping.h"
 #include "opts.h"
@@ -585,6 +586,7 @@ main(int argc, char **argv)
 	case CMD_PLAN:
 	case CMD_APPLY: rc = cmd_run(&cfg, &cli); break;
 	case CMD_REPORT: rc = run_report(&cfg, cfg_str(&cfg, OPT_FORMAT), cli_value(&cli, OPT_OUTPUT)); break;
+	case CMD_LAMBDA: rc = lambda_main(&cfg); break;
 	default:
 		log_error("main", "'%s' is not in this build yet (see the README's roadmap)", cli.cmd->name);
 		rc = RC_BUG;

@@ -112,6 +112,12 @@ const struct opt opt_table[OPT__MAX] = {
 		0, CMD_CONFIGURED, "DIR", "state directory (LMDB; local disk, never NFS)" },
 	[OPT_STATE_URL] = { "state", "url", NULL, 0, OT_STR, NULL, 0, 0, NULL, 0, 0, NULL,
 		"remote state, s3://bucket/prefix (Lambda)" },
+	[OPT_STATE_ENDPOINT] = { "state", "endpoint", NULL, 0, OT_URL, NULL, 0, 0, NULL, 0, 0, NULL,
+		"S3-compatible endpoint (MinIO, R2), path-style (default: AWS, https://s3.<region>.amazonaws.com)" },
+	[OPT_STATE_REGION] = { "state", "region", NULL, 0, OT_STR, NULL, 0, 0, NULL, 0, 0, NULL,
+		"region the S3 requests are signed for (default: $AWS_REGION, else us-east-1)" },
+	[OPT_STATE_LEASE_TTL] = { "state", "lease_ttl", NULL, 0, OT_DURATION, "15m", 1, 86400, NULL,
+		0, 0, NULL, "a remote state lease older than this is taken over" },
 
 	[OPT_RUN_MAX_RUNTIME] = { "run", "max_runtime", "max-runtime", 0, OT_DURATION, "50m", 10,
 		86400, NULL, 0, RUNNERS, "DURATION", "stop cleanly (checkpoint, exit 5) before this" },

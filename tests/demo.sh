@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# tests/demo.sh — `./build.sh demo`: a full reconcile against the built-in fakes.
+# tests/demo.sh — `./build.sh demo [--ats greenhouse|lever|ashby|file]`: a full
+# reconcile against the built-in fakes.
 #
-# Starts the Keap and Greenhouse fakes (local HTTPS, throwaway CA), seeds about
+# Starts the Keap fake and the ATS's fake (Greenhouse by default; the export
+# file needs none) (local HTTPS, throwaway CA), seeds about
 # 500 candidates and a Keap that has drifted from them (representation-only
 # noise, renamed contacts, second emails that must survive, duplicates, missing
 # contacts, marketing contacts that must not be touched), runs `atsrecon run`,
@@ -10,6 +12,15 @@
 # the path of report.html, runs once more to show zero writes, and stops the fakes.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+ATS=greenhouse
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--ats) ATS=${2:-}; shift 2 ;;
+	--ats=*) ATS=${1#--ats=}; shift ;;
+	*) echo "usage: ./build.sh demo [--ats greenhouse|lever|ashby|file]" >&2; exit 2 ;;
+	esac
+done
+case "$ATS" in greenhouse | lever | ashby | file) ;; *) echo "demo: unknown ATS \"$ATS\"" >&2; exit 2 ;; esac
 BIN=$TOP/atsrecon
 D=${ATSRECON_DEMO_DIR:-$(mktemp -d /tmp/atsrecon-demo-XXXXXX)}
 unset ATSRECON_DEMO_DIR	# not an option of the binary
@@ -27,15 +38,22 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 writes() { python3 "$TOP/tests/fakes/admin.py" "$KU" "$D/ca/ca.pem" GET /_admin/stats --get writes; }
 
 fake keap
-fake greenhouse --limit-per-window 100000
 KU="https://localhost:$(cat "$D/keap.port")"
-GU="https://localhost:$(cat "$D/greenhouse.port")"
-# the demo tenant: both APIs are local fakes (the same tenant as the tests)
-python3 "$TOP/tests/fakes/tenant.py" --ats greenhouse --ats-url "$GU" --keap-url "$KU" \
-	--ca "$D/ca/ca.pem" --state "$D/state" --set keap.max_rps=25 \
+GU=""
+case "$ATS" in
+greenhouse) fake greenhouse --limit-per-window 100000 ;;
+lever | ashby) fake "$ATS" ;;
+esac
+[ "$ATS" != file ] && GU="https://localhost:$(cat "$D/$ATS.port")"
+EXPORT="$D/export.csv"
+# the demo tenant: the APIs are local fakes (the same tenant as the tests)
+python3 "$TOP/tests/fakes/tenant.py" --ats "$ATS" --ats-url "$GU" --keap-url "$KU" \
+	--ca "$D/ca/ca.pem" --state "$D/state" --file "$EXPORT" --set keap.max_rps=25 \
+	--set ats.max_rps=50 \
 	--set guards='{"max_change_percent": 25, "max_creates": 1000}' >"$D/atsrecon.jsonc" || exit 1
-say "seeding the world"
-python3 "$TOP/tests/fakes/seed_demo.py" "$GU" "$KU" "$D/ca/ca.pem" --candidates 500 || exit 1
+SEED=(python3 "$TOP/tests/fakes/seed_demo.py" "$GU" "$KU" "$D/ca/ca.pem" --ats "$ATS" --file "$EXPORT")
+say "seeding the world ($ATS)"
+"${SEED[@]}" --candidates 500 || exit 1
 RT=$(python3 "$TOP/tests/fakes/admin.py" "$KU" "$D/ca/ca.pem" POST /_admin/tokens '{}' --get refresh_token)
 "$BIN" auth keap --refresh-token "$RT" -c "$D/atsrecon.jsonc" --log-format text -q || exit 1
 
@@ -44,7 +62,7 @@ say "first run: link, create and repair"
 echo "(exit $?)"
 
 say "a day later: changes on both sides"
-python3 "$TOP/tests/fakes/seed_demo.py" "$GU" "$KU" "$D/ca/ca.pem" --activity || exit 1
+"${SEED[@]}" --activity || exit 1
 "$BIN" run -c "$D/atsrecon.jsonc" --full --log-format text --log-level warn
 echo "(exit $?)"
 
