@@ -163,6 +163,27 @@ const struct opt opt_table[OPT__MAX] = {
 	[OPT_LOG_FORMAT] = { "log", "format", "log-format", 0, OT_ENUM, "auto", 0, 0,
 		"auto|text|json", 0, CMD_CONFIGURED, "FMT", "text on a terminal, JSON lines otherwise" },
 
+	[OPT_METRICS_TEXTFILE] = { "metrics", "textfile", NULL, 0, OT_PATH, NULL, 0, 0, NULL, 0, 0,
+		NULL, "write the run's Prometheus metrics to this file, atomically (node_exporter "
+		"textfile collector: a *.prom file in its directory)" },
+	[OPT_METRICS_PUSHGATEWAY_URL] = { "metrics", "pushgateway_url", NULL, 0, OT_URL, NULL, 0, 0,
+		NULL, 0, 0, NULL, "Prometheus Pushgateway to PUT the run's metrics to, as the group "
+		"job=atsrecon, instance=metrics.instance" },
+	[OPT_METRICS_INSTANCE] = { "metrics", "instance", NULL, 0, OT_STR, NULL, 0, 0, NULL, 0, 0,
+		NULL, "the tenant's instance label on the Pushgateway (default: the state "
+		"directory's base name)" },
+	[OPT_ALERT_WEBHOOK_URL] = { "alert", "webhook_url", NULL, 0, OT_STR, NULL, 0, 0, NULL,
+		OF_SECRET, 0, NULL, "Slack-compatible incoming webhook (https://) that receives an "
+		"alert when a run needs a person; the URL is the credential" },
+	[OPT_ALERT_MIN_ACCURACY_PCT] = { "alert", "min_accuracy_pct", NULL, 0, OT_INT, "0", 0, 100,
+		NULL, 0, 0, NULL, "alert when the accuracy after the run is below this % (0: never)" },
+	[OPT_ALERT_MAX_FAILED_PCT] = { "alert", "max_failed_pct", NULL, 0, OT_INT, "0", 0, 100,
+		NULL, 0, 0, NULL, "alert when more than this % of linked candidates failed (0: never)" },
+	[OPT_ALERT_TOKEN_DAYS] = { "alert", "token_days", NULL, 0, OT_INT, "7", 0, 365, NULL, 0, 0,
+		NULL, "alert when the Keap refresh token expires within this many days (0: never)" },
+	[OPT_ALERT_REPORT_URL] = { "alert", "report_url", NULL, 0, OT_STR, NULL, 0, 0, NULL, 0, 0,
+		NULL, "link to the report, added to every alert" },
+
 	[OPT_FIELDS] = { "fields", NULL, NULL, 0, OT_JSON, NULL, 0, 0, NULL, 0, 0, NULL,
 		"field mapping: [{from, to, owner, map, null}]" },
 	[OPT_STAGE_TAGS] = { "stage_tags", NULL, NULL, 0, OT_JSON, NULL, 0, 0, NULL, 0, 0, NULL,
