@@ -591,10 +591,11 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 					wake = rj[i].not_before;
 				continue;
 			}
-			if (pol->deadline_ms > 0 && now >= pol->deadline_ms) {
+			if ((pol->deadline_ms > 0 && now >= pol->deadline_ms) || stop_requested()) {
 				if (j->attempts == 0) {
 					j->resp.fail = HTTP_ERR_TIMEOUT;
-					str_copy(j->resp.err, sizeof(j->resp.err), "deadline reached");
+					str_copy(j->resp.err, sizeof(j->resp.err), stop_requested() ?
+					    "stopped (signal)" : "deadline reached");
 				}
 				j->rc = RC_REMOTE;
 				rj[i].done = 1;
@@ -649,6 +650,25 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 			if (w > 0) {
 				h->stats.waited_ms += w;
 				sleep_ms(w);
+			}
+			continue;
+		}
+		if (stop_requested() && now - stop_requested_at() > stop_grace_ms()) {
+			/* the grace is over: abandon what is still in flight */
+			for (i = 0; i < n; i++) {
+				if (!rj[i].active)
+					continue;
+				(void)xfer_finish(&slots[rj[i].slot], CURLE_ABORTED_BY_CALLBACK);
+				curl_multi_remove_handle(h->multi, slots[rj[i].slot].easy);
+				slot_busy[rj[i].slot] = 0;
+				rj[i].active = 0;
+				rj[i].done = 1;
+				active--;
+				left--;
+				jobs[i].rc = RC_REMOTE;
+				jobs[i].resp.fail = HTTP_ERR_TIMEOUT;
+				str_copy(jobs[i].resp.err, sizeof(jobs[i].resp.err),
+				    "abandoned: stopped (signal) and the grace ran out");
 			}
 			continue;
 		}

@@ -127,6 +127,8 @@ const struct opt opt_table[OPT__MAX] = {
 		NULL, 0, 0, NULL, "every Nth run is a full sweep" },
 	[OPT_RUN_MAX_ATTEMPTS] = { "run", "max_attempts", NULL, 0, OT_INT, "5", 1, 100, NULL, 0, 0,
 		NULL, "attempts per failed record before it stays failed" },
+	[OPT_RUN_GRACE] = { "run", "grace", NULL, 0, OT_DURATION, "10s", 0, 600, NULL, 0, 0, NULL,
+		"after SIGTERM/SIGINT: time for requests in flight to finish before the checkpoint" },
 
 	[OPT_GUARDS_MAX_CHANGE_PCT] = { "guards", "max_change_percent", NULL, 0, OT_INT, "10", 0,
 		100, NULL, 0, 0, NULL, "apply nothing if more than this % of linked contacts change" },

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ats.h"
 #include "auth.h"
@@ -153,10 +154,11 @@ batch_end(struct run *r)
 	return rc;
 }
 
+/* The deadline (run.max_runtime, a platform's) passed, or a stop was asked for. */
 static int
 past_deadline(const struct run *r)
 {
-	return r->deadline > 0 && mono_ms() >= r->deadline;
+	return (r->deadline > 0 && mono_ms() >= r->deadline) || stop_requested();
 }
 
 static int64_t
@@ -1830,6 +1832,18 @@ run_main(const struct config *cfg, const struct run_opts *o)
 	memset(&r, 0, sizeof(r));
 	r.cfg = cfg;
 	r.o = *o;
+	stop_install(cfg_int(cfg, OPT_RUN_GRACE) * 1000);
+	if (o->mode == RUN_RUN && cfg_int(cfg, OPT_RUN_JITTER) > 0 && o->offline == NULL) {
+		/* many tenants scheduled at the same minute must not reach Keap together;
+		 * sleep before taking the lock, so a sleeping run blocks nobody */
+		uint64_t x = (uint64_t)now_ms() * 6364136223846793005ULL ^ (uint64_t)getpid() << 17;
+		long ms = (long)(x % (uint64_t)(cfg_int(cfg, OPT_RUN_JITTER) * 1000 + 1));
+		log_info("run", "jitter: starting in %.1f s", (double)ms / 1000.0);
+		if (sleep_unless_stopped(ms)) {
+			log_warn("run", "stopped by signal %d before starting", stop_signal());
+			return RC_REMOTE;
+		}
+	}
 	r.start_ms = now_ms();
 	r.deadline = mono_ms() + cfg_int(cfg, OPT_RUN_MAX_RUNTIME) * 1000;
 	report_init(&r.rep, o->mode == RUN_APPLY ? "apply" : o->mode == RUN_PLAN ? "plan" : "run");
@@ -1958,6 +1972,9 @@ run_main(const struct config *cfg, const struct run_opts *o)
 			state_put(r.st, DB_META, "ats_sync", r.ats->sync_out, strlen(r.ats->sync_out));
 	}
 out:
+	if (rc == RC_REMOTE && stop_requested() && r.rep.message == NULL)
+		r.rep.message = xasprintf("stopped by signal %d: writes in flight finished (or were "
+		    "abandoned after run.grace), the rest waits for the next run", stop_signal());
 	if (rc == RC_REMOTE && past_deadline(&r) && r.rep.message == NULL)
 		r.rep.message = xstrdup("deadline reached (run.max_runtime): the rest waits for the next run");
 	finish_report(&r, rc);

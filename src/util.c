@@ -542,6 +542,76 @@ test_hook(const char *point)
 		raise(SIGKILL);
 }
 
+static volatile sig_atomic_t stop_sig;
+static int64_t stop_at;		/* written once, by the main flow (see stop_requested) */
+static long stop_grace = 10000;
+
+static void
+on_stop_signal(int sig)
+{
+	if (stop_sig != 0) {
+		/* the second one: now */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	stop_sig = sig;
+}
+
+void
+stop_install(long grace_ms)
+{
+	struct sigaction sa;
+
+	if (grace_ms >= 0)
+		stop_grace = grace_ms;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+int
+stop_requested(void)
+{
+	if (stop_sig != 0 && stop_at == 0)
+		stop_at = mono_ms();	/* first noticed: the grace counts from here */
+	return stop_sig != 0;
+}
+
+int64_t
+stop_requested_at(void)
+{
+	return stop_requested() ? stop_at : 0;
+}
+
+long
+stop_grace_ms(void)
+{
+	return stop_grace;
+}
+
+int
+stop_signal(void)
+{
+	return (int)stop_sig;
+}
+
+int
+sleep_unless_stopped(long ms)
+{
+	int64_t end = mono_ms() + ms;
+
+	while (!stop_requested()) {
+		int64_t left = end - mono_ms();
+		if (left <= 0)
+			return 0;
+		sleep_ms(left > 100 ? 100 : (long)left);
+	}
+	return 1;
+}
+
 void
 sleep_ms(long ms)
 {

@@ -110,6 +110,23 @@ int url_allowed(const char *url);
 int64_t now_ms(void);		/* wall clock, ms since the epoch */
 int64_t mono_ms(void);		/* monotonic clock, ms */
 void sleep_ms(long ms);		/* sleeps the whole time, through EINTR */
+
+/*
+ * Stopping on request (SIGTERM, SIGINT: cron, systemd, Kubernetes and Lambda
+ * all send one before killing). stop_install() installs the handlers; after
+ * the first signal stop_requested() is true: no new request starts, requests
+ * in flight get stop_grace_ms() to finish (then they are abandoned), and the
+ * run checkpoints, writes its report and exits 5. A second signal ends the
+ * process at once with the default action; the intent journal still makes the
+ * next run correct.
+ */
+void stop_install(long grace_ms);
+int stop_requested(void);
+int64_t stop_requested_at(void);	/* mono_ms() of the first signal; 0 none */
+long stop_grace_ms(void);
+int stop_signal(void);			/* the signal that asked (0 none) */
+/* Sleeps up to ms, returning early (1) when a stop is requested. */
+int sleep_unless_stopped(long ms);
 /* RFC 3339 UTC with milliseconds: 2026-01-05T10:00:00.000Z (out >= 25 bytes). */
 void fmt_rfc3339_ms(int64_t ms, char *out, size_t size);
 
