@@ -19,6 +19,7 @@ line (shell-like quoting, `#` comments):
   keap edit REF k=v ...            edit the contact of REF (a person: its linked
                                    contact; or a name from keap add)
   keap tag REF TAG / keap delete REF
+  keap fail-writes REF [off]       Keap refuses every write to REF's contact (400)
   ats edit REF k=v ... / ats stage REF STAGE / ats status REF STATUS
   ats delete REF / ats anonymize REF / ats merge REF INTO
   config SECTION.KEY=JSON ...      change the tenant's configuration
@@ -191,6 +192,7 @@ class World:
         self.names = {}       # REF -> person id
         self.knames = {}      # keap NAME -> contact id
         self.last_writes = 0
+        self.last_requests_to = {}
         self.last_reads_only = True
         c = tenant.config(kind, url or "", a.keap, a.ca, self.state, file=self.file,
                           overrides=["guards.max_change_percent=100", "guards.max_creates=200",
@@ -353,6 +355,11 @@ def step(w, words, where, kill_next):
                 w.keap.call("POST", "/_admin/edit-contact", {"id": c["id"], "add_tags": tid})
             elif sub == "delete":
                 w.keap.call("POST", "/_admin/delete-contact", {"id": c["id"]})
+            elif sub == "fail-writes":
+                # every write to this contact is refused (a validation error) until cleared
+                w.keap.call("POST", "/_admin/faults", [] if words[3:] == ["off"] else [
+                    {"kind": "status", "status": 400, "match": {"method": ["PATCH", "POST"],
+                                                               "path": "/contacts/%s" % c["id"]}}])
             else:
                 raise RuntimeError("%s: unknown keap step %r" % (where, sub))
     elif cmd == "ats":
@@ -382,8 +389,15 @@ def step(w, words, where, kill_next):
         if kill_next:
             kill_each(w, args, want, where)
         w0 = w.writes()
+        r0 = w.keap.call("GET", "/_admin/requests?since=999999999")["next"]
         rc = w.atsrecon(args)
         w.last_writes = w.writes() - w0
+        w.last_requests_to = {}
+        for q in w.keap.call("GET", "/_admin/requests?since=%d" % r0)["requests"]:
+            path = q.get("path", "")
+            if q.get("method") in ("PATCH", "POST", "PUT", "DELETE") and "/contacts/" in path:
+                cid = path.rstrip("/").split("/contacts/")[1].split("/")[0].split("?")[0]
+                w.last_requests_to[cid] = w.last_requests_to.get(cid, 0) + 1
         if want is not None:
             report(rc == want, "%s: %s exits %d (got %d%s)" % (
                 where, " ".join(args), want, rc,
@@ -497,6 +511,11 @@ def expect(w, words, where):
         ops = w.keap.call("GET", "/_admin/stats")["by_operation"]
         dels = {k: v for k, v in ops.items() if "delete" in k.lower() and "tag" not in k.lower()}
         report(not dels, "%s (%s)" % (label, dels or "none"))
+    elif what == "writes-to":
+        # requests the Keap fake saw for REF's contact during the last command
+        c = w.contact_of(words[1])
+        n = w.last_requests_to.get(c["id"], 0) if c else -1
+        report(n == int(words[2]), "%s (got %d)" % (label, n))
     elif what == "only-reads":
         report(w.last_writes == 0, "%s (writes %d)" % (label, w.last_writes))
     elif what == "lock-held-exit":
