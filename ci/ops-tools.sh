@@ -63,6 +63,7 @@ done
 [ -x "$DIR/root.new/usr/bin/promtool" ] || die "the prometheus package holds no usr/bin/promtool"
 [ -x "$DIR/root.new/usr/bin/prometheus-pushgateway" ] ||
 	die "the prometheus-pushgateway package holds no usr/bin/prometheus-pushgateway"
+rm -f "$DIR/root.new/usr/bin/prometheus"	# the server itself (50 MB) is not needed
 rm -rf "$DIR/root"
 mv "$DIR/root.new" "$DIR/root"
 rm -rf "$DIR/debs"

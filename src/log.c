@@ -20,6 +20,14 @@ static struct {
 	char *request_id;
 } L = { LOG_INFO, LOG_FMT_AUTO, 2, { NULL }, 0, NULL };
 
+static void (*before_line)(void);
+
+void
+log_set_before_line(void (*fn)(void))
+{
+	before_line = fn;
+}
+
 static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
 static const char *const level_upper[] = { "DEBUG", "INFO", "WARN", "ERROR", "OFF" };
 
@@ -263,6 +271,8 @@ log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 		buf_addf(&line, "%s %-5s %s: %s\n", ts + 11, level_names[level], subsys,
 		    safe.p ? safe.p : "");
 	}
+	if (before_line != NULL)
+		before_line();	/* e.g. erase the progress display first */
 	write_all(L.fd, line.p, line.len);
 	buf_free(&raw);
 	buf_free(&safe);

@@ -24,6 +24,8 @@ enum log_format { LOG_FMT_AUTO, LOG_FMT_TEXT, LOG_FMT_JSON, LOG_FMT_LAMBDA };
 
 void log_init(enum log_level, enum log_format);
 void log_set_fd(int fd);		/* default: 2 */
+/* Called before each log line is written (the progress display erases itself). */
+void log_set_before_line(void (*fn)(void));
 /* The invocation's request id, added to JSON lines as "requestId" (NULL: none). */
 void log_set_request_id(const char *id);
 enum log_level log_get_level(void);

@@ -17,7 +17,10 @@
 #include "log.h"
 #include "mapping.h"
 #include "pace.h"
+#include "alert.h"
+#include "metrics.h"
 #include "plan.h"
+#include "progress.h"
 #include "report.h"
 #include "snap.h"
 #include "state.h"
@@ -63,6 +66,8 @@ struct run {
 	int record_errors;		/* invalid values, failed writes: exit 1 */
 	int ats_skipped;		/* ATS records that could not be read this run */
 	uint64_t env_hash;		/* what agreement depends on besides the two records */
+	struct progress prog;		/* the terminal's progress line */
+	size_t pulled, kpulled, compared, writes_done, writes_planned;
 	size_t fast;			/* candidates found in agreement by their stamp */
 };
 
@@ -406,6 +411,7 @@ on_candidate(void *arg, const struct candidate *c)
 		return RC_REMOTE;
 	if ((rc = batch_tick(r)) != RC_OK)
 		return rc;
+	progress_update(&r->prog, "reading the ATS: people", ++r->pulled, 0);
 	snap_ats_key(c, &key);
 	if (r->full) {
 		if (r->nlisted == r->caplisted) {
@@ -442,6 +448,7 @@ on_contacts(void *arg, const cJSON *contacts, int page)
 			continue;
 		if ((rc = batch_tick(r)) != RC_OK)
 			return rc;
+		progress_update(&r->prog, "reading Keap: contacts", ++r->kpulled, 0);
 		rc = snap_put_contact(r->st, c, r->ext_field_id, &changed, NULL);
 		if (rc != RC_OK && rc != RC_RECORD)
 			return rc;
@@ -1179,6 +1186,7 @@ reconcile_keys(struct run *r, char *const *keys, size_t n)
 			return RC_REMOTE;
 		if ((rc = batch_tick(r)) != RC_OK)
 			break;
+		progress_update(&r->prog, "comparing", ++r->compared, r->full ? 0 : r->touched.n);
 		rc = reconcile_one(r, keys[i]);
 	}
 	return rc;
@@ -1482,17 +1490,69 @@ settle(struct run *r, const struct op *o, const cJSON *contact)
 	candidate_free(&c);
 }
 
+/* Writes are journalled, sent and confirmed in chunks of 4 × keap.concurrency
+ * (at most 64): enough to keep every connection busy, small enough for the
+ * progress line and a stop request to see them land. */
+#define WRITE_CHUNK 64
+
+/* Sends kops[0..n) and settles each answer; the journal entries go after. */
+static enum rc
+write_chunk(struct run *r, struct keap_op *kops, const size_t *which, size_t n)
+{
+	enum rc worst = RC_OK;
+	size_t i;
+
+	keap_write_batch(r->keap, kops, n);
+	for (i = 0; i < n; i++) {
+		struct op *o = &r->plan.v[which[i]];
+		struct keap_op *k = &kops[i];
+
+		if (k->rc == RC_OK) {
+			int changed;
+			char num[32];
+			const char *cid = id_of(k->result, num, sizeof(num));
+			snap_put_contact(r->st, k->result, r->ext_field_id, &changed, NULL);
+			if (cid != NULL && o->ats_id != NULL) {
+				snap_link(r->st, o->ats_id, cid);
+				if (o->contact_id == NULL)
+					o->contact_id = xstrdup(cid);
+			}
+			settle(r, o, k->result);
+			mark_rows(r, o, "repaired", NULL);
+		} else {
+			record_failure(r, o, &k->err, k->rc);
+			if (worst == RC_OK && (k->rc == RC_AUTH || k->rc == RC_QUOTA || k->rc == RC_CONFIG))
+				worst = k->rc;
+		}
+		state_del(r->st, DB_JOURNAL, o->id);
+		test_hook("write");
+		cJSON_Delete(k->result);
+		k->result = NULL;
+	}
+	r->writes_done += n;
+	if (r->kpace != NULL) {
+		struct pace_info pi;
+		pace_get(r->kpace, &pi);
+		progress_quota(&r->prog, pi.quota_left);
+	}
+	progress_update(&r->prog, "writing contacts", r->writes_done, r->writes_planned);
+	return worst;
+}
+
 static enum rc
 apply_writes(struct run *r)
 {
-	struct keap_op *kops;
-	size_t *which, n = 0, i;
+	struct keap_op kops[WRITE_CHUNK];
+	size_t which[WRITE_CHUNK], n = 0, i;
 	struct buf line = BUF_INIT;
 	enum rc worst = RC_OK;
 
-	kops = xcalloc(r->plan.n + 1, sizeof(*kops));
-	which = xcalloc(r->plan.n + 1, sizeof(*which));
-	for (i = 0; i < r->plan.n; i++) {
+	for (i = 0; i < r->plan.n; i++)
+		r->writes_planned += r->plan.v[i].kind == OP_UPSERT_CONTACT ||
+		    r->plan.v[i].kind == OP_PATCH_CONTACT;
+	if (r->writes_planned > 0)
+		log_info("run", "writing %zu contacts", r->writes_planned);
+	for (i = 0; i < r->plan.n && worst == RC_OK; i++) {
 		struct op *o = &r->plan.v[i];
 		cJSON *cur = NULL;
 		uint64_t h = 0;
@@ -1515,44 +1575,20 @@ apply_writes(struct run *r)
 			worst = RC_STATE;
 			break;
 		}
+		memset(&kops[n], 0, sizeof(kops[n]));
 		kops[n].kind = o->kind == OP_UPSERT_CONTACT ? KEAP_OP_UPSERT : KEAP_OP_PATCH;
 		kops[n].id = o->contact_id;
 		kops[n].body = o->body;
 		kops[n].current = NULL;		/* the body already holds the merged lists */
 		kops[n].changes = o->body;
 		which[n++] = i;
-	}
-	if (worst == RC_OK && n > 0) {
-		log_info("run", "writing %zu contacts", n);
-		keap_write_batch(r->keap, kops, n);
-	}
-	for (i = 0; worst == RC_OK && i < n; i++) {
-		struct op *o = &r->plan.v[which[i]];
-		struct keap_op *k = &kops[i];
-
-		if (k->rc == RC_OK) {
-			int changed;
-			char num[32];
-			const char *cid = id_of(k->result, num, sizeof(num));
-			snap_put_contact(r->st, k->result, r->ext_field_id, &changed, NULL);
-			if (cid != NULL && o->ats_id != NULL) {
-				snap_link(r->st, o->ats_id, cid);
-				if (o->contact_id == NULL)
-					o->contact_id = xstrdup(cid);
-			}
-			settle(r, o, k->result);
-			mark_rows(r, o, "repaired", NULL);
-		} else {
-			record_failure(r, o, &k->err, k->rc);
-			if (k->rc == RC_AUTH || k->rc == RC_QUOTA || k->rc == RC_CONFIG)
-				worst = k->rc;
+		if (n == WRITE_CHUNK || (long)n >= 4 * cfg_int(r->cfg, OPT_KEAP_CONCURRENCY)) {
+			worst = write_chunk(r, kops, which, n);
+			n = 0;
 		}
-		state_del(r->st, DB_JOURNAL, o->id);
-		test_hook("write");
-		cJSON_Delete(k->result);
 	}
-	free(kops);
-	free(which);
+	if (worst == RC_OK && n > 0)
+		worst = write_chunk(r, kops, which, n);
 	buf_free(&line);
 	return worst;
 }
@@ -1844,6 +1880,7 @@ run_main(const struct config *cfg, const struct run_opts *o)
 			return RC_REMOTE;
 		}
 	}
+	progress_init(&r.prog, progress_want(cfg_bool(cfg, OPT_QUIET)));
 	r.start_ms = now_ms();
 	r.deadline = mono_ms() + cfg_int(cfg, OPT_RUN_MAX_RUNTIME) * 1000;
 	report_init(&r.rep, o->mode == RUN_APPLY ? "apply" : o->mode == RUN_PLAN ? "plan" : "run");
@@ -1977,7 +2014,35 @@ out:
 		    "abandoned after run.grace), the rest waits for the next run", stop_signal());
 	if (rc == RC_REMOTE && past_deadline(&r) && r.rep.message == NULL)
 		r.rep.message = xstrdup("deadline reached (run.max_runtime): the rest waits for the next run");
+	progress_end(&r.prog);
 	finish_report(&r, rc);
+	if (o->offline == NULL && r.st != NULL && rc != RC_LOCKED) {
+		/* metrics and alerts: bounded, and never change the run's outcome */
+		struct metrics_extra mx;
+		struct alert_facts af;
+		enum rc e;
+
+		memset(&mx, 0, sizeof(mx));
+		mx.exit_status = -1;
+		mx.duration_s = -1;
+		mx.quota_left = -1;
+		mx.last_success_ms = meta_int(&r, "last_good_run_ms");
+		if (r.auth != NULL) {
+			struct auth_status as;
+			auth_get_status(r.auth, &as);
+			if (as.refresh_issued_at > 0)	/* research/keap-api.md: refresh tokens live 45 days */
+				mx.token_expires_ms = (as.refresh_issued_at + 45LL * 86400) * 1000;
+		}
+		mx.guard_tripped = rc == RC_GUARD;
+		mx.guard_text = r.rep.message;
+		mx.http = r.http != NULL ? http_get_stats(r.http) : NULL;
+		if ((e = metrics_emit(cfg, &r.rep, &mx)) != RC_OK)
+			log_warn("run", "metrics were not delivered (%s)", rc_str(e));
+		memset(&af, 0, sizeof(af));
+		af.run = mx;
+		if ((e = alert_maybe_send(cfg, &r.rep, &af)) != RC_OK)
+			log_warn("run", "the alert was not delivered (%s)", rc_str(e));
+	}
 	{
 		struct buf md = BUF_INIT;
 		if (!cfg_bool(cfg, OPT_QUIET) && r.st != NULL) {
