@@ -8,6 +8,8 @@
 #   ./build.sh clean    remove build outputs (keeps the verified download cache)
 #   ./build.sh distclean  remove everything, downloads included
 #   ./build.sh man      regenerate docs/atsrecon.1 and docs/atsrecon.conf.5 (tools/genman)
+#   ./build.sh lambda   the release binary as build/lambda/atsrecon-lambda.zip (`bootstrap`,
+#                       mode 0755: the provided.al2023 custom runtime)
 #
 # It installs what it needs from Debian when missing (musl-tools, dpkg-dev, ...)
 # and fetches the libraries' Debian source packages through a private apt
@@ -59,6 +61,7 @@ ensure_test_tools() {
 		command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 	done <<'TOOLS'
 chromium chromium
+tmux tmux
 TOOLS
 	[ ${#need[@]} -eq 0 ] && return 0
 	[ "$(id -u)" = 0 ] || die "missing test tools: ${need[*]} (install them, or run as root)"
@@ -103,6 +106,28 @@ build_dev() {
 	say "dev: $BUILD/dev/atsrecon (ASan+UBSan)"
 }
 
+# The Lambda deployment package: the static binary as `bootstrap` (Lambda runs
+# /var/task/bootstrap), executable, at the top of the zip. Python's zipfile
+# writes it (no dependency on zip), with the Unix mode in external_attr and a
+# fixed timestamp so the same binary gives the same zip.
+build_lambda() {
+	local out="$BUILD/lambda/atsrecon-lambda.zip"
+	build_release
+	mkdir -p "$BUILD/lambda"
+	python3 - "$TOP/atsrecon" "$out" <<'PY'
+import sys, zipfile
+src, out = sys.argv[1], sys.argv[2]
+info = zipfile.ZipInfo("bootstrap", date_time=(2024, 1, 1, 0, 0, 0))
+info.external_attr = (0o100755 << 16)
+info.create_system = 3  # Unix, so the mode is honoured
+info.compress_type = zipfile.ZIP_DEFLATED
+with open(src, "rb") as f, zipfile.ZipFile(out + ".tmp", "w") as z:
+    z.writestr(info, f.read())
+PY
+	mv "$out.tmp" "$out"
+	say "lambda: $out ($(stat -c %s "$out") bytes; bootstrap = ./atsrecon, mode 0755)"
+}
+
 cmd=${1:-release}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -114,6 +139,7 @@ test)
 	ensure_test_tools
 	exec "$TOP/tests/run.sh" "$@"
 	;;
+lambda) build_lambda ;;
 demo)
 	build_release
 	exec "$TOP/tests/demo.sh" "$@"
@@ -131,7 +157,7 @@ clean)
 	;;
 distclean) rm -rf "$BUILD" "$TOP/atsrecon" ;;
 *)
-	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac

@@ -105,7 +105,7 @@ for s in tests/integration/*.sh; do
 	component "release-$n" env ATSRECON="$TOP/atsrecon" T_NAME="$n" bash "$s"
 	# chroot: the static binary's own test; vendor: the build scripts, no binary;
 	# docs: the man pages and example configs; a second binary adds nothing
-	case "$n" in chroot | vendor | docs | deploy) continue ;; esac
+	case "$n" in chroot | vendor | docs | deploy | metrics) continue ;; esac
 	# the scenario suite: every source with the static binary; under the
 	# sanitizers two sources (one API, the export file) keep the run short
 	component "asan-$n" env ATSRECON="$TOP/build/dev/atsrecon" T_NAME="$n" SCN_KINDS=greenhouse,file \

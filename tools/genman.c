@@ -494,6 +494,16 @@ page1(void)
 	    "is used.");
 	mac("It Ev HTTPS_PROXY , Ev https_proxy , Ev NO_PROXY");
 	text("Proxy settings, honoured by every request.");
+	mac("It Ev AWS_ACCESS_KEY_ID , Ev AWS_SECRET_ACCESS_KEY , Ev AWS_SESSION_TOKEN , Ev AWS_REGION");
+	text("Credentials and region for a state kept in S3");
+	mac("Pq state.url = s3://bucket/prefix");
+	text("requests are signed with AWS Signature Version 4.");
+	mac("It Ev AWS_LAMBDA_RUNTIME_API , Ev AWS_LAMBDA_LOG_LEVEL");
+	text("Set by AWS Lambda for");
+	mac("Cm lambda :");
+	text("the Runtime API to poll, and the log level (Lambda's JSON log format).");
+	mac("It Ev TMPDIR");
+	text("Where a state kept in S3 is unpacked for the run (default /tmp).");
 	for (i = 0; i < OPT__MAX; i++) {
 		const struct opt *o = &opt_table[i];
 		struct buf b = BUF_INIT;

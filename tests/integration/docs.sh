@@ -187,8 +187,8 @@ for k in $(cat "$T_TMP/keys"); do
 done
 expect_rc 0 "check with every _FILE variable set" env "${fenv[@]}" "$ATSRECON" check
 secrets=$(grep -F ", from file $T_TMP/dummy" "$T_TMP/out" | sed 's/ = .*//' | tr '\n' ' ')
-check "the binary has 4 secrets: $(echo $secrets)" test "$(echo $secrets | wc -w)" = 4
-check "every secret is shown redacted" test "$(grep -F ", from file $T_TMP/dummy" "$T_TMP/out" | grep -c '<redacted>')" = 4
+check "the binary has 5 secrets: $(echo $secrets)" test "$(echo $secrets | wc -w)" = 5
+check "every secret is shown redacted" test "$(grep -F ", from file $T_TMP/dummy" "$T_TMP/out" | grep -c '<redacted>')" = 5
 check "the binary ignores the _FILE twin of a non-secret" err_has "ignoring unknown environment variable ATSRECON_KEAP_MAX_RPS_FILE"
 section "$T_TMP/man1.txt" ENVIRONMENT >"$T_TMP/env.txt"
 missing=""
