@@ -114,7 +114,7 @@ build_lambda() {
 	local out="$BUILD/lambda/atsrecon-lambda.zip"
 	build_release
 	mkdir -p "$BUILD/lambda"
-	python3 - "$TOP/atsrecon" "$out" <<'PY'
+	python3 - "$BUILD/release/atsrecon" "$out" <<'PY'
 import sys, zipfile
 src, out = sys.argv[1], sys.argv[2]
 info = zipfile.ZipInfo("bootstrap", date_time=(2024, 1, 1, 0, 0, 0))
@@ -125,7 +125,7 @@ with open(src, "rb") as f, zipfile.ZipFile(out + ".tmp", "w") as z:
     z.writestr(info, f.read())
 PY
 	mv "$out.tmp" "$out"
-	say "lambda: $out ($(stat -c %s "$out") bytes; bootstrap = ./atsrecon, mode 0755)"
+	say "lambda: $out ($(stat -c %s "$out") bytes; bootstrap = build/release/atsrecon, mode 0755)"
 }
 
 cmd=${1:-release}

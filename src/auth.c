@@ -128,8 +128,19 @@ out:
 	return rc;
 }
 
-/* Commits the pair to the state. Nothing uses the new access token before this
- * returns RC_OK. */
+static enum rc (*rotation_hook)(void *);
+static void *rotation_arg;
+
+void
+auth_set_rotation_hook(enum rc (*fn)(void *), void *arg)
+{
+	rotation_hook = fn;
+	rotation_arg = arg;
+}
+
+/* Commits the pair to the state (durably, even in the middle of a batch of
+ * snapshot writes) and hands it to the rotation hook. Nothing uses the new
+ * access token before this returns RC_OK. */
 static enum rc
 save_tokens(struct auth *a)
 {
@@ -146,7 +157,11 @@ save_tokens(struct auth *a)
 	memset(rec.p, 0, rec.len);
 	buf_free(&rec);
 	if (rc == RC_OK)
+		rc = state_commit_now(a->state);
+	if (rc == RC_OK)
 		test_hook("token-committed");
+	if (rc == RC_OK && rotation_hook != NULL)
+		rc = rotation_hook(rotation_arg);
 	return rc;
 }
 

@@ -70,6 +70,12 @@ struct auth_status {
 };
 void auth_get_status(const struct auth *, struct auth_status *);
 
+/* Called after a rotated pair was committed to the state and before the new
+ * access token is used (the S3 state uploads it there: a run that dies next
+ * must not leave the only live refresh token on a disk that is thrown away).
+ * A non-OK return stops the refresh from being used. */
+void auth_set_rotation_hook(enum rc (*fn)(void *), void *arg);
+
 /* Refresh thresholds (seconds). */
 #define AUTH_REFRESH_BEFORE_EXPIRY 3600
 #define AUTH_REFRESH_TOKEN_MAX_AGE (30 * 86400)

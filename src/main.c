@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "doctor.h"
 #include "http.h"
 #include "json.h"
 #include "lambda.h"
@@ -19,6 +20,7 @@
 #include "mapping.h"
 #include "opts.h"
 #include "run.h"
+#include "s3.h"
 #include "state.h"
 #include "util.h"
 
@@ -441,6 +443,8 @@ cmd_auth(const struct config *cfg, const struct cli *cli)
 	struct auth *a = NULL;
 	struct http_cfg hc = http_cfg_from(cfg);
 	struct auth_cfg ac;
+	struct s3state *s3 = NULL;
+	char *s3dir = NULL;
 	enum rc rc;
 
 	if (cli->npos != 1 || strcmp(cli->pos[0], "keap") != 0 || (refresh == NULL) == (code == NULL) ||
@@ -468,8 +472,13 @@ cmd_auth(const struct config *cfg, const struct cli *cli)
 		ac.client_id = "";	/* --refresh-token only stores; the first run refreshes */
 	if (ac.client_secret == NULL)
 		ac.client_secret = "";
-	if ((rc = state_open(cfg_str(cfg, OPT_STATE_DIR), STATE_RW, &st)) != RC_OK)
-		return rc;
+	if (cfg_str(cfg, OPT_STATE_URL) != NULL) {
+		/* a state kept in S3: work on a local copy under its lease, put it back */
+		if ((rc = s3state_begin(cfg, &s3dir, &s3)) != RC_OK)
+			return rc;
+	}
+	if ((rc = state_open(s3dir != NULL ? s3dir : cfg_str(cfg, OPT_STATE_DIR), STATE_RW, &st)) != RC_OK)
+		goto out;
 	if ((rc = http_new(&hc, &h)) != RC_OK || (rc = auth_new(&ac, h, st, &a)) != RC_OK)
 		goto out;
 	if (refresh != NULL) {
@@ -483,6 +492,13 @@ out:
 	auth_free(a);
 	http_free(h);
 	state_close(st);
+	if (s3 != NULL) {
+		enum rc e = rc == RC_OK ? s3state_commit(s3) : RC_OK;
+		if (e != RC_OK)
+			rc = e;
+		s3state_end(s3);
+		free(s3dir);
+	}
 	return rc;
 }
 
@@ -587,6 +603,7 @@ main(int argc, char **argv)
 	case CMD_APPLY: rc = cmd_run(&cfg, &cli); break;
 	case CMD_REPORT: rc = run_report(&cfg, cfg_str(&cfg, OPT_FORMAT), cli_value(&cli, OPT_OUTPUT)); break;
 	case CMD_LAMBDA: rc = lambda_main(&cfg); break;
+	case CMD_DOCTOR: rc = doctor_main(&cfg, cfg_bool(&cfg, OPT_JSON_OUT)); break;
 	default:
 		log_error("main", "'%s' is not in this build yet (see the README's roadmap)", cli.cmd->name);
 		rc = RC_BUG;

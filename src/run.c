@@ -22,6 +22,7 @@
 #include "plan.h"
 #include "progress.h"
 #include "report.h"
+#include "s3.h"
 #include "snap.h"
 #include "state.h"
 
@@ -36,6 +37,7 @@ struct strset {
 
 struct run {
 	const struct config *cfg;
+	const char *state_dir;		/* state.dir, or the S3 state's local copy */
 	struct run_opts o;
 	struct state *st;
 	struct http *http;
@@ -214,7 +216,7 @@ setup(struct run *r)
 		goto out;
 	}
 	r->have_mapping = 1;
-	if ((rc = state_open(cfg_str(cfg, OPT_STATE_DIR), STATE_RW, &r->st)) != RC_OK)
+	if ((rc = state_open(r->state_dir, STATE_RW, &r->st)) != RC_OK)
 		goto out;
 	if (r->o.offline != NULL) {
 		const struct keap_field *xf;
@@ -1850,15 +1852,78 @@ finish_report(struct run *r, enum rc rc)
 	r->rep.trend = t.v;
 	r->rep.ntrend = t.n;
 	if (dir == NULL)
-		dir = defdir = xasprintf("%s/reports", cfg_str(r->cfg, OPT_STATE_DIR));
+		dir = defdir = xasprintf("%s/reports", r->state_dir);
 	report_write(&r->rep, dir, cfg_bool(r->cfg, OPT_REPORT_MASK_PII));
 	free(defdir);
 }
 
 /* ------------------------------------------------------------------ main */
 
+static enum rc run_once(const struct config *, const struct run_opts *, const char *state_dir);
+
+static enum rc
+s3_rotation(void *arg)
+{
+	return s3state_commit(arg);
+}
+
+/* The run's totals as JSON: what Lambda's response carries. */
+static void
+summary_json(const struct report *rep, struct buf *out)
+{
+	char *j = report_json(rep, 1);
+	struct buf err = BUF_INIT;
+	cJSON *all = json_parse(j, strlen(j), &err), *s = cJSON_CreateObject(), *acc;
+	char *txt;
+
+	cJSON_AddItemToObject(s, "run", cJSON_DetachItemFromObject(all, "run"));
+	cJSON_AddItemToObject(s, "totals", cJSON_DetachItemFromObject(all, "totals"));
+	acc = cJSON_AddObjectToObject(s, "accuracy");
+	cJSON_AddNumberToObject(acc, "before_pct", rep->before_pct);
+	cJSON_AddNumberToObject(acc, "after_pct", rep->after_pct);
+	txt = json_print(s);
+	buf_adds(out, txt);
+	free(txt);
+	cJSON_Delete(all);
+	cJSON_Delete(s);
+	buf_free(&err);
+	free(j);
+}
+
+/*
+ * One run. With state.url (s3://bucket/prefix) the state lives in S3: the run
+ * takes the lease (RC_LOCKED while another run holds it), works on a local
+ * copy, hands every rotated Keap refresh token to S3 before the new access
+ * token is used, and puts the state back at the end (If-Match on the ETag it
+ * read: two writers never silently overwrite each other).
+ */
 enum rc
 run_main(const struct config *cfg, const struct run_opts *o)
+{
+	struct s3state *s3 = NULL;
+	char *dir = NULL;
+	enum rc rc, e;
+
+	if (cfg_str(cfg, OPT_STATE_URL) == NULL || o->offline != NULL)
+		return run_once(cfg, o, cfg_str(cfg, OPT_STATE_DIR));
+	if ((rc = s3state_begin(cfg, &dir, &s3)) != RC_OK)
+		return rc;
+	auth_set_rotation_hook(s3_rotation, s3);
+	rc = run_once(cfg, o, dir);
+	auth_set_rotation_hook(NULL, NULL);
+	if ((e = s3state_commit(s3)) != RC_OK) {
+		log_error("run", "the state could not be put back in S3 (%s): the next run starts from "
+		    "the last copy there", rc_str(e));
+		if (rc == RC_OK || rc == RC_RECORD)
+			rc = e;
+	}
+	s3state_end(s3);
+	free(dir);
+	return rc;
+}
+
+static enum rc
+run_once(const struct config *cfg, const struct run_opts *o, const char *state_dir)
 {
 	struct run r;
 	struct buf why = BUF_INIT;
@@ -1868,6 +1933,7 @@ run_main(const struct config *cfg, const struct run_opts *o)
 	memset(&r, 0, sizeof(r));
 	r.cfg = cfg;
 	r.o = *o;
+	r.state_dir = state_dir;
 	stop_install(cfg_int(cfg, OPT_RUN_GRACE) * 1000);
 	if (o->mode == RUN_RUN && cfg_int(cfg, OPT_RUN_JITTER) > 0 && o->offline == NULL) {
 		/* many tenants scheduled at the same minute must not reach Keap together;
@@ -1883,6 +1949,8 @@ run_main(const struct config *cfg, const struct run_opts *o)
 	progress_init(&r.prog, progress_want(cfg_bool(cfg, OPT_QUIET)));
 	r.start_ms = now_ms();
 	r.deadline = mono_ms() + cfg_int(cfg, OPT_RUN_MAX_RUNTIME) * 1000;
+	if (o->deadline_ms > 0 && o->deadline_ms < r.deadline)
+		r.deadline = o->deadline_ms;	/* the platform's (Lambda), less its margin */
 	report_init(&r.rep, o->mode == RUN_APPLY ? "apply" : o->mode == RUN_PLAN ? "plan" : "run");
 	if ((rc = setup(&r)) != RC_OK)
 		goto out;
@@ -1920,7 +1988,8 @@ run_main(const struct config *cfg, const struct run_opts *o)
 		if ((rc = reconcile(&r)) != RC_OK)
 			goto out;
 	}
-	r.rep.before_pct = accuracy(&r, 0);
+	/* a run that writes nothing measures once: after = before */
+	r.rep.before_pct = accuracy(&r, o->mode == RUN_PLAN || o->dry_run || o->offline != NULL);
 	{
 		size_t i, nd = 0;
 		struct strset cands = { 0 };
@@ -1963,7 +2032,6 @@ run_main(const struct config *cfg, const struct run_opts *o)
 		log_info("run", "%s: %zu ops planned, nothing written", o->dry_run ? "dry run" : "plan",
 		    r.plan.n);
 		r.rep.after_pct = r.rep.before_pct;
-		accuracy(&r, 1);
 		rc = r.record_errors ? RC_RECORD : RC_OK;
 		goto out;
 	}
@@ -2016,6 +2084,8 @@ out:
 		r.rep.message = xstrdup("deadline reached (run.max_runtime): the rest waits for the next run");
 	progress_end(&r.prog);
 	finish_report(&r, rc);
+	if (o->summary != NULL)
+		summary_json(&r.rep, o->summary);
 	if (o->offline == NULL && r.st != NULL && rc != RC_LOCKED) {
 		/* metrics and alerts: bounded, and never change the run's outcome */
 		struct metrics_extra mx;
@@ -2055,6 +2125,18 @@ out:
 	buf_free(&why);
 	teardown(&r);
 	return rc;
+}
+
+enum rc
+run_lambda(const struct config *cfg, int64_t deadline_ms, struct buf *summary)
+{
+	struct run_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.mode = RUN_RUN;
+	o.deadline_ms = deadline_ms;
+	o.summary = summary;
+	return run_main(cfg, &o);
 }
 
 enum rc

@@ -39,9 +39,15 @@ struct run_opts {
 	const char *plan_in;	/* apply PLAN */
 	long approve;		/* --approve N */
 	const struct run_offline *offline;	/* benchmarks only; NULL */
+	int64_t deadline_ms;	/* mono_ms() deadline from the platform (Lambda); 0: none.
+				 * The earlier of this and run.max_runtime holds. */
+	struct buf *summary;	/* if set: the run's totals as JSON (Lambda's response) */
 };
 
 enum rc run_main(const struct config *, const struct run_opts *);
+/* One scheduled run for `atsrecon lambda` (lambda_run_fn): run_main with the
+ * invocation's deadline; *summary receives the totals. */
+enum rc run_lambda(const struct config *, int64_t deadline_ms, struct buf *summary);
 
 /* `atsrecon report --format F`: the last run's report, from the report directory. */
 enum rc run_report(const struct config *, const char *format, const char *output);

@@ -322,6 +322,18 @@ fail:
 }
 
 enum rc
+state_commit_now(struct state *st)
+{
+	enum rc rc;
+
+	if (st->batch == NULL)
+		return RC_OK;
+	if ((rc = state_batch_commit(st)) != RC_OK)
+		return rc;
+	return state_batch_begin(st);
+}
+
+enum rc
 state_batch_begin(struct state *st)
 {
 	int e;
@@ -472,4 +484,64 @@ state_count(struct state *st, enum state_db db)
 	if (txn != st->batch)
 		mdb_txn_abort(txn);
 	return n;
+}
+
+/* ---- snapshots of a state directory (the S3 state uploads them) ----
+ * Both open the environment in dir a second time, read-only and with
+ * MDB_NOLOCK (no lock file: the run's own environment and its locks are
+ * untouched), so they must be called between the run's write transactions. */
+
+/* The last committed transaction id of the environment in dir: RC_OK,
+ * RC_RECORD when dir has no data file yet, RC_STATE (logged). */
+enum rc
+state_snapshot_txnid(const char *dir, uint64_t *txnid)
+{
+	MDB_env *env = NULL;
+	MDB_envinfo info;
+	struct buf path = BUF_INIT;
+	struct stat sb;
+	int e;
+
+	buf_addf(&path, "%s/data.mdb", dir);
+	e = stat(path.p, &sb);
+	buf_free(&path);
+	if (e != 0)
+		return RC_RECORD;
+	if ((e = mdb_env_create(&env)) != 0 ||
+	    (e = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600)) != 0 ||
+	    (e = mdb_env_info(env, &info)) != 0) {
+		log_error("state", "reading %s: %s", dir, mdb_strerror(e));
+		if (env != NULL)
+			mdb_env_close(env);
+		return RC_STATE;
+	}
+	*txnid = (uint64_t)info.me_last_txnid;
+	mdb_env_close(env);
+	return RC_OK;
+}
+
+/* Writes a compacted copy of the environment in dir to fd (mdb_env_copyfd2,
+ * MDB_CP_COMPACT) and sets *txnid to the transaction it copied or the newer
+ * one read just before: RC_OK, RC_RECORD (no data file), RC_STATE (logged). */
+enum rc
+state_snapshot_copy(const char *dir, int fd, uint64_t *txnid)
+{
+	MDB_env *env = NULL;
+	MDB_envinfo info;
+	int e;
+
+	if ((e = state_snapshot_txnid(dir, txnid)) != RC_OK)
+		return (enum rc)e;
+	if ((e = mdb_env_create(&env)) != 0 ||
+	    (e = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600)) != 0 ||
+	    (e = mdb_env_info(env, &info)) != 0 ||
+	    (e = mdb_env_copyfd2(env, fd, MDB_CP_COMPACT)) != 0) {
+		log_error("state", "compacting %s: %s", dir, mdb_strerror(e));
+		if (env != NULL)
+			mdb_env_close(env);
+		return RC_STATE;
+	}
+	*txnid = (uint64_t)info.me_last_txnid;
+	mdb_env_close(env);
+	return RC_OK;
 }

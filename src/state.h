@@ -49,6 +49,10 @@ enum rc state_del(struct state *, enum state_db, const char *key);
  */
 enum rc state_batch_begin(struct state *);
 enum rc state_batch_commit(struct state *);
+/* Makes everything written so far durable now: inside a batch, commits it and
+ * opens the next one (callers between two records only); otherwise nothing
+ * to do (each write outside a batch is its own transaction). */
+enum rc state_commit_now(struct state *);
 void state_batch_abort(struct state *);
 
 /* Visits every record of a DB in key order, or those whose key starts with
@@ -68,5 +72,12 @@ size_t state_count(struct state *, enum state_db);
 const char *state_dir(const struct state *);
 /* "LMDB 0.9.31: (July 10, 2023)" */
 const char *state_lib_version(void);
+
+/* The last committed transaction id of the environment in dir: RC_OK, RC_RECORD
+ * when dir has no data file yet, RC_STATE (logged). */
+enum rc state_snapshot_txnid(const char *dir, uint64_t *txnid);
+/* A compacted copy of the environment in dir written to fd; *txnid is the
+ * transaction copied: RC_OK, RC_RECORD (no data file), RC_STATE (logged). */
+enum rc state_snapshot_copy(const char *dir, int fd, uint64_t *txnid);
 
 #endif
