@@ -60,6 +60,7 @@ struct run {
 	struct strset merged;		/* of those, merged into another person: key \t survivor key */
 	struct strset feed;		/* ats ids the delete feed named (to confirm) */
 	struct strset retry;		/* not in sync last time: reconciled again */
+	struct strset gaveup;		/* failed run.max_attempts times, unchanged: left alone */
 	uint64_t *listed;		/* full sweep: hashes of the ATS keys listed */
 	size_t nlisted, caplisted;
 	struct buf sync_tok;		/* the ATS sync token read at the start */
@@ -376,6 +377,7 @@ teardown(struct run *r)
 	set_free(&r->merged);
 	set_free(&r->feed);
 	set_free(&r->retry);
+	set_free(&r->gaveup);
 	free(r->listed);
 	buf_free(&r->sync_tok);
 	plan_free(&r->plan);
@@ -423,8 +425,8 @@ on_candidate(void *arg, const struct candidate *c)
 		r->listed[r->nlisted++] = codec_fnv1a(key.p, key.len);
 	}
 	rc = snap_put_candidate(r->st, c, &changed);
-	if (rc == RC_OK && changed && !r->full)
-		set_add(&r->touched, key.p);	/* a full sweep reconciles every record anyway */
+	if (rc == RC_OK && changed)
+		set_add(&r->touched, key.p);	/* (a full sweep reconciles all; this says "changed") */
 	if (rc == RC_OK && changed)
 		rc = mark_pending(r, key.p);
 	buf_free(&key);
@@ -650,6 +652,7 @@ collect_failed(void *arg, const char *key, size_t klen, const void *val, size_t 
 		    "candidate changes; last error: %s", (long long)attempts,
 		    json_str(j, "last_error") ? json_str(j, "last_error") : "?");
 		r->record_errors++;
+		set_add(&r->gaveup, key);
 	} else
 		set_add(&r->retry, key);
 	cJSON_Delete(j);
@@ -842,6 +845,7 @@ pull(struct run *r)
 		return rc;
 	for (i = 0; i < r->retry.n; i++)
 		set_add(&r->touched, r->retry.v[i]);
+	set_finish(&r->gaveup);
 	set_finish(&r->touched);
 	if (r->full && (rc = confirm_vanished(r)) != RC_OK)
 		return rc;
@@ -1186,6 +1190,8 @@ reconcile_keys(struct run *r, char *const *keys, size_t n)
 	for (i = 0; i < n && rc == RC_OK; i++) {
 		if (past_deadline(r))
 			return RC_REMOTE;
+		if (r->gaveup.n > 0 && set_has(&r->gaveup, keys[i]))
+			continue;	/* reported as write_failed; tried again when it changes */
 		if ((rc = batch_tick(r)) != RC_OK)
 			break;
 		progress_update(&r->prog, "comparing", ++r->compared, r->full ? 0 : r->touched.n);
