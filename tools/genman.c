@@ -502,8 +502,9 @@ page1(void)
 	text("Set by AWS Lambda for");
 	mac("Cm lambda :");
 	text("the Runtime API to poll, and the log level (Lambda's JSON log format).");
-	mac("It Ev TMPDIR");
-	text("Where a state kept in S3 is unpacked for the run (default /tmp).");
+	mac("It Ev TMPDIR , Ev AWS_DEFAULT_REGION");
+	text("Where a state kept in S3 is unpacked for the run (default /tmp), and the region when "
+	    "neither state.region nor AWS_REGION is set.");
 	for (i = 0; i < OPT__MAX; i++) {
 		const struct opt *o = &opt_table[i];
 		struct buf b = BUF_INIT;
