@@ -168,6 +168,45 @@ ats_pick_application(const struct ats_app *apps, size_t n)
 	return best;
 }
 
+void
+ats_idmap_add(struct ats_idmap *m, const char *id, const char *name, int flag)
+{
+	m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
+	m->v[m->n].id = xstrdup(id);
+	m->v[m->n].name = xstrdup(name);
+	m->v[m->n].flag = flag;
+	m->n++;
+}
+
+const char *
+ats_idmap_get(const struct ats_idmap *m, const char *id, int *flag)
+{
+	size_t i;
+
+	if (id == NULL)
+		return NULL;
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->v[i].id, id) == 0) {
+			if (flag != NULL)
+				*flag = m->v[i].flag;
+			return m->v[i].name;
+		}
+	return NULL;
+}
+
+void
+ats_idmap_free(struct ats_idmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		free(m->v[i].id);
+		free(m->v[i].name);
+	}
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
 enum rc
 ats_open(const struct config *cfg, struct http *http, struct ats **out)
 {

@@ -87,6 +87,23 @@ struct ats_app {
 /* Index of the current application among n, or -1 when n == 0. */
 long ats_pick_application(const struct ats_app *apps, size_t n);
 
+/* An id → name table of a source's reference data (jobs, stages, sources,
+ * archive reasons...), loaded once per run; flag is the driver's (Lever:
+ * an archive reason of type "hired"). */
+struct ats_idname {
+	char *id;
+	char *name;
+	int flag;
+};
+struct ats_idmap {
+	struct ats_idname *v;
+	size_t n;
+};
+void ats_idmap_add(struct ats_idmap *, const char *id, const char *name, int flag);
+/* The name of id (NULL when unknown; *flag set when given). */
+const char *ats_idmap_get(const struct ats_idmap *, const char *id, int *flag);
+void ats_idmap_free(struct ats_idmap *);
+
 /* --- drivers --- */
 
 struct ats;		/* a driver instance (opaque to callers) */

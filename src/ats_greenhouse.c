@@ -41,16 +41,6 @@
 #define GH_IDS_PER_CALL 50	/* *_ids filters take at most 50 ids */
 #define GH_RPS 10.0		/* ceiling before the server's own headers speak */
 
-struct idname {
-	char *id;
-	char *name;
-};
-
-struct idmap {
-	struct idname *v;
-	size_t n;
-};
-
 struct gh {
 	char *base;		/* https://harvest.greenhouse.io/v3 */
 	char *token_url;	/* https://auth.greenhouse.io/token */
@@ -59,7 +49,7 @@ struct gh {
 	int per_page, max_pages;
 	char *token;
 	int minted_after_401;
-	struct idmap jobs, sources, referrers;
+	struct ats_idmap jobs, sources, referrers;
 	int maps_loaded;
 };
 
@@ -104,32 +94,6 @@ time_ms(const cJSON *o, const char *key)
 	if (norm_time(json_str(o, key), NORM_DATE_ISO, &ms, &date_only) != NORM_OK)
 		return 0;
 	return ms;
-}
-
-static const char *
-idmap_get(const struct idmap *m, const char *id)
-{
-	size_t i;
-
-	if (id == NULL)
-		return NULL;
-	for (i = 0; i < m->n; i++)
-		if (strcmp(m->v[i].id, id) == 0)
-			return m->v[i].name;
-	return NULL;
-}
-
-static void
-idmap_free(struct idmap *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->n; i++) {
-		free(m->v[i].id);
-		free(m->v[i].name);
-	}
-	free(m->v);
-	memset(m, 0, sizeof(*m));
 }
 
 /* The URL of the Link rel="next", or NULL. Refused (NULL, *bad set) when it
@@ -433,7 +397,7 @@ list_pages(struct ats *a, const char *first_url, page_fn fn, void *arg, struct a
 static enum rc
 collect_names(struct ats *a, const cJSON *items, void *arg)
 {
-	struct idmap *m = arg;
+	struct ats_idmap *m = arg;
 	const cJSON *it;
 
 	(void)a;
@@ -444,10 +408,8 @@ collect_names(struct ats *a, const cJSON *items, void *arg)
 			free(id);
 			continue;
 		}
-		m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
-		m->v[m->n].id = id;
-		m->v[m->n].name = xstrdup(name);
-		m->n++;
+		ats_idmap_add(m, id, name, 0);
+		free(id);
 	}
 	return RC_OK;
 }
@@ -457,7 +419,7 @@ load_maps(struct ats *a)
 {
 	struct gh *g = a->priv;
 	static const char *const paths[] = { "jobs", "sources", "referrers" };
-	struct idmap *maps[] = { &g->jobs, &g->sources, &g->referrers };
+	struct ats_idmap *maps[] = { &g->jobs, &g->sources, &g->referrers };
 	size_t i;
 	enum rc rc;
 
@@ -604,13 +566,13 @@ apply_current(struct gh *g, struct candidate *c, const cJSON *apps)
 			c->stage_name = str_or_null(cur, "stage_name");
 			candidate_set_status(c, json_str(cur, "status"));
 			s = id_str(cur, "job_id");
-			c->job = idmap_get(&g->jobs, s) ? xstrdup(idmap_get(&g->jobs, s)) : NULL;
+			c->job = ats_idmap_get(&g->jobs, s, NULL) ? xstrdup(ats_idmap_get(&g->jobs, s, NULL)) : NULL;
 			free(s);
 			s = id_str(cur, "source_id");
-			c->source = idmap_get(&g->sources, s) ? xstrdup(idmap_get(&g->sources, s)) : NULL;
+			c->source = ats_idmap_get(&g->sources, s, NULL) ? xstrdup(ats_idmap_get(&g->sources, s, NULL)) : NULL;
 			free(s);
 			s = id_str(cur, "referrer_id");
-			c->referrer = idmap_get(&g->referrers, s) ? xstrdup(idmap_get(&g->referrers, s)) : NULL;
+			c->referrer = ats_idmap_get(&g->referrers, s, NULL) ? xstrdup(ats_idmap_get(&g->referrers, s, NULL)) : NULL;
 			free(s);
 			c->applied_ms = time_ms(cur, "created_at");
 		}
@@ -885,9 +847,9 @@ gh_close(struct ats *a)
 			memset(g->token, 0, strlen(g->token));
 			free(g->token);
 		}
-		idmap_free(&g->jobs);
-		idmap_free(&g->sources);
-		idmap_free(&g->referrers);
+		ats_idmap_free(&g->jobs);
+		ats_idmap_free(&g->sources);
+		ats_idmap_free(&g->referrers);
 		free(g);
 	}
 	pace_free(a->pace);

@@ -103,22 +103,11 @@
 #define LV_RPS_MARGIN 0.95
 #define LV_BURST 20		/* documented burst */
 
-struct idname {
-	char *id;
-	char *name;
-	int hired;		/* archive reasons: type "hired" */
-};
-
-struct idmap {
-	struct idname *v;
-	size_t n;
-};
-
 struct lv {
 	char *base;		/* https://api.lever.co/v1 */
 	const char *key, *region;
 	int limit, max_pages, private_ok;
-	struct idmap reasons, stages, postings;
+	struct ats_idmap reasons, stages, postings;
 	int stages_loaded, postings_loaded;
 };
 
@@ -248,35 +237,6 @@ ms_of(const cJSON *o, const char *key)
 	if (json_int(o, key, &v) != 0 || v < 0)
 		return 0;
 	return v;
-}
-
-static const char *
-idmap_get(const struct idmap *m, const char *id, int *hired)
-{
-	size_t i;
-
-	if (id == NULL)
-		return NULL;
-	for (i = 0; i < m->n; i++)
-		if (strcmp(m->v[i].id, id) == 0) {
-			if (hired != NULL)
-				*hired = m->v[i].hired;
-			return m->v[i].name;
-		}
-	return NULL;
-}
-
-static void
-idmap_free(struct idmap *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->n; i++) {
-		free(m->v[i].id);
-		free(m->v[i].name);
-	}
-	free(m->v);
-	memset(m, 0, sizeof(*m));
 }
 
 /* The person of an opportunity: `contact` as an id, or expanded. */
@@ -518,7 +478,7 @@ lv_list_whole(struct ats *a, const char *first_url, page_fn fn, void *arg)
 static enum rc
 collect_ref(struct ats *a, cJSON *data, void *arg)
 {
-	struct idmap *m = arg;
+	struct ats_idmap *m = arg;
 	const cJSON *it;
 
 	(void)a;
@@ -526,23 +486,20 @@ collect_ref(struct ats *a, cJSON *data, void *arg)
 		const char *id = json_str(it, "id"), *name = json_str(it, "text");
 		if (id == NULL || name == NULL)
 			continue;
-		m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
-		m->v[m->n].id = xstrdup(id);
-		m->v[m->n].name = xstrdup(name);
-		m->v[m->n].hired = str_eq(json_str(it, "type"), "hired");
-		m->n++;
+		/* flag: an archive reason of type "hired" */
+		ats_idmap_add(m, id, name, str_eq(json_str(it, "type"), "hired"));
 	}
 	return RC_OK;
 }
 
 static enum rc
-load_ref(struct ats *a, const char *what, const char *extra, struct idmap *m)
+load_ref(struct ats *a, const char *what, const char *extra, struct ats_idmap *m)
 {
 	struct lv *l = a->priv;
 	char *url = xasprintf("%s/%s?limit=%d%s", l->base, what, LV_MAX_LIMIT, extra);
 	enum rc rc;
 
-	idmap_free(m);
+	ats_idmap_free(m);
 	rc = lv_list_whole(a, url, collect_ref, m);
 	free(url);
 	log_debug("lever", "%zu %s", m->n, what);
@@ -598,7 +555,7 @@ opp_status(struct lv *l, const cJSON *o, int *active)
 	*active = !archived;
 	if (!archived)
 		return "active";
-	if (idmap_get(&l->reasons, reason, &hired) == NULL) {
+	if (ats_idmap_get(&l->reasons, reason, &hired) == NULL) {
 		if (reason != NULL)
 			log_debug("lever", "archive reason %s is not in /archive_reasons", reason);
 		return "archived";
@@ -701,8 +658,8 @@ build_person(struct ats *a, const char *cid, const cJSON *const *opps, size_t n,
 		c->stage_id = xstrdup(stage->valuestring);
 		if ((rc = need_stages(a)) != RC_OK)
 			return rc;
-		if (idmap_get(&l->stages, stage->valuestring, NULL) != NULL)
-			c->stage_name = xstrdup(idmap_get(&l->stages, stage->valuestring, NULL));
+		if (ats_idmap_get(&l->stages, stage->valuestring, NULL) != NULL)
+			c->stage_name = xstrdup(ats_idmap_get(&l->stages, stage->valuestring, NULL));
 	}
 	app = cJSON_GetArrayItem(json_get(cur, "applications"), 0);
 	if (cJSON_IsObject(app)) {
@@ -712,8 +669,8 @@ build_person(struct ats *a, const char *cid, const cJSON *const *opps, size_t n,
 		if (posting != NULL) {
 			if ((rc = need_postings(a)) != RC_OK)
 				return rc;
-			if (idmap_get(&l->postings, posting, NULL) != NULL)
-				c->job = xstrdup(idmap_get(&l->postings, posting, NULL));
+			if (ats_idmap_get(&l->postings, posting, NULL) != NULL)
+				c->job = xstrdup(ats_idmap_get(&l->postings, posting, NULL));
 		}
 	}
 	return RC_OK;
@@ -1040,9 +997,9 @@ lv_close(struct ats *a)
 
 	if (l != NULL) {
 		free(l->base);
-		idmap_free(&l->reasons);
-		idmap_free(&l->stages);
-		idmap_free(&l->postings);
+		ats_idmap_free(&l->reasons);
+		ats_idmap_free(&l->stages);
+		ats_idmap_free(&l->postings);
 		free(l);
 	}
 	pace_free(a->pace);

@@ -375,14 +375,16 @@ state_batch_abort(struct state *st)
 	st->batch = NULL;
 }
 
-enum rc
-state_each_page(struct state *st, enum state_db db, const char *after, size_t max, state_each_fn fn,
-    void *arg, size_t *visited)
+/* Walks db in key order: keys with this prefix (NULL: all), strictly after
+ * `after` (NULL: from the first), at most max of them. */
+static enum rc
+each(struct state *st, enum state_db db, const char *prefix, const char *after, size_t max,
+    state_each_fn fn, void *arg, size_t *visited)
 {
 	MDB_txn *txn = st->batch;
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
-	size_t alen = after ? strlen(after) : 0;
+	size_t plen = prefix ? strlen(prefix) : 0, alen = after ? strlen(after) : 0;
 	enum rc rc = RC_OK;
 	int e, op = MDB_FIRST;
 
@@ -391,9 +393,9 @@ state_each_page(struct state *st, enum state_db db, const char *after, size_t ma
 		goto fail;
 	if ((e = mdb_cursor_open(txn, st->dbi[db], &cur)) != 0)
 		goto fail;
-	if (alen > 0) {
-		k.mv_size = alen;
-		k.mv_data = (void *)after;
+	if (alen > 0 || plen > 0) {
+		k.mv_size = alen > 0 ? alen : plen;
+		k.mv_data = (void *)(alen > 0 ? after : prefix);
 		op = MDB_SET_RANGE;
 	}
 	while (*visited < max && (e = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) == 0) {
@@ -401,8 +403,10 @@ state_each_page(struct state *st, enum state_db db, const char *after, size_t ma
 		op = MDB_NEXT;
 		if (alen > 0 && k.mv_size == alen && memcmp(k.mv_data, after, alen) == 0)
 			continue;	/* strictly after */
+		if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+			break;
 		if (k.mv_size >= sizeof(key))
-			continue;
+			continue;	/* our keys are short; anything else is not ours */
 		memcpy(key, k.mv_data, k.mv_size);
 		key[k.mv_size] = '\0';
 		++*visited;
@@ -420,54 +424,23 @@ fail:
 		mdb_cursor_close(cur);
 	if (txn != NULL && txn != st->batch)
 		mdb_txn_abort(txn);
-	log_error("state", "iterate: %s", mdb_strerror(e));
+	log_error("state", "iterate %s: %s", db_names[db], mdb_strerror(e));
 	return RC_STATE;
+}
+
+enum rc
+state_each_page(struct state *st, enum state_db db, const char *after, size_t max, state_each_fn fn,
+    void *arg, size_t *visited)
+{
+	return each(st, db, NULL, after, max, fn, arg, visited);
 }
 
 enum rc
 state_each(struct state *st, enum state_db db, const char *prefix, state_each_fn fn, void *arg)
 {
-	MDB_txn *txn = st->batch;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	size_t plen = prefix ? strlen(prefix) : 0;
-	enum rc rc = RC_OK;
-	int e, op = MDB_FIRST;
+	size_t visited;
 
-	if (txn == NULL && (e = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
-		goto fail;
-	if ((e = mdb_cursor_open(txn, st->dbi[db], &cur)) != 0)
-		goto fail;
-	if (plen > 0) {
-		k.mv_size = plen;
-		k.mv_data = (void *)prefix;
-		op = MDB_SET_RANGE;
-	}
-	while ((e = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) == 0) {
-		char key[512];
-		op = MDB_NEXT;
-		if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
-			break;
-		if (k.mv_size >= sizeof(key))
-			continue;	/* our keys are short; anything else is not ours */
-		memcpy(key, k.mv_data, k.mv_size);
-		key[k.mv_size] = '\0';
-		if ((rc = fn(arg, key, k.mv_size, v.mv_data, v.mv_size)) != RC_OK)
-			break;
-	}
-	if (e != 0 && e != MDB_NOTFOUND)
-		goto fail;
-	mdb_cursor_close(cur);
-	if (txn != st->batch)
-		mdb_txn_abort(txn);
-	return rc;
-fail:
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	if (txn != NULL && txn != st->batch)
-		mdb_txn_abort(txn);
-	log_error("state", "iterate %s: %s", db_names[db], mdb_strerror(e));
-	return RC_STATE;
+	return each(st, db, prefix, NULL, (size_t)-1, fn, arg, &visited);
 }
 
 size_t
