@@ -17,6 +17,7 @@ val_clear(struct cfg_val *v)
 {
 	free(v->str);
 	free(v->secret_file);
+	free(v->ssm_name);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -188,6 +189,24 @@ store_secret(const struct opt *o, const char *value, const char *file, struct cf
 	}
 	log_add_secret(value);
 	return store_text(o, value, v, msg);
+}
+
+enum rc
+config_set_secret(struct config *c, enum opt_id id, const char *value, struct buf *err)
+{
+	struct buf msg = BUF_INIT;
+	enum cfg_src src = c->v[id].src;
+
+	if (!(opt_table[id].flags & OF_SECRET) ||
+	    store_secret(&opt_table[id], value, NULL, &c->v[id], &msg) != 0) {
+		buf_addf(err, "%s.%s: %s", opt_table[id].section, opt_table[id].key,
+		    msg.p ? msg.p : "not a secret");
+		buf_free(&msg);
+		return RC_CONFIG;
+	}
+	c->v[id].src = src;
+	buf_free(&msg);
+	return RC_OK;
 }
 
 enum rc
@@ -445,6 +464,27 @@ config_apply_env(struct config *c, char *const *envp, struct buf *err)
 				break;
 			}
 		}
+		for (i = 0; i < OPT__MAX && !matched; i++) {
+			/* ATSRECON_<SECTION>_<KEY>_SSM=<parameter>: a secret from the AWS
+			 * Parameters and Secrets extension (resolved by ssm.c) */
+			char name[128];
+			size_t nl;
+			if (!(opt_table[i].flags & OF_SECRET) || opt_table[i].section == NULL)
+				continue;
+			opt_env_name((enum opt_id)i, 0, name, sizeof(name));
+			nl = strlen(name);
+			if ((size_t)(eq - kv) != nl + 4 || strncmp(kv, name, nl) != 0 ||
+			    strncmp(kv + nl, "_SSM", 4) != 0)
+				continue;
+			matched = 1;
+			if (eq[1] == '\0') {
+				buf_addf(err, "%s_SSM: empty parameter name", name);
+				return RC_CONFIG;
+			}
+			free(c->v[i].ssm_name);
+			c->v[i].ssm_name = xstrdup(eq + 1);
+			c->v[i].src = SRC_ENV;
+		}
 		if (!matched && strncmp(kv, "ATSRECON_TEST_", 14) != 0) {
 			struct buf name = BUF_INIT;
 			text_escape(&name, kv, (size_t)(eq - kv));
@@ -521,6 +561,8 @@ cfg_origin(const struct config *c, enum opt_id id, struct buf *out)
 	case SRC_ENV:
 		opt_env_name(id, v->secret_file != NULL, name, sizeof(name));
 		buf_adds(out, name);
+		if (v->ssm_name != NULL)
+			buf_addf(out, "_SSM (parameter %s)", v->ssm_name);
 		break;
 	case SRC_CLI: buf_addf(out, "--%s", opt_table[id].flag); break;
 	}

@@ -29,6 +29,8 @@ struct cfg_val {
 	enum cfg_src src;
 	int line;		/* SRC_FILE: line in the config file */
 	char *secret_file;	/* secret read from this file (path, not secret) */
+	char *ssm_name;		/* secret to fetch from the AWS Parameters and Secrets
+				 * extension (ATSRECON_..._SSM: a parameter name) */
 };
 
 struct config {
@@ -51,6 +53,8 @@ enum rc config_set_cli(struct config *, enum opt_id, const char *value, struct b
 /* Reads the secret files that the final layers still point at. Call once,
  * after the file, the environment and the flags. */
 enum rc config_finish(struct config *, struct buf *err);
+/* Sets a secret option's value (its origin stays what named it, e.g. _SSM). */
+enum rc config_set_secret(struct config *, enum opt_id, const char *value, struct buf *err);
 
 const char *cfg_str(const struct config *, enum opt_id);	/* NULL when unset */
 int64_t cfg_int(const struct config *, enum opt_id);

@@ -21,6 +21,7 @@
 #include "opts.h"
 #include "run.h"
 #include "s3.h"
+#include "ssm.h"
 #include "state.h"
 #include "util.h"
 
@@ -289,6 +290,13 @@ load_config(const struct cli *cli, struct config *cfg)
 		if (cfg_bool(cfg, OPT_QUIET) && lvl < LOG_WARN)
 			lvl = LOG_WARN;
 		log_init(lvl, fmt);
+	}
+	/* secrets named by ATSRECON_..._SSM (after logging is set: it says why) */
+	if ((rc = ssm_resolve(cfg)) != RC_OK) {
+		config_free(cfg);
+		buf_free(&err);
+		free(picked);
+		return rc;
 	}
 out:
 	if (rc != RC_OK) {

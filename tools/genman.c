@@ -502,6 +502,11 @@ page1(void)
 	text("Set by AWS Lambda for");
 	mac("Cm lambda :");
 	text("the Runtime API to poll, and the log level (Lambda's JSON log format).");
+	mac("It Ev ATSRECON_ Ns Ar SECTION Ns _ Ns Ar KEY Ns _SSM , Ev PARAMETERS_SECRETS_EXTENSION_HTTP_PORT");
+	text("A secret's value from the AWS Parameters and Secrets Lambda Extension: the variable "
+	    "names the Parameter Store parameter, fetched from localhost on the port given (default "
+	    "2773) with AWS_SESSION_TOKEN as the extension's token; a failure is a configuration "
+	    "error naming the parameter.");
 	mac("It Ev TMPDIR , Ev AWS_DEFAULT_REGION");
 	text("Where a state kept in S3 is unpacked for the run (default /tmp), and the region when "
 	    "neither state.region nor AWS_REGION is set.");

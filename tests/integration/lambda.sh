@@ -236,10 +236,30 @@ start_fake greenhouse --limit-per-window 100000 || { t_done; exit 1; }
 GU=$FAKE_URL
 KADM() { python3 "$TOP/tests/fakes/admin.py" "$KU" "$CA" "$@"; }
 python3 "$TOP/tests/fakes/admin.py" "$GU" "$CA" POST /_admin/canon/generate '{"people": 30, "seed": 3}' >/dev/null
+# the Keap client secret in the file is wrong: the right one comes from the Parameters and
+# Secrets extension (ATSRECON_KEAP_CLIENT_SECRET_SSM), so the runs authenticate only through it
 python3 "$TOP/tests/fakes/tenant.py" --ats greenhouse --ats-url "$GU" --keap-url "$KU" --ca "$CA" \
 	--state "$T_TMP/unused-state" --set state.url='"s3://'$BUCKET'/e2e"' --set state.endpoint="\"$S3_URL\"" \
-	--set state.region='"us-east-1"' --set 'guards={"max_creates": 100}' >"$T_TMP/e2e.jsonc"
-AWSENV=(AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY="$SECRET" AWS_SESSION_TOKEN="$TOKEN" AWS_REGION=us-east-1)
+	--set state.region='"us-east-1"' --set 'guards={"max_creates": 100}' \
+	--set 'keap={"base_url": "'"$KU"'/crm/rest", "token_url": "'"$KU"'/token", "client_id": "atsrecon-test-client", "client_secret": "wrong-secret", "max_rps": 50}' \
+	>"$T_TMP/e2e.jsonc"
+start_fake ssm_extension --no-tls --token "$TOKEN" || { t_done; exit 1; }
+SSM_PORT=$FAKE_PORT
+curl -sS -X POST -H 'Content-Type: application/json' \
+	--data '{"/atsrecon/keap_client_secret": {"value": "atsrecon-test-secret", "type": "SecureString"}}' \
+	"http://127.0.0.1:$SSM_PORT/_admin/params" >/dev/null
+AWSENV=(AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY="$SECRET" AWS_SESSION_TOKEN="$TOKEN" AWS_REGION=us-east-1
+	PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=$SSM_PORT ATSRECON_KEAP_CLIENT_SECRET_SSM=/atsrecon/keap_client_secret)
+expect_rc 0 "check: keap.client_secret from the Parameters and Secrets extension" env "${AWSENV[@]}" \
+	"$ATSRECON" check -c "$T_TMP/e2e.jsonc"
+check "  shown redacted, its origin the _SSM variable and the parameter" bash -c \
+	"grep 'keap.client_secret' '$T_TMP/out' | grep -q '<redacted>.*ATSRECON_KEAP_CLIENT_SECRET_SSM (parameter /atsrecon/keap_client_secret)'"
+check "  the value is printed nowhere" bash -c "! grep -q atsrecon-test-secret '$T_TMP/out' '$T_TMP/err'"
+expect_rc 3 "an unknown parameter is a configuration error" env "${AWSENV[@]}" \
+	ATSRECON_KEAP_CLIENT_SECRET_SSM=/atsrecon/nope "$ATSRECON" check -c "$T_TMP/e2e.jsonc"
+check "  naming the parameter" err_has "/atsrecon/nope"
+expect_rc 3 "a session token the extension refuses is a configuration error" env "${AWSENV[@]}" \
+	AWS_SESSION_TOKEN=not-the-token "$ATSRECON" check -c "$T_TMP/e2e.jsonc"
 RTOK=$(KADM POST /_admin/tokens '{}' --get refresh_token)
 expect_rc 0 "auth keap stores the refresh token in the S3 state" env "${AWSENV[@]}" \
 	"$ATSRECON" auth keap --refresh-token "$RTOK" -c "$T_TMP/e2e.jsonc"
@@ -265,7 +285,7 @@ check "the second invocation (a new local copy from S3) runs incrementally and w
 check "the rotated Keap refresh token went to S3 with the state (the second run authenticated)" \
 	test "$(jget "$T_TMP/e2.json" 'd["response"]["json"]["summary"]["run"]["exit"]')" = 1
 check "Lambda's JSON log format" grep -q '"requestId"' "$T_TMP/e2e.err"
-check "no credential or token in the logs" bash -c "! grep -q -F -e '$SECRET' -e '$TOKEN' -e '$RTOK' '$T_TMP/e2e.err' '$T_TMP/e2e.out'"
+check "no credential or token in the logs" bash -c "! grep -q -F -e '$SECRET' -e '$TOKEN' -e '$RTOK' -e atsrecon-test-secret '$T_TMP/e2e.err' '$T_TMP/e2e.out'"
 kill "$E2E" 2>/dev/null
 
 # ---- across everything ---------------------------------------------------------------------
