@@ -93,6 +93,24 @@ start_fake() {
 	CA="$T_TMP/ca/ca.pem"
 }
 
+# start_tenant [tenant.py --set ...]: the Keap and Greenhouse fakes and a tenant
+# configuration for them (tests/fakes/tenant.py) in $CFG with its state in $ST;
+# KU/GU are the fakes' roots, kadm/gadm their admin clients. Returns 1 when a
+# fake did not start.
+start_tenant() {
+	start_fake keap || return 1
+	KU=$FAKE_URL
+	start_fake greenhouse --limit-per-window 100000 || return 1
+	GU=$FAKE_URL
+	ADM="$TOP/tests/fakes/admin.py"
+	ST="$T_TMP/state"
+	CFG="$T_TMP/atsrecon.jsonc"
+	python3 "$TOP/tests/fakes/tenant.py" --ats greenhouse --ats-url "$GU" --keap-url "$KU" --ca "$CA" \
+		--state "$ST" "$@" >"$CFG" || not_ok "tenant config"
+}
+kadm() { python3 "$TOP/tests/fakes/admin.py" "$KU" "$CA" "$@"; }
+gadm() { python3 "$TOP/tests/fakes/admin.py" "$GU" "$CA" "$@"; }
+
 t_done() {
 	echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" = 0 ]

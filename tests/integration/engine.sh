@@ -7,13 +7,7 @@
 # resumed, the lock, status and the report files.
 . "$(dirname "$0")/../lib.sh"
 
-start_fake keap || { t_done; exit 1; }
-KU=$FAKE_URL
-start_fake greenhouse --limit-per-window 100000 || { t_done; exit 1; }
-GU=$FAKE_URL
-ADM="$TOP/tests/fakes/admin.py"
-kadm() { python3 "$ADM" "$KU" "$CA" "$@"; }
-gadm() { python3 "$ADM" "$GU" "$CA" "$@"; }
+start_tenant || { t_done; exit 1; }
 kwrites() { kadm GET /_admin/stats --get writes; }
 contact() { kadm GET "/_admin/contact?id=$1"; }
 by_email() {	# the ids of Keap contacts with this email, comma-separated
@@ -32,10 +26,6 @@ c = [c for c in s["contacts"] if c["id"] == sys.argv[1]][0]
 print(",".join(sorted(names[str(t)] for t in c.get("tag_ids", []))))' "$1"
 }
 
-ST="$T_TMP/state"
-CFG="$T_TMP/atsrecon.jsonc"
-python3 "$TOP/tests/fakes/tenant.py" --ats greenhouse --ats-url "$GU" --keap-url "$KU" --ca "$CA" \
-	--state "$ST" >"$CFG" || not_ok "tenant config"
 run_a() { run "$ATSRECON" "$@" -c "$CFG" --log-format json; }
 
 # --- the world: candidates in Greenhouse, some contacts already in Keap

@@ -6,18 +6,8 @@
 . "$(dirname "$0")/../lib.sh"
 
 command -v tmux >/dev/null || { not_ok "tmux is not installed (build.sh test installs it)"; t_done; exit 1; }
-start_fake keap || { t_done; exit 1; }
-KU=$FAKE_URL
-start_fake greenhouse --limit-per-window 100000 || { t_done; exit 1; }
-GU=$FAKE_URL
-ADM="$TOP/tests/fakes/admin.py"
-kadm() { python3 "$ADM" "$KU" "$CA" "$@"; }
-gadm() { python3 "$ADM" "$GU" "$CA" "$@"; }
-ST="$T_TMP/state"
-CFG="$T_TMP/atsrecon.jsonc"
-python3 "$TOP/tests/fakes/tenant.py" --ats greenhouse --ats-url "$GU" --keap-url "$KU" --ca "$CA" \
-	--state "$ST" --set 'guards={"max_creates": 1000, "max_change_percent": 100}' \
-	--set keap.max_rps=100 >"$CFG" || not_ok "tenant config"
+start_tenant --set 'guards={"max_creates": 1000, "max_change_percent": 100}' --set keap.max_rps=100 ||
+	{ t_done; exit 1; }
 gadm POST /_admin/canon/generate '{"people": 40, "seed": 9}' >/dev/null || not_ok "seed"
 RT=$(kadm POST /_admin/tokens '{}' --get refresh_token)
 expect_rc 0 "bootstrap Keap tokens" "$ATSRECON" auth keap --refresh-token "$RT" -c "$CFG"

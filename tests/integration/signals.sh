@@ -7,18 +7,8 @@
 # during the sleep exits 5 at once.
 . "$(dirname "$0")/../lib.sh"
 
-start_fake keap || { t_done; exit 1; }
-KU=$FAKE_URL
-start_fake greenhouse --limit-per-window 100000 || { t_done; exit 1; }
-GU=$FAKE_URL
-ADM="$TOP/tests/fakes/admin.py"
-kadm() { python3 "$ADM" "$KU" "$CA" "$@"; }
-gadm() { python3 "$ADM" "$GU" "$CA" "$@"; }
-ST="$T_TMP/state"
-CFG="$T_TMP/atsrecon.jsonc"
-python3 "$TOP/tests/fakes/tenant.py" --ats greenhouse --ats-url "$GU" --keap-url "$KU" --ca "$CA" \
-	--state "$ST" --set 'guards={"max_creates": 1000, "max_change_percent": 100}' \
-	--set keap.max_rps=100 --set keap.concurrency=4 >"$CFG" || not_ok "tenant config"
+start_tenant --set 'guards={"max_creates": 1000, "max_change_percent": 100}' --set keap.max_rps=100 --set keap.concurrency=4 ||
+	{ t_done; exit 1; }
 # every contact as an email-keyed world: who has how many contacts, and what they hold
 keap_world() {
 	kadm GET /_admin/state | python3 -c '
