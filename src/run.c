@@ -1640,6 +1640,7 @@ apply_tags(struct run *r)
 		struct op **ops;
 		struct keap_tag_result *res;
 		const char *tag_id = NULL;
+		char *tagname;
 		struct keap_err err;
 		size_t n = 0;
 		int apply;
@@ -1668,9 +1669,12 @@ apply_tags(struct run *r)
 		}
 		ids = xcalloc(r->plan.n + 1, sizeof(*ids));
 		ops = xcalloc(r->plan.n + 1, sizeof(*ops));
+		/* the group's tag: o's own is cleared below when o has no contact
+		 * (its create failed or was deferred), and the group goes on without it */
+		tagname = xstrdup(o->tag);
 		for (j = i; j < r->plan.n; j++) {
 			struct op *p = &r->plan.v[j];
-			if (p->kind != o->kind || p->tag == NULL || strcmp(p->tag, o->tag) != 0)
+			if (p->kind != o->kind || p->tag == NULL || strcmp(p->tag, tagname) != 0)
 				continue;
 			if (p->contact_id == NULL && p->ats_id != NULL) {
 				/* created in this run: the link has its id now */
@@ -1689,7 +1693,7 @@ apply_tags(struct run *r)
 		}
 		res = xcalloc(n + 1, sizeof(*res));
 		buf_addf(&line, "{\"id\":\"tag-%s\",\"kind\":\"%s\",\"tag\":", o->id, op_kind_str(o->kind));
-		json_escape(&line, o->tag, strlen(o->tag));
+		json_escape(&line, tagname, strlen(tagname));
 		buf_addf(&line, ",\"contacts\":%zu}", n);
 		state_put(r->st, DB_JOURNAL, o->id, line.p, line.len);
 		rc = n > 0 ? keap_tag_contacts(r->keap, tag_id, apply, ids, n, res, &err) : RC_OK;
@@ -1720,6 +1724,7 @@ apply_tags(struct run *r)
 			}
 		free(o->tag);
 		o->tag = NULL;
+		free(tagname);
 		free(ids);
 		free(ops);
 		free(res);

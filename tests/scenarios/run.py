@@ -20,6 +20,7 @@ line (shell-like quoting, `#` comments):
                                    contact; or a name from keap add)
   keap tag REF TAG / keap delete REF
   keap fail-writes REF [off]       Keap refuses every write to REF's contact (400)
+  keap fail-creates N              Keap refuses the next N creates (400)
   ats edit REF k=v ... / ats stage REF STAGE / ats status REF STATUS
   ats delete REF / ats anonymize REF / ats merge REF INTO
   config SECTION.KEY=JSON ...      change the tenant's configuration
@@ -332,6 +333,12 @@ def step(w, words, where, kill_next):
         w.names[words[1]] = w.ats.call("POST", "/_admin/canon/add", parse_kv(words[2:]))["id"]
     elif cmd == "keap":
         sub = words[1]
+        if sub == "fail-creates":
+            # the next N creates (POST /contacts) are refused with a 400
+            w.keap.call("POST", "/_admin/faults", [
+                {"kind": "status", "status": 400, "times": int(words[2]),
+                 "match": {"method": "POST", "path": "/contacts$"}}])
+            return
         if sub == "add":
             cid = str(90000 + len(w.knames) + 1)
             have = w.keap_state()["contacts"]
