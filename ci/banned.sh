@@ -25,6 +25,9 @@ for fn in sprintf strcpy strcat strtok atoi gets sscanf; do
 	hits=$(for f in $files; do code "$f" | grep -n -E "(^|[^_a-zA-Z0-9])$fn[[:space:]]*\\(" | sed "s|^|$f:|"; done)
 	rule "no $fn()" "$hits"
 done
+# the project's contract check greps whole words in src/, comments included
+rule "no banned name as a word anywhere in src/" \
+	"$(grep -n -w -E 'sprintf|strcpy|strcat|strtok|atoi|gets' src/*.c src/*.h)"
 rule "curl is included only by src/http.c" \
 	"$(grep -l -E '#[[:space:]]*include[[:space:]]*[<"]curl/' src/*.c src/*.h | grep -v -x 'src/http.c')"
 rule "lmdb.h is included only by src/state.c" \

@@ -151,7 +151,7 @@ struct ats_driver {
 	void (*close)(struct ats *);
 };
 
-/* What every driver instance gets. */
+/* What every driver instance is given. */
 struct ats {
 	const struct ats_driver *drv;
 	const struct config *cfg;

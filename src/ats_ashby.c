@@ -28,7 +28,7 @@
  *   with its strings interned (stage, job, source, referrer), then the whole
  *   of candidate.list, each candidate joined with its index entry. A
  *   candidate with applicationIds but no entry (an application created after
- *   the application listing passed) gets them by application.info. Memory:
+ *   the application listing passed) has them fetched by application.info. Memory:
  *   about 90 bytes per candidate for the index (10 MB at 100,000), pages
  *   freed as they go (measured: 10.8 MB peak RSS for 100,000 people, 2.9 MB
  *   for 10,000: not flat, bench/ashby_pull.sh); requests: one per 100

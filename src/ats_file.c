@@ -533,7 +533,7 @@ vals_reset(struct scan *s)
 	memset(s->count, 0, n * sizeof(*s->count));
 }
 
-/* Column k gets one more value (trimmed; empty ones are dropped); why is
+/* Column k receives one more value (trimmed; empty ones are dropped); why is
  * NULL, or why the value cannot be used as it is. Columns are filled in
  * order, so each one's values are contiguous. */
 static void

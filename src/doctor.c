@@ -1439,7 +1439,7 @@ check_fields(struct doctor *d)
 			}
 		}
 	}
-	/* the verdict a run gets (it stops at the first problem) */
+	/* the verdict a run would reach (it stops at the first problem) */
 	if (mapping_resolve(&d->map, &d->model, &err) != RC_OK && bad.len == 0)
 		buf_addf(&bad, "%s", err.p);
 	if (bad.len > 0) {

@@ -526,7 +526,7 @@ s3_put(struct s3 *s, const char *key, const struct s3_put *put, struct s3_obj *o
 		h[nh++] = cond.p;
 	} else if (put->if_none_match)
 		h[nh++] = "If-None-Match: *";
-	if (put->file != NULL) {	/* (a body in memory gets it from http.c) */
+	if (put->file != NULL) {	/* (http.c sends a body held in memory) */
 		buf_addf(&ct, "Content-Type: %s",
 		    put->content_type ? put->content_type : "application/octet-stream");
 		h[nh++] = ct.p;

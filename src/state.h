@@ -3,7 +3,7 @@
  *
  * The only file that includes lmdb.h. Opening the state takes an exclusive,
  * non-blocking flock(2) on <dir>/lock that lives as long as the struct state:
- * a second run gets RC_LOCKED at once (exit 75). The environment holds the
+ * a second run is refused with RC_LOCKED at once (exit 75). The environment holds the
  * named databases of DESIGN.md §3; "meta" carries the schema version, and a
  * state written by another schema version is refused (RC_STATE) with a
  * message that names both versions, never silently misread.
