@@ -234,6 +234,15 @@ config_finish(struct config *c, struct buf *err)
 		}
 		buf_free(&msg);
 	}
+	if (cfg_str(c, OPT_MATCH_EXTERNAL_ID_FORMAT) != NULL &&
+	    strstr(cfg_str(c, OPT_MATCH_EXTERNAL_ID_FORMAT), "{id}") == NULL) {
+		struct buf where = BUF_INIT;
+		cfg_origin(c, OPT_MATCH_EXTERNAL_ID_FORMAT, &where);
+		buf_addf(err, "%s: match.external_id_format: \"%s\" has no {id} (e.g. \"{id}\" or "
+		    "\"{ats}:{id}\")", where.p, cfg_str(c, OPT_MATCH_EXTERNAL_ID_FORMAT));
+		buf_free(&where);
+		return RC_CONFIG;
+	}
 	return RC_OK;
 }
 

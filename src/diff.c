@@ -113,16 +113,23 @@ diff_fields(const struct mapping *m, const struct candidate *c, const cJSON *con
 		dr->desired = dup0(d.value);
 		dr->actual = dup0(actual);
 		dr->base = dup0(b);
-		if (b == NULL || strcmp(actual, b) == 0)
+		if (mapping_format_only(m, rule, actual, d.value)) {
+			/* the right value in a spelling Keap's automations cannot use */
+			dr->side = SIDE_KEAP_EDITED;
+			dr->why = "format: Keap holds this value in another spelling; rewritten in "
+			    "the canonical form";
+		} else if (b == NULL || strcmp(actual, b) == 0)
 			dr->side = SIDE_ATS_CHANGED;
 		else if (strcmp(d.value, b) == 0)
 			dr->side = SIDE_KEAP_EDITED;
 		else
 			dr->side = SIDE_BOTH;
-		/* the person's address changed in the ATS: matched by the link, the
-		 * contact follows (Keap's old address is replaced, never a new contact) */
-		if (strncmp(rule->to, "email", 5) == 0 && b != NULL && *b != '\0' &&
-		    dr->side == SIDE_ATS_CHANGED)
+		/* the person's address changed in the ATS: matched by the link or the
+		 * external id, the contact follows (Keap's old address is replaced,
+		 * never a new contact) */
+		if (strncmp(rule->to, "email", 5) == 0 && *actual != '\0' &&
+		    dr->side == SIDE_ATS_CHANGED && ((b != NULL && *b != '\0') ||
+		    (base != NULL && base->by_id)))
 			dr->kind = DRIFT_EMAIL_CHANGED;
 		switch (rule->owner) {
 		case OWN_ATS:

@@ -11,9 +11,11 @@
  *
  * Owners decide what is written: ats → write; keap → report only; fill →
  * write only while Keap is empty; create → never on an existing contact.
- * Invalid ATS values are reported and never written. Values are compared in
- * their canonical forms (mapping.c), so representation-only differences are
- * agreement and never cause a write.
+ * Invalid ATS values are reported and never written. Values are compared as
+ * mapping.c says: ATS-side spelling noise and Keap-side email case are
+ * agreement and never cause a write; a phone or DATE stored in Keap in
+ * another spelling is a field_mismatch on the Keap side with why "format: ..."
+ * (DESIGN.md §4).
  */
 #ifndef ATSRECON_DIFF_H
 #define ATSRECON_DIFF_H
@@ -50,11 +52,14 @@ struct diff_tags {
 	size_t nstage;
 };
 
-/* Values last agreed for a candidate: target → canonical value. */
+/* Values last agreed for a candidate: target → canonical value; by_id: the
+ * contact was found by the link or the external-id field (not by email), so
+ * a different email in it is the ATS's address change (email_changed). */
 struct diff_base {
 	const char *const *key;
 	const char *const *val;
 	size_t n;
+	int by_id;
 };
 
 struct diff_result {

@@ -323,7 +323,7 @@ fmt_time(int64_t ms, int date)
 	if (date)
 		norm_fmt_date(ms, out);
 	else
-		norm_fmt_datetime(ms, out);
+		norm_fmt_datetime_s(ms, out);	/* whole seconds (DESIGN.md §4) */
 	return xstrdup(out);
 }
 
@@ -407,7 +407,7 @@ transform(const struct mapping *m, const struct map_rule *r, const char *v, char
 			if (strcmp(r->custom_type, "DATE") == 0)
 				norm_fmt_date(ms, tmp);
 			else
-				norm_fmt_datetime(ms, tmp);
+				norm_fmt_datetime_s(ms, tmp);
 			*out = xstrdup(tmp);
 			return 0;
 		}
@@ -461,6 +461,21 @@ mapping_desired(const struct mapping *m, const struct map_rule *r, const struct 
 	}
 }
 
+static int
+is_type(const struct map_rule *r, const char *type)
+{
+	return r->custom_type != NULL && strcmp(r->custom_type, type) == 0;
+}
+
+/* Targets Keap must hold in exactly the canonical spelling (DESIGN.md §4):
+ * phones in E.164 (SMS and dialer automations read the text) and DATE
+ * fields as YYYY-MM-DD. Everything else compares in canonical form. */
+static int
+stored_exactly(const struct map_rule *r)
+{
+	return r->tgt == TGT_PHONE || (r->tgt == TGT_CUSTOM && is_type(r, "DATE"));
+}
+
 /* The item of a Keap list whose key matches slot. */
 static const cJSON *
 list_item(const cJSON *contact, const char *list, const char *key, const char *slot)
@@ -504,10 +519,47 @@ mapping_actual(const struct mapping *m, const struct map_rule *r, const cJSON *c
 			v = tmp = json_print(content);
 		break;
 	}
-	if (v == NULL || transform(m, r, v, &out, &why) != 0)
+	if (v != NULL && stored_exactly(r)) {
+		/* what Keap's automations read: the stored text itself */
+		size_t len;
+		while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
+			v++;
+		len = strlen(v);
+		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\n' ||
+		    v[len - 1] == '\r'))
+			len--;
+		out = xstrndup(v, len);
+	} else if (v == NULL || transform(m, r, v, &out, &why) != 0)
 		out = xstrdup(v ? v : "");	/* unreadable: kept as is, so it differs */
 	free(tmp);
 	return out;
+}
+
+int
+mapping_format_only(const struct mapping *m, const struct map_rule *r, const char *actual,
+    const char *desired)
+{
+	char *canon = NULL;
+	const char *why;
+	int same = 0;
+
+	if (actual == NULL || desired == NULL || *actual == '\0' || strcmp(actual, desired) == 0)
+		return 0;
+	if (r->tgt == TGT_CUSTOM && is_type(r, "DATE")) {
+		/* a date a person typed the local way: 01/27/2025 (or 27.01.2025) */
+		int64_t ms;
+		enum norm_date_order order = m->region != NULL && (strcmp(m->region, "US") == 0 ||
+		    strcmp(m->region, "CA") == 0 || strcmp(m->region, "PH") == 0) ? NORM_DATE_MDY :
+		    NORM_DATE_DMY;
+		char tmp[11];
+		if (norm_time(actual, order, &ms, NULL) == NORM_OK && norm_fmt_date(ms, tmp) == 0)
+			return strcmp(tmp, desired) == 0;
+		return 0;
+	}
+	if (transform(m, r, actual, &canon, &why) == 0)
+		same = strcmp(canon, desired) == 0;
+	free(canon);
+	return same;
 }
 
 void

@@ -18,11 +18,14 @@
  *        only while Keap is empty), create (set on create only). Default ats.
  * null:  skip (default: an empty ATS value leaves Keap alone) or clear.
  *
- * Values are compared and written in one canonical form per target: emails
- * lowercased, phones E.164, names and text trimmed with whitespace collapsed,
- * Keap DATE fields YYYY-MM-DD and DATE_TIME fields RFC 3339 UTC with ms,
- * choice fields (DROPDOWN, RADIO) one of the field's options. A value that
- * cannot take that form is invalid: reported, never written.
+ * Values are written in one canonical form per target: emails lowercased,
+ * phones E.164, names and text trimmed with whitespace collapsed, Keap DATE
+ * fields YYYY-MM-DD and DATE_TIME fields whole-second RFC 3339 UTC, choice
+ * fields (DROPDOWN, RADIO) one of the field's options. A value that cannot
+ * take that form is invalid: reported, never written. Keap's side is compared
+ * as Keap's automations read it (DESIGN.md §4): phones and DATE fields must
+ * be stored exactly in that form (another spelling is drift), emails compare
+ * without case, names after whitespace folding, DATE_TIME at the second.
  *
  * "stage_tags": { "category": "ATS Stage", "by_status": {"hired": "..."},
  * "by_stage": {"Recruiter Screen": "..."} } picks exactly one tag of the
@@ -96,6 +99,13 @@ void desired_free(struct desired *);
 /* The contact's current value of the rule's target, in the same canonical form
  * ("" when empty; an unreadable Keap value is returned as it is). Caller frees. */
 char *mapping_actual(const struct mapping *, const struct map_rule *, const cJSON *contact);
+
+/* 1 when the contact's stored value (as mapping_actual returns it) differs
+ * from desired only in its spelling: "(415) 555-0100" for "+14155550100",
+ * "01/27/2025" for "2025-01-27" (a "format" drift: Keap holds the right value
+ * in a form its automations cannot use). */
+int mapping_format_only(const struct mapping *, const struct map_rule *, const char *actual,
+    const char *desired);
 
 /* Adds "value" for the rule's target to a Keap PATCH/create body under
  * construction (lists as single changed items: keap_patch_body merges them). */

@@ -1020,6 +1020,20 @@ norm_fmt_datetime(int64_t ms, char out[25])
 	return 0;
 }
 
+int
+norm_fmt_datetime_s(int64_t ms, char out[21])
+{
+	char full[25];
+
+	out[0] = '\0';
+	if (norm_fmt_datetime(ms, full) != 0)	/* the second is floored, like the day */
+		return -1;
+	memcpy(out, full, 19);
+	out[19] = 'Z';
+	out[20] = '\0';
+	return 0;
+}
+
 /* ------------------------------------------------------------------------- */
 /* Application status. */
 

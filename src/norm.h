@@ -132,10 +132,13 @@ enum norm_date_order {
 enum norm_res norm_time(const char *in, enum norm_date_order order, int64_t *ms,
     int *date_only);
 
-/* "YYYY-MM-DD" (UTC) and "YYYY-MM-DDTHH:MM:SS.mmmZ". They return 0, or -1 and
- * write "" when ms is outside years 0001..9999. */
+/* "YYYY-MM-DD" (UTC), "YYYY-MM-DDTHH:MM:SS.mmmZ" and the whole-second
+ * "YYYY-MM-DDTHH:MM:SSZ" (milliseconds truncated: the form Keap's DATE_TIME
+ * fields keep, DESIGN.md §4). They return 0, or -1 and write "" when ms is
+ * outside years 0001..9999. */
 int norm_fmt_date(int64_t ms, char out[11]);
 int norm_fmt_datetime(int64_t ms, char out[25]);
+int norm_fmt_datetime_s(int64_t ms, char out[21]);
 
 /*
  * Free text (names, company, title): trims, collapses every run of ASCII or

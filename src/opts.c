@@ -145,7 +145,11 @@ const struct opt opt_table[OPT__MAX] = {
 		0, NULL, "runs shown in the trend" },
 
 	[OPT_MATCH_EXTERNAL_ID_FIELD] = { "match", "external_id_field", NULL, 0, OT_STR,
-		"ATS Candidate ID", 0, 0, NULL, 0, 0, NULL, "Keap custom field holding <ats>:<id>" },
+		"ATS Candidate ID", 0, 0, NULL, 0, 0, NULL,
+		"Keap custom field holding the candidate's ATS id" },
+	[OPT_MATCH_EXTERNAL_ID_FORMAT] = { "match", "external_id_format", NULL, 0, OT_STR, "{id}", 0,
+		0, NULL, 0, 0, NULL, "how the external id is written: {id} the ATS's own id, {ats} "
+		"the source (e.g. \"{ats}:{id}\"); the bare id and <ats>:<id> always match" },
 	[OPT_MATCH_BY_EMAIL] = { "match", "by_email", NULL, 0, OT_BOOL, "true", 0, 0, NULL, 0, 0,
 		NULL, "match unlinked candidates to contacts by normalised email" },
 	[OPT_PHONE_DEFAULT_REGION] = { "phone", "default_region", NULL, 0, OT_STR, "US", 0, 0, NULL,

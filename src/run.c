@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "codec.h"
 #include "diff.h"
+#include "extid.h"
 #include "http.h"
 #include "keap.h"
 #include "log.h"
@@ -19,6 +20,7 @@
 #include "pace.h"
 #include "alert.h"
 #include "metrics.h"
+#include "norm.h"
 #include "plan.h"
 #include "progress.h"
 #include "report.h"
@@ -49,6 +51,7 @@ struct run {
 	struct keap_model model;
 	struct keap_tags tags;
 	const char *ext_field_id;	/* the external-id custom field (borrowed from model) */
+	const char *ext_fmt;		/* match.external_id_format */
 	int have_mapping, have_model, have_tags;
 	int64_t start_ms, deadline;
 	int full;
@@ -132,6 +135,37 @@ set_free(struct strset *s)
 }
 
 /* ------------------------------------------------------------- plumbing */
+
+/* "greenhouse:123" → "greenhouse" and "123" */
+static char *
+key_source(const char *key)
+{
+	const char *colon = strchr(key, ':');
+
+	return colon != NULL ? xstrndup(key, (size_t)(colon - key)) : xstrdup("");
+}
+
+static const char *
+key_id(const char *key)
+{
+	const char *colon = strchr(key, ':');
+
+	return colon != NULL ? colon + 1 : key;
+}
+
+/* 1 when the ATS key is a person the snapshot holds and the ATS has not deleted. */
+static int
+is_live(struct run *r, const char *key)
+{
+	struct buf v = BUF_INIT;
+	int live = state_get(r->st, DB_ATS, key, &v) == RC_OK && !set_has(&r->gone, key);
+
+	buf_free(&v);
+	return live;
+}
+
+static int has_tag_named(const struct run *, const cJSON *, const char *);
+
 
 static enum rc
 batch_tick(struct run *r)
@@ -217,6 +251,7 @@ setup(struct run *r)
 		goto out;
 	}
 	r->have_mapping = 1;
+	r->ext_fmt = cfg_str(cfg, OPT_MATCH_EXTERNAL_ID_FORMAT);
 	if ((rc = state_open(r->state_dir, STATE_RW, &r->st)) != RC_OK)
 		goto out;
 	if (r->o.offline != NULL) {
@@ -303,6 +338,9 @@ env_hash(struct run *r)
 	size_t i, j;
 
 	config_dump(r->cfg, &b);
+	/* the comparison rules themselves (DESIGN.md §4): a stamp made under older
+	 * rules (phones compared after normalisation) is not trusted */
+	buf_adds(&b, "\nrules:2");
 	for (i = 0; i < r->model.n; i++) {
 		const struct keap_field *f = &r->model.fields[i];
 		buf_addf(&b, "\nF%s|%s|%s", f->id, f->label ? f->label : "", f->type ? f->type : "");
@@ -433,6 +471,44 @@ on_candidate(void *arg, const struct candidate *c)
 	return rc;
 }
 
+/*
+ * A contact new or changed in Keap and linked to nobody: the linked candidates
+ * that share one of its emails need a look (it may be a duplicate a person or
+ * a form just created), on an incremental run too (DESIGN.md §5).
+ */
+static enum rc
+touch_by_email(struct run *r, const cJSON *contact, const char *id)
+{
+	const cJSON *e;
+	struct buf norm = BUF_INIT, ids = BUF_INIT, ak = BUF_INIT;
+	enum rc rc = RC_OK;
+
+	cJSON_ArrayForEach(e, json_get(contact, "email_addresses")) {
+		const char *p;
+
+		if (json_str(e, "email") == NULL || norm_email(json_str(e, "email"), &norm) != NORM_OK ||
+		    state_get(r->st, DB_EMAIL, norm.p, &ids) != RC_OK)
+			continue;
+		for (p = ids.p; *p != '\0' && rc == RC_OK; ) {
+			size_t len = strcspn(p, ",");
+			char *other = xstrndup(p, len), *ck = xasprintf("c:%s", other);
+			if (strcmp(other, id) != 0 && state_get(r->st, DB_LINK, ck, &ak) == RC_OK) {
+				set_add(&r->touched, ak.p);
+				rc = mark_pending(r, ak.p);
+			}
+			free(other);
+			free(ck);
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	}
+	buf_free(&norm);
+	buf_free(&ids);
+	buf_free(&ak);
+	return rc;
+}
+
 static enum rc
 on_contacts(void *arg, const cJSON *contacts, int page)
 {
@@ -466,7 +542,8 @@ on_contacts(void *arg, const cJSON *contacts, int page)
 			if (state_get(r->st, DB_LINK, ck, &ak) == RC_OK) {
 				set_add(&r->touched, ak.p);
 				rc = mark_pending(r, ak.p);
-			}
+			} else if (!r->full)
+				rc = touch_by_email(r, c, id);
 			free(ck);
 			buf_free(&ak);
 			if (rc != RC_OK)
@@ -629,7 +706,7 @@ confirm_feed(struct run *r)
 		}
 	}
 	log_info("run", "ATS delete feed: %zu ids, %zu confirmed deleted", r->feed.n, r->gone.n);
-	return rc == RC_OK ? gone_finish(r) : rc;
+	return rc;
 }
 
 static enum rc
@@ -739,7 +816,170 @@ confirm_vanished(struct run *r)
 		}
 	}
 	set_free(&all);
-	return rc == RC_OK ? gone_finish(r) : rc;
+	return rc;
+}
+
+/* The shape of an id, to tell an id of this source from other text a
+ * person left in the external-id field: 'd' digits, 'u' a UUID, 'o' other. */
+static char
+id_shape(const char *id)
+{
+	size_t i, n = strlen(id);
+	int digits = n > 0, hex = n == 36;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)id[i];
+		digits &= ch >= '0' && ch <= '9';
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			hex &= ch == '-';
+		else
+			hex &= (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+	}
+	return digits ? 'd' : hex ? 'u' : 'o';
+}
+
+struct orphans {
+	struct run *r;
+	const char *src;
+	char shape;		/* of this source's ids, from the snapshot */
+	struct strset found;	/* "<ats key>\t<contact id>" */
+};
+
+static enum rc
+first_key(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct orphans *o = arg;
+
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	if (o->shape == 0 && str_has_prefix(key, o->src) && key[strlen(o->src)] == ':')
+		o->shape = id_shape(key_id(key));
+	return RC_OK;
+}
+
+static enum rc
+orphan_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct orphans *o = arg;
+	struct run *r = o->r;
+	struct buf id = BUF_INIT, have = BUF_INIT, owner = BUF_INIT;
+	char *cid = xstrndup(val, vlen), *akey = NULL, *ckey = NULL;
+	cJSON *ct = NULL;
+
+	(void)klen;
+	if (!extid_parse(r->ext_fmt, o->src, key + 2, &id) || id_shape(id.p) != o->shape)
+		goto out;
+	akey = xasprintf("%s:%s", o->src, id.p);
+	if (state_get(r->st, DB_ATS, akey, &have) == RC_OK)
+		goto out;	/* a person the snapshot holds: reconciled as such */
+	ckey = xasprintf("c:%s", cid);
+	if (state_get(r->st, DB_LINK, ckey, &owner) == RC_OK && is_live(r, owner.p))
+		goto out;	/* the contact follows someone else now */
+	if (snap_get_contact(r->st, cid, &ct, NULL) != RC_OK || ct == NULL ||
+	    has_tag_named(r, ct, cfg_str(r->cfg, OPT_LIFE_DELETED_TAG)) ||
+	    has_tag_named(r, ct, cfg_str(r->cfg, OPT_LIFE_ANONYMIZED_TAG)))
+		goto out;	/* archived or erased already: nothing left to do */
+	{
+		char *e = xasprintf("%s\t%s", akey, cid);
+		set_add(&o->found, e);
+		free(e);
+	}
+out:
+	cJSON_Delete(ct);
+	free(cid);
+	free(akey);
+	free(ckey);
+	buf_free(&id);
+	buf_free(&have);
+	buf_free(&owner);
+	return RC_OK;
+}
+
+/* A stub of a person the ATS no longer has: the id, and the emails of the
+ * contact that names it (for the merge check), linked to that contact. */
+static enum rc
+put_stub(struct run *r, const char *src, const char *akey, const char *cid)
+{
+	struct candidate c;
+	cJSON *ct = NULL;
+	const cJSON *e;
+	const char **raw = NULL;
+	size_t n = 0;
+	int changed;
+	enum rc rc;
+
+	memset(&c, 0, sizeof(c));
+	c.ats = xstrdup(src);
+	c.id = xstrdup(key_id(akey));
+	if (snap_get_contact(r->st, cid, &ct, NULL) == RC_OK)
+		cJSON_ArrayForEach(e, json_get(ct, "email_addresses"))
+			if (json_str(e, "email") != NULL) {
+				raw = xrealloc(raw, (n + 1) * sizeof(*raw));
+				raw[n++] = json_str(e, "email");
+			}
+	candidate_set_emails(&c, raw, n, 0);
+	rc = snap_put_candidate(r->st, &c, &changed);
+	if (rc == RC_OK)
+		rc = snap_link(r->st, akey, cid);
+	free(raw);
+	cJSON_Delete(ct);
+	candidate_free(&c);
+	return rc;
+}
+
+/*
+ * Full sweep, after both pulls: Keap contacts whose external id names a
+ * person of this source that the snapshot does not hold (a Keap another tool
+ * filled, or a person deleted before the first run). Each is confirmed with
+ * get() (an export file: absent from a file read whole); a deleted one becomes
+ * a stub linked to its contact, so the lifecycle policy archives it, or a
+ * merge moves it, like any other delete. One that still exists (unlisted, e.g.
+ * private) is stored as it is.
+ */
+static enum rc
+find_orphans(struct run *r)
+{
+	struct orphans o;
+	size_t i;
+	enum rc rc;
+
+	memset(&o, 0, sizeof(o));
+	o.r = r;
+	o.src = r->ats->drv->name;
+	if ((rc = state_each_page(r->st, DB_ATS, NULL, 1, first_key, &o, &i)) != RC_OK || o.shape == 0)
+		return rc;
+	if ((rc = state_each(r->st, DB_LINK, "x:", orphan_one, &o)) != RC_OK)
+		goto out;
+	set_finish(&o.found);
+	for (i = 0; i < o.found.n && rc == RC_OK; i++) {
+		char *akey = xstrdup(o.found.v[i]), *cid = strchr(akey, '\t');
+		struct candidate *one = NULL;
+
+		*cid++ = '\0';
+		if (r->ats->drv->flags & ATS_F_FULL_ONLY) {
+			if (r->ats_skipped == 0 && (rc = put_stub(r, o.src, akey, cid)) == RC_OK)
+				set_add(&r->gone, akey);
+		} else if (past_deadline(r))
+			rc = RC_REMOTE;
+		else if ((rc = r->ats->drv->get(r->ats, key_id(akey), &one)) == RC_RECORD) {
+			if ((rc = put_stub(r, o.src, akey, cid)) == RC_OK)
+				set_add(&r->gone, akey);
+		} else if (rc == RC_OK && one != NULL) {
+			int changed;
+			rc = snap_put_candidate(r->st, one, &changed);
+			set_add(&r->touched, akey);
+		}
+		if (one != NULL) {
+			candidate_free(one);
+			free(one);
+		}
+		free(akey);
+	}
+	log_info("run", "Keap: %zu contacts name a person the ATS did not list", o.found.n);
+out:
+	set_free(&o.found);
+	return rc;
 }
 
 /* Full Keap sweep: contacts that were not listed are gone from Keap. */
@@ -853,12 +1093,105 @@ pull(struct run *r)
 		return rc;
 	if (r->o.offline == NULL && (rc = pull_keap(r, hwm_keap)) != RC_OK)
 		return rc;
+	if (r->full && r->o.offline == NULL && (rc = find_orphans(r)) != RC_OK)
+		return rc;
+	if ((r->full || r->ats->drv->pull_deleted != NULL) && (rc = gone_finish(r)) != RC_OK)
+		return rc;
 	set_finish(&r->touched);
 	log_info("run", "%zu candidates to reconcile", r->touched.n);
 	return RC_OK;
 }
 
 /* ------------------------------------------------------------ reconcile */
+
+/*
+ * The candidate's contacts: snap_match (the link, any accepted spelling of the
+ * external id, then email), less the contacts found by email alone whose
+ * external id names someone else (DESIGN.md §4-5):
+ *   another source's candidate, or a live candidate of this source → theirs,
+ *     never this candidate's (nor a duplicate of it);
+ *   a candidate deleted or merged away → a former person's contact: not a
+ *     duplicate; taken over (linked, its external id rewritten) only when the
+ *     candidate has no contact of its own (a merge: the contact follows the
+ *     survivor).
+ */
+static enum rc
+match_contacts(struct run *r, const char *key, const struct candidate *c, char ***ids, size_t *n,
+    const char **how)
+{
+	char *sp[EXTID_MAX], *src = key_source(key), *former = NULL;
+	const char *id = key_id(key);
+	size_t nsp, nbyid = 0, i, kept;
+	enum rc rc;
+
+	nsp = extid_spellings(r->ext_fmt, src, id, sp);
+	rc = snap_match(r->st, key, sp, nsp, c, cfg_bool(r->cfg, OPT_MATCH_BY_EMAIL), ids, n, &nbyid,
+	    how);
+	for (i = 0; i < nsp; i++)
+		free(sp[i]);
+	kept = nbyid;
+	for (i = nbyid; rc == RC_OK && i < *n; i++) {
+		struct buf ext = BUF_INIT, other = BUF_INIT;
+		int mine = 1;
+
+		if (snap_contact_extid(r->st, (*ids)[i], r->ext_field_id, &ext) == RC_OK && ext.len > 0 &&
+		    !extid_names(r->ext_fmt, src, id, ext.p)) {
+			if (!extid_parse(r->ext_fmt, src, ext.p, &other))
+				mine = 0;	/* another source's person */
+			else {
+				char *okey = xasprintf("%s:%s", src, other.p);
+				if (is_live(r, okey))
+					mine = 0;	/* another person's contact */
+				else {
+					mine = 0;	/* a former person's contact */
+					if (former == NULL)
+						former = xstrdup((*ids)[i]);
+				}
+				free(okey);
+			}
+		}
+		if (mine)
+			(*ids)[kept++] = (*ids)[i];
+		else
+			free((*ids)[i]);
+		buf_free(&ext);
+		buf_free(&other);
+	}
+	if (rc == RC_OK) {
+		*n = kept;
+		if (kept == 0 && former != NULL) {
+			*ids = xrealloc(*ids, sizeof(char *));
+			(*ids)[0] = former;
+			*n = 1;
+			*how = "email";
+			former = NULL;
+		} else if (kept == 0)
+			*how = NULL;
+	}
+	free(former);
+	free(src);
+	return rc;
+}
+
+/* 1 when the survivor of a merge takes over the contact cid (it has no
+ * contact of its own), 0 when it has one (cid is then archived). */
+static int
+survivor_takes(struct run *r, const char *survivor, const char *cid)
+{
+	struct candidate sc;
+	char **ids = NULL;
+	size_t n = 0;
+	const char *how;
+	int takes = 0;
+
+	if (snap_get_candidate(r->st, survivor, &sc) != RC_OK)
+		return 1;
+	if (match_contacts(r, survivor, &sc, &ids, &n, &how) == RC_OK)
+		takes = n == 0 || strcmp(ids[0], cid) == 0;
+	snap_ids_free(ids, n);
+	candidate_free(&sc);
+	return takes;
+}
 
 /* The names of the contact's tags in the stage category. */
 static void
@@ -969,7 +1302,7 @@ reconcile_one(struct run *r, const char *key)
 	cJSON *contact = NULL, *basej = NULL;
 	uint64_t hash = 0;
 	struct diff_result dr;
-	struct diff_base base = { NULL, NULL, 0 };
+	struct diff_base base = { NULL, NULL, 0, 0 };
 	struct diff_tags tags = { NULL, 0 };
 	const char **tagnames = NULL;
 	int linked_gone = 0;
@@ -989,17 +1322,36 @@ reconcile_one(struct run *r, const char *key)
 		return rc == RC_RECORD ? RC_OK : rc;
 	if (c.is_private && !cfg_bool(r->cfg, OPT_ATS_PRIVATE_CANDIDATES))
 		goto done;	/* out of scope: never flows to Keap */
-	if ((rc = snap_match(r->st, key, key, &c, cfg_bool(r->cfg, OPT_MATCH_BY_EMAIL), &ids, &n,
-	    &how)) != RC_OK)
+	if ((rc = match_contacts(r, key, &c, &ids, &n, &how)) != RC_OK)
 		goto done;
 	if (set_has(&r->gone, key) && merged_into(r, key) != NULL) {
-		/* merged into another person: the contact follows the survivor, whose
-		 * own reconcile links it (matched by the email they share) */
-		struct report_row *w = report_add_row(&r->rep, "merged_in_ats", NULL, NULL, key,
-		    n > 0 ? ids[0] : NULL);
-		w->desired = xstrdup(merged_into(r, key));
-		w->error = xstrdup("merged in the ATS: the contact now follows the surviving candidate; "
-		    "no archive tag");
+		const char *survivor = merged_into(r, key);
+		const char *tag = cfg_str(r->cfg, OPT_LIFE_DELETED_TAG);
+
+		if (n > 0 && !survivor_takes(r, survivor, ids[0])) {
+			/* the survivor has a contact of its own: this one is archived
+			 * (DESIGN.md §5), never tagged as a duplicate */
+			snap_get_contact(r->st, ids[0], &contact, &hash);
+			if (contact != NULL && has_tag_named(r, contact, tag)) {
+				if ((rc = snap_unlink(r->st, key)) == RC_OK)
+					rc = state_del(r->st, DB_ATS, key);	/* archived already */
+			} else {
+				lifecycle_tag(r, key, ids[0], contact, tag, "merged_in_ats", 1);
+				r->rep.rows[r->rep.nrows - 1].desired = xstrdup(survivor);
+				r->rep.rows[r->rep.nrows - 1].error = xstrdup("merged in the ATS into a "
+				    "candidate with a contact of its own: this contact gets the archive tag");
+			}
+			goto done;
+		}
+		/* the survivor has no contact: this one follows it (the survivor's own
+		 * reconcile links it and rewrites its external id) */
+		{
+			struct report_row *w = report_add_row(&r->rep, "merged_in_ats", NULL, NULL, key,
+			    n > 0 ? ids[0] : NULL);
+			w->desired = xstrdup(survivor);
+			w->error = xstrdup("merged in the ATS: the contact now follows the surviving "
+			    "candidate; no archive tag");
+		}
 		if ((rc = snap_unlink(r->st, key)) == RC_OK)
 			rc = state_del(r->st, DB_ATS, key);
 		goto done;
@@ -1068,6 +1420,7 @@ reconcile_one(struct run *r, const char *key)
 		goto done;
 	}
 	basej = snap_get_base(r->st, key);
+	base.by_id = how != NULL && (strcmp(how, "link") == 0 || strcmp(how, "external_id") == 0);
 	{
 		const cJSON *it;
 		size_t nb = (size_t)cJSON_GetArraySize(basej), k = 0;
@@ -1102,25 +1455,30 @@ reconcile_one(struct run *r, const char *key)
 				cf = cJSON_AddArrayToObject(body, "custom_fields");
 			{
 				cJSON *item = cJSON_CreateObject();
+				struct buf xv = BUF_INIT;
+				char *src = key_source(key);
+				extid_format(r->ext_fmt, src, key_id(key), &xv);
 				cJSON_AddStringToObject(item, "id", r->ext_field_id);
-				cJSON_AddStringToObject(item, "content", key);
+				cJSON_AddStringToObject(item, "content", xv.p);
 				cJSON_AddItemToArray(cf, item);
+				buf_free(&xv);
+				free(src);
 			}
 			o = plan_add(&r->plan, OP_UPSERT_CONTACT, key, NULL, NULL, body, 0);
 			op_add_reason(o, "missing_contact", NULL);
 		}
 	} else {
 		/* link the contact to the candidate in Keap too (the external-id field) */
-		struct desired dext;
-		struct map_rule ext_rule;
-		int has_ext = 0;
-		const cJSON *it;
+		struct buf xv = BUF_INIT;
+		char *src = key_source(key);
+		int has_ext;
 
-		memset(&dext, 0, sizeof(dext));
-		(void)ext_rule;
-		cJSON_ArrayForEach(it, json_get(contact, "custom_fields"))
-			if (str_eq(json_str(it, "id"), r->ext_field_id) && str_eq(json_str(it, "content"), key))
-				has_ext = 1;
+		/* any accepted spelling of the id is in sync, never rewritten (extid.h) */
+		has_ext = snap_contact_extid(r->st, ids[0], r->ext_field_id, &xv) == RC_OK &&
+		    extid_names(r->ext_fmt, src, key_id(key), xv.p);
+		buf_reset(&xv);
+		extid_format(r->ext_fmt, src, key_id(key), &xv);
+		free(src);
 		if (!has_ext) {
 			cJSON *item = cJSON_CreateObject(), *cf;
 			if (dr.changes == NULL)
@@ -1129,9 +1487,10 @@ reconcile_one(struct run *r, const char *key)
 			if (cf == NULL)
 				cf = cJSON_AddArrayToObject(dr.changes, "custom_fields");
 			cJSON_AddStringToObject(item, "id", r->ext_field_id);
-			cJSON_AddStringToObject(item, "content", key);
+			cJSON_AddStringToObject(item, "content", xv.p);
 			cJSON_AddItemToArray(cf, item);
 		}
+		buf_free(&xv);
 		if (dr.changes != NULL) {
 			struct op *o = plan_add(&r->plan, OP_PATCH_CONTACT, key, ids[0], NULL,
 			    keap_patch_body(contact, dr.changes), hash);

@@ -110,6 +110,13 @@ done:
 	return rc;
 }
 
+static void
+keys_free(char **emails, size_t n, char *ext)
+{
+	strv_free(emails, n);
+	free(ext);
+}
+
 /* The contact's normalised emails and its external id. */
 static void
 contact_keys(const cJSON *contact, const char *custom_field_id, char ***emails, size_t *n,
@@ -126,18 +133,46 @@ contact_keys(const cJSON *contact, const char *custom_field_id, char ***emails, 
 			*emails = xrealloc(*emails, (*n + 1) * sizeof(char *));
 			(*emails)[(*n)++] = xstrdup(b.p);
 		}
-	cJSON_ArrayForEach(cf, json_get(contact, "custom_fields"))
-		if (custom_field_id != NULL && str_eq(json_str(cf, "id"), custom_field_id) &&
-		    json_str(cf, "content") != NULL && *json_str(cf, "content") != '\0')
-			*ext = xstrdup(json_str(cf, "content"));
+	cJSON_ArrayForEach(cf, json_get(contact, "custom_fields")) {
+		char num[32], idb[32];
+		const char *v = json_idstr(json_get(cf, "content"), num, sizeof(num));
+		size_t len;
+
+		if (custom_field_id == NULL || !str_eq(json_idstr(json_get(cf, "id"), idb, sizeof(idb)),
+		    custom_field_id) || v == NULL)
+			continue;
+		/* as a person may have typed it: surrounding blanks are not part of it */
+		while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+			v++;
+		len = strlen(v);
+		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r' ||
+		    v[len - 1] == '\n'))
+			len--;
+		if (len > 0) {
+			free(*ext);
+			*ext = xstrndup(v, len);
+		}
+	}
 	buf_free(&b);
 }
 
-static void
-keys_free(char **emails, size_t n, char *ext)
+enum rc
+snap_contact_extid(struct state *st, const char *contact_id, const char *custom_field_id,
+    struct buf *value)
 {
-	strv_free(emails, n);
-	free(ext);
+	cJSON *ct = NULL;
+	char **emails, *ext;
+	size_t n;
+	enum rc rc = snap_get_contact(st, contact_id, &ct, NULL);
+
+	buf_reset(value);
+	if (rc != RC_OK)
+		return rc;
+	contact_keys(ct, custom_field_id, &emails, &n, &ext);
+	buf_adds(value, ext != NULL ? ext : "");
+	keys_free(emails, n, ext);
+	cJSON_Delete(ct);
+	return RC_OK;
 }
 
 enum rc
@@ -316,15 +351,17 @@ push_unique(char ***ids, size_t *n, const char *id, size_t len)
 }
 
 enum rc
-snap_match(struct state *st, const char *ats_key, const char *ext_id, const struct candidate *c,
-    int by_email, char ***ids, size_t *n, const char **how)
+snap_match(struct state *st, const char *ats_key, char *const *ext_ids, size_t n_ext,
+    const struct candidate *c, int by_email, char ***ids, size_t *n, size_t *nbyid,
+    const char **how)
 {
 	struct buf v = BUF_INIT;
 	enum rc rc;
-	size_t i;
+	size_t i, e;
 
 	*ids = NULL;
 	*n = 0;
+	*nbyid = 0;
 	*how = NULL;
 	rc = snap_linked(st, ats_key, &v);
 	if (rc == RC_OK) {
@@ -337,8 +374,8 @@ snap_match(struct state *st, const char *ats_key, const char *ext_id, const stru
 		cJSON_Delete(ct);
 	} else if (rc != RC_RECORD)
 		goto out;
-	if (ext_id != NULL) {
-		char *k = xasprintf("x:%s", ext_id);
+	for (e = 0; e < n_ext; e++) {
+		char *k = xasprintf("x:%s", ext_ids[e]);
 		buf_reset(&v);
 		rc = state_get(st, DB_LINK, k, &v);
 		free(k);
@@ -349,6 +386,7 @@ snap_match(struct state *st, const char *ats_key, const char *ext_id, const stru
 		} else if (rc != RC_RECORD)
 			goto out;
 	}
+	*nbyid = *n;
 	for (i = 0; by_email && i < c->nemails; i++) {
 		const char *p;
 		buf_reset(&v);

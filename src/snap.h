@@ -47,12 +47,18 @@ enum rc snap_unlink(struct state *, const char *ats_key);
 
 /*
  * The contacts that may be this candidate's, in the matching order: the link,
- * then the external-id field (value ext_id), then each normalised email (when
- * by_email). ids receives the distinct contact ids, the first being the one
- * to use; *how says which rule found it ("link", "external_id", "email").
+ * then the external-id field (any of the n_ext accepted spellings, extid.h),
+ * then each normalised email (when by_email). ids receives the distinct
+ * contact ids, the first being the one to use; *how says which rule found it
+ * ("link", "external_id", "email"); *nbyid how many of the first ids were
+ * found by the link or the external id (the rest by email only).
  */
-enum rc snap_match(struct state *, const char *ats_key, const char *ext_id,
-    const struct candidate *, int by_email, char ***ids, size_t *n, const char **how);
+enum rc snap_match(struct state *, const char *ats_key, char *const *ext_ids, size_t n_ext,
+    const struct candidate *, int by_email, char ***ids, size_t *n, size_t *nbyid,
+    const char **how);
+/* The value of the external-id field the contact was stored with ("" none). */
+enum rc snap_contact_extid(struct state *, const char *contact_id, const char *custom_field_id,
+    struct buf *value);
 void snap_ids_free(char **ids, size_t n);
 
 /* Values last agreed (a JSON object; caller deletes). Absent: an empty object. */

@@ -93,20 +93,53 @@ main(void)
 	const char *onsite[] = { "ATS: Onsite" };
 	struct diff_tags tags_ok = { screen, 1 }, tags_two = { two, 2 }, tags_wrong = { onsite, 1 };
 	const char *bk[] = { "given_name" }, *bv_old[] = { "Jane" }, *bv_new[] = { "Janet" };
-	struct diff_base base_old = { bk, bv_old, 1 }, base_new = { bk, bv_new, 1 };
+	struct diff_base base_old = { bk, bv_old, 1, 0 }, base_new = { bk, bv_new, 1, 0 };
 
 	json_init();
 	log_init(LOG_ERROR, LOG_FMT_TEXT);
 	CHECK(mkstemp(path) >= 0);
 	setup(&cfg);
 
-	/* in sync, with representation-only noise on the Keap side: nothing to do */
+	/* in sync, with noise only (email case and spacing in Keap, the ATS's
+	 * phone spelling "415.555.0100"): nothing to do */
 	cand(&c, "Jane", "jane@x.com", "Screen");
-	k = cJSON_Parse(CONTACT("Jane ", "Doe", "JANE@X.COM", "(415) 555-0100", "Engineer", "LinkedIn", "Acme"));
+	k = cJSON_Parse(CONTACT("Jane ", "Doe", "JANE@X.COM", "+14155550100", "Engineer", "LinkedIn", "Acme"));
 	diff_candidate(&m, &c, k, NULL, &tags_ok, &r);
 	CHECK(r.n == 0 && r.changes == NULL && r.tag_add == NULL && r.ntag_remove == 0);
 	CHECK(r.fields_total == 7 && r.fields_agree == 7 && r.stage_ok);
 	diff_result_free(&r);
+	/* a phone typed the local way in Keap: drift on the Keap side, reason
+	 * format, rewritten in E.164 (SMS automations read the stored text) */
+	{
+		cJSON *k2 = cJSON_Parse(CONTACT("Jane", "Doe", "jane@x.com", "(415) 555-0100", "Engineer",
+		    "LinkedIn", "Acme"));
+		const cJSON *it;
+		diff_candidate(&m, &c, k2, NULL, &tags_ok, &r);
+		d = find(&r, DRIFT_FIELD_MISMATCH, "phone:PHONE1");
+		CHECK(r.n == 1 && d != NULL && d->side == SIDE_KEAP_EDITED && d->repair);
+		CHECK(d != NULL && d->why != NULL && strncmp(d->why, "format", 6) == 0);
+		it = cJSON_GetArrayItem(json_get(r.changes, "phone_numbers"), 0);
+		CHECK_STR(json_str(it, "number"), "+14155550100");
+		CHECK(r.fields_agree == 6);
+		diff_result_free(&r);
+		cJSON_Delete(k2);
+	}
+	/* matched by the external id with another email: the ATS changed the
+	 * address (email_changed), even without a base (a Keap another tool filled) */
+	{
+		cJSON *k3 = cJSON_Parse(CONTACT("Jane", "Doe", "jane.old@x.com", "+14155550100", "Engineer",
+		    "LinkedIn", "Acme"));
+		struct diff_base byid = { NULL, NULL, 0, 1 };
+		diff_candidate(&m, &c, k3, &byid, &tags_ok, &r);
+		d = find(&r, DRIFT_EMAIL_CHANGED, "email:EMAIL1");
+		CHECK(d != NULL && d->repair && str_eq(d->desired, "jane@x.com"));
+		diff_result_free(&r);
+		diff_candidate(&m, &c, k3, NULL, &tags_ok, &r);	/* found by email: a mismatch */
+		CHECK(find(&r, DRIFT_EMAIL_CHANGED, "email:EMAIL1") == NULL &&
+		    find(&r, DRIFT_FIELD_MISMATCH, "email:EMAIL1") != NULL);
+		diff_result_free(&r);
+		cJSON_Delete(k3);
+	}
 
 	/* the ATS changed the first name (Keap still holds the agreed value) */
 	free(c.first_name);
@@ -125,7 +158,7 @@ main(void)
 	/* both moved */
 	{
 		const char *bv[] = { "Joan" };
-		struct diff_base b3 = { bk, bv, 1 };
+		struct diff_base b3 = { bk, bv, 1, 0 };
 		diff_candidate(&m, &c, k, &b3, &tags_ok, &r);
 		d = find(&r, DRIFT_FIELD_MISMATCH, "given_name");
 		CHECK(d != NULL && d->side == SIDE_BOTH);

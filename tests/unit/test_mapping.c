@@ -48,6 +48,7 @@ static const char *const good =
     "  { \"from\": \"phone\", \"to\": \"phone:PHONE1\" },\n"
     "  { \"from\": \"source\", \"to\": \"custom:ATS Source\", \"map\": { \"LinkedIn Recruiter\": \"LinkedIn\" } },\n"
     "  { \"from\": \"applied_at\", \"to\": \"custom:ATS Applied Date\" },\n"
+    "  { \"from\": \"updated_at\", \"to\": \"custom:ATS Updated\" },\n"
     "  { \"from\": \"title\", \"to\": \"job_title\", \"owner\": \"fill\", \"null\": \"clear\" },\n"
     "  { \"constant\": \"ATS\", \"to\": \"custom:ATS Stage\", \"owner\": \"create\" }\n"
     " ],\n"
@@ -64,8 +65,9 @@ model(void)
 		{ "13", "ATS Source", "DROPDOWN", "ATSSource", src_opts, 2 },
 		{ "15", "ATS Applied Date", "DATE", "ATSAppliedDate", NULL, 0 },
 		{ "17", "ATS Stage", "TEXT", "ATSStage", NULL, 0 },
+		{ "19", "ATS Updated", "DATE_TIME", "ATSUpdated", NULL, 0 },
 	};
-	struct keap_model m = { f, 3 };
+	struct keap_model m = { f, 4 };
 	return m;
 }
 
@@ -114,7 +116,7 @@ main(void)
 	log_init(LOG_ERROR, LOG_FMT_TEXT);
 	CHECK(mkstemp(path) >= 0);
 	CHECK(load(good, &cfg, &m, &err) == RC_OK);
-	CHECK(m.n == 7);
+	CHECK(m.n == 8);
 	CHECK(rule(&m, "job_title")->owner == OWN_FILL && rule(&m, "job_title")->null_clear);
 	CHECK(mapping_resolve(&m, &km, &err) == RC_OK);
 	CHECK_STR(rule(&m, "custom:ATS Source")->custom_id, "13");
@@ -134,11 +136,50 @@ main(void)
 	CHECK(agrees(&m, "email:EMAIL1", &c,
 	    "{\"email_addresses\":[{\"email\":\"JANE@x.com\",\"field\":\"EMAIL1\"}]}"));
 	CHECK(agrees(&m, "phone:PHONE1", &c,
-	    "{\"phone_numbers\":[{\"number\":\"+1 415 555 0100\",\"field\":\"PHONE1\"}]}"));
+	    "{\"phone_numbers\":[{\"number\":\"+14155550100\",\"field\":\"PHONE1\"}]}"));
 	CHECK(agrees(&m, "custom:ATS Source", &c,
 	    "{\"custom_fields\":[{\"id\":\"13\",\"content\":\"LinkedIn\"}]}"));
 	CHECK(agrees(&m, "custom:ATS Applied Date", &c,
 	    "{\"custom_fields\":[{\"id\":\"15\",\"content\":\"2026-01-05\"}]}"));
+	/* DATE_TIME: written with whole seconds, compared at the second (the
+	 * ATS's milliseconds never cause a write) */
+	c.updated_ms = 1767607200827LL;		/* 2026-01-05T10:00:00.827Z */
+	{
+		struct desired dt;
+		mapping_desired(&m, rule(&m, "custom:ATS Updated"), &c, &dt);
+		CHECK(dt.opinion && str_eq(dt.value, "2026-01-05T10:00:00Z"));
+		desired_free(&dt);
+	}
+	CHECK(agrees(&m, "custom:ATS Updated", &c,
+	    "{\"custom_fields\":[{\"id\":\"19\",\"content\":\"2026-01-05T10:00:00Z\"}]}"));
+	CHECK(agrees(&m, "custom:ATS Updated", &c,
+	    "{\"custom_fields\":[{\"id\":\"19\",\"content\":\"2026-01-05T10:00:00.000Z\"}]}"));
+	CHECK(!agrees(&m, "custom:ATS Updated", &c,
+	    "{\"custom_fields\":[{\"id\":\"19\",\"content\":\"2026-01-05T10:00:01Z\"}]}"));
+	/* Keap-side spelling of phones and DATE fields is drift (DESIGN.md §4):
+	 * automations read the stored text; a "format" difference */
+	{
+		static const char *const phones[] = { "+1 415 555 0100", "(415) 555-0100", "415.555.0100" };
+		size_t i;
+		for (i = 0; i < 3; i++) {
+			char *j = xasprintf("{\"phone_numbers\":[{\"number\":\"%s\",\"field\":\"PHONE1\"}]}",
+			    phones[i]);
+			cJSON *k = cJSON_Parse(j);
+			char *a = mapping_actual(&m, rule(&m, "phone:PHONE1"), k);
+			CHECK(!agrees(&m, "phone:PHONE1", &c, j));
+			CHECK_STR(a, phones[i]);
+			CHECK(mapping_format_only(&m, rule(&m, "phone:PHONE1"), a, "+14155550100"));
+			CHECK(!mapping_format_only(&m, rule(&m, "phone:PHONE1"), a, "+14155550199"));
+			free(a);
+			cJSON_Delete(k);
+			free(j);
+		}
+	}
+	CHECK(!agrees(&m, "custom:ATS Applied Date", &c,
+	    "{\"custom_fields\":[{\"id\":\"15\",\"content\":\"01/05/2026\"}]}"));
+	CHECK(mapping_format_only(&m, rule(&m, "custom:ATS Applied Date"), "01/05/2026", "2026-01-05"));
+	CHECK(!mapping_format_only(&m, rule(&m, "custom:ATS Applied Date"), "01/06/2026", "2026-01-05"));
+	CHECK(!mapping_format_only(&m, rule(&m, "given_name"), "Janet", "Jane"));
 	/* real differences are not */
 	CHECK(!agrees(&m, "given_name", &c, "{\"given_name\":\"Janet\"}"));
 	CHECK(!agrees(&m, "email:EMAIL1", &c,

@@ -60,13 +60,15 @@ main(void)
 	cJSON_Delete(got);
 
 	/* matching: by external id first (no link yet), then email */
-	CHECK(snap_match(st, "greenhouse:1", "greenhouse:1", &c, 1, &ids, &n, &how) == RC_OK);
+	char *ext1[] = { "greenhouse:1" };
+	size_t nbyid;
+	CHECK(snap_match(st, "greenhouse:1", ext1, 1, &c, 1, &ids, &n, &nbyid, &how) == RC_OK);
 	CHECK(n == 1 && str_eq(ids[0], "501") && str_eq(how, "external_id"));
 	snap_ids_free(ids, n);
-	CHECK(snap_match(st, "greenhouse:1", NULL, &c, 1, &ids, &n, &how) == RC_OK);
+	CHECK(snap_match(st, "greenhouse:1", NULL, 0, &c, 1, &ids, &n, &nbyid, &how) == RC_OK);
 	CHECK(n == 1 && str_eq(how, "email"));
 	snap_ids_free(ids, n);
-	CHECK(snap_match(st, "greenhouse:1", NULL, &c, 0, &ids, &n, &how) == RC_OK && n == 0);	/* by_email off */
+	CHECK(snap_match(st, "greenhouse:1", NULL, 0, &c, 0, &ids, &n, &nbyid, &how) == RC_OK && n == 0);	/* by_email off */
 	snap_ids_free(ids, n);
 
 	/* a second contact with the same email: both found (duplicate_contacts), the link first */
@@ -77,8 +79,9 @@ main(void)
 		cJSON_Delete(k2);
 	}
 	CHECK(snap_link(st, "greenhouse:1", "502") == RC_OK);
-	CHECK(snap_match(st, "greenhouse:1", "greenhouse:1", &c, 1, &ids, &n, &how) == RC_OK);
+	CHECK(snap_match(st, "greenhouse:1", ext1, 1, &c, 1, &ids, &n, &nbyid, &how) == RC_OK);
 	CHECK(n == 2 && str_eq(ids[0], "502") && str_eq(ids[1], "501") && str_eq(how, "link"));
+	CHECK(nbyid == 2);	/* 502 by the link, 501 by its external id */
 	snap_ids_free(ids, n);
 
 	/* an edit that changes the email moves the index entry */
@@ -92,7 +95,7 @@ main(void)
 	}
 	/* a contact deleted from Keap: its link no longer matches */
 	CHECK(snap_del_contact(st, "502", "11") == RC_OK);
-	CHECK(snap_match(st, "greenhouse:1", NULL, &c, 1, &ids, &n, &how) == RC_OK && n == 0);
+	CHECK(snap_match(st, "greenhouse:1", NULL, 0, &c, 1, &ids, &n, &nbyid, &how) == RC_OK && n == 0);
 	snap_ids_free(ids, n);
 
 	/* base */
