@@ -819,29 +819,41 @@ confirm_vanished(struct run *r)
 	return rc;
 }
 
-/* The shape of an id, to tell an id of this source from other text a
- * person left in the external-id field: 'd' digits, 'u' a UUID, 'o' other. */
-static char
-id_shape(const char *id)
+/* The shape of an id, to tell an id of this source from other text a person
+ * left in the external-id field: "u" for a UUID, else the id's character
+ * classes with runs folded ("10000123" → "9", "C-0001" → "a-9", "n/a" →
+ * "a/a"). Written into out (size >= 2). */
+static void
+id_shape(const char *id, char *out, size_t size)
 {
-	size_t i, n = strlen(id);
-	int digits = n > 0, hex = n == 36;
+	size_t i, n = strlen(id), k = 0;
+	int uuid = n == 36;
 
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)id[i];
-		digits &= ch >= '0' && ch <= '9';
 		if (i == 8 || i == 13 || i == 18 || i == 23)
-			hex &= ch == '-';
+			uuid &= ch == '-';
 		else
-			hex &= (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+			uuid &= (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
 	}
-	return digits ? 'd' : hex ? 'u' : 'o';
+	if (uuid) {
+		str_copy(out, size, "u");
+		return;
+	}
+	for (i = 0; i < n && k + 1 < size; i++) {
+		unsigned char ch = (unsigned char)id[i];
+		char cls = ch >= '0' && ch <= '9' ? '9' : (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    ch >= 0x80 ? 'a' : (char)ch;
+		if (k == 0 || out[k - 1] != cls)
+			out[k++] = cls;
+	}
+	out[k] = '\0';
 }
 
 struct orphans {
 	struct run *r;
 	const char *src;
-	char shape;		/* of this source's ids, from the snapshot */
+	char shape[32];		/* of this source's ids, from the snapshot ("" unknown) */
 	struct strset found;	/* "<ats key>\t<contact id>" */
 };
 
@@ -853,8 +865,8 @@ first_key(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 	(void)klen;
 	(void)val;
 	(void)vlen;
-	if (o->shape == 0 && str_has_prefix(key, o->src) && key[strlen(o->src)] == ':')
-		o->shape = id_shape(key_id(key));
+	if (o->shape[0] == '\0' && str_has_prefix(key, o->src) && key[strlen(o->src)] == ':')
+		id_shape(key_id(key), o->shape, sizeof(o->shape));
 	return RC_OK;
 }
 
@@ -864,12 +876,15 @@ orphan_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen
 	struct orphans *o = arg;
 	struct run *r = o->r;
 	struct buf id = BUF_INIT, have = BUF_INIT, owner = BUF_INIT;
-	char *cid = xstrndup(val, vlen), *akey = NULL, *ckey = NULL;
+	char *cid = xstrndup(val, vlen), *akey = NULL, *ckey = NULL, shape[32];
 	cJSON *ct = NULL;
 
 	(void)klen;
-	if (!extid_parse(r->ext_fmt, o->src, key + 2, &id) || id_shape(id.p) != o->shape)
+	if (!extid_parse(r->ext_fmt, o->src, key + 2, &id))
 		goto out;
+	id_shape(id.p, shape, sizeof(shape));
+	if (strcmp(shape, o->shape) != 0)
+		goto out;	/* not an id of this source: someone's other text */
 	akey = xasprintf("%s:%s", o->src, id.p);
 	if (state_get(r->st, DB_ATS, akey, &have) == RC_OK)
 		goto out;	/* a person the snapshot holds: reconciled as such */
@@ -947,7 +962,8 @@ find_orphans(struct run *r)
 	memset(&o, 0, sizeof(o));
 	o.r = r;
 	o.src = r->ats->drv->name;
-	if ((rc = state_each_page(r->st, DB_ATS, NULL, 1, first_key, &o, &i)) != RC_OK || o.shape == 0)
+	if ((rc = state_each_page(r->st, DB_ATS, NULL, 1, first_key, &o, &i)) != RC_OK ||
+	    o.shape[0] == '\0')
 		return rc;
 	if ((rc = state_each(r->st, DB_LINK, "x:", orphan_one, &o)) != RC_OK)
 		goto out;

@@ -47,6 +47,7 @@ import argparse
 import csv
 import glob
 import json
+import re
 import os
 import shlex
 import shutil
@@ -218,6 +219,11 @@ class World:
     def ext(self, ref):
         return "%s:%s" % (self.kind, self.pid(ref))
 
+    def subst(self, text):
+        """"@REF" in text → REF's ATS id; "@@REF" → <ats>:<id>."""
+        text = re.sub(r"@@([A-Za-z0-9_#]+)", lambda m: self.ext(m.group(1)), text)
+        return re.sub(r"@([A-Za-z0-9_#]+)", lambda m: str(self.pid(m.group(1))), text)
+
     def keap_state(self):
         return self.keap.call("GET", "/_admin/state")
 
@@ -233,10 +239,12 @@ class World:
             want = [c for c in st["contacts"] if c["id"] == self.knames[ref]]
             return want[0] if want else None
         fid = self.field_id(st, "ATS Candidate ID")
-        key = self.ext(ref)
+        # the ATS's own id, as atsrecon writes it by default, or <ats>:<id> as
+        # older versions (and multi-source setups) wrote it (DESIGN.md §4)
+        keys = (self.ext(ref), str(self.pid(ref)))
         for c in st["contacts"]:
             for cf in c.get("custom_fields") or []:
-                if str(cf.get("id")) == fid and cf.get("content") == key:
+                if str(cf.get("id")) == fid and str(cf.get("content") or "").strip() in keys:
                     return c
         return None
 
@@ -341,9 +349,16 @@ def step(w, words, where, kill_next):
             return
         if sub == "add":
             cid = str(90000 + len(w.knames) + 1)
-            have = w.keap_state()["contacts"]
-            w.keap.call("POST", "/_admin/state", {"_merge": True, "contacts": have + [
-                keap_contact_body(parse_kv(words[3:]), cid)]})
+            st = w.keap_state()
+            kv = parse_kv(words[3:])
+            body = keap_contact_body(kv, cid)
+            if "extid" in kv:
+                # the external-id field as an earlier integration left it:
+                # "@ada" is ada's ATS id, bare; "greenhouse:@ada" prefixed
+                body["custom_fields"] = [{"id": w.field_id(st, "ATS Candidate ID"),
+                                          "content": w.subst(kv["extid"])}]
+            w.keap.call("POST", "/_admin/state", {"_merge": True, "contacts": st["contacts"] + [
+                body]})
             w.knames[words[2]] = cid
         else:
             c = w.contact_of(words[2])
@@ -514,6 +529,13 @@ def expect(w, words, where):
         rows = [d for d in w.report()["drift"] if d["kind"] == kind]
         ok = len(rows) >= int(n[2:]) if n.startswith(">=") else len(rows) == int(n)
         report(ok, "%s (got %d)" % (label, len(rows)))
+    elif what == "extid":
+        st = w.keap_state()
+        c = w.contact_of(words[1], st)
+        fid = w.field_id(st, "ATS Candidate ID")
+        got = next((f.get("content") for f in (c or {}).get("custom_fields") or []
+                    if str(f.get("id")) == fid), None)
+        report(got == w.subst(words[2]), "%s (got %r)" % (label, got))
     elif what == "no-keap-deletes":
         ops = w.keap.call("GET", "/_admin/stats")["by_operation"]
         dels = {k: v for k, v in ops.items() if "delete" in k.lower() and "tag" not in k.lower()}
