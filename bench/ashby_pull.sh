@@ -6,7 +6,7 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 make -s MODE=release CC=musl-gcc OUT=build/release DEPS=build/deps/musl CA_BUNDLE=build/ca-bundle.pem \
-	build/release/bench/ashby_pull
+	"$PWD/build/release/bench/ashby_pull"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 for n in ${@:-10000 100000}; do
 	T=$(mktemp -d)
@@ -20,7 +20,7 @@ req = urllib.request.Request(sys.argv[1] + "/_admin/canon/generate", method="POS
     data=json.dumps({"people": int(sys.argv[3]), "seed": 1}).encode())
 urllib.request.urlopen(req, context=ctx, timeout=300).read()' "$U" "$T/ca/ca.pem" "$n"
 	echo "inputs: $n people, 1 application each"
-	build/release/bench/ashby_pull "$U" "$T/ca/ca.pem"
+	./build/release/bench/ashby_pull "$U" "$T/ca/ca.pem"
 	kill "$(cat "$T/pid")" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$T"

@@ -10,12 +10,12 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 N=${1:-1000000}
 make -s MODE=release CC=musl-gcc OUT=build/release DEPS=build/deps/musl CA_BUNDLE=build/ca-bundle.pem \
-	build/release/bench/engine_sweep
+	"$PWD/build/release/bench/engine_sweep"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 D=$(mktemp -d "${TMPDIR:-/tmp}/atsrecon-sweep-XXXXXX")
 trap 'rm -rf "$D"' EXIT
-build/release/bench/engine_sweep populate "$D" "$N" | grep '^populate'
-build/release/bench/engine_sweep sweep "$D" "$N" >"$D/out" &
+./build/release/bench/engine_sweep populate "$D" "$N" | grep '^populate'
+./build/release/bench/engine_sweep sweep "$D" "$N" >"$D/out" &
 PID=$!
 peak=0
 while kill -0 "$PID" 2>/dev/null; do

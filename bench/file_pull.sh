@@ -8,7 +8,7 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 make -s MODE=release CC=musl-gcc OUT=build/release DEPS=build/deps/musl CA_BUNDLE=build/ca-bundle.pem \
-	build/release/bench/file_pull
+	"$PWD/build/release/bench/file_pull"
 D=build/bench-file
 mkdir -p "$D"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
@@ -38,5 +38,5 @@ for n in ${@:-100000 1000000}; do
 }
 CFG
 	echo "rows: $n"
-	build/release/bench/file_pull "$D/config-$n.jsonc"
+	./build/release/bench/file_pull "$D/config-$n.jsonc"
 done

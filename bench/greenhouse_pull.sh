@@ -6,7 +6,7 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 make -s MODE=release CC=musl-gcc OUT=build/release DEPS=build/deps/musl CA_BUNDLE=build/ca-bundle.pem \
-	build/release/bench/greenhouse_pull
+	"$PWD/build/release/bench/greenhouse_pull"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 for n in "${@:-10000 100000}"; do
 	for n1 in $n; do
@@ -20,7 +20,7 @@ ctx = ssl.create_default_context(cafile=sys.argv[2])
 req = urllib.request.Request(sys.argv[1] + "/_admin/generate", method="POST",
     data=json.dumps({"candidates": int(sys.argv[3]), "applications_per_candidate": 2}).encode())
 urllib.request.urlopen(req, context=ctx, timeout=300).read()' "$U" "$T/ca/ca.pem" "$n1"
-		build/release/bench/greenhouse_pull "$U" "$T/ca/ca.pem"
+		./build/release/bench/greenhouse_pull "$U" "$T/ca/ca.pem"
 		kill "$(cat "$T/pid")" 2>/dev/null || true
 		rm -rf "$T"
 	done

@@ -6,7 +6,7 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 make -s MODE=release CC=musl-gcc OUT=build/release DEPS=build/deps/musl CA_BUNDLE=build/ca-bundle.pem \
-	build/release/bench/lever_pull
+	"$PWD/build/release/bench/lever_pull"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 for n in "${@:-20000 100000}"; do
 	for n1 in $n; do
@@ -21,7 +21,7 @@ req = urllib.request.Request(sys.argv[1] + "/_admin/generate", method="POST",
     data=json.dumps({"people": int(sys.argv[3]), "opportunities_per_person": 2}).encode())
 print("fake:", urllib.request.urlopen(req, context=ctx, timeout=600).read().decode()[:120])' \
 			"$U" "$T/ca/ca.pem" "$n1"
-		build/release/bench/lever_pull "$U" "$T/ca/ca.pem"
+		./build/release/bench/lever_pull "$U" "$T/ca/ca.pem"
 		kill "$(cat "$T/pid")" 2>/dev/null || true
 		rm -rf "$T"
 	done

@@ -35,6 +35,7 @@
 #include "auth.h"
 #include "http.h"
 #include "json.h"
+#include "model.h"
 #include "pace.h"
 #include "util.h"
 
@@ -80,23 +81,8 @@ enum rc keap_list_contacts(struct keap *, const char *since_iso, keap_page_fn, v
 /* RC_RECORD with err->status 404 when there is no such contact. */
 enum rc keap_get_contact(struct keap *, const char *id, cJSON **out, struct keap_err *);
 
-/* The custom-field model (GET /v2/contacts/model). */
-struct keap_field {
-	char *id;
-	char *label;
-	char *type;		/* TEXT, DATE, DATE_TIME, DROPDOWN, ... */
-	char *field_name;
-	char **options;		/* option labels, for choice fields */
-	size_t noptions;
-};
-struct keap_model {
-	struct keap_field *fields;
-	size_t n;
-};
+/* The custom-field model (GET /v2/contacts/model; the types are in model.h). */
 enum rc keap_load_model(struct keap *, struct keap_model *, struct keap_err *);
-const struct keap_field *keap_model_field(const struct keap_model *, const char *label);
-int keap_field_has_option(const struct keap_field *, const char *value);
-void keap_model_free(struct keap_model *);
 
 /* Tags and tag categories (GET /v2/tags, /v2/tags/categories; all pages). */
 struct keap_tag {

@@ -40,7 +40,7 @@
 #include "ats.h"
 #include "config.h"
 #include "json.h"
-#include "keap.h"
+#include "model.h"
 #include "util.h"
 
 enum map_owner { OWN_ATS, OWN_KEAP, OWN_FILL, OWN_CREATE };
