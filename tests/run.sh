@@ -21,12 +21,14 @@ rm -rf "$LOGDIR"
 mkdir -p "$LOGDIR"
 TOTAL_PASS=0
 TOTAL_FAIL=0
+T_START=$(date +%s)
 FAILED=()
 PIDS=()
 T=$(mktemp -d /tmp/atsrecon-run-XXXXXX)
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${POOL[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$T"
 }
@@ -34,7 +36,8 @@ trap cleanup EXIT
 export ASAN_OPTIONS=exitcode=86:detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86
 
-# component NAME CMD...: runs CMD with its output in build/tests/NAME.log.
+# component NAME CMD...: runs CMD with its output in build/tests/NAME.log and
+# its result in NAME.result ("pass fail secs line"); prints the verdict line.
 component() {
 	local name=$1 log line p f rc t0
 	shift
@@ -60,15 +63,32 @@ component() {
 		f=1
 		line="$line (sanitizer report)"
 	fi
-	TOTAL_PASS=$((TOTAL_PASS + p))
-	TOTAL_FAIL=$((TOTAL_FAIL + f))
+	echo "$p $f $(($(date +%s) - t0)) $line" >"$LOGDIR/$name.result"
 	if [ "$f" != 0 ]; then
-		FAILED+=("$name")
 		printf '%-28s FAIL  %s  [%ss]\n' "$name" "$line" "$(($(date +%s) - t0))"
 		grep -E '^not ok|ERROR|runtime error' "$log" | head -20 | sed 's/^/    /'
 	else
 		printf '%-28s ok    %s  [%ss]\n' "$name" "$line" "$(($(date +%s) - t0))"
 	fi
+}
+
+# pooled NAME CMD...: a component run beside others, at most TEST_JOBS at once
+# (default 3: most of a component's time is spent waiting on fakes, not on the
+# CPU). Each pooled component has its own fakes, ports and temporary directory.
+TEST_JOBS=${TEST_JOBS:-3}
+POOL=()
+pooled() {
+	[ -n "$PATTERN" ] && [[ "$1" != *"$PATTERN"* ]] && return 0
+	while [ "$(jobs -rp | grep -c -F -x -f <(printf '%s\n' "${POOL[@]:-none}"))" -ge "$TEST_JOBS" ]; do
+		wait -n 2>/dev/null || sleep 0.2
+	done
+	component "$@" &
+	POOL+=($!)
+}
+pool_wait() {
+	local p
+	for p in "${POOL[@]}"; do wait "$p" 2>/dev/null; done
+	POOL=()
 }
 
 # start_fake_as VAR NAME [ARGS]: a fake for the C tests; VAR gets its root URL.
@@ -100,18 +120,48 @@ for t in build/dev/tests/test_*; do
 	[ -x "$t" ] && component "unit-$(basename "$t" | sed 's/^test_//')" "$t"
 done
 
+# Integration tests: each starts its own fakes. The timing-sensitive ones
+# (signals, progress: they measure reactions within fractions of a second)
+# run alone at the end; the rest share the pool, the long scenario suite split
+# by source so its parts run side by side.
+SERIAL="signals progress"
 for s in tests/integration/*.sh; do
 	n=$(basename "$s" .sh)
-	component "release-$n" env ATSRECON="$TOP/atsrecon" T_NAME="$n" bash "$s"
+	case " $SERIAL " in *" $n "*) continue ;; esac
+	if [ "$n" = scenarios ]; then
+		# the scenario suite: every source with the static binary; under the
+		# sanitizers two sources (one API, the export file) keep the run short
+		for k in greenhouse lever ashby file; do
+			pooled "release-$n-$k" env ATSRECON="$TOP/atsrecon" T_NAME="$n-$k" SCN_KINDS=$k bash "$s"
+		done
+		for k in greenhouse file; do
+			pooled "asan-$n-$k" env ATSRECON="$TOP/build/dev/atsrecon" T_NAME="$n-$k" SCN_KINDS=$k \
+				bash "$s"
+		done
+		continue
+	fi
+	pooled "release-$n" env ATSRECON="$TOP/atsrecon" T_NAME="$n" bash "$s"
 	# chroot: the static binary's own test; vendor: the build scripts, no binary;
 	# docs: the man pages and example configs; a second binary adds nothing
 	case "$n" in chroot | vendor | docs | deploy | metrics) continue ;; esac
-	# the scenario suite: every source with the static binary; under the
-	# sanitizers two sources (one API, the export file) keep the run short
-	component "asan-$n" env ATSRECON="$TOP/build/dev/atsrecon" T_NAME="$n" SCN_KINDS=greenhouse,file \
-		bash "$s"
+	pooled "asan-$n" env ATSRECON="$TOP/build/dev/atsrecon" T_NAME="$n" bash "$s"
+done
+pool_wait
+for n in $SERIAL; do
+	[ -f "tests/integration/$n.sh" ] || continue
+	component "release-$n" env ATSRECON="$TOP/atsrecon" T_NAME="$n" bash "tests/integration/$n.sh"
+	component "asan-$n" env ATSRECON="$TOP/build/dev/atsrecon" T_NAME="$n" bash "tests/integration/$n.sh"
 done
 
+# the totals, from every component's result
+for r in "$LOGDIR"/*.result; do
+	[ -f "$r" ] || continue
+	read -r p f _ <"$r"
+	TOTAL_PASS=$((TOTAL_PASS + p))
+	TOTAL_FAIL=$((TOTAL_FAIL + f))
+	[ "$f" != 0 ] && FAILED+=("$(basename "$r" .result)")
+done
+echo "wall time: $(($(date +%s) - T_START)) s"
 if [ ${#FAILED[@]} -gt 0 ]; then
 	echo "failed: ${FAILED[*]}"
 fi
