@@ -55,7 +55,10 @@ plan_add(struct plan *p, enum op_kind kind, const char *ats_id, const char *cont
 {
 	struct op *o;
 
-	p->v = xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
+	if (p->n == p->cap) {	/* doubling: appending n ops costs O(n) */
+		p->cap = p->cap ? p->cap * 2 : 64;
+		p->v = xrealloc(p->v, p->cap * sizeof(*p->v));
+	}
 	o = &p->v[p->n++];
 	memset(o, 0, sizeof(*o));
 	o->kind = kind;
@@ -102,20 +105,18 @@ plan_free(struct plan *p)
 }
 
 static int
-seen_before(const struct plan *p, size_t upto, const char *contact)
+cmp_str(const void *a, const void *b)
 {
-	size_t i;
-
-	for (i = 0; i < upto; i++)
-		if (p->v[i].kind != OP_UPSERT_CONTACT && str_eq(p->v[i].contact_id, contact))
-			return 1;
-	return 0;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Counts by sorting the linked contacts once: O(n log n), not a scan of the
+ * earlier ops per op (200,000 ops took minutes that way). */
 void
 plan_count(const struct plan *p, struct plan_counts *c)
 {
-	size_t i;
+	const char **ids = xcalloc(p->n ? p->n : 1, sizeof(*ids));
+	size_t i, n = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->ops = p->n;
@@ -123,12 +124,17 @@ plan_count(const struct plan *p, struct plan_counts *c)
 		const struct op *o = &p->v[i];
 		if (o->kind == OP_UPSERT_CONTACT)
 			c->creates++;
-		else if (o->contact_id != NULL && !seen_before(p, i, o->contact_id))
-			c->changed++;	/* patches, tag changes and deletes of linked contacts */
+		else if (o->contact_id != NULL)
+			ids[n++] = o->contact_id;	/* patches, tag changes, deletes */
 		if (o->kind == OP_DELETE_CONTACT)
 			c->deletes++;
 		c->archives += o->archive;
 	}
+	qsort(ids, n, sizeof(*ids), cmp_str);
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(ids[i - 1], ids[i]) != 0)
+			c->changed++;	/* each linked contact once */
+	free(ids);
 }
 
 enum rc

@@ -39,11 +39,13 @@ struct op {
 	char **reasons;		/* "kind:field" of the drifts it repairs */
 	size_t nreasons;
 	int archive;		/* applies the archive tag (counted by the guard) */
+	size_t row_lo, row_hi;	/* the report rows of its candidate (in memory only;
+				 * row_hi == 0: unknown, every row is looked at) */
 };
 
 struct plan {
 	struct op *v;
-	size_t n;
+	size_t n, cap;
 	size_t linked;		/* linked contacts in the snapshot (the % guard's base) */
 };
 

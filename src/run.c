@@ -1559,7 +1559,7 @@ done:
 static enum rc
 reconcile_keys(struct run *r, char *const *keys, size_t n)
 {
-	size_t i;
+	size_t i, j, op0, row0;
 	enum rc rc = RC_OK;
 
 	for (i = 0; i < n && rc == RC_OK; i++) {
@@ -1570,7 +1570,14 @@ reconcile_keys(struct run *r, char *const *keys, size_t n)
 		if ((rc = batch_tick(r)) != RC_OK)
 			break;
 		progress_update(&r->prog, "comparing", ++r->compared, r->full ? 0 : r->touched.n);
+		op0 = r->plan.n;
+		row0 = r->rep.nrows;
 		rc = reconcile_one(r, keys[i]);
+		for (j = op0; j < r->plan.n; j++) {
+			/* where mark_rows finds the op's rows: O(1) per op, not a scan */
+			r->plan.v[j].row_lo = row0;
+			r->plan.v[j].row_hi = r->rep.nrows;
+		}
 	}
 	return rc;
 }
@@ -1804,9 +1811,13 @@ op_json_line(const struct op *o, struct buf *out)
 static void
 mark_rows(struct run *r, const struct op *o, const char *action, const char *error)
 {
-	size_t i;
+	size_t i, lo = 0, hi = r->rep.nrows;
 
-	for (i = 0; i < r->rep.nrows; i++) {
+	if (o->row_hi > o->row_lo && o->row_hi <= r->rep.nrows) {
+		lo = o->row_lo;
+		hi = o->row_hi;
+	}
+	for (i = lo; i < hi; i++) {
 		struct report_row *w = &r->rep.rows[i];
 		int match = str_eq(w->candidate, o->ats_id) && strcmp(w->action, "planned") == 0;
 		if (!match)
@@ -2366,6 +2377,8 @@ run_once(const struct config *cfg, const struct run_opts *o, const char *state_d
 				free(w->kind);
 				w->kind = xstrdup(r.plan.v[i].kind == OP_APPLY_TAG ||
 				    r.plan.v[i].kind == OP_REMOVE_TAG ? "stage_tag" : "field_mismatch");
+				r.plan.v[i].row_lo = r.rep.nrows - 1;
+				r.plan.v[i].row_hi = r.rep.nrows;
 			}
 		}
 	} else {
