@@ -6,7 +6,8 @@
  *   engine_sweep populate DIR N    N candidates, N linked contacts (agreeing),
  *                                   and one full sweep to settle the bases
  *   engine_sweep sweep DIR N       the timed full sweep, with 5 % of the
- *                                   candidates changed in the ATS (last name)
+ *                                   candidates changed in the ATS (last name;
+ *                                   BENCH_DRIFT_PCT sets another share)
  *
  * The sweep prints wall time, peak RSS (VmHWM), peak anonymous memory, the
  * number of ops planned and the drift found. Targets (issue: engine): 1,000,000
@@ -34,7 +35,8 @@ static const char *const STAGE_TAGS[] = { "ATS Stage: Review", "ATS Stage: Scree
 static const char *const FIRST[] = { "Ada", "Bo", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hal" };
 
 static long n_people;
-static int drift;	/* the sweep: 5 % changed in the ATS */
+static int drift;	/* the sweep: some changed in the ATS */
+static long drift_pct = 5;	/* how many, in % (BENCH_DRIFT_PCT) */
 
 /* Candidate i as the ATS has it. */
 static void
@@ -46,7 +48,7 @@ make_candidate(long i, struct candidate *c, char *id, char *email, char *phone, 
 	snprintf(id, 24, "%ld", 100000000L + i);
 	snprintf(email, 64, "person.%ld@example.com", i);
 	snprintf(phone, 24, "+1415%03ld%04ld", 200 + (i / 10000) % 700, i % 10000);
-	snprintf(last, 40, "Surname%ld%s", i, drift && i % 20 == 7 ? "x" : "");
+	snprintf(last, 40, "Surname%ld%s", i, drift && (i * 37 + 7) % 100 < drift_pct ? "x" : "");
 	c->ats = "bench";
 	c->id = id;
 	c->first_name = (char *)FIRST[i % 8];
@@ -244,6 +246,8 @@ main(int argc, char **argv)
 	}
 	populate = strcmp(argv[1], "populate") == 0;
 	n_people = strtol(argv[3], NULL, 10);
+	if (getenv("BENCH_DRIFT_PCT") != NULL)
+		drift_pct = strtol(getenv("BENCH_DRIFT_PCT"), NULL, 10);
 	json_init();
 	log_init(getenv("BENCH_VERBOSE") ? LOG_DEBUG : LOG_WARN, LOG_FMT_TEXT);
 	buf_addf(&text, CONFIG, argv[2], argv[2]);
@@ -287,8 +291,8 @@ main(int argc, char **argv)
 		printf("populate: settling sweep %.1f s (exit rc %d)\n", (double)(t1 - t0) / 1000.0, (int)rc);
 		return rc == RC_OK ? 0 : 1;
 	}
-	printf("sweep: %ld candidates, full, 5 %% drifted: %.2f s wall; peak RSS %ld kB, "
-	    "peak anonymous %ld kB (rc %d)\n", n_people, (double)(t1 - t0) / 1000.0,
+	printf("sweep: %ld candidates, full, %ld %% drifted: %.2f s wall; peak RSS %ld kB, "
+	    "peak anonymous %ld kB (rc %d)\n", n_people, drift_pct, (double)(t1 - t0) / 1000.0,
 	    rss_status_kb("VmHWM"), rss_anon_peak_kb, (int)rc);
 	return rc == RC_OK ? 0 : 1;
 }
