@@ -1763,12 +1763,14 @@ accuracy(struct run *r, int count_fields)
 		/* what is not in sync after this run is looked at again by the next one,
 		 * changed or not (DB failed: attempts and the last error, if any) */
 		size_t i;
-		struct buf v = BUF_INIT;
+		/* in batches: one commit (and one fsync) per BATCH_RECORDS, not per key */
 		for (i = 0; i < a.ok.n; i++)
-			state_del(r->st, DB_FAILED, a.ok.v[i]);
+			if (batch_tick(r) == RC_OK)
+				state_del(r->st, DB_FAILED, a.ok.v[i]);
 		for (i = 0; i < a.pending.n; i++)
-			state_put(r->st, DB_FAILED, a.pending.v[i], "{\"attempts\":0}", 14);
-		buf_free(&v);
+			if (batch_tick(r) == RC_OK)
+				state_put(r->st, DB_FAILED, a.pending.v[i], "{\"attempts\":0}", 14);
+		batch_end(r);
 	}
 	set_free(&a.ok);
 	set_free(&a.pending);
