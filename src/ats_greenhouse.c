@@ -528,8 +528,9 @@ fetch_apps(struct ats *a, char *const *ids, size_t n, cJSON *into)
 /* Fills the current application's fields of c from apps (all of this
  * candidate's applications among them). */
 static void
-apply_current(struct gh *g, struct candidate *c, const cJSON *apps)
+apply_current(struct ats *a, struct candidate *c, const cJSON *apps)
 {
+	struct gh *g = a->priv;
 	struct ats_app *v;
 	const cJSON **objs, *it, *cur;
 	size_t n = 0;
@@ -558,7 +559,7 @@ apply_current(struct gh *g, struct candidate *c, const cJSON *apps)
 			ids[i] = id_str(objs[i], "id");
 			v[i].id = ids[i] ? ids[i] : "";
 		}
-		best = ats_pick_application(v, n);
+		best = ats_pick_application(v, n, a->app_policy);
 		if (best >= 0) {
 			cur = objs[best];
 			c->app_id = id_str(cur, "id");
@@ -616,7 +617,7 @@ deliver(struct ats *a, const cJSON *const *recs, size_t n, struct emit *em)
 			candidate_free(&c);
 			continue;
 		}
-		apply_current(g, &c, apps);
+		apply_current(a, &c, apps);
 		rc = em->fn(em->arg, &c);
 		if (em->pull != NULL)
 			em->pull->records++;
@@ -798,7 +799,7 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 	if (rc == RC_OK) {
 		*out = xcalloc(1, sizeof(**out));
 		parse_candidate(g, cand, *out);
-		apply_current(g, *out, apps);
+		apply_current(a, *out, apps);
 	}
 	cJSON_Delete(apps);
 	cJSON_Delete(cand);

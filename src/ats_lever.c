@@ -601,7 +601,7 @@ build_person(struct ats *a, const char *cid, const cJSON *const *opps, size_t n,
 		if (apps[i].updated_ms > c->updated_ms)
 			c->updated_ms = apps[i].updated_ms;
 	}
-	best = ats_pick_application(apps, n);
+	best = ats_pick_application(apps, n, a->app_policy);
 	free(apps);
 	if (best < 0)
 		return RC_OK;
