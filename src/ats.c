@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ats.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,16 +207,26 @@ ats_app_policy_of(const struct config *cfg)
 	    ATS_APP_LATEST_UPDATED : ATS_APP_ACTIVE_FIRST;
 }
 
+static const char *
+field_name(unsigned bit)
+{
+	return bit == ATS_FLD_STAGE ? "stage" : bit == ATS_FLD_STATUS ? "status" :
+	    bit == ATS_FLD_JOB ? "job" : bit == ATS_FLD_SOURCE ? "source" : "referrer";
+}
+
 void
 ats_degrade(struct ats *a, unsigned field, const char *what, const char *why)
 {
+	size_t have = strlen(a->degraded_note);
+
 	if (a->degraded & field)
 		return;
 	a->degraded |= field;
 	log_warn(a->drv->name, "%s: %s; the %s of every candidate is left unknown this run "
-	    "(nothing is written for it)", what, why,
-	    field == ATS_FLD_STAGE ? "stage" : field == ATS_FLD_STATUS ? "status" :
-	    field == ATS_FLD_JOB ? "job" : field == ATS_FLD_SOURCE ? "source" : "referrer");
+	    "(nothing is written for it)", what, why, field_name(field));
+	if (have < sizeof(a->degraded_note))
+		snprintf(a->degraded_note + have, sizeof(a->degraded_note) - have, "%s%s (%s: %s)",
+		    have ? "; " : "", field_name(field), what, why);
 }
 
 void

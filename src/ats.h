@@ -206,6 +206,7 @@ struct ats {
 	/* Lookups the source refused this run (ATS_FLD_*; each warned once):
 	 * doctor names them. */
 	unsigned degraded;
+	char degraded_note[512];	/* "referrer (GET /v3/referrers: HTTP 403 ...)", ... */
 	void *priv;		/* the driver's own state */
 };
 
@@ -215,7 +216,8 @@ enum rc ats_open(const struct config *, struct http *, struct ats **out);
 unsigned ats_fields_used(const struct config *);
 /* The policy of ats.current_application. */
 enum ats_app_policy ats_app_policy_of(const struct config *);
-/* Marks field (ATS_FLD_*) degraded for this run: warns once (what, why). */
+/* Marks field (ATS_FLD_*) degraded for this run: warns once (what: the
+ * request, why: what the source said) and notes it in degraded_note. */
 void ats_degrade(struct ats *, unsigned field, const char *what, const char *why);
 void ats_close(struct ats *);
 
