@@ -178,6 +178,10 @@ struct ats_driver {
 	 * still confirms each with get() before archiving. */
 	enum rc (*pull_deleted)(struct ats *, int64_t from_ms, int64_t to_ms, ats_id_fn, void *,
 	    struct ats_pull *);
+	/* Optional: reads now every reference list the mapping uses (doctor;
+	 * runs read them when first needed). A refused one is degraded, not an
+	 * error (a->degraded, a->degraded_note). */
+	enum rc (*lookups)(struct ats *);
 	void (*close)(struct ats *);
 };
 

@@ -20,7 +20,7 @@
  * Fields: id (required), email and phone (a column name or an array of
  * them), first_name, last_name, name, title, company, stage, status, job,
  * source, referrer, applied_at, updated_at, created_at, anonymized, private,
- * and "custom:<key>" (a custom value under <key>). One extra key is not a
+ * application_id, and "custom:<key>" (a custom value under <key>). One extra key is not a
  * field: "date_order" (iso, the default | mdy | dmy) says how dates written
  * with slashes read (01/05/2026); ISO 8601 and epoch seconds/milliseconds
  * are always accepted. (It lives here because no option says it; if the
@@ -67,13 +67,13 @@
  * FILE_ROW_MAX bytes), and the engine diffs it against the snapshot; a
  * person missing from the file is deleted_in_ats (the engine's guards
  * apply). The one thing that grows with the file is the set of ids already
- * delivered (for duplicates): 64-bit hashes in tables 3/8 to 3/4 full, 11 to
+ * seen (the census pass, below): 64-bit hashes in tables 3/8 to 3/4 full, 11 to
  * 21 bytes per row (16 MB of tables for 1,000,000 rows; bench/file_pull.sh
  * measured a 22 MB peak RSS there, 3 MB at 100,000 rows). It holds hashes,
  * not the ids: two different ids with the same hash (odds about n^2 / 2^65,
  * 3e-8 for a million rows) would make the second reported as a duplicate.
  * pull_window calls pull_all (the engine never calls it for a FULL_ONLY
- * driver). get(id) scans the file once and returns the first well-formed
+ * driver). get(id) scans the file once and returns the current well-formed
  * row with that id, or RC_RECORD when there is none: correct, but a scan per
  * call, so the engine must not call it per vanished id for FULL_ONLY sources.
  *
@@ -84,10 +84,19 @@
  * unusable id (empty, over FILE_ID_MAX bytes, control characters, a list) —
  * these are counted in ats_pull.skipped: their person may be missing from
  * the pull, so for the engine they would look deleted, and it must not
- * archive anyone after a pull with skipped > 0. A duplicate id is reported
- * the same way but NOT counted there: the FIRST row with the id was
- * delivered, so nobody is missing (an export with a row per application
- * would otherwise block every archive).
+ * archive anyone after a pull with skipped > 0.
+ *
+ * Several rows with one id are one person's applications (an export with a
+ * row per application; they need not be adjacent): the person is delivered
+ * once, built from the row of the current application (ats_app_better with
+ * ats.current_application: active from the status column, the update time
+ * from updated_at, the id from application_id, else the row's number, so the
+ * later row is the greater id). pull_all reads the file in passes: a census
+ * of the ids (which have several rows), then, only if some do, the pick of
+ * each such id's current row (a table of those ids only), then the delivery;
+ * the file must be the same one (device, inode, size, mtime) in every pass,
+ * else the pull fails (RC_REMOTE) and nothing is used. get() reads every row
+ * with the id and keeps the current one the same way.
  *
  * Configuration errors (RC_CONFIG, `file:line: message`): the file cannot be
  * opened or read (path and strerror) or is not a regular file; not UTF-8; a
@@ -98,10 +107,8 @@
  *
  * What an export cannot tell (documented for users): deletes are only
  * "absent from this file"; merges look like a delete plus another id;
- * anonymisation and privacy only if a column says so; one row is one person
- * with one current application (an export with a row per application reports
- * the later rows as duplicate ids); no stage ids; no change times unless
- * mapped; and the file is only as fresh as its last export (write it
+ * anonymisation and privacy only if a column says so; no stage ids; no change
+ * times unless mapped; and the file is only as fresh as its last export (write it
  * atomically: a file caught half-written loses its tail, which the engine's
  * archive guard must catch).
  */

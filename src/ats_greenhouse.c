@@ -13,11 +13,13 @@
  *
  * Stage and status live on applications. For each page of candidates, their
  * applications are fetched (candidate_ids, 50 per call) and the current one is
- * picked by ats_pick_application. Applications change without touching their
+ * picked by ats_pick_application (ats.current_application). Applications change without touching their
  * candidate, so a window also lists the applications changed in it and fetches
  * those candidates that were not already delivered (their updated_at is
  * outside the window). Job, source and referrer names are resolved once per
- * run from /v3/jobs, /v3/sources, /v3/referrers.
+ * run from /v3/jobs, /v3/sources, /v3/referrers, each only when a fields rule
+ * uses its field (a->used); a 403/404 on one degrades that field (ats_degrade:
+ * unknown for every candidate, warned once, named by doctor).
  *
  * Anonymised candidates (first name "Anonymized", no emails or phones) are
  * flagged, never delivered as an ordinary edit. Private candidates are
@@ -908,5 +910,6 @@ const struct ats_driver ats_greenhouse = {
 	.pull_window = gh_pull_window,
 	.pull_all = gh_pull_all,
 	.get = gh_get_one,
+	.lookups = load_maps,
 	.close = gh_close,
 };

@@ -11,9 +11,9 @@
  *
  * The person is the opportunity's `contact`, never the opportunity: one
  * canonical candidate per contact, whose stage and status come from the
- * current opportunity picked by ats_pick_application (the most recently
- * updated active one, else the latest; an opportunity whose updatedAt is null
- * counts as updated at its createdAt). Listings name opportunities, so a
+ * current opportunity picked by ats_pick_application (ats.current_application:
+ * by default the most recently updated active one, else the latest; an
+ * opportunity whose updatedAt is null counts as updated at its createdAt). Listings name opportunities, so a
  * listing is read for contact ids only (include=contact), and each contact new
  * to this pull is then read whole: GET /opportunities with contact_id repeated
  * for up to 50 contacts per call (the documented way to find every
@@ -36,13 +36,17 @@
  *
  * Status: an active opportunity is "active"; an archived one takes its
  * archive reason's type from /archive_reasons (read once per run, in open,
- * which also proves the key): hired -> "hired", non-hired -> "rejected"; an
- * archived opportunity without a reason, or with one the list does not know,
- * is "archived". Both shapes are read: archived {archivedAt, reason} and the
+ * when the status is used: a fields rule or stage tags): hired -> "hired",
+ * non-hired -> "rejected"; an archived opportunity without a reason, or with
+ * one the list does not know, is "archived". Both shapes are read: archived {archivedAt, reason} and the
  * example's top-level archivedAt/archiveReason. Stage names come from the
  * expanded stage {id, text}; if a server answers with bare ids, /stages is
- * read once per run instead. The job is the posting of the expanded
- * application, named from /postings (read once per run, when first needed).
+ * read once per run instead (when the stage is used). The job is the posting
+ * of the expanded application, named from /postings (read once per run, when
+ * first needed, and only when the job is used). A 403/404 on any of these
+ * lists degrades its field (ats_degrade: unknown, warned once, named by
+ * doctor); without the archive reasons an archived person's status AND stage
+ * are unknown, so no stage tag is guessed from the stage name alone.
  *
  * Names: Lever has one name field; norm_split_name splits it (first token /
  * rest) and full_name keeps it. Emails are untyped strings, the first is the
@@ -1039,6 +1043,15 @@ lv_open(struct ats *a)
 	return rc;
 }
 
+/* The reference lists the mapping uses, now (doctor): the archive reasons
+ * were read by open; the postings when the job is used. /stages only serves
+ * servers that answer with bare stage ids, so it is not asked here. */
+static enum rc
+lv_lookups(struct ats *a)
+{
+	return (a->used & ATS_FLD_JOB) ? need_postings(a) : RC_OK;
+}
+
 static void
 lv_close(struct ats *a)
 {
@@ -1063,5 +1076,6 @@ const struct ats_driver ats_lever = {
 	.pull_all = lv_pull_all,
 	.get = lv_get_one,
 	.pull_deleted = lv_pull_deleted,
+	.lookups = lv_lookups,
 	.close = lv_close,
 };
