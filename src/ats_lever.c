@@ -13,8 +13,9 @@
  * canonical candidate per contact, whose stage and status come from the
  * current opportunity picked by ats_pick_application (ats.current_application:
  * by default the most recently updated active one, else the latest; an
- * opportunity whose updatedAt is null counts as updated at its createdAt). Listings name opportunities, so a
- * listing is read for contact ids only (include=contact), and each contact new
+ * opportunity whose updatedAt is null counts as updated at its createdAt).
+ * Listings name opportunities, so a listing is read for contact ids only
+ * (include=contact), and each contact new
  * to this pull is then read whole: GET /opportunities with contact_id repeated
  * for up to 50 contacts per call (the documented way to find every
  * opportunity of a person: "Multiple contacts can be specified and results
@@ -38,8 +39,8 @@
  * archive reason's type from /archive_reasons (read once per run, in open,
  * when the status is used: a fields rule or stage tags): hired -> "hired",
  * non-hired -> "rejected"; an archived opportunity without a reason, or with
- * one the list does not know, is "archived". Both shapes are read: archived {archivedAt, reason} and the
- * example's top-level archivedAt/archiveReason. Stage names come from the
+ * one the list does not know, is "archived". Both shapes are read: archived
+ * {archivedAt, reason} and the example's top-level archivedAt/archiveReason. Stage names come from the
  * expanded stage {id, text}; if a server answers with bare ids, /stages is
  * read once per run instead (when the stage is used). The job is the posting
  * of the expanded application, named from /postings (read once per run, when
