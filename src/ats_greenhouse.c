@@ -14,8 +14,9 @@
  * Stage and status live on applications. For each page of candidates, their
  * applications are fetched (candidate_ids, 50 per call) and the current one is
  * picked by ats_pick_application (ats.current_application). Applications
- * change without touching their candidate, so a window also lists the applications changed in it and fetches
- * those candidates that were not already delivered (their updated_at is
+ * change without touching their candidate, so a window also lists the
+ * applications changed in it and fetches those candidates that were not
+ * already delivered (their updated_at is
  * outside the window). Job, source and referrer names are resolved once per
  * run from /v3/jobs, /v3/sources, /v3/referrers, each only when a fields rule
  * uses its field (a->used); a 403/404 on one degrades that field (ats_degrade:
