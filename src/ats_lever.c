@@ -42,9 +42,10 @@
  * one the list does not know, is "archived". Both shapes are read: archived
  * {archivedAt, reason} and the example's top-level archivedAt/archiveReason.
  * Stage names come from the expanded stage {id, text}; if a server answers
- * with bare ids, /stages is read once per run instead (when the stage is used). The job is the posting
- * of the expanded application, named from /postings (read once per run, when
- * first needed, and only when the job is used). A 403/404 on any of these
+ * with bare ids, /stages is read once per run instead (when the stage is
+ * used). The job is the posting of the expanded application, named from
+ * /postings (read once per run, when first needed, and only when the job is
+ * used). A 403/404 on any of these
  * lists degrades its field (ats_degrade: unknown, warned once, named by
  * doctor); without the archive reasons an archived person's status AND stage
  * are unknown, so no stage tag is guessed from the stage name alone.
