@@ -18,8 +18,9 @@
  * applications changed in it and fetches those candidates that were not
  * already delivered (their updated_at is outside the window). Job, source
  * and referrer names are resolved once per run from /v3/jobs, /v3/sources,
- * /v3/referrers, each only when a fields rule uses its field (a->used); a 403/404 on one degrades that field (ats_degrade:
- * unknown for every candidate, warned once, named by doctor).
+ * /v3/referrers, each only when a fields rule uses its field (a->used); a
+ * 403/404 on one degrades that field (ats_degrade: unknown for every
+ * candidate, warned once, named by doctor).
  *
  * Anonymised candidates (first name "Anonymized", no emails or phones) are
  * flagged, never delivered as an ordinary edit. Private candidates are
