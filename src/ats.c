@@ -2,10 +2,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ats.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "json.h"
 #include "log.h"
 #include "norm.h"
 
@@ -138,34 +140,93 @@ id_cmp(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
+int
+ats_app_better(const struct ats_app *a, const struct ats_app *b, enum ats_app_policy pol)
+{
+	if (pol == ATS_APP_ACTIVE_FIRST && a->active != b->active)
+		return b->active;
+	if (a->updated_ms != b->updated_ms)
+		return b->updated_ms > a->updated_ms;
+	return id_cmp(b->id ? b->id : "", a->id ? a->id : "") > 0;
+}
+
 long
-ats_pick_application(const struct ats_app *apps, size_t n)
+ats_pick_application(const struct ats_app *apps, size_t n, enum ats_app_policy pol)
 {
 	long best = -1;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		const struct ats_app *a = &apps[i], *b;
-
-		if (best < 0) {
+	for (i = 0; i < n; i++)
+		if (best < 0 || ats_app_better(&apps[best], &apps[i], pol))
 			best = (long)i;
-			continue;
-		}
-		b = &apps[best];
-		if (a->active != b->active) {
-			if (a->active)
-				best = (long)i;
-			continue;
-		}
-		if (a->updated_ms != b->updated_ms) {
-			if (a->updated_ms > b->updated_ms)
-				best = (long)i;
-			continue;
-		}
-		if (id_cmp(a->id, b->id) > 0)
-			best = (long)i;
-	}
 	return best;
+}
+
+unsigned
+ats_field_bit(const char *f)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} bits[] = {
+		{ "stage", ATS_FLD_STAGE }, { "status", ATS_FLD_STATUS }, { "job", ATS_FLD_JOB },
+		{ "source", ATS_FLD_SOURCE }, { "referrer", ATS_FLD_REFERRER },
+	};
+	size_t i;
+
+	for (i = 0; f != NULL && i < ARRAY_LEN(bits); i++)
+		if (strcmp(f, bits[i].name) == 0)
+			return bits[i].bit;
+	return 0;
+}
+
+int
+candidate_field_unknown(const struct candidate *c, const char *from)
+{
+	return (c->unknown & ats_field_bit(from)) != 0;
+}
+
+unsigned
+ats_fields_used(const struct config *cfg)
+{
+	const cJSON *f;
+	unsigned used = 0;
+
+	cJSON_ArrayForEach(f, cfg_json(cfg, OPT_FIELDS))
+		used |= ats_field_bit(json_str(f, "from"));
+	/* stage tags pick by status, then by stage name */
+	if (cfg_json(cfg, OPT_STAGE_TAGS) != NULL)
+		used |= ATS_FLD_STAGE | ATS_FLD_STATUS;
+	return used;
+}
+
+enum ats_app_policy
+ats_app_policy_of(const struct config *cfg)
+{
+	return str_eq(cfg_str(cfg, OPT_ATS_CURRENT_APPLICATION), "latest_updated") ?
+	    ATS_APP_LATEST_UPDATED : ATS_APP_ACTIVE_FIRST;
+}
+
+static const char *
+field_name(unsigned bit)
+{
+	return bit == ATS_FLD_STAGE ? "stage" : bit == ATS_FLD_STATUS ? "status" :
+	    bit == ATS_FLD_JOB ? "job" : bit == ATS_FLD_SOURCE ? "source" : "referrer";
+}
+
+void
+ats_degrade(struct ats *a, unsigned field, const char *what, const char *why)
+{
+	size_t have = strlen(a->degraded_note);
+
+	if (a->degraded & field)
+		return;
+	a->degraded |= field;
+	log_warn(a->drv->name, "%s: %s; the %s of every candidate is left unknown this run "
+	    "(nothing is written for it)", what, why, field_name(field));
+	if (have < sizeof(a->degraded_note))
+		snprintf(a->degraded_note + have, sizeof(a->degraded_note) - have, "%s%s (%s: %s)",
+		    have ? "; " : "", field_name(field), what, why);
 }
 
 void
@@ -223,6 +284,8 @@ ats_open(const struct config *cfg, struct http *http, struct ats **out)
 		a->drv = drivers[i];
 		a->cfg = cfg;
 		a->http = http;
+		a->app_policy = ats_app_policy_of(cfg);
+		a->used = ats_fields_used(cfg);
 		if ((rc = a->drv->open(a)) != RC_OK) {
 			ats_close(a);
 			return rc;

@@ -56,6 +56,7 @@ struct candidate {
 
 	struct cand_invalid *invalid;
 	size_t ninvalid;
+	unsigned unknown;	/* ATS_FLD_* whose lookup was refused this run */
 };
 
 void candidate_free(struct candidate *);	/* frees the members, not the struct */
@@ -74,18 +75,47 @@ void candidate_set_status(struct candidate *, const char *raw);
 
 /*
  * An application (Lever: opportunity) as the driver sees it, for the one rule
- * that picks the current one for every ATS: the most recently updated
- * application that is still active; if none is active, the most recently
- * updated one; ties go to the greatest id (compared numerically when both are
- * numbers, else as strings).
+ * that picks the current one for every ATS (ats.current_application):
+ *   ATS_APP_ACTIVE_FIRST (default, "active_first"): the most recently updated
+ *     application that is still active; if none is active, the most recently
+ *     updated one;
+ *   ATS_APP_LATEST_UPDATED ("latest_updated"): the most recently updated one,
+ *     whatever its status.
+ * Ties go to the greatest id (compared numerically when both are numbers,
+ * else as strings).
  */
+enum ats_app_policy { ATS_APP_ACTIVE_FIRST, ATS_APP_LATEST_UPDATED };
+
 struct ats_app {
 	const char *id;
 	int active;
 	int64_t updated_ms;
 };
 /* Index of the current application among n, or -1 when n == 0. */
-long ats_pick_application(const struct ats_app *apps, size_t n);
+long ats_pick_application(const struct ats_app *apps, size_t n, enum ats_app_policy);
+/* 1 when b is preferred over a (the same rule, pairwise). */
+int ats_app_better(const struct ats_app *a, const struct ats_app *b, enum ats_app_policy);
+
+/*
+ * The canonical fields that come from reference lists (lookups a driver may
+ * skip when nothing uses them): a bit each. ats_open computes the set the
+ * configuration uses (the "fields" rules' "from", and stage_tags: stage and
+ * status) into struct ats.used; a driver fetches a lookup only when its field
+ * is used. A field whose lookup the source refused (403/404 on an optional
+ * list) is left NULL and its bit set in candidate.unknown: the mapping then
+ * has no opinion about it (not even with null "clear"), so nothing is written.
+ */
+#define ATS_FLD_STAGE 0x01u
+#define ATS_FLD_STATUS 0x02u
+#define ATS_FLD_JOB 0x04u
+#define ATS_FLD_SOURCE 0x08u
+#define ATS_FLD_REFERRER 0x10u
+#define ATS_FLD_ALL 0x1fu
+/* The ATS_FLD_* bit of a canonical field name ("job"), 0 for others. */
+unsigned ats_field_bit(const char *canonical);
+/* 1 when the candidate's value of canonical field `from` is unknown this run
+ * (its lookup was refused): not empty, unknown. */
+int candidate_field_unknown(const struct candidate *, const char *from);
 
 /* An id → name table of a source's reference data (jobs, stages, sources,
  * archive reasons...), loaded once per run; flag is the driver's (Lever:
@@ -148,6 +178,10 @@ struct ats_driver {
 	 * still confirms each with get() before archiving. */
 	enum rc (*pull_deleted)(struct ats *, int64_t from_ms, int64_t to_ms, ats_id_fn, void *,
 	    struct ats_pull *);
+	/* Optional: reads now every reference list the mapping uses (doctor;
+	 * runs read them when first needed). A refused one is degraded, not an
+	 * error (a->degraded, a->degraded_note). */
+	enum rc (*lookups)(struct ats *);
 	void (*close)(struct ats *);
 };
 
@@ -170,11 +204,25 @@ struct ats {
 	const char *sync_in;
 	char *sync_out;
 	const char *sync_reset;
+	/* Set by ats_open from the configuration before the driver's open: */
+	enum ats_app_policy app_policy;	/* ats.current_application */
+	unsigned used;		/* ATS_FLD_* the mapping uses (lookups to fetch) */
+	/* Lookups the source refused this run (ATS_FLD_*; each warned once):
+	 * doctor names them. */
+	unsigned degraded;
+	char degraded_note[512];	/* "referrer (GET /v3/referrers: HTTP 403 ...)", ... */
 	void *priv;		/* the driver's own state */
 };
 
 /* The driver for cfg's ats.kind; RC_CONFIG when unknown. */
 enum rc ats_open(const struct config *, struct http *, struct ats **out);
+/* The ATS_FLD_* fields cfg's "fields" rules and "stage_tags" use. */
+unsigned ats_fields_used(const struct config *);
+/* The policy of ats.current_application. */
+enum ats_app_policy ats_app_policy_of(const struct config *);
+/* Marks field (ATS_FLD_*) degraded for this run: warns once (what: the
+ * request, why: what the source said) and notes it in degraded_note. */
+void ats_degrade(struct ats *, unsigned field, const char *what, const char *why);
 void ats_close(struct ats *);
 
 extern const struct ats_driver ats_greenhouse;

@@ -738,7 +738,7 @@ parse_app(struct ab *g, const cJSON *o, struct ab_app *p)
 
 /* 1 when application b is to be preferred over the current a (the one rule). */
 static int
-app_better(const struct ab_app *a, const struct ab_app *b)
+app_better(const struct ats *at, const struct ab_app *a, const struct ab_app *b)
 {
 	struct ats_app v[2];
 
@@ -748,7 +748,7 @@ app_better(const struct ab_app *a, const struct ab_app *b)
 	v[1].id = b->id;
 	v[1].active = b->active;
 	v[1].updated_ms = b->upd_ms;
-	return ats_pick_application(v, 2) == 1;
+	return ats_app_better(&v[0], &v[1], at->app_policy);
 }
 
 /* Fills c's application fields from p. */
@@ -809,7 +809,7 @@ index_page(struct ats *a, const cJSON *res, void *arg)
 		conf = e->conf | p.conf;
 		if (!made) {
 			entry_app(x, e, &cur, idbuf);
-			if (!app_better(&cur, &p)) {
+			if (!app_better(a, &cur, &p)) {
 				e->conf = (uint8_t)conf;
 				continue;
 			}
@@ -892,7 +892,7 @@ fetch_current(struct ats *a, struct candidate *c, const cJSON *ids)
 		objs[n++] = ans;
 		if (parse_app(g, json_get(ans, "results"), &p) != 0)
 			continue;
-		if (!have || app_better(&best, &p)) {
+		if (!have || app_better(a, &best, &p)) {
 			best = p;
 			if (p.referrer != NULL)
 				best.referrer = best.refbuf;

@@ -20,7 +20,7 @@
  * Fields: id (required), email and phone (a column name or an array of
  * them), first_name, last_name, name, title, company, stage, status, job,
  * source, referrer, applied_at, updated_at, created_at, anonymized, private,
- * and "custom:<key>" (a custom value under <key>). One extra key is not a
+ * application_id, and "custom:<key>" (a custom value under <key>). One extra key is not a
  * field: "date_order" (iso, the default | mdy | dmy) says how dates written
  * with slashes read (01/05/2026); ISO 8601 and epoch seconds/milliseconds
  * are always accepted. (It lives here because no option says it; if the
@@ -67,13 +67,13 @@
  * FILE_ROW_MAX bytes), and the engine diffs it against the snapshot; a
  * person missing from the file is deleted_in_ats (the engine's guards
  * apply). The one thing that grows with the file is the set of ids already
- * delivered (for duplicates): 64-bit hashes in tables 3/8 to 3/4 full, 11 to
+ * seen (the census pass, below): 64-bit hashes in tables 3/8 to 3/4 full, 11 to
  * 21 bytes per row (16 MB of tables for 1,000,000 rows; bench/file_pull.sh
  * measured a 22 MB peak RSS there, 3 MB at 100,000 rows). It holds hashes,
  * not the ids: two different ids with the same hash (odds about n^2 / 2^65,
  * 3e-8 for a million rows) would make the second reported as a duplicate.
  * pull_window calls pull_all (the engine never calls it for a FULL_ONLY
- * driver). get(id) scans the file once and returns the first well-formed
+ * driver). get(id) scans the file once and returns the current well-formed
  * row with that id, or RC_RECORD when there is none: correct, but a scan per
  * call, so the engine must not call it per vanished id for FULL_ONLY sources.
  *
@@ -84,10 +84,19 @@
  * unusable id (empty, over FILE_ID_MAX bytes, control characters, a list) —
  * these are counted in ats_pull.skipped: their person may be missing from
  * the pull, so for the engine they would look deleted, and it must not
- * archive anyone after a pull with skipped > 0. A duplicate id is reported
- * the same way but NOT counted there: the FIRST row with the id was
- * delivered, so nobody is missing (an export with a row per application
- * would otherwise block every archive).
+ * archive anyone after a pull with skipped > 0.
+ *
+ * Several rows with one id are one person's applications (an export with a
+ * row per application; they need not be adjacent): the person is delivered
+ * once, built from the row of the current application (ats_app_better with
+ * ats.current_application: active from the status column, the update time
+ * from updated_at, the id from application_id, else the row's number, so the
+ * later row is the greater id). pull_all reads the file in passes: a census
+ * of the ids (which have several rows), then, only if some do, the pick of
+ * each such id's current row (a table of those ids only), then the delivery;
+ * the file must be the same one (device, inode, size, mtime) in every pass,
+ * else the pull fails (RC_REMOTE) and nothing is used. get() reads every row
+ * with the id and keeps the current one the same way.
  *
  * Configuration errors (RC_CONFIG, `file:line: message`): the file cannot be
  * opened or read (path and strerror) or is not a regular file; not UTF-8; a
@@ -98,10 +107,8 @@
  *
  * What an export cannot tell (documented for users): deletes are only
  * "absent from this file"; merges look like a delete plus another id;
- * anonymisation and privacy only if a column says so; one row is one person
- * with one current application (an export with a row per application reports
- * the later rows as duplicate ids); no stage ids; no change times unless
- * mapped; and the file is only as fresh as its last export (write it
+ * anonymisation and privacy only if a column says so; no stage ids; no change
+ * times unless mapped; and the file is only as fresh as its last export (write it
  * atomically: a file caught half-written loses its tail, which the engine's
  * archive guard must catch).
  */
@@ -131,13 +138,13 @@
 enum ffield {
 	FF_ID, FF_EMAIL, FF_FIRST, FF_LAST, FF_NAME, FF_PHONE, FF_TITLE, FF_COMPANY, FF_STAGE,
 	FF_STATUS, FF_JOB, FF_SOURCE, FF_REFERRER, FF_APPLIED, FF_UPDATED, FF_CREATED, FF_ANON,
-	FF_PRIVATE, FF_CUSTOM, FF__MAX
+	FF_PRIVATE, FF_APP_ID, FF_CUSTOM, FF__MAX
 };
 
 static const char *const ffield_name[FF__MAX] = {
 	"id", "email", "first_name", "last_name", "name", "phone", "title", "company", "stage",
 	"status", "job", "source", "referrer", "applied_at", "updated_at", "created_at",
-	"anonymized", "private", "custom:<key>"
+	"anonymized", "private", "application_id", "custom:<key>"
 };
 
 /* One mapped column. */
@@ -242,6 +249,21 @@ idset_add(struct idset *set, uint64_t h)
 	return 1;
 }
 
+/* 1 when h is in the set. */
+static int
+idset_has(const struct idset *set, uint64_t h)
+{
+	const struct idshard *s = &set->sh[h >> 56];
+	size_t i;
+
+	if (s->cap == 0)
+		return 0;
+	for (i = (size_t)h & (s->cap - 1); s->v[i] != 0; i = (i + 1) & (s->cap - 1))
+		if (s->v[i] == h)
+			return 1;
+	return 0;
+}
+
 static void
 idset_free(struct idset *set)
 {
@@ -250,6 +272,94 @@ idset_free(struct idset *set)
 	for (i = 0; i < IDSET_SHARDS; i++)
 		free(set->sh[i].v);
 	memset(set, 0, sizeof(*set));
+}
+
+/*
+ * Several rows with one id are one person's applications (an export with a
+ * row per application). The person is the row of the CURRENT application
+ * (ats_pick_application's rule, ats.current_application): active from the
+ * status column, updated from updated_at, the id from application_id, else
+ * the row's number (the later row is the greater id). A pull reads the file
+ * up to three times: a census of the ids (8 bytes each, as for duplicates),
+ * then, only when some id has several rows, the pick of each such id's
+ * current row (a table of those ids only), then the delivery.
+ */
+struct rowapp {
+	long row;		/* the row's number among the rows with fields */
+	int active;
+	int64_t updated_ms;
+	char *app_id;		/* the application_id value, or NULL */
+};
+
+struct pickmap {
+	struct pickent {
+		uint64_t h;	/* 0: empty */
+		struct rowapp app;
+	} *v;
+	size_t cap, n;
+};
+
+static struct rowapp *
+pickmap_get(struct pickmap *m, uint64_t h, int add)
+{
+	size_t i;
+
+	if (add && (m->cap == 0 || (m->n + 1) * 4 > m->cap * 3)) {
+		size_t ncap = m->cap ? m->cap * 2 : 64, j;
+		struct pickent *nv = xcalloc(ncap, sizeof(*nv));
+		for (j = 0; j < m->cap; j++) {
+			if (m->v[j].h == 0)
+				continue;
+			for (i = (size_t)m->v[j].h & (ncap - 1); nv[i].h != 0; i = (i + 1) & (ncap - 1))
+				;
+			nv[i] = m->v[j];
+		}
+		free(m->v);
+		m->v = nv;
+		m->cap = ncap;
+	}
+	if (m->cap == 0)
+		return NULL;
+	for (i = (size_t)h & (m->cap - 1); m->v[i].h != 0; i = (i + 1) & (m->cap - 1))
+		if (m->v[i].h == h)
+			return &m->v[i].app;
+	if (!add)
+		return NULL;
+	m->v[i].h = h;
+	m->v[i].app.row = -1;
+	m->n++;
+	return &m->v[i].app;
+}
+
+static void
+pickmap_free(struct pickmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++)
+		free(m->v[i].app.app_id);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* 1 when application b is to be preferred over a (b->row >= 0). */
+static int
+rowapp_better(const struct rowapp *a, const struct rowapp *b, enum ats_app_policy pol)
+{
+	struct ats_app x, y;
+	char ra[24], rb[24];
+
+	if (a->row < 0)
+		return 1;
+	snprintf(ra, sizeof(ra), "%ld", a->row);
+	snprintf(rb, sizeof(rb), "%ld", b->row);
+	x.id = a->app_id ? a->app_id : ra;
+	x.active = a->active;
+	x.updated_ms = a->updated_ms;
+	y.id = b->app_id ? b->app_id : rb;
+	y.active = b->active;
+	y.updated_ms = b->updated_ms;
+	return ats_app_better(&x, &y, pol);
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -470,13 +580,23 @@ struct scan {
 	struct ats_pull *pull;
 	struct idset ids;
 	long dups;		/* rows whose id was delivered already */
+	/* several rows per person (one per application): see pick_row */
+	enum { SCAN_PULL, SCAN_CENSUS, SCAN_PICK } mode;
+	struct idset multi;	/* census: ids seen on more than one row */
+	long nmulti;
+	struct pickmap picks;	/* pick: the current row of each id in multi */
 	/* get */
 	const char *want;
 	struct candidate *found;
+	struct rowapp found_app;
+	/* the file read by the first pass: later passes must read the same one */
+	int have_ident;
+	struct stat ident;
 };
 
+/* Closes the file (for another pass: the sets and tables stay). */
 static void
-scan_free(struct scan *s)
+scan_close(struct scan *s)
 {
 	if (s->rd_open)
 		csv_free(&s->rd);
@@ -484,6 +604,15 @@ scan_free(struct scan *s)
 		close(s->fd);
 	s->fd = -1;
 	s->rd_open = 0;
+	s->nheader = 0;
+	s->data_rows = 0;
+	s->nrec = 0;
+}
+
+static void
+scan_free(struct scan *s)
+{
+	scan_close(s);
 	csv_row_free(&s->row);
 	buf_free(&s->text);
 	free(s->off);
@@ -491,6 +620,10 @@ scan_free(struct scan *s)
 	free(s->count);
 	free(s->why);
 	idset_free(&s->ids);
+	idset_free(&s->multi);
+	pickmap_free(&s->picks);
+	free(s->found_app.app_id);
+	s->found_app.app_id = NULL;
 }
 
 /* A malformed row: reported (get: only at debug level) and, unless it
@@ -507,7 +640,7 @@ skip_row(struct scan *s, const char *why, const char *id, int dup)
 	}
 	if (s->row.last_line > s->row.line)
 		buf_addf(&m, " (the row runs to line %ld)", s->row.last_line);
-	if (s->want != NULL)
+	if (s->want != NULL || s->mode != SCAN_PULL)
 		log_debug("file", "%s:%ld: %s; row skipped", s->fs->path, s->row.line, m.p);
 	else {
 		log_warn("file", "%s:%ld: %s; row skipped", s->fs->path, s->row.line, m.p);
@@ -812,6 +945,7 @@ build(struct scan *s, const char *id, struct candidate *c)
 	c->job = one_dup(s, c, FF_JOB);
 	c->source = one_dup(s, c, FF_SOURCE);
 	c->referrer = one_dup(s, c, FF_REFERRER);
+	c->app_id = one_dup(s, c, FF_APP_ID);
 	c->applied_ms = one_time(s, c, FF_APPLIED);
 	c->updated_ms = one_time(s, c, FF_UPDATED);
 	c->created_ms = one_time(s, c, FF_CREATED);
@@ -830,6 +964,23 @@ build(struct scan *s, const char *id, struct candidate *c)
 		} else
 			candidate_add_custom(c, fs->cols[k].key, val(s, k, 0));
 	}
+}
+
+/* The application attributes of the current row, for the pick. */
+static void
+row_app(struct scan *s, struct rowapp *ra)
+{
+	struct candidate tmp;
+	const char *st;
+	enum norm_status ns;
+
+	memset(&tmp, 0, sizeof(tmp));
+	ra->row = s->data_rows;
+	st = one(s, &tmp, FF_STATUS);
+	ra->active = st != NULL && norm_status(st, &ns) == 0 && ns == NORM_STATUS_ACTIVE;
+	ra->updated_ms = one_time(s, &tmp, FF_UPDATED);
+	ra->app_id = one_dup(s, &tmp, FF_APP_ID);
+	candidate_free(&tmp);
 }
 
 /* ------------------------------------------------------------ the file */
@@ -940,6 +1091,15 @@ scan_open(struct scan *s)
 		log_error("file", "%s: not a regular file (ats.file)", fs->path);
 		return RC_CONFIG;
 	}
+	if (s->have_ident && (st.st_dev != s->ident.st_dev || st.st_ino != s->ident.st_ino ||
+	    st.st_size != s->ident.st_size || st.st_mtim.tv_sec != s->ident.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != s->ident.st_mtim.tv_nsec)) {
+		log_error("file", "%s: the file changed while it was being read; nothing of this "
+		    "read is used (write the export to another name, then rename it)", fs->path);
+		return RC_REMOTE;
+	}
+	s->ident = st;
+	s->have_ident = 1;
 	if (csv_init(&s->rd, s->fd, ',', FILE_ROW_MAX, FILE_FIELDS_MAX, &bom) != 0) {
 		csv_free(&s->rd);
 		log_error("file", "%s: %s", fs->path, strerror(errno));
@@ -977,6 +1137,7 @@ scan(struct scan *s)
 	for (;;) {
 		const char *id, *why = NULL;
 		cJSON *obj = NULL;
+		uint64_t h;
 		int r = fs->jsonl ? csv_line(&s->rd, &s->row) : csv_next(&s->rd, &s->row);
 
 		if (r < 0)
@@ -1032,13 +1193,49 @@ scan(struct scan *s)
 			continue;
 		}
 		if (s->want != NULL) {
+			struct rowapp ra;
 			if (strcmp(id, s->want) != 0)
 				continue;
-			s->found = xcalloc(1, sizeof(*s->found));
+			/* every row with the id: the current application's wins */
+			row_app(s, &ra);
+			if (s->found != NULL && !rowapp_better(&s->found_app, &ra, s->a->app_policy)) {
+				free(ra.app_id);
+				continue;
+			}
+			if (s->found != NULL)
+				candidate_free(s->found);
+			else
+				s->found = xcalloc(1, sizeof(*s->found));
 			build(s, id, s->found);
-			return RC_OK;
+			free(s->found_app.app_id);
+			s->found_app = ra;
+			continue;
 		}
-		if (!idset_add(&s->ids, hash_id(id, strlen(id)))) {
+		h = hash_id(id, strlen(id));
+		if (s->mode == SCAN_CENSUS) {
+			if (!idset_add(&s->ids, h) && idset_add(&s->multi, h))
+				s->nmulti++;
+			continue;
+		}
+		if (s->mode == SCAN_PICK) {
+			struct rowapp ra, *best;
+			if (!idset_has(&s->multi, h))
+				continue;
+			row_app(s, &ra);
+			best = pickmap_get(&s->picks, h, 1);
+			if (rowapp_better(best, &ra, s->a->app_policy)) {
+				free(best->app_id);
+				*best = ra;
+			} else
+				free(ra.app_id);
+			continue;
+		}
+		if (s->nmulti > 0 && idset_has(&s->multi, h)) {
+			const struct rowapp *best = pickmap_get(&s->picks, h, 0);
+			if (best == NULL || best->row != s->data_rows)
+				continue;	/* another application of this person is current */
+		}
+		if (!idset_add(&s->ids, h)) {
 			skip_row(s, "duplicate id (the first row with it was kept):", id, 1);
 			continue;
 		}
@@ -1087,7 +1284,24 @@ file_pull_all(struct ats *a, ats_cand_fn fn, void *arg, struct ats_pull *pull)
 	s.pull = pull;
 	for (k = 0; k < fs->ncols; k++)
 		fs->cols[k].seen = 0;
+	/* the census: which ids have several rows (one per application) */
+	s.mode = SCAN_CENSUS;
 	rc = scan(&s);
+	scan_close(&s);
+	idset_free(&s.ids);
+	if (rc == RC_OK && s.nmulti > 0) {
+		s.mode = SCAN_PICK;
+		rc = scan(&s);
+		scan_close(&s);
+		log_info("file", "%s: %ld people have several rows (one per application); each is "
+		    "read from the row of its current application (ats.current_application %s)",
+		    fs->path, s.nmulti, a->app_policy == ATS_APP_LATEST_UPDATED ? "latest_updated" :
+		    "active_first");
+	}
+	if (rc == RC_OK) {
+		s.mode = SCAN_PULL;
+		rc = scan(&s);
+	}
 	pull->pages = 1;
 	pull->complete = rc == RC_OK;
 	if (rc == RC_OK && (pull->skipped > 0 || s.dups > 0))

@@ -13,11 +13,14 @@
  *
  * Stage and status live on applications. For each page of candidates, their
  * applications are fetched (candidate_ids, 50 per call) and the current one is
- * picked by ats_pick_application. Applications change without touching their
- * candidate, so a window also lists the applications changed in it and fetches
- * those candidates that were not already delivered (their updated_at is
- * outside the window). Job, source and referrer names are resolved once per
- * run from /v3/jobs, /v3/sources, /v3/referrers.
+ * picked by ats_pick_application (ats.current_application). Applications
+ * change without touching their candidate, so a window also lists the
+ * applications changed in it and fetches those candidates that were not
+ * already delivered (their updated_at is outside the window). Job, source
+ * and referrer names are resolved once per run from /v3/jobs, /v3/sources,
+ * /v3/referrers, each only when a fields rule uses its field (a->used); a
+ * 403/404 on one degrades that field (ats_degrade: unknown for every
+ * candidate, warned once, named by doctor).
  *
  * Anonymised candidates (first name "Anonymized", no emails or phones) are
  * flagged, never delivered as an ordinary edit. Private candidates are
@@ -51,6 +54,8 @@ struct gh {
 	int minted_after_401;
 	struct ats_idmap jobs, sources, referrers;
 	int maps_loaded;
+	int optional;		/* a lookup is being read: a 403 is the caller's to report */
+	long last_status;	/* the HTTP status of the last GET */
 };
 
 /* ------------------------------------------------------------ plumbing */
@@ -262,6 +267,7 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 		rc = http_call(a->http, &job, &pol);
 		if (status != NULL)
 			*status = job.resp.status;
+		g->last_status = job.resp.status;
 		if (rc == RC_OK && job.resp.status == 401 && attempt == 0) {
 			http_resp_free(&job.resp);
 			if ((rc = mint(a)) != RC_OK)
@@ -283,8 +289,9 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 		rc = RC_AUTH;
 		goto out;
 	case 403:
-		log_error("greenhouse", "GET %s: 403: the credentials lack %s (and list endpoints need "
-		    "a Site Admin user)", url, scope_for(url));
+		if (!g->optional)
+			log_error("greenhouse", "GET %s: 403: the credentials lack %s (and list endpoints "
+			    "need a Site Admin user)", url, scope_for(url));
 		rc = RC_AUTH;
 		goto out;
 	case 404:
@@ -414,11 +421,18 @@ collect_names(struct ats *a, const cJSON *items, void *arg)
 	return RC_OK;
 }
 
+/*
+ * The name tables the mapping needs (a->used): a table whose field no rule
+ * uses is never read. A 403 or 404 on one (a scope not granted, an endpoint
+ * missing) degrades its field for this run: warned once, the field left
+ * unknown (never written), and doctor names it. Anything else fails the pull.
+ */
 static enum rc
 load_maps(struct ats *a)
 {
 	struct gh *g = a->priv;
 	static const char *const paths[] = { "jobs", "sources", "referrers" };
+	static const unsigned bits[] = { ATS_FLD_JOB, ATS_FLD_SOURCE, ATS_FLD_REFERRER };
 	struct ats_idmap *maps[] = { &g->jobs, &g->sources, &g->referrers };
 	size_t i;
 	enum rc rc;
@@ -426,8 +440,26 @@ load_maps(struct ats *a)
 	if (g->maps_loaded)
 		return RC_OK;
 	for (i = 0; i < ARRAY_LEN(paths); i++) {
-		char *url = xasprintf("%s/%s?per_page=500", g->base, paths[i]);
+		char *url;
+		if (!(a->used & bits[i]) || (a->degraded & bits[i]))
+			continue;
+		url = xasprintf("%s/%s?per_page=500", g->base, paths[i]);
+		g->optional = 1;
+		g->last_status = 0;
 		rc = list_pages(a, url, collect_names, maps[i], NULL);
+		g->optional = 0;
+		if (rc != RC_OK && (g->last_status == 403 || g->last_status == 404)) {
+			char what[64], why[160];
+			ats_idmap_free(maps[i]);
+			snprintf(what, sizeof(what), "GET /v3/%s", paths[i]);
+			if (g->last_status == 403)
+				snprintf(why, sizeof(why), "HTTP 403: the credentials lack %s",
+				    scope_for(url));
+			else
+				snprintf(why, sizeof(why), "HTTP 404: no such endpoint");
+			ats_degrade(a, bits[i], what, why);
+			rc = RC_OK;
+		}
 		free(url);
 		if (rc != RC_OK)
 			return rc;
@@ -436,6 +468,28 @@ load_maps(struct ats *a)
 	log_debug("greenhouse", "%zu jobs, %zu sources, %zu referrers", g->jobs.n, g->sources.n,
 	    g->referrers.n);
 	return RC_OK;
+}
+
+/* The name of the id under key of the current application through m, for
+ * field bit: NULL when the field is unused, and unknown when its lookup was
+ * refused. */
+static char *
+lookup_name(struct ats *a, struct candidate *c, const struct ats_idmap *m, unsigned bit,
+    const cJSON *app, const char *key)
+{
+	const char *name;
+	char *id;
+
+	if (!(a->used & bit))
+		return NULL;
+	if (a->degraded & bit) {
+		c->unknown |= bit;
+		return NULL;
+	}
+	id = id_str(app, key);
+	name = ats_idmap_get(m, id, NULL);
+	free(id);
+	return name != NULL ? xstrdup(name) : NULL;
 }
 
 /* ------------------------------------------------------------ candidates */
@@ -528,13 +582,13 @@ fetch_apps(struct ats *a, char *const *ids, size_t n, cJSON *into)
 /* Fills the current application's fields of c from apps (all of this
  * candidate's applications among them). */
 static void
-apply_current(struct gh *g, struct candidate *c, const cJSON *apps)
+apply_current(struct ats *a, struct candidate *c, const cJSON *apps)
 {
+	struct gh *g = a->priv;
 	struct ats_app *v;
 	const cJSON **objs, *it, *cur;
 	size_t n = 0;
 	long best;
-	char *s;
 
 	v = xcalloc((size_t)cJSON_GetArraySize(apps) + 1, sizeof(*v));
 	objs = xcalloc((size_t)cJSON_GetArraySize(apps) + 1, sizeof(*objs));
@@ -558,22 +612,16 @@ apply_current(struct gh *g, struct candidate *c, const cJSON *apps)
 			ids[i] = id_str(objs[i], "id");
 			v[i].id = ids[i] ? ids[i] : "";
 		}
-		best = ats_pick_application(v, n);
+		best = ats_pick_application(v, n, a->app_policy);
 		if (best >= 0) {
 			cur = objs[best];
 			c->app_id = id_str(cur, "id");
 			c->stage_id = id_str(cur, "job_interview_stage_id");
 			c->stage_name = str_or_null(cur, "stage_name");
 			candidate_set_status(c, json_str(cur, "status"));
-			s = id_str(cur, "job_id");
-			c->job = ats_idmap_get(&g->jobs, s, NULL) ? xstrdup(ats_idmap_get(&g->jobs, s, NULL)) : NULL;
-			free(s);
-			s = id_str(cur, "source_id");
-			c->source = ats_idmap_get(&g->sources, s, NULL) ? xstrdup(ats_idmap_get(&g->sources, s, NULL)) : NULL;
-			free(s);
-			s = id_str(cur, "referrer_id");
-			c->referrer = ats_idmap_get(&g->referrers, s, NULL) ? xstrdup(ats_idmap_get(&g->referrers, s, NULL)) : NULL;
-			free(s);
+			c->job = lookup_name(a, c, &g->jobs, ATS_FLD_JOB, cur, "job_id");
+			c->source = lookup_name(a, c, &g->sources, ATS_FLD_SOURCE, cur, "source_id");
+			c->referrer = lookup_name(a, c, &g->referrers, ATS_FLD_REFERRER, cur, "referrer_id");
 			c->applied_ms = time_ms(cur, "created_at");
 		}
 		for (i = 0; i < n; i++)
@@ -616,7 +664,7 @@ deliver(struct ats *a, const cJSON *const *recs, size_t n, struct emit *em)
 			candidate_free(&c);
 			continue;
 		}
-		apply_current(g, &c, apps);
+		apply_current(a, &c, apps);
 		rc = em->fn(em->arg, &c);
 		if (em->pull != NULL)
 			em->pull->records++;
@@ -798,7 +846,7 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 	if (rc == RC_OK) {
 		*out = xcalloc(1, sizeof(**out));
 		parse_candidate(g, cand, *out);
-		apply_current(g, *out, apps);
+		apply_current(a, *out, apps);
 	}
 	cJSON_Delete(apps);
 	cJSON_Delete(cand);
@@ -863,5 +911,6 @@ const struct ats_driver ats_greenhouse = {
 	.pull_window = gh_pull_window,
 	.pull_all = gh_pull_all,
 	.get = gh_get_one,
+	.lookups = load_maps,
 	.close = gh_close,
 };

@@ -11,10 +11,11 @@
  *
  * The person is the opportunity's `contact`, never the opportunity: one
  * canonical candidate per contact, whose stage and status come from the
- * current opportunity picked by ats_pick_application (the most recently
- * updated active one, else the latest; an opportunity whose updatedAt is null
- * counts as updated at its createdAt). Listings name opportunities, so a
- * listing is read for contact ids only (include=contact), and each contact new
+ * current opportunity picked by ats_pick_application (ats.current_application:
+ * by default the most recently updated active one, else the latest; an
+ * opportunity whose updatedAt is null counts as updated at its createdAt).
+ * Listings name opportunities, so a listing is read for contact ids only
+ * (include=contact), and each contact new
  * to this pull is then read whole: GET /opportunities with contact_id repeated
  * for up to 50 contacts per call (the documented way to find every
  * opportunity of a person: "Multiple contacts can be specified and results
@@ -36,13 +37,18 @@
  *
  * Status: an active opportunity is "active"; an archived one takes its
  * archive reason's type from /archive_reasons (read once per run, in open,
- * which also proves the key): hired -> "hired", non-hired -> "rejected"; an
- * archived opportunity without a reason, or with one the list does not know,
- * is "archived". Both shapes are read: archived {archivedAt, reason} and the
- * example's top-level archivedAt/archiveReason. Stage names come from the
- * expanded stage {id, text}; if a server answers with bare ids, /stages is
- * read once per run instead. The job is the posting of the expanded
- * application, named from /postings (read once per run, when first needed).
+ * when the status is used: a fields rule or stage tags): hired -> "hired",
+ * non-hired -> "rejected"; an archived opportunity without a reason, or with
+ * one the list does not know, is "archived". Both shapes are read: archived
+ * {archivedAt, reason} and the example's top-level archivedAt/archiveReason.
+ * Stage names come from the expanded stage {id, text}; if a server answers
+ * with bare ids, /stages is read once per run instead (when the stage is
+ * used). The job is the posting of the expanded application, named from
+ * /postings (read once per run, when first needed, and only when the job is
+ * used). A 403/404 on any of these
+ * lists degrades its field (ats_degrade: unknown, warned once, named by
+ * doctor); without the archive reasons an archived person's status AND stage
+ * are unknown, so no stage tag is guessed from the stage name alone.
  *
  * Names: Lever has one name field; norm_split_name splits it (first token /
  * rest) and full_name keeps it. Emails are untyped strings, the first is the
@@ -108,7 +114,9 @@ struct lv {
 	const char *key, *region;
 	int limit, max_pages, private_ok;
 	struct ats_idmap reasons, stages, postings;
-	int stages_loaded, postings_loaded;
+	int stages_loaded, postings_loaded, reasons_loaded;
+	int optional;		/* a lookup is being read: a 403 is the caller's to report */
+	long last_status;	/* the HTTP status of the last GET */
 };
 
 /* ------------------------------------------------------------ seen set */
@@ -345,6 +353,7 @@ lv_get(struct ats *a, const char *url, cJSON **out)
 	job.req.basic_pass = "";
 	job.idempotent = 1;
 	rc = http_call(a->http, &job, &pol);
+	l->last_status = job.resp.status;
 	if (rc != RC_OK) {
 		if (job.resp.status != 0 && job.resp.fail == HTTP_OK)
 			log_error("lever", "GET %s: HTTP %ld after %d attempts", path,
@@ -365,8 +374,9 @@ lv_get(struct ats *a, const char *url, cJSON **out)
 		goto out;
 	case 403:
 		server_says(&job.resp, &says);
-		log_error("lever", "GET %s: HTTP 403 (%s): the API key lacks %s", path, says.p,
-		    perm_for(url));
+		if (!l->optional)
+			log_error("lever", "GET %s: HTTP 403 (%s): the API key lacks %s", path, says.p,
+			    perm_for(url));
 		rc = RC_AUTH;
 		goto out;
 	case 404:
@@ -506,31 +516,58 @@ load_ref(struct ats *a, const char *what, const char *extra, struct ats_idmap *m
 	return rc;
 }
 
+/*
+ * A lookup the mapping needs (bit: its field). A 403 or 404 degrades the
+ * field for this run (warned once, left unknown, named by doctor) and is not
+ * an error; anything else is. *loaded is set either way, so it is asked once.
+ */
 static enum rc
-need_stages(struct ats *a)
+load_optional(struct ats *a, const char *what, const char *extra, struct ats_idmap *m,
+    unsigned bit, int *loaded)
 {
 	struct lv *l = a->priv;
 	enum rc rc;
 
-	if (l->stages_loaded)
+	if (*loaded)
 		return RC_OK;
-	if ((rc = load_ref(a, "stages", "", &l->stages)) == RC_OK)
-		l->stages_loaded = 1;
+	l->optional = 1;
+	l->last_status = 0;
+	rc = load_ref(a, what, extra, m);
+	l->optional = 0;
+	if (rc != RC_OK && (l->last_status == 403 || l->last_status == 404)) {
+		char req[64], why[200];
+		struct buf u = BUF_INIT;
+		buf_addf(&u, "/%s?%s", what, extra);
+		ats_idmap_free(m);
+		snprintf(req, sizeof(req), "GET /%s", what);
+		if (l->last_status == 403)
+			snprintf(why, sizeof(why), "HTTP 403: the API key lacks %s", perm_for(u.p));
+		else
+			snprintf(why, sizeof(why), "HTTP 404: no such endpoint");
+		buf_free(&u);
+		ats_degrade(a, bit, req, why);
+		rc = RC_OK;
+	}
+	if (rc == RC_OK)
+		*loaded = 1;
 	return rc;
+}
+
+static enum rc
+need_stages(struct ats *a)
+{
+	struct lv *l = a->priv;
+
+	return load_optional(a, "stages", "", &l->stages, ATS_FLD_STAGE, &l->stages_loaded);
 }
 
 static enum rc
 need_postings(struct ats *a)
 {
 	struct lv *l = a->priv;
-	enum rc rc;
 
-	if (l->postings_loaded)
-		return RC_OK;
-	rc = load_ref(a, "postings", l->private_ok ? "&confidentiality=all" : "", &l->postings);
-	if (rc == RC_OK)
-		l->postings_loaded = 1;
-	return rc;
+	return load_optional(a, "postings", l->private_ok ? "&confidentiality=all" : "",
+	    &l->postings, ATS_FLD_JOB, &l->postings_loaded);
 }
 
 /* ------------------------------------------------------------- people */
@@ -601,7 +638,7 @@ build_person(struct ats *a, const char *cid, const cJSON *const *opps, size_t n,
 		if (apps[i].updated_ms > c->updated_ms)
 			c->updated_ms = apps[i].updated_ms;
 	}
-	best = ats_pick_application(apps, n);
+	best = ats_pick_application(apps, n, a->app_policy);
 	free(apps);
 	if (best < 0)
 		return RC_OK;
@@ -644,21 +681,34 @@ build_person(struct ats *a, const char *cid, const cJSON *const *opps, size_t n,
 				candidate_add_phone(c, json_str(it, "value"), l->region);
 	}
 	c->app_id = json_str(cur, "id") ? xstrdup(json_str(cur, "id")) : NULL;
-	candidate_set_status(c, opp_status(l, cur, &active));
+	{
+		const char *st = opp_status(l, cur, &active);
+		if (!active && (a->degraded & ATS_FLD_STATUS))
+			/* archived, and the reasons that say hired or rejected were
+			 * refused: unknown, and so is the stage (a stage tag picked by
+			 * the stage name alone would be wrong); both are left alone */
+			c->unknown |= ATS_FLD_STATUS | ATS_FLD_STAGE;
+		else
+			candidate_set_status(c, st);
+	}
 	c->applied_ms = ms_of(cur, "createdAt");
 	if (str_at(json_get(cur, "sources"), 0) != NULL)
 		c->source = xstrdup(str_at(json_get(cur, "sources"), 0));
 	stage = json_get(cur, "stage");
-	if (cJSON_IsObject(stage)) {
+	if (c->unknown & ATS_FLD_STAGE)
+		;
+	else if (cJSON_IsObject(stage)) {
 		if (json_str(stage, "id") != NULL)
 			c->stage_id = xstrdup(json_str(stage, "id"));
 		if (json_str(stage, "text") != NULL)
 			c->stage_name = xstrdup(json_str(stage, "text"));
 	} else if (cJSON_IsString(stage)) {
 		c->stage_id = xstrdup(stage->valuestring);
-		if ((rc = need_stages(a)) != RC_OK)
+		if ((a->used & ATS_FLD_STAGE) && (rc = need_stages(a)) != RC_OK)
 			return rc;
-		if (ats_idmap_get(&l->stages, stage->valuestring, NULL) != NULL)
+		if (a->degraded & ATS_FLD_STAGE)
+			c->unknown |= ATS_FLD_STAGE;
+		else if (ats_idmap_get(&l->stages, stage->valuestring, NULL) != NULL)
 			c->stage_name = xstrdup(ats_idmap_get(&l->stages, stage->valuestring, NULL));
 	}
 	app = cJSON_GetArrayItem(json_get(cur, "applications"), 0);
@@ -666,10 +716,12 @@ build_person(struct ats *a, const char *cid, const cJSON *const *opps, size_t n,
 		const char *posting = json_str(app, "posting");
 		if (!c->anonymized && json_str(app, "company") != NULL)
 			c->company = xstrdup(json_str(app, "company"));
-		if (posting != NULL) {
+		if (posting != NULL && (a->used & ATS_FLD_JOB)) {
 			if ((rc = need_postings(a)) != RC_OK)
 				return rc;
-			if (ats_idmap_get(&l->postings, posting, NULL) != NULL)
+			if (a->degraded & ATS_FLD_JOB)
+				c->unknown |= ATS_FLD_JOB;
+			else if (ats_idmap_get(&l->postings, posting, NULL) != NULL)
 				c->job = xstrdup(ats_idmap_get(&l->postings, posting, NULL));
 		}
 	}
@@ -983,11 +1035,23 @@ lv_open(struct ats *a)
 	}
 	log_add_secret(l->key);
 	a->pace = pace_new("lever", rps > 0 ? (double)rps : LV_RPS * LV_RPS_MARGIN, LV_BURST);
-	/* The archive reasons decide hired vs rejected; reading them proves the key. */
-	rc = load_ref(a, "archive_reasons", "", &l->reasons);
-	if (rc == RC_RECORD)
-		rc = RC_REMOTE;
+	/* The archive reasons decide hired vs rejected: read when the status is
+	 * used (a fields rule, or stage tags); reading them proves the key early.
+	 * Otherwise the first listing proves it. */
+	rc = RC_OK;
+	if (a->used & ATS_FLD_STATUS)
+		rc = load_optional(a, "archive_reasons", "", &l->reasons, ATS_FLD_STATUS,
+		    &l->reasons_loaded);
 	return rc;
+}
+
+/* The reference lists the mapping uses, now (doctor): the archive reasons
+ * were read by open; the postings when the job is used. /stages only serves
+ * servers that answer with bare stage ids, so it is not asked here. */
+static enum rc
+lv_lookups(struct ats *a)
+{
+	return (a->used & ATS_FLD_JOB) ? need_postings(a) : RC_OK;
 }
 
 static void
@@ -1014,5 +1078,6 @@ const struct ats_driver ats_lever = {
 	.pull_all = lv_pull_all,
 	.get = lv_get_one,
 	.pull_deleted = lv_pull_deleted,
+	.lookups = lv_lookups,
 	.close = lv_close,
 };

@@ -101,6 +101,11 @@
  *                     it, and get() of the candidate seen. RC_AUTH is
  *                     credentials or permission, RC_REMOTE unreachable. The
  *                     sync token a driver may hand back is dropped.
+ *   ats.lookups       the reference lists the mapping uses (Greenhouse jobs,
+ *                     sources, referrers; Lever archive reasons, postings),
+ *                     read through the driver's lookups(): one the source
+ *                     refuses (403/404) warns, naming it (runs leave that
+ *                     field unknown); no line for sources without such lists.
  *
  * A check whose prerequisite failed prints "skip" (not checked, and why) rather
  * than a second failure for the same cause: Keap's API checks need tls.keap,
@@ -1761,6 +1766,46 @@ ats_failed(struct doctor *d, const char *check, enum rc rc, const char *why)
 	}
 }
 
+/*
+ * ats.lookups: the reference lists (job, source, referrer names...) that the
+ * mapping uses. A list the source refuses (403/404) degrades its field: the
+ * runs go on with that field unknown (never written), so this warns, naming
+ * the list and what it needs. Sources without such lists get no line.
+ */
+static void
+check_lookups(struct doctor *d, struct ats *a, int read_ok)
+{
+	const char *kind = cfg_str(d->cfg, OPT_ATS_KIND);
+	struct capture cap;
+	struct buf why = BUF_INIT;
+	enum rc rc = RC_OK;
+
+	if (a->drv->lookups == NULL && a->degraded == 0)
+		return;
+	if (!read_ok && a->degraded == 0) {
+		skip(d, "ats.lookups", "the source did not read (see ats.read)");
+		return;
+	}
+	if (a->drv->lookups != NULL) {
+		capture_begin(d, &cap);
+		rc = a->drv->lookups(a);
+		capture_end(d, &cap, &why);
+	}
+	if (rc != RC_OK)
+		ats_failed(d, "ats.lookups", rc, why.len ? why.p : rc_str(rc));
+	else if (a->degraded != 0)
+		add(d, "ats.lookups", D_WARN, RC_OK, "grant what is named, or remove the fields rules "
+		    "(and stage_tags) that use these fields; until then runs leave them unknown and "
+		    "write nothing for them", "%s: refused: %s", kind, a->degraded_note);
+	else if ((a->used & ATS_FLD_ALL) == 0)
+		add(d, "ats.lookups", D_OK, RC_OK, NULL, "%s: the mapping uses no field that needs a "
+		    "reference list (none is read)", kind);
+	else
+		add(d, "ats.lookups", D_OK, RC_OK, NULL, "%s: the reference lists the mapping uses "
+		    "answered", kind);
+	buf_free(&why);
+}
+
 static void
 check_ats(struct doctor *d)
 {
@@ -1831,6 +1876,7 @@ check_ats(struct doctor *d)
 		ats_failed(d, "ats.read", rc, why.len ? why.p : rc_str(rc));
 	else
 		add(d, "ats.read", D_OK, RC_OK, NULL, "%s: %s", kind, det.p);
+	check_lookups(d, a, rc == RC_OK);
 out:
 	ats_close(a);
 	free(fa.id);

@@ -75,6 +75,11 @@ const struct opt opt_table[OPT__MAX] = {
 		"export file: canonical field -> column name (object)" },
 	[OPT_ATS_RPS] = { "ats", "max_rps", NULL, 0, OT_INT, "0", 0, 1000, NULL, 0, 0, NULL,
 		"requests per second to the ATS, at most (0: the vendor's documented limit)" },
+	[OPT_ATS_CURRENT_APPLICATION] = { "ats", "current_application", NULL, 0, OT_ENUM,
+		"active_first", 0, 0, "active_first|latest_updated", 0, 0, NULL,
+		"which application gives stage, status, job, source, referrer and applied time: "
+		"active_first (the latest updated still active one, else the latest updated) or "
+		"latest_updated (whatever its status); ties go to the greatest id" },
 
 	[OPT_KEAP_BASE_URL] = { "keap", "base_url", NULL, 0, OT_URL,
 		"https://api.infusionsoft.com/crm/rest", 0, 0, NULL, 0, 0, NULL, "Keap REST base URL" },

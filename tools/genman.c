@@ -822,8 +822,11 @@ page5(void)
 	    "array of them; a cell may hold several values separated by , or ;); first_name, "
 	    "last_name, or name (a full name, split when neither of the others is mapped); title, "
 	    "company, stage (the stage's name), status, job, source, referrer; applied_at, "
-	    "updated_at, created_at; anonymized and private (true/false, yes/no, 1/0); and "
-	    "custom:<key> for a custom value under <key>.");
+	    "updated_at, created_at; anonymized and private (true/false, yes/no, 1/0); "
+	    "application_id; and custom:<key> for a custom value under <key>.");
+	text("Several rows with one id are that person's applications: the person is read from the "
+	    "row of the current application (ats.current_application; status, updated_at and "
+	    "application_id decide, else the later row).");
 	text("One more key is not a field:");
 	mac("Cm date_order");
 	text("(iso, the default; mdy; dmy) says how dates written with slashes read; ISO 8601 dates "

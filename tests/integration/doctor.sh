@@ -362,6 +362,19 @@ expect 4 "a wrong Greenhouse secret fails (credentials)" fail ats.credentials "r
 check "  ... with the driver's reason" line fail ats.credentials "check ats.client_id, ats.client_secret"
 check "  ... the fix names the keys" line fail ats.credentials "fix: check ats.client_id, ats.client_secret"
 check "  ... and the read is skipped" line skip ats.read
+# a reference list the mapping uses is refused (the tenant maps source): a warning
+# naming the scope, not a failure; runs leave the field unknown
+gadm POST /_admin/clients '{"client_id": "gh-client", "client_secret": "gh-secret", "scopes":
+ ["harvest:candidates:list", "harvest:applications:list", "harvest:jobs:list",
+  "harvest:referrers:list"]}' >/dev/null || not_ok "narrow the Greenhouse scopes"
+doc "$CFG"
+expect 0 "a refused lookup (403 on /v3/sources) only warns" warn ats.lookups "harvest:sources:list"
+check "  ... naming the field" line warn ats.lookups "source (GET /v3/sources"
+check "  ... and the read still passes" line ok ats.read
+gadm POST /_admin/clients '{"client_id": "gh-client", "client_secret": "gh-secret"}' >/dev/null ||
+	not_ok "restore the Greenhouse scopes"
+doc "$CFG"
+expect 0 "  ... with every scope back, the lookups pass" ok ats.lookups "answered"
 FILE=$(mkcfg file --ats file --file "$T_TMP/export.csv")
 with_state file
 doc "$FILE"

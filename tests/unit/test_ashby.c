@@ -50,12 +50,14 @@ struct env {
 /* A driver on the fake, configured through the same layers as the binary. */
 static const char *retries = "4";	/* http.max_retries for the next env_open */
 
+static const char *env_policy;	/* ats.current_application for the next env_open */
+
 static enum rc
 env_open(struct env *e, const char *key, size_t max_body, const char *page_size, const char *max_pages)
 {
 	struct http_cfg hc = { 0 };
 	struct buf err = BUF_INIT;
-	char *v[10];
+	char *v[12];
 	int i = 0;
 
 	memset(e, 0, sizeof(*e));
@@ -69,6 +71,8 @@ env_open(struct env *e, const char *key, size_t max_body, const char *page_size,
 	v[i++] = xasprintf("ATSRECON_ATS_PAGE_SIZE=%s", page_size ? page_size : "500");
 	if (max_pages != NULL)
 		v[i++] = xasprintf("ATSRECON_ATS_MAX_PAGES=%s", max_pages);
+	if (env_policy != NULL)
+		v[i++] = xasprintf("ATSRECON_ATS_CURRENT_APPLICATION=%s", env_policy);
 	v[i] = NULL;
 	CHECK(config_apply_env(&e->cfg, v, &err) == RC_OK);
 	while (i-- > 0)
@@ -259,6 +263,83 @@ generate(int people, int apps, size_t *n)
 }
 
 /* ---------------------------------------------------------------- tests */
+
+/* One application as application.list renders it (for a crafted page). */
+static void
+app_json(struct buf *b, const char *id, const char *cand, const char *status, const char *reason,
+    const char *updated, const char *created, const char *stage, const char *job)
+{
+	buf_addf(b, "%s{\"id\":\"%s\",\"candidate\":{\"id\":\"%s\",\"name\":\"X\"},\"status\":\"%s\","
+	    "\"createdAt\":\"%s\",\"updatedAt\":\"%s\",\"customFields\":[],\"hiringTeam\":[],"
+	    "\"currentInterviewStage\":{\"id\":\"%s-stage\",\"title\":\"%s\"},"
+	    "\"job\":{\"id\":\"%s-job\",\"title\":\"%s\"}%s%s%s}",
+	    b->len > 1 ? "," : "", id, cand, status, created, updated, id, stage, id, job,
+	    reason ? ",\"archiveReason\":{\"reasonType\":\"" : "", reason ? reason : "",
+	    reason ? "\",\"customFields\":[]}" : "");
+}
+
+/* ats.current_application, applied pairwise as the application pages come:
+ * an active older application and a rejected newer one; ties on the update
+ * time go to the greatest id. */
+static void
+test_current_application(void)
+{
+	struct env e;
+	struct ats_pull p;
+	struct got g;
+	struct buf apps = BUF_INIT, fault = BUF_INIT;
+	char a[64], b[64], t[64];
+	int latest;
+
+	reset_world();
+	snprintf(a, sizeof(a), "%s", add_person("{\"first_name\": \"Ada\", \"last_name\": \"Two\"}"));
+	snprintf(b, sizeof(b), "%s", add_person("{\"first_name\": \"Ben\", \"last_name\": \"Tie\"}"));
+	snprintf(t, sizeof(t), "%s", add_person("{\"first_name\": \"Cy\", \"last_name\": \"Tie\"}"));
+	buf_adds(&apps, "[");
+	/* the newer one first, so the pairwise rule has to keep the older active one */
+	app_json(&apps, "a2", a, "Archived", "RejectedByOrg", "2026-02-01T00:00:00.000Z",
+	    "2025-02-01T00:00:00.000Z", "Archived", "Data Scientist");
+	app_json(&apps, "a1", a, "Active", NULL, "2026-01-01T00:00:00.000Z", "2025-01-01T00:00:00.000Z",
+	    "Recruiter Phone Screen", "DevOps Engineer");
+	app_json(&apps, "b10", b, "Archived", "RejectedByOrg", "2026-01-01T00:00:00.000Z",
+	    "2025-01-01T00:00:00.000Z", "Archived", "J");
+	app_json(&apps, "b9", b, "Archived", "RejectedByOrg", "2026-01-01T00:00:00.000Z",
+	    "2025-01-01T00:00:00.000Z", "Archived", "J");	/* "b9" > "b10" as strings */
+	app_json(&apps, "t1", t, "Active", NULL, "2026-01-01T00:00:00.000Z", "2025-01-01T00:00:00.000Z",
+	    "Offer", "J");
+	app_json(&apps, "t2", t, "Archived", "RejectedByCandidate", "2026-01-01T00:00:00.000Z",
+	    "2025-01-01T00:00:00.000Z", "Archived", "J");
+	buf_adds(&apps, "]");
+	buf_addf(&fault, "[{\"match\":{\"path\":\"^/application\\\\.list$\"},\"kind\":\"status\",\"status\":200,"
+	    "\"body\":{\"success\":true,\"results\":%s,\"moreDataAvailable\":false,\"syncToken\":\"st-1\"}}]",
+	    apps.p);
+	for (latest = 0; latest <= 1; latest++) {
+		const struct candidate *c;
+
+		fake_admin0("POST", "/_admin/faults", fault.p);
+		env_policy = latest ? "latest_updated" : "active_first";
+		CHECK(env_open(&e, KEY, 1 << 20, NULL, NULL) == RC_OK);
+		env_policy = NULL;
+		CHECK(pull_all(&e, &g, &p) == RC_OK && g.n == 3);
+		c = find(&g, a);
+		CHECK(c != NULL && str_eq(c->app_id, latest ? "a2" : "a1"));
+		CHECK(c != NULL && str_eq(c->status, latest ? "rejected" : "active"));
+		CHECK(c != NULL && str_eq(c->job, latest ? "Data Scientist" : "DevOps Engineer"));
+		CHECK(c != NULL && str_eq(c->stage_name, latest ? "Archived" : "Recruiter Phone Screen"));
+		CHECK(c != NULL && c->applied_ms == (latest ? 1738368000000LL : 1735689600000LL));
+		c = find(&g, b);
+		CHECK(c != NULL && str_eq(c->app_id, "b9"));
+		c = find(&g, t);
+		CHECK(c != NULL && str_eq(c->app_id, latest ? "t2" : "t1"));
+		CHECK(c != NULL && str_eq(c->status, latest ? "withdrawn" : "active"));
+		got_free(&g);
+		env_close(&e);
+	}
+	fake_admin0("POST", "/_admin/faults", "[]");
+	buf_free(&apps);
+	buf_free(&fault);
+}
+
 
 /* One person of each kind, every field checked. */
 static void
@@ -784,6 +865,7 @@ main(void)
 	TIMED(test_lifecycle);
 	TIMED(test_auth);
 	TIMED(test_hostile);
+	TIMED(test_current_application);
 
 	/* no key in the log, not even redacted: the driver never logs one */
 	log_since(0, &lg);

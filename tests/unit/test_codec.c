@@ -107,10 +107,19 @@ main(void)
 		};
 		struct ats_app closed[] = { { "3", 0, 10 }, { "12", 0, 10 }, { "4", 0, 9 } };
 		struct ats_app mixed[] = { { "b7", 1, 1 }, { "a9", 1, 1 } };
-		CHECK(ats_pick_application(apps, 4) == 2);	/* active beats newer inactive */
-		CHECK(ats_pick_application(closed, 3) == 1);	/* 12 > 3 numerically */
-		CHECK(ats_pick_application(mixed, 2) == 0);	/* "b7" > "a9" as strings */
-		CHECK(ats_pick_application(apps, 0) == -1);
+		struct ats_app tie[] = { { "9", 1, 3000 }, { "10", 0, 3000 } };
+		CHECK(ats_pick_application(apps, 4, ATS_APP_ACTIVE_FIRST) == 2);	/* active beats newer inactive */
+		CHECK(ats_pick_application(closed, 3, ATS_APP_ACTIVE_FIRST) == 1);	/* 12 > 3 numerically */
+		CHECK(ats_pick_application(mixed, 2, ATS_APP_ACTIVE_FIRST) == 0);	/* "b7" > "a9" as strings */
+		CHECK(ats_pick_application(apps, 0, ATS_APP_ACTIVE_FIRST) == -1);
+		/* latest_updated: the newest whatever its status; ties to the greatest id */
+		CHECK(ats_pick_application(apps, 4, ATS_APP_LATEST_UPDATED) == 0);
+		CHECK(ats_pick_application(closed, 3, ATS_APP_LATEST_UPDATED) == 1);
+		CHECK(ats_pick_application(tie, 2, ATS_APP_LATEST_UPDATED) == 1);	/* 10 > 9, status ignored */
+		CHECK(ats_pick_application(tie, 2, ATS_APP_ACTIVE_FIRST) == 0);
+		CHECK(ats_pick_application(apps, 0, ATS_APP_LATEST_UPDATED) == -1);
+		CHECK(ats_app_better(&apps[2], &apps[0], ATS_APP_LATEST_UPDATED));
+		CHECK(!ats_app_better(&apps[2], &apps[0], ATS_APP_ACTIVE_FIRST));
 	}
 	return t_done("test_codec");
 }

@@ -6,6 +6,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "ats.h"
 #include "config.h"
@@ -16,6 +18,14 @@
 
 static const char *root, *ca;
 static struct http *adm;
+
+/* The "fields" rules env_open's configuration has (the lookups the driver
+ * reads follow them), and ats.current_application (NULL: the default). */
+#define FIELDS_ALL "{\"fields\": [{\"from\": \"job\", \"to\": \"custom:Job\"}, " \
+	"{\"from\": \"source\", \"to\": \"custom:Source\"}, " \
+	"{\"from\": \"referrer\", \"to\": \"custom:Referrer\", \"null\": \"clear\"}]}"
+static const char *env_fields = FIELDS_ALL;
+static const char *env_policy;
 
 
 
@@ -52,8 +62,12 @@ env_open(struct env *e, const char *secret, size_t max_body)
 	v[i++] = xasprintf("ATSRECON_ATS_CLIENT_SECRET=%s", secret);
 	v[i++] = xasprintf("ATSRECON_ATS_USER_ID=4711");
 	v[i++] = xasprintf("ATSRECON_HTTP_MAX_RETRIES=4");
+	if (env_policy != NULL)
+		v[i++] = xasprintf("ATSRECON_ATS_CURRENT_APPLICATION=%s", env_policy);
 	v[i] = NULL;
 	CHECK(config_apply_env(&e->cfg, v, &err) == RC_OK);
+	e->cfg.root = json_parse(env_fields, strlen(env_fields), &err);
+	CHECK(e->cfg.root != NULL);
 	while (i-- > 0)
 		free(v[i]);
 	buf_free(&err);
@@ -78,6 +92,7 @@ struct got {
 	size_t n;
 	char **ids;
 	size_t with_status, with_stage, anonymized, is_private, no_email;
+	size_t with_referrer, referrer_unknown, with_job;
 	/* a hook run once, on the first candidate */
 	void (*hook)(void);
 	int hooked;
@@ -102,6 +117,9 @@ take(void *arg, const struct candidate *c)
 	g->anonymized += c->anonymized;
 	g->is_private += c->is_private;
 	g->no_email += c->nemails == 0;
+	g->with_referrer += c->referrer != NULL;
+	g->referrer_unknown += candidate_field_unknown(c, "referrer");
+	g->with_job += c->job != NULL;
 	if (g->keep_id != NULL && strcmp(c->id, g->keep_id) == 0 && !g->kept) {
 		g->kept = 1;
 		g->keep.id = xstrdup(c->id);
@@ -110,6 +128,8 @@ take(void *arg, const struct candidate *c)
 		g->keep.stage_name = c->stage_name ? xstrdup(c->stage_name) : NULL;
 		g->keep.job = c->job ? xstrdup(c->job) : NULL;
 		g->keep.source = c->source ? xstrdup(c->source) : NULL;
+		g->keep.referrer = c->referrer ? xstrdup(c->referrer) : NULL;
+		g->keep.unknown = c->unknown;
 		g->keep.nemails = c->nemails;
 		if (c->nemails > 0) {
 			g->keep.emails = xcalloc(1, sizeof(char *));
@@ -421,6 +441,243 @@ test_hostile(void)
 	env_close(&e);
 }
 
+
+/* The current application under each ats.current_application: an active
+ * older application and a rejected newer one; ties on the update time. */
+static void
+check_current(const char *policy)
+{
+	struct env e;
+	struct candidate *one = NULL;
+	struct ats_pull pull;
+	struct got g;
+	int latest = strcmp(policy, "latest_updated") == 0;
+
+	env_policy = policy;
+	CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
+	env_policy = NULL;
+	CHECK(e.a->app_policy == (latest ? ATS_APP_LATEST_UPDATED : ATS_APP_ACTIVE_FIRST));
+	/* 201: active (older) vs rejected (newer) */
+	CHECK(e.a->drv->get(e.a, "201", &one) == RC_OK);
+	if (one != NULL) {
+		CHECK_STR(one->app_id, latest ? "900002" : "900001");
+		CHECK_STR(one->status, latest ? "rejected" : "active");
+		CHECK_STR(one->job, latest ? "Data Scientist - BK" : "DevOps Engineer");
+		CHECK_STR(one->source, latest ? "Meetups" : "Indeed");
+		CHECK_STR(one->referrer, latest ? "Bob Smith" : "Kate Austen");
+		CHECK_STR(one->stage_name, latest ? "Take Home Test" : "Recruiter Phone Screen");
+		CHECK(one->applied_ms == (latest ? 1738368000000LL : 1735689600000LL));
+		candidate_free(one);
+		free(one);
+		one = NULL;
+	}
+	/* 202: both inactive, same update time: the greatest id (numerically) */
+	CHECK(e.a->drv->get(e.a, "202", &one) == RC_OK);
+	if (one != NULL) {
+		CHECK_STR(one->app_id, "900020");
+		candidate_free(one);
+		free(one);
+		one = NULL;
+	}
+	/* 203: an active and a rejected one updated at the same time */
+	CHECK(e.a->drv->get(e.a, "203", &one) == RC_OK);
+	if (one != NULL) {
+		CHECK_STR(one->app_id, latest ? "900031" : "900030");
+		candidate_free(one);
+		free(one);
+		one = NULL;
+	}
+	/* the listing picks the same one as get */
+	memset(&g, 0, sizeof(g));
+	g.keep_id = "201";
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 3);
+	CHECK(g.kept && str_eq(g.keep.app_id, latest ? "900002" : "900001"));
+	got_free(&g);
+	env_close(&e);
+}
+
+static void
+test_current_application(void)
+{
+	reset_world();
+	cJSON_Delete(add_candidate("{\"id\": 201, \"first_name\": \"Ada\", \"last_name\": \"Two\", "
+	    "\"applications\": [{\"id\": 900001, \"status\": \"in_process\", \"job_id\": 4001, \"source_id\": 7, "
+	    "\"referrer_id\": 6001, \"stage_name\": \"Recruiter Phone Screen\", "
+	    "\"created_at\": \"2025-01-01T00:00:00Z\", \"updated_at\": \"2026-01-01T00:00:00Z\"}, "
+	    "{\"id\": 900002, \"status\": \"rejected\", \"job_id\": 4002, \"source_id\": 12, "
+	    "\"referrer_id\": 6002, \"stage_name\": \"Take Home Test\", "
+	    "\"created_at\": \"2025-02-01T00:00:00Z\", \"updated_at\": \"2026-02-01T00:00:00Z\"}]}"));
+	cJSON_Delete(add_candidate("{\"id\": 202, \"first_name\": \"Ben\", \"last_name\": \"Tie\", "
+	    "\"applications\": [{\"id\": 900020, \"status\": \"rejected\", \"job_id\": 4001, "
+	    "\"updated_at\": \"2026-01-01T00:00:00Z\"}, {\"id\": 90003, \"status\": \"rejected\", "
+	    "\"job_id\": 4002, \"updated_at\": \"2026-01-01T00:00:00Z\"}]}"));
+	cJSON_Delete(add_candidate("{\"id\": 203, \"first_name\": \"Cy\", \"last_name\": \"Tie\", "
+	    "\"applications\": [{\"id\": 900030, \"status\": \"in_process\", \"job_id\": 4001, "
+	    "\"updated_at\": \"2026-01-01T00:00:00Z\"}, {\"id\": 900031, \"status\": \"rejected\", "
+	    "\"job_id\": 4002, \"updated_at\": \"2026-01-01T00:00:00Z\"}]}"));
+	check_current("active_first");
+	check_current("latest_updated");
+}
+
+/* Warnings logged while fn runs, into a temporary file: the count of lines
+ * containing needle. */
+static int logfd = -1;
+
+static void
+capture_begin(void)
+{
+	char path[] = "/tmp/atsrecon-gh-logXXXXXX";
+
+	logfd = mkstemp(path);
+	CHECK(logfd >= 0);
+	unlink(path);
+	log_init(LOG_WARN, LOG_FMT_TEXT);
+	log_set_fd(logfd);
+}
+
+static size_t
+capture_end(const char *needle)
+{
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	ssize_t n;
+	size_t count = 0;
+	const char *p;
+
+	log_set_fd(2);
+	log_init(LOG_ERROR, LOG_FMT_TEXT);
+	if (logfd < 0)
+		return 0;
+	lseek(logfd, 0, SEEK_SET);
+	while ((n = read(logfd, chunk, sizeof(chunk))) > 0)
+		buf_add(&b, chunk, (size_t)n);
+	close(logfd);
+	logfd = -1;
+	for (p = b.p; p != NULL && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		count++;
+	if (count != 1 && b.p != NULL)
+		printf("# log: %.800s\n", b.p);
+	buf_free(&b);
+	return count;
+}
+
+static int64_t
+requests_to(const char *path)
+{
+	cJSON *st = fake_admin("GET", "/_admin/stats", NULL);
+	int64_t n = 0;
+
+	if (json_int(json_get(st, "by_path"), path, &n) != 0)
+		n = 0;
+	cJSON_Delete(st);
+	return n;
+}
+
+/* Reference lists are read only when a rule uses their field; a refused
+ * optional one degrades its field and the run goes on. */
+static void
+test_lookups(void)
+{
+	struct env e;
+	struct ats_pull pull;
+	struct got g;
+	struct candidate *one = NULL;
+	cJSON *gen;
+
+	reset_world();
+	gen = fake_admin("POST", "/_admin/generate", "{\"candidates\": 60, \"applications_per_candidate\": 2}");
+	cJSON_Delete(gen);
+	cJSON_Delete(add_candidate("{\"id\": 201, \"first_name\": \"Ada\", \"last_name\": \"Ref\", "
+	    "\"applications\": [{\"id\": 900001, \"status\": \"in_process\", \"job_id\": 4001, \"source_id\": 7, "
+	    "\"referrer_id\": 6001}]}"));
+
+	/* (a) no rule uses referrer (nor source): /v3/referrers is never called */
+	env_fields = "{\"fields\": [{\"from\": \"job\", \"to\": \"custom:Job\"}], "
+	    "\"stage_tags\": {\"category\": \"Stage\"}}";
+	fake_admin0("POST", "/_admin/stats/reset", "{}");
+	CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
+	CHECK(e.a->used == (ATS_FLD_JOB | ATS_FLD_STAGE | ATS_FLD_STATUS));
+	memset(&g, 0, sizeof(g));
+	g.keep_id = "201";
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 61);
+	CHECK(e.a->drv->get(e.a, "201", &one) == RC_OK);
+	CHECK(one != NULL && one->referrer == NULL && one->unknown == 0);
+	if (one != NULL) {
+		candidate_free(one);
+		free(one);
+		one = NULL;
+	}
+	CHECK(g.kept && str_eq(g.keep.job, "DevOps Engineer") && g.keep.referrer == NULL);
+	CHECK(g.with_referrer == 0 && g.referrer_unknown == 0);
+	CHECK(requests_to("/v3/referrers") == 0);
+	CHECK(requests_to("/v3/sources") == 0);
+	CHECK(requests_to("/v3/jobs") == 1);
+	got_free(&g);
+	env_close(&e);
+
+	/* (b) referrer mapped, the credentials lack harvest:referrers:list (403):
+	 * the pull completes, every referrer is unknown, one warning */
+	env_fields = FIELDS_ALL;
+	fake_admin0("POST", "/_admin/clients", "{\"client_id\": \"gh-client\", \"client_secret\": "
+	    "\"gh-secret\", \"scopes\": [\"harvest:candidates:list\", \"harvest:applications:list\", "
+	    "\"harvest:jobs:list\", \"harvest:sources:list\"]}");
+	fake_admin0("POST", "/_admin/stats/reset", "{}");
+	CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
+	capture_begin();
+	memset(&g, 0, sizeof(g));
+	g.keep_id = "201";
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && pull.complete && g.n == 61);
+	CHECK(e.a->drv->get(e.a, "201", &one) == RC_OK);
+	CHECK(capture_end("/v3/referrers") == 1);	/* warned once, not per candidate or call */
+	CHECK(one != NULL && one->referrer == NULL && candidate_field_unknown(one, "referrer"));
+	CHECK(one != NULL && str_eq(one->source, "Indeed") && !candidate_field_unknown(one, "source"));
+	if (one != NULL) {
+		candidate_free(one);
+		free(one);
+		one = NULL;
+	}
+	CHECK(g.kept && str_eq(g.keep.job, "DevOps Engineer") && g.keep.referrer == NULL);
+	CHECK(g.kept && (g.keep.unknown & ATS_FLD_REFERRER));
+	CHECK(g.with_referrer == 0 && g.referrer_unknown == 61);
+	CHECK(e.a->degraded == ATS_FLD_REFERRER);
+	CHECK(strstr(e.a->degraded_note, "referrer") != NULL &&
+	    strstr(e.a->degraded_note, "harvest:referrers:list") != NULL);
+	CHECK(requests_to("/v3/referrers") == 1);	/* asked once per run */
+	got_free(&g);
+	env_close(&e);
+
+	/* the same with a 404 (an endpoint the account does not have) */
+	reset_world();
+	cJSON_Delete(add_candidate("{\"id\": 201, \"first_name\": \"Ada\", \"last_name\": \"Ref\", "
+	    "\"applications\": [{\"id\": 900001, \"status\": \"in_process\", \"job_id\": 4001, \"source_id\": 7, "
+	    "\"referrer_id\": 6001}]}"));
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/sources$\"},\"kind\":\"status\","
+	    "\"status\":404}]");
+	CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
+	memset(&g, 0, sizeof(g));
+	g.keep_id = "201";
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 1);
+	CHECK(g.kept && g.keep.source == NULL && (g.keep.unknown & ATS_FLD_SOURCE));
+	CHECK(g.kept && str_eq(g.keep.referrer, "Kate Austen"));
+	CHECK(e.a->degraded == ATS_FLD_SOURCE);
+	got_free(&g);
+	/* anything else on a lookup (a 500 after retries) still fails the pull */
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/jobs$\"},\"kind\":\"status\","
+	    "\"status\":500}]");
+	env_close(&e);
+	{
+		struct buf err = BUF_INIT;
+		CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
+		CHECK(config_set_cli(&e.cfg, OPT_HTTP_MAX_RETRIES, "0", &err) == RC_OK);
+		buf_free(&err);
+	}
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) != RC_OK && g.n == 0);
+	got_free(&g);
+	fake_admin0("POST", "/_admin/faults", "[]");
+	env_close(&e);
+}
+
 int
 main(void)
 {
@@ -442,6 +699,8 @@ main(void)
 	TIMED(test_full_and_window);
 	TIMED(test_lifecycle);
 	TIMED(test_hostile);
+	TIMED(test_current_application);
+	TIMED(test_lookups);
 	http_free(adm);
 	return t_done("test_greenhouse");
 }

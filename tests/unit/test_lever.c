@@ -21,6 +21,13 @@
 
 static const char *root, *ca;
 
+/* The "fields" rules env_open's configuration has: the lookups the driver
+ * reads follow them. */
+#define FIELDS_ALL "{\"fields\": [{\"from\": \"job\", \"to\": \"custom:Job\"}, " \
+	"{\"from\": \"source\", \"to\": \"custom:Source\"}], " \
+	"\"stage_tags\": {\"category\": \"Stage\"}}"
+static const char *env_fields = FIELDS_ALL;
+
 /* A fresh world: the fake's rate limit off unless a test turns it on. */
 static void
 reset_world(void)
@@ -58,6 +65,8 @@ env_open(struct env *e, const char *key, size_t max_body, const char *const *ext
 	CHECK(config_apply_env(&e->cfg, v, &err) == RC_OK);
 	if (err.len)
 		printf("# config: %s\n", err.p);
+	e->cfg.root = json_parse(env_fields, strlen(env_fields), &err);
+	CHECK(e->cfg.root != NULL);
 	while (i-- > 0)
 		free(v[i]);
 	buf_free(&err);
@@ -117,6 +126,7 @@ take(void *arg, const struct candidate *c)
 	k->status = dup0(c->status);
 	k->job = dup0(c->job);
 	k->source = dup0(c->source);
+	k->unknown = c->unknown;
 	k->anonymized = c->anonymized;
 	k->is_private = c->is_private;
 	k->created_ms = c->created_ms;
@@ -646,10 +656,22 @@ test_confidential_and_auth(void)
 	CHECK(!pull.complete && g.n == 0);
 	got_free(&g);
 	env_close(&e);
-	/* a key without archive_reasons: open fails, naming the permission */
+	/* a key without archive_reasons: the status is degraded (named), the run
+	 * goes on; an archived person's status and stage are unknown, an active
+	 * one's known */
 	fake_admin0("POST", "/_admin/keys", "{\"key\": \"narrow-key-123\", \"permissions\": "
 	    "[\"opportunities:read:admin\"]}");
-	CHECK(env_open(&e, "narrow-key-123", 1 << 20, NULL) == RC_AUTH);
+	add_opp("{\"contact\": {\"name\": \"Ex Gone\"}, \"reason\": \"Hired\", \"stage\": \"Offer\"}", p1,
+	    NULL);
+	CHECK(env_open(&e, "narrow-key-123", 1 << 20, NULL) == RC_OK);
+	CHECK(e.a != NULL && e.a->degraded == ATS_FLD_STATUS);	/* the job: when first needed */
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a != NULL && e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 2);
+	CHECK(find(&g, p1) != NULL && find(&g, p1)->status == NULL && find(&g, p1)->stage_name == NULL &&
+	    find(&g, p1)->unknown == (ATS_FLD_STATUS | ATS_FLD_STAGE | ATS_FLD_JOB));
+	CHECK(find(&g, p2) != NULL && str_eq(find(&g, p2)->status, "active") &&
+	    str_eq(find(&g, p2)->stage_name, "Offer") && find(&g, p2)->unknown == ATS_FLD_JOB);
+	got_free(&g);
 	env_close(&e);
 	/* a bad key */
 	CHECK(env_open(&e, "wrong-key-9876", 1 << 20, NULL) == RC_AUTH);
@@ -666,6 +688,163 @@ test_confidential_and_auth(void)
 	CHECK_CONTAINS(text, "401");
 	CHECK(strstr(text, "plain-key-123") == NULL && strstr(text, "narrow-key-123") == NULL &&
 	    strstr(text, "wrong-key-9876") == NULL);
+	free(text);
+}
+
+
+/* ats.current_application: an active older opportunity and a rejected newer
+ * one; a tie on the update time goes to the greatest id. */
+static void
+check_current(const char *policy, const char *a, const char *b, const char *t)
+{
+	struct env e;
+	struct ats_pull pull;
+	struct got g;
+	struct candidate *one = NULL;
+	char opt[64];
+	const char *extra[] = { opt, NULL };
+	int latest = strcmp(policy, "latest_updated") == 0;
+
+	snprintf(opt, sizeof(opt), "ATSRECON_ATS_CURRENT_APPLICATION=%s", policy);
+	CHECK(env_open(&e, KEY, 1 << 20, extra) == RC_OK);
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 3);
+	CHECK(find(&g, a) != NULL && str_eq(find(&g, a)->app_id, latest ? "opp-a-2" : "opp-a-1"));
+	CHECK(find(&g, a) != NULL && str_eq(find(&g, a)->status, latest ? "rejected" : "active"));
+	CHECK(find(&g, a) != NULL && str_eq(find(&g, a)->stage_name, latest ? "Offer" : "Face to Face"));
+	CHECK(find(&g, a) != NULL && str_eq(find(&g, a)->job, latest ? "Data Scientist - BK" :
+	    "DevOps Engineer"));
+	CHECK(find(&g, a) != NULL && str_eq(find(&g, a)->source, latest ? "Indeed" : "Referral"));
+	CHECK(find(&g, a) != NULL && find(&g, a)->applied_ms == (latest ? 2000 : 1000));
+	/* both archived, same time: the greatest id */
+	CHECK(find(&g, b) != NULL && str_eq(find(&g, b)->app_id, "opp-b-9"));
+	/* an active and an archived one at the same time */
+	CHECK(find(&g, t) != NULL && str_eq(find(&g, t)->app_id, latest ? "opp-t-2" : "opp-t-1"));
+	got_free(&g);
+	CHECK(e.a->drv->get(e.a, a, &one) == RC_OK);
+	CHECK(one != NULL && str_eq(one->app_id, latest ? "opp-a-2" : "opp-a-1"));
+	if (one != NULL) {
+		candidate_free(one);
+		free(one);
+	}
+	env_close(&e);
+}
+
+static void
+test_current_application(void)
+{
+	char a[40], b[40], t[40], body[512];
+
+	reset_world();
+	add_opp("{\"id\": \"opp-a-1\", \"contact\": {\"name\": \"Ada Two\"}, \"stage\": \"Face to Face\", "
+	    "\"sources\": [\"Referral\"], \"created_at\": 1000, \"updated_at\": 5000}", a, NULL);
+	snprintf(body, sizeof(body), "{\"id\": \"opp-a-2\", \"contact\": \"%s\", \"stage\": \"Offer\", "
+	    "\"reason\": \"Underqualified\", \"posting\": \"Data Scientist - BK\", \"sources\": [\"Indeed\"], "
+	    "\"created_at\": 2000, \"updated_at\": 9000}", a);
+	add_opp(body, NULL, NULL);
+	add_opp("{\"id\": \"opp-b-9\", \"contact\": {\"name\": \"Ben Tie\"}, \"reason\": \"Withdrew\", "
+	    "\"created_at\": 1000, \"updated_at\": 7000}", b, NULL);
+	snprintf(body, sizeof(body), "{\"id\": \"opp-b-10\", \"contact\": \"%s\", \"reason\": \"Withdrew\", "
+	    "\"created_at\": 1000, \"updated_at\": 7000}", b);	/* "opp-b-9" > "opp-b-10" as strings */
+	add_opp(body, NULL, NULL);
+	add_opp("{\"id\": \"opp-t-1\", \"contact\": {\"name\": \"Cy Tie\"}, \"created_at\": 1000, "
+	    "\"updated_at\": 7000}", t, NULL);
+	snprintf(body, sizeof(body), "{\"id\": \"opp-t-2\", \"contact\": \"%s\", \"reason\": \"Withdrew\", "
+	    "\"created_at\": 1000, \"updated_at\": 7000}", t);
+	add_opp(body, NULL, NULL);
+	check_current("active_first", a, b, t);
+	check_current("latest_updated", a, b, t);
+}
+
+static int64_t
+requests_to(const char *path)
+{
+	cJSON *st = fake_admin("GET", "/_admin/stats", NULL);
+	int64_t n = 0;
+
+	if (json_int(json_get(st, "by_path"), path, &n) != 0)
+		n = 0;
+	cJSON_Delete(st);
+	return n;
+}
+
+static size_t
+count_of(const char *text, const char *needle)
+{
+	size_t n = 0;
+	const char *p;
+
+	for (p = text; p != NULL && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Reference lists only when used; a refused one degrades its field. */
+static void
+test_lookups(void)
+{
+	struct env e;
+	struct ats_pull pull;
+	struct got g;
+	char a[40], body[512], *text;
+	int i;
+
+	reset_world();
+	add_opp("{\"contact\": {\"name\": \"Ada Job\"}, \"stage\": \"Offer\", \"posting\": "
+	    "\"Data Scientist - BK\", \"reason\": \"Hired\"}", a, NULL);
+	for (i = 0; i < 30; i++) {
+		snprintf(body, sizeof(body), "{\"contact\": {\"name\": \"P%d\"}, \"posting\": "
+		    "\"Data Scientist - BK\"}", i);
+		add_opp(body, NULL, NULL);
+	}
+
+	/* (a) no rule uses job, status or stage: no /postings, no /archive_reasons */
+	env_fields = "{\"fields\": [{\"from\": \"source\", \"to\": \"custom:Source\"}]}";
+	fake_admin0("POST", "/_admin/stats/reset", "{}");
+	CHECK(env_open(&e, KEY, 1 << 20, NULL) == RC_OK);
+	CHECK(e.a->used == ATS_FLD_SOURCE);
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 31);
+	CHECK(find(&g, a) != NULL && find(&g, a)->job == NULL && find(&g, a)->unknown == 0);
+	got_free(&g);
+	CHECK(requests_to("/v1/postings") == 0);
+	CHECK(requests_to("/v1/archive_reasons") == 0);
+	CHECK(requests_to("/v1/stages") == 0);
+	env_close(&e);
+
+	/* the same with job and stage tags: each list read once */
+	env_fields = FIELDS_ALL;
+	fake_admin0("POST", "/_admin/stats/reset", "{}");
+	CHECK(env_open(&e, KEY, 1 << 20, NULL) == RC_OK);
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 31);
+	CHECK(find(&g, a) != NULL && str_eq(find(&g, a)->job, "Data Scientist - BK") &&
+	    str_eq(find(&g, a)->status, "hired"));
+	got_free(&g);
+	CHECK(requests_to("/v1/postings") == 1);
+	CHECK(requests_to("/v1/archive_reasons") == 1);
+	env_close(&e);
+
+	/* (b) job mapped, the key lacks postings:read:admin: the pull completes,
+	 * the job is unknown for everyone, one warning naming the permission */
+	fake_admin0("POST", "/_admin/keys", "{\"key\": \"no-postings-key\", \"permissions\": "
+	    "[\"opportunities:read:admin\", \"archive_reasons:read:admin\"]}");
+	log_capture();
+	CHECK(env_open(&e, "no-postings-key", 1 << 20, NULL) == RC_OK);
+	memset(&g, 0, sizeof(g));
+	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && pull.complete && g.n == 31);
+	CHECK(find(&g, a) != NULL && find(&g, a)->job == NULL && find(&g, a)->unknown == ATS_FLD_JOB);
+	CHECK(find(&g, a) != NULL && str_eq(find(&g, a)->status, "hired"));
+	CHECK(e.a->degraded == ATS_FLD_JOB);
+	CHECK(strstr(e.a->degraded_note, "postings:read:admin") != NULL);
+	got_free(&g);
+	env_close(&e);
+	text = log_text();
+	log_release();
+	CHECK(count_of(text, "postings:read:admin") == 1);
+	CHECK(count_of(text, "\"level\":\"warn\"") == 1 || count_of(text, "\"level\": \"warn\"") == 1);
+	if (count_of(text, "postings:read:admin") != 1)
+		printf("# log: %.1000s\n", text);
 	free(text);
 }
 
@@ -884,6 +1063,8 @@ main(void)
 	TIMED(test_hostile);
 	TIMED(test_rate);
 	TIMED(test_no_key_in_logs);
+	TIMED(test_current_application);
+	TIMED(test_lookups);
 	http_free(adm);
 	return t_done("test_lever");
 }
