@@ -1464,11 +1464,8 @@ record_failure(struct run *r, const struct op *o, const struct keap_err *e, enum
 	if (o->ats_id != NULL) {
 		struct buf v = BUF_INIT;
 		int64_t attempts = 0;
-		if (state_get(r->st, DB_FAILED, o->ats_id, &v) == RC_OK) {
-			cJSON *j = json_parse(v.p, v.len, &v);
-			json_int(j, "attempts", &attempts);
-			cJSON_Delete(j);
-		}
+		if (state_get(r->st, DB_FAILED, o->ats_id, &v) == RC_OK)
+			attempts = json_record_int(&v, "attempts");
 		buf_reset(&v);
 		buf_addf(&v, "{\"attempts\":%lld,\"last_error\":", (long long)attempts + 1);
 		json_escape(&v, why, strlen(why));
