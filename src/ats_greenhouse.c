@@ -195,7 +195,7 @@ mint(struct ats *a)
 		rc = job.resp.status >= 500 ? RC_REMOTE : RC_AUTH;
 		goto out;
 	}
-	log_add_secret(tok);
+	log_add_token(tok);
 	free(g->token);
 	g->token = xstrdup(tok);
 	log_debug("greenhouse", "token minted (expires %s)", json_str(j, "expires_at") ?
