@@ -124,6 +124,12 @@ expect_rc 1 "plan -o" "$ATSRECON" plan -c "$CFG" -o "$T_TMP/plan.jsonl"
 check "the plan holds the two patches" test "$(grep -c patch_contact "$T_TMP/plan.jsonl")" = 2
 kadm POST /_admin/edit-contact '{"id": "9001", "set": {"job_title": "Edited meanwhile"}}' >/dev/null
 run_a run --dry-run	# refreshes the snapshot from Keap (the edit), writes nothing
+# issue 16 defect 10: a zeroed precondition would bypass the edit check
+sed 's/"precondition":"[0-9a-f]*"/"precondition":"0000000000000000"/' "$T_TMP/plan.jsonl" >"$T_TMP/zeroed.jsonl"
+w1=$(kwrites)
+expect_rc 3 "defect10_plan_integrity: a plan with a zeroed precondition is refused" \
+	"$ATSRECON" apply "$T_TMP/zeroed.jsonl" -c "$CFG"
+check "defect10_plan_integrity: nothing was written" test "$(kwrites)" = "$w1"
 run_a apply "$T_TMP/plan.jsonl"
 check "the op planned against the edited contact was skipped" grep -q "changed since this was planned" "$ST/reports/report.json"
 check "the other op was applied" bash -c "python3 '$ADM' '$KU' '$CA' GET '/_admin/state' | grep -q '\"given_name\": \"Cy\"'"
