@@ -1912,6 +1912,16 @@ run_main(const struct config *cfg, const struct run_opts *o)
 	char *dir = NULL;
 	enum rc rc, e;
 
+	if (o->offline == NULL) {
+		/* nothing is created (state directory, S3 copy) before the configuration holds */
+		struct buf err = BUF_INIT;
+		rc = config_check_run(cfg, &err);
+		if (rc != RC_OK)
+			log_error("run", "%s", err.p);
+		buf_free(&err);
+		if (rc != RC_OK)
+			return rc;
+	}
 	if (cfg_str(cfg, OPT_STATE_URL) == NULL || o->offline != NULL)
 		return run_once(cfg, o, cfg_str(cfg, OPT_STATE_DIR));
 	if ((rc = s3state_begin(cfg, &dir, &s3)) != RC_OK)
