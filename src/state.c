@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -182,6 +183,30 @@ bad:
 	close(fd);
 	buf_free(&path);
 	return RC_STATE;
+}
+
+/*
+ * A failed write transaction, logged. A full disk is named as such: LMDB
+ * reports a short write (the file system filled up part-way) as EIO, so EIO
+ * with almost no space left on the state's file system is taken for ENOSPC.
+ * A failed commit leaves the last committed state as it was.
+ */
+#define LOW_SPACE_BYTES ((uint64_t)1 << 20)
+
+static void
+write_failed(const struct state *st, const char *what, int e)
+{
+	struct statvfs sv;
+
+	if (e == ENOSPC || e == EDQUOT || (e == EIO && statvfs(st->dir, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < LOW_SPACE_BYTES))
+		log_error("state", "%s: no space left on device: free space on %s; the state is "
+		    "unchanged", what, st->dir);
+	else if (e == EFBIG)
+		log_error("state", "%s: the file size limit (ulimit -f) stops %s/data.mdb from "
+		    "growing; the state is unchanged", what, st->dir);
+	else
+		log_error("state", "%s: %s", what, mdb_strerror(e));
 }
 
 static enum rc
@@ -405,7 +430,11 @@ state_put(struct state *st, enum state_db db, const char *key, const void *val, 
 fail:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	log_error("state", "write %s: %s", db_names[db], mdb_strerror(e));
+	{
+		char what[64];
+		snprintf(what, sizeof(what), "write %s", db_names[db]);
+		write_failed(st, what, e);
+	}
 	return RC_STATE;
 }
 
@@ -441,7 +470,11 @@ state_del(struct state *st, enum state_db db, const char *key)
 fail:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	log_error("state", "delete %s: %s", db_names[db], mdb_strerror(e));
+	{
+		char what[64];
+		snprintf(what, sizeof(what), "delete %s", db_names[db]);
+		write_failed(st, what, e);
+	}
 	return RC_STATE;
 }
 
@@ -484,7 +517,7 @@ state_batch_commit(struct state *st)
 	e = mdb_txn_commit(st->batch);
 	st->batch = NULL;
 	if (e != 0) {
-		log_error("state", "commit: %s", mdb_strerror(e));
+		write_failed(st, "commit", e);
 		return RC_STATE;
 	}
 	test_hook("state-commit");

@@ -117,6 +117,27 @@ expect_rc 9 "defect2_lmdb_meta_flipped: status with a flipped byte in a meta pag
 	"$ATSRECON" status --state-dir "$bad"
 check "defect2_lmdb_meta_flipped: the message names the meta page" err_has "meta page 0 is corrupt"
 
+# --- issue 16 defect 14: a full disk during a commit is named as such, and the
+# state is unchanged. A 128 KiB tmpfs (needs the right to mount: root in the
+# test container; elsewhere this part says so and is skipped).
+mnt="$T_TMP/small"
+mkdir -p "$mnt"
+if mount -t tmpfs -o size=128k,mode=0700 tmpfs "$mnt" 2>/dev/null; then
+	trap 'umount "$mnt" 2>/dev/null; t_cleanup' EXIT
+	expect_rc 0 "defect14_enospc_named: a state on a small file system" \
+		"$ATSRECON" auth keap --refresh-token RT-SECRET-0007 --state-dir "$mnt/st"
+	big=$(head -c 100000 /dev/zero | tr '\0' 'x')	# a value that cannot fit in what is left
+	expect_rc 9 "defect14_enospc_named: a commit that fills the disk" \
+		"$ATSRECON" auth keap --refresh-token "RT-$big" --state-dir "$mnt/st"
+	check "defect14_enospc_named: the message says the disk is full and where" \
+		err_has "no space left on device: free space on $mnt/st; the state is unchanged"
+	check "defect14_enospc_named: not reported as an I/O error" bash -c "! grep -q -E 'I/O error|Input/output error' '$T_TMP/err'"
+	expect_rc 8 "defect14_enospc_named: the state still opens (unchanged)" "$ATSRECON" status --state-dir "$mnt/st"
+	umount "$mnt"
+else
+	ok "# skip defect14_enospc_named: cannot mount a tmpfs here (not root)"
+fi
+
 # --- issue 16 defect 15: no usable configuration creates nothing
 fresh="$T_TMP/fresh/state"
 expect_rc 3 "defect15_config_before_state: run with no configuration" \
