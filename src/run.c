@@ -730,6 +730,10 @@ confirm_vanished(struct run *r)
 		if (rc == RC_RECORD) {
 			set_add(&r->gone, key);
 			rc = RC_OK;
+		} else if (rc == RC_OK && one == NULL) {
+			/* the ATS answered with an error for this one: not gone, kept */
+			log_warn("run", "%s: not listed, and the ATS did not say it is gone: kept", key);
+			r->record_errors++;
 		} else if (rc == RC_OK) {
 			/* listed nowhere but still there (e.g. private and hidden): keep it */
 			int changed;

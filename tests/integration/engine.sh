@@ -139,7 +139,19 @@ FLO=$(by_email flo@example.com)
 gadm POST /_admin/delete-candidate '{"id": 106}' >/dev/null
 gadm POST /_admin/anonymize '{"id": 107}' >/dev/null
 GUS=$(by_email gus@example.com)
+# issue 16 defect 3: 105 is gone from the listings, but GET /v3/candidates/105
+# answers 422 (not 404/410): an error for that candidate, never an archive
+ED=$(by_email ed@example.com)
+gadm POST /_admin/delete-candidate '{"id": 105}' >/dev/null
+gadm POST /_admin/faults '[{"match": {"path": "^/v3/candidates/105$"}, "kind": "status", "status": 422,
+  "body": {"message": "Unprocessable"}}]' >/dev/null
 run_a run --full
+gadm POST /_admin/faults '[]' >/dev/null
+ED_TAGS=$(for c in ${ED//,/ }; do tags_of "$c"; echo; done)	# ed@ has a duplicate contact
+check "defect3_gh_only_404_410_gone: a 422 on the candidate is not a delete (no archive tag)" \
+	bash -c "test -n '$ED' && ! echo '$ED_TAGS' | grep -q 'ATS: Archived'"
+check "defect3_gh_only_404_410_gone: the run reports a record error (exit 1)" test "$RC" = 1
+check "defect3_gh_only_404_410_gone: the answer is logged" grep -q 'candidates/105: HTTP 422' "$T_TMP/err"
 check "the deleted candidate's contact is archive-tagged" bash -c "echo '$(tags_of "$FLO")' | grep -q 'ATS: Archived'"
 check "and still exists (no delete without the delete policy)" test -n "$(kadm GET "/_admin/contact?id=$FLO")"
 check "the anonymised candidate's contact got the GDPR tag" bash -c "echo '$(tags_of "$GUS")' | grep -q 'ATS: GDPR Erased'"
