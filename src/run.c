@@ -1919,7 +1919,10 @@ run_main(const struct config *cfg, const struct run_opts *o)
 	if (o->offline == NULL) {
 		/* nothing is created (state directory, S3 copy) before the configuration holds */
 		struct buf err = BUF_INIT;
+		struct mapping m;
 		rc = config_check_run(cfg, &err);
+		if (rc == RC_OK && (rc = mapping_load(&m, cfg, &err)) == RC_OK)
+			mapping_free(&m);
 		if (rc != RC_OK)
 			log_error("run", "%s", err.p);
 		buf_free(&err);
