@@ -170,7 +170,10 @@ struct ats_driver {
 	/* Every candidate (full sweep), with the same content as pull_window. */
 	enum rc (*pull_all)(struct ats *, ats_cand_fn, void *, struct ats_pull *);
 	/* One candidate by person id: RC_RECORD when the source says it is gone
-	 * (404), which confirms a delete; *out is set on RC_OK (caller frees). */
+	 * (404 or 410, nothing else), which confirms a delete; *out is set on
+	 * RC_OK (caller frees). RC_OK with *out NULL: the source answered about
+	 * this record with an error (a 400, 405, 409, 422, 3xx: logged): neither
+	 * here nor gone, an error for this candidate only. */
 	enum rc (*get)(struct ats *, const char *id, struct candidate **out);
 	/* Optional (NULL when the source has no delete feed): person ids deleted
 	 * in the closed window [from_ms, to_ms] (Lever's /opportunities/deleted;

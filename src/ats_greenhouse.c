@@ -200,7 +200,7 @@ mint(struct ats *a)
 		rc = job.resp.status >= 500 ? RC_REMOTE : RC_AUTH;
 		goto out;
 	}
-	log_add_secret(tok);
+	log_add_token(tok);
 	free(g->token);
 	g->token = xstrdup(tok);
 	log_debug("greenhouse", "token minted (expires %s)", json_str(j, "expires_at") ?
@@ -240,8 +240,8 @@ enum { GH_EXPIRED_CURSOR = -2 };
 /*
  * GET one page. On RC_OK: *out is the parsed body (an array for lists) and
  * *next the next page's URL or NULL. *status receives the HTTP status (404
- * arrives as RC_RECORD). An expired cursor is RC_RECORD with *status 422 and
- * *expired set.
+ * and 410, gone, arrive as RC_RECORD; any other answer but 200 is RC_REMOTE,
+ * logged). An expired cursor is RC_RECORD with *status 422 and *expired set.
  */
 static enum rc
 gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, int *expired)
@@ -295,23 +295,27 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 		rc = RC_AUTH;
 		goto out;
 	case 404:
-		rc = RC_RECORD;
+	case 410:
+		rc = RC_RECORD;	/* gone: the only answers that say so */
 		goto out;
-	case 422: {
+	default: {
+		/* anything else (400, 405, 409, 422, a 3xx, a 5xx left after retries)
+		 * is an error, never "deleted": logged with an escaped excerpt */
 		struct buf safe = BUF_INIT;
-		text_escape(&safe, job.resp.body.p, job.resp.body.len < 300 ? job.resp.body.len : 300);
-		if (expired != NULL && strstr(job.resp.body.p, "xpired") != NULL)
+		text_escape(&safe, job.resp.body.p ? job.resp.body.p : "",
+		    job.resp.body.len < 300 ? job.resp.body.len : 300);
+		if (job.resp.status == 422 && expired != NULL && safe.p != NULL &&
+		    strstr(safe.p, "xpired") != NULL) {
 			*expired = 1;
-		else
-			log_error("greenhouse", "GET %s: 422 %s", url, safe.p);
+			rc = RC_RECORD;
+		} else {
+			log_error("greenhouse", "GET %s: HTTP %ld %s", url, job.resp.status,
+			    safe.p ? safe.p : "");
+			rc = RC_REMOTE;
+		}
 		buf_free(&safe);
-		rc = RC_RECORD;
 		goto out;
 	}
-	default:
-		log_error("greenhouse", "GET %s: HTTP %ld", url, job.resp.status);
-		rc = job.resp.status >= 500 || job.resp.status == 429 ? RC_REMOTE : RC_RECORD;
-		goto out;
 	}
 	*out = json_parse(job.resp.body.p, job.resp.body.len, &err);
 	if (*out == NULL || !(cJSON_IsArray(*out) || cJSON_IsObject(*out))) {
@@ -700,6 +704,18 @@ candidates_page(struct ats *a, const cJSON *items, void *arg)
 /* Phase B: applications changed in the window whose candidate was not. v3
  * has no id filter on candidates, so each is one GET; their applications are
  * then fetched together, up to 50 candidates per call. */
+/* GET /v3/candidates/{id}, the id percent-encoded (it comes from an answer
+ * or from the state: never trusted to be a plain number) */
+static char *
+candidate_url(struct gh *g, const char *id)
+{
+	struct buf u = BUF_INIT;
+
+	buf_addf(&u, "%s/candidates/", g->base);
+	http_urlencode(&u, id);
+	return buf_take(&u);
+}
+
 static enum rc
 apps_page(struct ats *a, const cJSON *items, void *arg)
 {
@@ -728,11 +744,11 @@ apps_page(struct ats *a, const cJSON *items, void *arg)
 		}
 		seen[nseen++] = cid;
 		{
-			char *url = xasprintf("%s/candidates/%s", g->base, cid);
+			char *url = candidate_url(g, cid);
 			rc = gh_get(a, url, &cand, NULL, &status, NULL);
 			free(url);
 		}
-		if (rc == RC_RECORD && status == 404) {
+		if (rc == RC_RECORD) {
 			rc = RC_OK;	/* deleted since: the full sweep confirms it */
 			continue;
 		}
@@ -835,11 +851,17 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 
 	if ((rc = load_maps(a)) != RC_OK)
 		return rc;
-	url = xasprintf("%s/candidates/%s", g->base, id);
+	url = candidate_url(g, id);
 	rc = gh_get(a, url, &cand, NULL, &status, NULL);
 	free(url);
+	if (rc == RC_REMOTE && status >= 300 && status < 500 && status != 429) {
+		/* an answer about this record that says neither "here" nor "gone"
+		 * (logged by gh_get): an error for this candidate only, never a delete */
+		*out = NULL;
+		return RC_OK;
+	}
 	if (rc != RC_OK)
-		return rc;	/* RC_RECORD with 404: gone */
+		return rc;	/* RC_RECORD with 404 or 410: gone */
 	apps = cJSON_CreateArray();
 	ids[0] = (char *)id;
 	rc = fetch_apps(a, ids, 1, apps);

@@ -114,8 +114,8 @@ load_tokens(struct auth *a)
 	a->refresh = xstrdup(ref);
 	if (json_int(j, "lifetime", &a->lifetime) != 0)
 		a->lifetime = 0;
-	log_add_secret(a->access);
-	log_add_secret(a->refresh);
+	log_add_token(a->access);
+	log_add_token(a->refresh);
 	a->loaded = 1;
 	rc = RC_OK;
 out:
@@ -239,9 +239,9 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 		rc = RC_REMOTE;
 		goto out;
 	}
-	log_add_secret(acc);
+	log_add_token(acc);
 	if (ref != NULL)
-		log_add_secret(ref);
+		log_add_token(ref);
 	scrub_free(a->access);
 	a->access = xstrdup(acc);
 	if (ref != NULL && *ref != '\0') {

@@ -613,3 +613,50 @@ config_dump(const struct config *c, struct buf *out)
 	/* Last line of defence: a secret that slipped into some value is still hidden. */
 	redact_secrets(out);
 }
+
+static int
+unset(const struct config *cfg, enum opt_id id)
+{
+	const char *s = cfg_str(cfg, id);
+
+	return s == NULL || *s == '\0';
+}
+
+enum rc
+config_check_run(const struct config *cfg, struct buf *err)
+{
+	const char *kind = cfg_str(cfg, OPT_ATS_KIND), *auth = cfg_str(cfg, OPT_KEAP_AUTH);
+	size_t before = err->len;
+
+	if (auth != NULL && strcmp(auth, "oauth") == 0) {
+		if (unset(cfg, OPT_KEAP_CLIENT_ID) || unset(cfg, OPT_KEAP_CLIENT_SECRET))
+			buf_addf(err, "%skeap.auth is oauth: keap.client_id and keap.client_secret are "
+			    "needed", err->len > before ? "; " : "");
+	} else if (unset(cfg, OPT_KEAP_API_KEY))
+		buf_addf(err, "%skeap.auth is %s: keap.api_key is needed", err->len > before ? "; " : "",
+		    auth ? auth : "a key");
+	if (kind == NULL)
+		buf_addf(err, "%sats.kind is needed", err->len > before ? "; " : "");
+	else if (strcmp(kind, "greenhouse") == 0) {
+		if (unset(cfg, OPT_ATS_CLIENT_ID) || unset(cfg, OPT_ATS_CLIENT_SECRET) ||
+		    unset(cfg, OPT_ATS_USER_ID))
+			buf_addf(err, "%sats.kind is greenhouse: ats.client_id, ats.client_secret and "
+			    "ats.user_id are needed", err->len > before ? "; " : "");
+	} else if (strcmp(kind, "lever") == 0 || strcmp(kind, "ashby") == 0) {
+		if (unset(cfg, OPT_ATS_API_KEY))
+			buf_addf(err, "%sats.kind is %s: ats.api_key is needed", err->len > before ?
+			    "; " : "", kind);
+	} else if (strcmp(kind, "file") == 0) {
+		if (unset(cfg, OPT_ATS_FILE))
+			buf_addf(err, "%sats.kind is file: ats.file is needed", err->len > before ?
+			    "; " : "");
+	}
+	if (unset(cfg, OPT_STATE_DIR) && unset(cfg, OPT_STATE_URL))
+		buf_addf(err, "%sstate.dir or state.url is needed", err->len > before ? "; " : "");
+	if (err->len == before)
+		return RC_OK;
+	if (cfg->path == NULL)
+		buf_adds(err, " (no configuration file was given: -c FILE, --config-dir DIR or "
+		    "ATSRECON_CONFIG)");
+	return RC_CONFIG;
+}

@@ -63,6 +63,11 @@ const cJSON *cfg_json(const struct config *, enum opt_id);	/* structured section
 /* "file:LINE" / "ENVVAR" / "--flag" / "default": where a value came from. */
 void cfg_origin(const struct config *, enum opt_id, struct buf *out);
 
+/* What run, plan and apply need before they create or touch anything (the
+ * state directory, the network): the Keap credentials for keap.auth, the ATS
+ * keys for ats.kind, a state location. RC_OK, or RC_CONFIG with every
+ * missing piece in err. */
+enum rc config_check_run(const struct config *, struct buf *err);
 /* The effective configuration as text, secrets redacted (atsrecon check). */
 void config_dump(const struct config *, struct buf *out);
 

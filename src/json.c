@@ -387,8 +387,10 @@ jp_container(struct jp *j, int is_obj)
 				jp_fail(j, j->p >= j->end ? "unexpected end of file" : "expected a \"key\"");
 				goto fail;
 			}
-			if (jp_string(j, &key) != 0)
+			if (jp_string(j, &key) != 0) {
+				buf_free(&key);	/* what was read of the key before the error */
 				goto fail;
+			}
 			if (cJSON_GetObjectItemCaseSensitive(node, key.p) != NULL) {
 				struct buf m = BUF_INIT;
 				j->line = line;
@@ -512,6 +514,20 @@ jsonc_parse(const char *text, size_t len, struct json_lines *lines, int *err_lin
 			json_lines_free(lines);
 	}
 	return root;
+}
+
+int64_t
+json_record_int(const struct buf *rec, const char *key)
+{
+	struct buf err = BUF_INIT;	/* never rec itself: the error quotes the input */
+	cJSON *j = json_parse(rec->p ? rec->p : "", rec->len, &err);
+	int64_t n = 0;
+
+	if (json_int(j, key, &n) != 0)
+		n = 0;
+	cJSON_Delete(j);
+	buf_free(&err);
+	return n;
 }
 
 const cJSON *

@@ -46,6 +46,11 @@ int json_line_of(const struct json_lines *, const cJSON *);	/* 0 if unknown */
 cJSON *jsonc_parse(const char *text, size_t len, struct json_lines *lines, int *err_line,
     struct buf *err);
 
+/* The integer member key of a JSON object stored as text (a record read back
+ * from the state, which may be anything): 0 when rec is not such an object or
+ * has no such integer. rec is only read. */
+int64_t json_record_int(const struct buf *rec, const char *key);
+
 const cJSON *json_get(const cJSON *obj, const char *key);	/* case-sensitive */
 const char *json_str(const cJSON *obj, const char *key);	/* NULL unless a string */
 int json_int(const cJSON *obj, const char *key, int64_t *out);	/* 0 if an integral number */

@@ -394,7 +394,9 @@ keap_list_contacts(struct keap *k, const char *since_iso, keap_page_fn fn, void 
 		if (rc != RC_OK)
 			break;
 		contacts = json_get(j, "contacts");
-		if (j == NULL || (contacts != NULL && !cJSON_IsArray(contacts))) {
+		/* a page without its list is an error for that page, never an empty,
+		 * finished listing (a full run would drop every contact) */
+		if (j == NULL || !cJSON_IsArray(contacts)) {
 			log_error("keap", "contacts page %d: the answer has no contacts list", page + 1);
 			if (err != NULL)
 				str_copy(err->msg, sizeof(err->msg), "page without a contacts list");
@@ -403,7 +405,7 @@ keap_list_contacts(struct keap *k, const char *since_iso, keap_page_fn fn, void 
 			break;
 		}
 		page++;
-		if (contacts != NULL && (rc = fn(arg, contacts, page)) != RC_OK) {
+		if ((rc = fn(arg, contacts, page)) != RC_OK) {
 			cJSON_Delete(j);
 			break;
 		}
@@ -411,7 +413,7 @@ keap_list_contacts(struct keap *k, const char *since_iso, keap_page_fn fn, void 
 		free(token);
 		token = next != NULL && *next != '\0' ? xstrdup(next) : NULL;
 		log_debug("keap", "contacts page %d: %d contacts%s", page,
-		    contacts ? cJSON_GetArraySize(contacts) : 0, token ? "" : " (last)");
+		    cJSON_GetArraySize(contacts), token ? "" : " (last)");
 		cJSON_Delete(j);
 		if (token == NULL) {
 			*complete = 1;
@@ -546,7 +548,10 @@ list_all(struct keap *k, const char *endpoint, const char *path, const char *key
 		if (rc != RC_OK)
 			break;
 		items = json_get(j, key);
-		if (items != NULL && !cJSON_IsArray(items)) {
+		if (!cJSON_IsArray(items)) {
+			log_error("keap", "%s page %d: the answer has no %s list", endpoint, page + 1, key);
+			if (err != NULL)
+				snprintf(err->msg, sizeof(err->msg), "page without a %s list", key);
 			cJSON_Delete(j);
 			rc = RC_REMOTE;
 			break;

@@ -4,21 +4,28 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_SECRETS 32
+/* Rotating tokens (access and refresh tokens) kept beside the configured
+ * secrets: the newest TOKEN_RING of them. Configured secrets are never dropped
+ * (a warm Lambda registers the same ones each invocation: no growth). */
+#define TOKEN_RING 64
 
 static struct {
 	enum log_level level;
 	enum log_format format;
 	int fd;
-	char *secrets[MAX_SECRETS];
-	size_t nsecrets;
+	char **secrets;		/* configured secrets, for the process lifetime */
+	size_t nsecrets, capsecrets;
+	char *tokens[TOKEN_RING];	/* rotating tokens, the least recently registered */
+	uint64_t token_used[TOKEN_RING];	/* replaced first when all are taken */
+	uint64_t clock;
 	char *request_id;
-} L = { LOG_INFO, LOG_FMT_AUTO, 2, { NULL }, 0, NULL };
+} L = { LOG_INFO, LOG_FMT_AUTO, 2, NULL, 0, 0, { NULL }, { 0 }, 0, NULL };
 
 static void (*before_line)(void);
 
@@ -104,13 +111,35 @@ log_add_secret(const char *value)
 	for (i = 0; i < L.nsecrets; i++)
 		if (strcmp(L.secrets[i], value) == 0)
 			return;
-	if (L.nsecrets == MAX_SECRETS) {
-		/* Keep the newest: rotated tokens replace older ones. */
-		free(L.secrets[0]);
-		memmove(L.secrets, L.secrets + 1, (MAX_SECRETS - 1) * sizeof(L.secrets[0]));
-		L.nsecrets--;
+	if (L.nsecrets == L.capsecrets) {
+		L.capsecrets = L.capsecrets ? 2 * L.capsecrets : 16;
+		L.secrets = xrealloc(L.secrets, L.capsecrets * sizeof(L.secrets[0]));
 	}
 	L.secrets[L.nsecrets++] = xstrdup(value);
+}
+
+void
+log_add_token(const char *value)
+{
+	size_t i, slot = 0;
+
+	if (value == NULL || strlen(value) < 4)
+		return;
+	for (i = 0; i < L.nsecrets; i++)
+		if (strcmp(L.secrets[i], value) == 0)
+			return;
+	L.clock++;
+	for (i = 0; i < TOKEN_RING; i++) {
+		if (L.tokens[i] != NULL && strcmp(L.tokens[i], value) == 0) {
+			L.token_used[i] = L.clock;	/* registered again: still in use */
+			return;
+		}
+		if (L.tokens[slot] != NULL && (L.tokens[i] == NULL || L.token_used[i] < L.token_used[slot]))
+			slot = i;
+	}
+	free(L.tokens[slot]);	/* an empty slot, or the token registered longest ago */
+	L.tokens[slot] = xstrdup(value);
+	L.token_used[slot] = L.clock;
 }
 
 void
@@ -120,7 +149,14 @@ log_clear_secrets(void)
 
 	for (i = 0; i < L.nsecrets; i++)
 		free(L.secrets[i]);
-	L.nsecrets = 0;
+	free(L.secrets);
+	L.secrets = NULL;
+	L.nsecrets = L.capsecrets = 0;
+	for (i = 0; i < TOKEN_RING; i++) {
+		free(L.tokens[i]);
+		L.tokens[i] = NULL;
+		L.token_used[i] = 0;
+	}
 }
 
 void
@@ -203,13 +239,16 @@ redact_secrets(struct buf *b)
 
 	if (b->p == NULL)
 		return;
-	for (i = 0; i < L.nsecrets; i++) {
-		const char *sec = L.secrets[i];
-		size_t slen = strlen(sec);
+	for (i = 0; i < L.nsecrets + TOKEN_RING; i++) {
+		const char *sec = i < L.nsecrets ? L.secrets[i] : L.tokens[i - L.nsecrets];
 		struct buf out = BUF_INIT;
 		const char *p = b->p, *hit;
+		size_t slen;
 		int found = 0;
 
+		if (sec == NULL)
+			continue;
+		slen = strlen(sec);
 		while ((hit = strstr(p, sec)) != NULL) {
 			buf_add(&out, p, (size_t)(hit - p));
 			buf_adds(&out, "[REDACTED]");

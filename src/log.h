@@ -34,8 +34,12 @@ int log_parse_level(const char *, enum log_level *);
 int log_parse_format(const char *, enum log_format *);
 
 /* Registers a value that must never be printed (copied; values shorter than
- * 4 bytes are ignored, they would redact ordinary words). */
+ * 4 bytes are ignored, they would redact ordinary words). Configured secrets
+ * are kept for the process lifetime, however many are registered. */
 void log_add_secret(const char *value);
+/* Registers a short-lived secret (an access or refresh token that rotates):
+ * kept in a bounded ring beside the configured secrets, newest first. */
+void log_add_token(const char *value);
 void log_clear_secrets(void);
 
 void log_msg(enum log_level, const char *subsys, const char *fmt, ...) PRINTF_LIKE(3, 4);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -557,6 +559,18 @@ cmd_run(const struct config *cfg, const struct cli *cli)
 	return run_main(cfg, &o);
 }
 
+/* No core files: a crash (abort, SIGBUS, SIGSEGV) must not write the tokens
+ * and secrets in memory to disk. Before anything reads a secret; also makes
+ * /proc/PID/mem and ptrace off limits to other processes of the same user. */
+static void
+no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &none);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -566,6 +580,7 @@ main(int argc, char **argv)
 	size_t i;
 	int have_cfg = 0;
 
+	no_core_dumps();
 	json_init();
 	memset(&cli, 0, sizeof(cli));
 	if (argc < 2) {

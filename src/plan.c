@@ -49,6 +49,39 @@ op_make_id(struct op *o)
 	buf_free(&b);
 }
 
+/*
+ * The seal of an op in the plan file: a hash of every field apply uses (the
+ * id, kind, candidate, contact, tag, precondition, archive flag, body and
+ * reasons), each length-prefixed. The id alone covers what the op does to
+ * the contact; the seal also covers what decides whether and how it is
+ * applied, so dropping "archive" (past max_archives) or zeroing the
+ * precondition (past the edit check) is refused like any other edit.
+ */
+static void
+op_seal(const struct op *o, char seal[17])
+{
+	struct buf b = BUF_INIT;
+	char *body = o->body ? json_print(o->body) : NULL;
+	const char *f[6];
+	size_t i;
+
+	f[0] = o->id;
+	f[1] = op_kind_str(o->kind);
+	f[2] = o->ats_id ? o->ats_id : "";
+	f[3] = o->contact_id ? o->contact_id : "";
+	f[4] = o->tag ? o->tag : "";
+	f[5] = body ? body : "";
+	buf_adds(&b, "atsrecon-plan-op-1");
+	for (i = 0; i < ARRAY_LEN(f); i++)
+		buf_addf(&b, "\n%zu:%s", strlen(f[i]), f[i]);
+	buf_addf(&b, "\n%016" PRIx64 "\n%d\n%zu", o->precondition, o->archive ? 1 : 0, o->nreasons);
+	for (i = 0; i < o->nreasons; i++)
+		buf_addf(&b, "\n%zu:%s", strlen(o->reasons[i]), o->reasons[i]);
+	snprintf(seal, 17, "%016" PRIx64, codec_fnv1a(b.p, b.len));
+	free(body);
+	buf_free(&b);
+}
+
 struct op *
 plan_add(struct plan *p, enum op_kind kind, const char *ats_id, const char *contact_id,
     const char *tag, cJSON *body, uint64_t precondition)
@@ -187,7 +220,7 @@ plan_write(const struct plan *p, const char *path)
 	for (i = 0; i < p->n; i++) {
 		const struct op *o = &p->v[i];
 		cJSON *j = cJSON_CreateObject(), *reasons;
-		char pre[17];
+		char pre[17], seal[17];
 		char *line;
 
 		cJSON_AddStringToObject(j, "id", o->id);
@@ -207,6 +240,8 @@ plan_write(const struct plan *p, const char *path)
 		reasons = cJSON_AddArrayToObject(j, "reasons");
 		for (r = 0; r < o->nreasons; r++)
 			cJSON_AddItemToArray(reasons, cJSON_CreateString(o->reasons[r]));
+		op_seal(o, seal);
+		cJSON_AddStringToObject(j, "seal", seal);
 		line = json_print(j);
 		buf_adds(&out, line);
 		buf_addc(&out, '\n');
@@ -232,6 +267,19 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 	memset(p, 0, sizeof(*p));
 	if (read_file(path, PLAN_MAX_BYTES, &text) != 0) {
 		buf_addf(err, "%s: %s", path, strerror(errno));
+		return RC_CONFIG;
+	}
+	if (text.len > 0 && (strlen(text.p) != text.len || text.p[text.len - 1] != '\n')) {
+		size_t at = strlen(text.p), i;
+		for (i = 0; i < at; i++)
+			lineno += text.p[i] == '\n';
+		if (at != text.len)
+			buf_addf(err, "%s:%d: a NUL byte (offset %zu): not a plan file atsrecon wrote; "
+			    "re-plan", path, lineno + 1, at);
+		else
+			buf_addf(err, "%s:%d: the last line has no newline: the file was cut short or "
+			    "has something after the last op; re-plan", path, lineno + 1);
+		buf_free(&text);
 		return RC_CONFIG;
 	}
 	for (line = text.p; line != NULL && *line != '\0'; line = next) {
@@ -300,6 +348,18 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 			    path, lineno, id, o->id);
 			cJSON_Delete(j);
 			goto out;
+		}
+		{
+			const char *seal = json_str(j, "seal");
+			char want[17];
+			op_seal(o, want);
+			if (seal == NULL || strcmp(seal, want) != 0) {
+				buf_addf(err, "%s:%d: op %s was edited (%s); re-plan instead", path, lineno,
+				    id, seal == NULL ? "it has no \"seal\"" : "its seal does not match its "
+				    "archive flag, precondition, reasons or content");
+				cJSON_Delete(j);
+				goto out;
+			}
 		}
 		cJSON_Delete(j);
 	}

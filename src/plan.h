@@ -9,7 +9,10 @@
  *
  * The plan file is JSON lines, one op per line:
  *   {"id":"…","kind":"patch_contact","ats_id":"…","contact":"…","precondition":"…",
- *    "mask":["email_addresses"],"body":{…},"reasons":["field_mismatch:email:EMAIL1"]}
+ *    "body":{…},"reasons":["field_mismatch:email:EMAIL1"],"seal":"…"}
+ * The seal hashes every field apply uses (archive and precondition included);
+ * plan_read refuses an op whose id or seal does not match, a NUL byte and a
+ * last line without its newline (docs/engine.md "Plan files").
  * A patch body holds the FULL merged list for any list in its mask (Keap
  * replaces lists whole), so applying it later cannot drop other items.
  */

@@ -807,6 +807,10 @@ confirm_vanished(struct run *r)
 		if (rc == RC_RECORD) {
 			set_add(&r->gone, key);
 			rc = RC_OK;
+		} else if (rc == RC_OK && one == NULL) {
+			/* the ATS answered with an error for this one: not gone, kept */
+			log_warn("run", "%s: not listed, and the ATS did not say it is gone: kept", key);
+			r->record_errors++;
 		} else if (rc == RC_OK) {
 			/* listed nowhere but still there (e.g. private and hidden): keep it */
 			int changed;
@@ -1852,11 +1856,8 @@ record_failure(struct run *r, const struct op *o, const struct keap_err *e, enum
 	if (o->ats_id != NULL) {
 		struct buf v = BUF_INIT;
 		int64_t attempts = 0;
-		if (state_get(r->st, DB_FAILED, o->ats_id, &v) == RC_OK) {
-			cJSON *j = json_parse(v.p, v.len, &v);
-			json_int(j, "attempts", &attempts);
-			cJSON_Delete(j);
-		}
+		if (state_get(r->st, DB_FAILED, o->ats_id, &v) == RC_OK)
+			attempts = json_record_int(&v, "attempts");
 		buf_reset(&v);
 		buf_addf(&v, "{\"attempts\":%lld,\"last_error\":", (long long)attempts + 1);
 		json_escape(&v, why, strlen(why));
@@ -2303,6 +2304,19 @@ run_main(const struct config *cfg, const struct run_opts *o)
 	char *dir = NULL;
 	enum rc rc, e;
 
+	if (o->offline == NULL) {
+		/* nothing is created (state directory, S3 copy) before the configuration holds */
+		struct buf err = BUF_INIT;
+		struct mapping m;
+		rc = config_check_run(cfg, &err);
+		if (rc == RC_OK && (rc = mapping_load(&m, cfg, &err)) == RC_OK)
+			mapping_free(&m);
+		if (rc != RC_OK)
+			log_error("run", "%s", err.p);
+		buf_free(&err);
+		if (rc != RC_OK)
+			return rc;
+	}
 	if (cfg_str(cfg, OPT_STATE_URL) == NULL || o->offline != NULL)
 		return run_once(cfg, o, cfg_str(cfg, OPT_STATE_DIR));
 	if ((rc = s3state_begin(cfg, &dir, &s3)) != RC_OK)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -61,6 +62,151 @@ mkdir_p(const char *dir)
 		rc = -1;
 	free(p);
 	return rc;
+}
+
+/*
+ * The data file checked against its meta pages before LMDB maps it: LMDB
+ * trusts them, and a page it reads past the end of a truncated file is a
+ * SIGBUS, not an error. The layout is LMDB 0.9's on a 64-bit host: a 16-byte
+ * page header (flags at 10), then MDB_meta: magic, version, address, mapsize,
+ * the free and main MDB_db (48 bytes each; the free one's first field holds
+ * the page size, the root page number is each one's last field), the last
+ * page number, the transaction id.
+ */
+#define LM_MAGIC 0xBEEFC0DEu
+#define LM_VERSION 1u
+#define LM_P_META 0x08u
+#define LM_P_INVALID (~(uint64_t)0)
+#define LM_META_BYTES 160	/* header + MDB_meta, rounded up */
+#define LM_OFF_FLAGS 10
+#define LM_OFF_MAGIC 16
+#define LM_OFF_VERSION 20
+#define LM_OFF_PSIZE 40
+#define LM_OFF_FREE_ROOT 80
+#define LM_OFF_MAIN_ROOT 128
+#define LM_OFF_LAST_PG 136
+#define LM_OFF_TXNID 144
+
+static uint32_t
+le32_at(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+le64_at(const unsigned char *p)
+{
+	return (uint64_t)le32_at(p) | (uint64_t)le32_at(p + 4) << 32;
+}
+
+/* RC_OK when dir/data.mdb is absent or consistent with its meta pages;
+ * otherwise RC_STATE, logged with the file and what to do. */
+static enum rc
+check_data_file(const char *dir)
+{
+	struct buf path = BUF_INIT;
+	unsigned char m[2][LM_META_BYTES];
+	char why[160];
+	struct stat sb;
+	uint64_t psize = 0, npages, last, root;
+	int fd, i, newest;
+
+	why[0] = '\0';
+	buf_addf(&path, "%s/data.mdb", dir);
+	fd = open(path.p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		buf_free(&path);
+		return RC_OK;	/* a new state */
+	}
+	if (fd < 0) {
+		log_error("state", "cannot read %s: %s", path.p, strerror(errno));
+		buf_free(&path);
+		return RC_STATE;
+	}
+	/* the meta pages first, the size after: a writer (a reader runs beside
+	 * one) extends the file before it writes the meta page that points there */
+	memset(m, 0, sizeof(m));
+	if (pread(fd, m[0], LM_META_BYTES, 0) != LM_META_BYTES) {
+		snprintf(why, sizeof(why), "shorter than its two meta pages");
+		goto bad;
+	}
+	psize = le32_at(m[0] + LM_OFF_PSIZE);
+	if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0) {
+		snprintf(why, sizeof(why), "meta page 0 gives a page size of %llu",
+		    (unsigned long long)psize);
+		goto bad;
+	}
+	if (pread(fd, m[1], LM_META_BYTES, (off_t)psize) != LM_META_BYTES) {
+		snprintf(why, sizeof(why), "shorter than its two meta pages");
+		goto bad;
+	}
+	if (fstat(fd, &sb) != 0) {
+		snprintf(why, sizeof(why), "fstat: %s", strerror(errno));
+		goto bad;
+	}
+	if ((uint64_t)sb.st_size % psize != 0 || (uint64_t)sb.st_size < 2 * psize) {
+		snprintf(why, sizeof(why), "%lld bytes is not a whole number of %llu-byte pages, "
+		    "at least two: it was cut short", (long long)sb.st_size, (unsigned long long)psize);
+		goto bad;
+	}
+	for (i = 0; i < 2; i++)
+		if (!(m[i][LM_OFF_FLAGS] & LM_P_META) || le32_at(m[i] + LM_OFF_MAGIC) != LM_MAGIC ||
+		    le32_at(m[i] + LM_OFF_VERSION) != LM_VERSION ||
+		    le32_at(m[i] + LM_OFF_PSIZE) != psize) {
+			snprintf(why, sizeof(why), "meta page %d is corrupt (not an LMDB 0.9 meta page "
+			    "with a %llu-byte page size)", i, (unsigned long long)psize);
+			goto bad;
+		}
+	newest = le64_at(m[1] + LM_OFF_TXNID) > le64_at(m[0] + LM_OFF_TXNID);
+	npages = (uint64_t)sb.st_size / psize;
+	last = le64_at(m[newest] + LM_OFF_LAST_PG);
+	if (last < 1 || last >= npages) {
+		snprintf(why, sizeof(why), "meta page %d says the data ends at page %llu but the file "
+		    "has %llu pages: it was cut short or the meta page is corrupt", newest,
+		    (unsigned long long)last, (unsigned long long)npages);
+		goto bad;
+	}
+	for (i = 0; i < 2; i++) {
+		root = le64_at(m[newest] + (i == 0 ? LM_OFF_FREE_ROOT : LM_OFF_MAIN_ROOT));
+		if (root != LM_P_INVALID && (root < 2 || root > last)) {
+			snprintf(why, sizeof(why), "meta page %d gives page %llu as a root, outside "
+			    "pages 2 to %llu", newest, (unsigned long long)root, (unsigned long long)last);
+			goto bad;
+		}
+	}
+	close(fd);
+	buf_free(&path);
+	return RC_OK;
+bad:
+	log_error("state", "%s is corrupt (%s); restore it from a backup or move it away (the "
+	    "next run then rebuilds the state from a full sweep of both sides)", path.p, why);
+	close(fd);
+	buf_free(&path);
+	return RC_STATE;
+}
+
+/*
+ * A failed write transaction, logged. A full disk is named as such: LMDB
+ * reports a short write (the file system filled up part-way) as EIO, so EIO
+ * with almost no space left on the state's file system is taken for ENOSPC.
+ * A failed commit leaves the last committed state as it was.
+ */
+#define LOW_SPACE_BYTES ((uint64_t)1 << 20)
+
+static void
+write_failed(const struct state *st, const char *what, int e)
+{
+	struct statvfs sv;
+
+	if (e == ENOSPC || e == EDQUOT || (e == EIO && statvfs(st->dir, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < LOW_SPACE_BYTES))
+		log_error("state", "%s: no space left on device: free space on %s; the state is "
+		    "unchanged", what, st->dir);
+	else if (e == EFBIG)
+		log_error("state", "%s: the file size limit (ulimit -f) stops %s/data.mdb from "
+		    "growing; the state is unchanged", what, st->dir);
+	else
+		log_error("state", "%s: %s", what, mdb_strerror(e));
 }
 
 static enum rc
@@ -160,6 +306,9 @@ state_open(const char *dir, enum state_mode mode, struct state **out)
 		goto out;
 	}
 open_env:
+	if ((rc = check_data_file(dir)) != RC_OK)
+		goto out;
+	rc = RC_STATE;
 	if ((e = mdb_env_create(&st->env)) != 0 ||
 	    (e = mdb_env_set_maxdbs(st->env, DB__MAX)) != 0 ||
 	    (e = mdb_env_set_mapsize(st->env, STATE_MAP_SIZE)) != 0) {
@@ -281,7 +430,11 @@ state_put(struct state *st, enum state_db db, const char *key, const void *val, 
 fail:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	log_error("state", "write %s: %s", db_names[db], mdb_strerror(e));
+	{
+		char what[64];
+		snprintf(what, sizeof(what), "write %s", db_names[db]);
+		write_failed(st, what, e);
+	}
 	return RC_STATE;
 }
 
@@ -317,7 +470,11 @@ state_del(struct state *st, enum state_db db, const char *key)
 fail:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	log_error("state", "delete %s: %s", db_names[db], mdb_strerror(e));
+	{
+		char what[64];
+		snprintf(what, sizeof(what), "delete %s", db_names[db]);
+		write_failed(st, what, e);
+	}
 	return RC_STATE;
 }
 
@@ -360,7 +517,7 @@ state_batch_commit(struct state *st)
 	e = mdb_txn_commit(st->batch);
 	st->batch = NULL;
 	if (e != 0) {
-		log_error("state", "commit: %s", mdb_strerror(e));
+		write_failed(st, "commit", e);
 		return RC_STATE;
 	}
 	test_hook("state-commit");
@@ -480,6 +637,8 @@ state_snapshot_txnid(const char *dir, uint64_t *txnid)
 	buf_free(&path);
 	if (e != 0)
 		return RC_RECORD;
+	if (check_data_file(dir) != RC_OK)
+		return RC_STATE;
 	if ((e = mdb_env_create(&env)) != 0 ||
 	    (e = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600)) != 0 ||
 	    (e = mdb_env_info(env, &info)) != 0) {

@@ -124,6 +124,12 @@ expect_rc 1 "plan -o" "$ATSRECON" plan -c "$CFG" -o "$T_TMP/plan.jsonl"
 check "the plan holds the two patches" test "$(grep -c patch_contact "$T_TMP/plan.jsonl")" = 2
 kadm POST /_admin/edit-contact '{"id": "9001", "set": {"job_title": "Edited meanwhile"}}' >/dev/null
 run_a run --dry-run	# refreshes the snapshot from Keap (the edit), writes nothing
+# issue 16 defect 10: a zeroed precondition would bypass the edit check
+sed 's/"precondition":"[0-9a-f]*"/"precondition":"0000000000000000"/' "$T_TMP/plan.jsonl" >"$T_TMP/zeroed.jsonl"
+w1=$(kwrites)
+expect_rc 3 "defect10_plan_integrity: a plan with a zeroed precondition is refused" \
+	"$ATSRECON" apply "$T_TMP/zeroed.jsonl" -c "$CFG"
+check "defect10_plan_integrity: nothing was written" test "$(kwrites)" = "$w1"
 run_a apply "$T_TMP/plan.jsonl"
 check "the op planned against the edited contact was skipped" grep -q "changed since this was planned" "$ST/reports/report.json"
 check "the other op was applied" bash -c "python3 '$ADM' '$KU' '$CA' GET '/_admin/state' | grep -q '\"given_name\": \"Cy\"'"
@@ -133,7 +139,19 @@ FLO=$(by_email flo@example.com)
 gadm POST /_admin/delete-candidate '{"id": 106}' >/dev/null
 gadm POST /_admin/anonymize '{"id": 107}' >/dev/null
 GUS=$(by_email gus@example.com)
+# issue 16 defect 3: 105 is gone from the listings, but GET /v3/candidates/105
+# answers 422 (not 404/410): an error for that candidate, never an archive
+ED=$(by_email ed@example.com)
+gadm POST /_admin/delete-candidate '{"id": 105}' >/dev/null
+gadm POST /_admin/faults '[{"match": {"path": "^/v3/candidates/105$"}, "kind": "status", "status": 422,
+  "body": {"message": "Unprocessable"}}]' >/dev/null
 run_a run --full
+gadm POST /_admin/faults '[]' >/dev/null
+ED_TAGS=$(for c in ${ED//,/ }; do tags_of "$c"; echo; done)	# ed@ has a duplicate contact
+check "defect3_gh_only_404_410_gone: a 422 on the candidate is not a delete (no archive tag)" \
+	bash -c "test -n '$ED' && ! echo '$ED_TAGS' | grep -q 'ATS: Archived'"
+check "defect3_gh_only_404_410_gone: the run reports a record error (exit 1)" test "$RC" = 1
+check "defect3_gh_only_404_410_gone: the answer is logged" grep -q 'candidates/105: HTTP 422' "$T_TMP/err"
 check "the deleted candidate's contact is archive-tagged" bash -c "echo '$(tags_of "$FLO")' | grep -q 'ATS: Archived'"
 check "and still exists (no delete without the delete policy)" test -n "$(kadm GET "/_admin/contact?id=$FLO")"
 check "the anonymised candidate's contact got the GDPR tag" bash -c "echo '$(tags_of "$GUS")' | grep -q 'ATS: GDPR Erased'"

@@ -340,6 +340,42 @@ test_lifecycle(void)
 	candidate_free(one);
 	free(one);
 	one = NULL;
+
+	/* Issue 16 defect 3: only 404 and 410 mean gone; any other answer about
+	 * the record is an error for it (RC_OK, no candidate), never a delete */
+	{
+		static const int codes[] = { 400, 405, 409, 422, 301 };
+		size_t k;
+		for (k = 0; k < ARRAY_LEN(codes); k++) {
+			char *rule = xasprintf("[{\"match\":{\"path\":\"^/v3/candidates/102$\"},"
+			    "\"kind\":\"status\",\"status\":%d,\"body\":{\"message\":\"no\\nthanks\"}}]",
+			    codes[k]);
+			fake_admin0("POST", "/_admin/faults", rule);
+			free(rule);
+			one = NULL;
+			CHECK(e.a->drv->get(e.a, "102", &one) == RC_OK);	/* defect3_gh_only_404_410_gone */
+			CHECK(one == NULL);
+		}
+		fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/v3/candidates/102$\"},"
+		    "\"kind\":\"status\",\"status\":410}]");
+		CHECK(e.a->drv->get(e.a, "102", &one) == RC_RECORD);	/* defect3_gh_only_404_410_gone */
+		fake_admin0("POST", "/_admin/faults", "[]");
+		/* the id is percent-encoded in the path: "101/../102" is no id, not 102 */
+		one = NULL;
+		CHECK(e.a->drv->get(e.a, "101/../102", &one) == RC_RECORD);	/* defect3_gh_id_encoded */
+		CHECK(one == NULL);
+		if (one != NULL) {
+			candidate_free(one);
+			free(one);
+			one = NULL;
+		}
+		CHECK(e.a->drv->get(e.a, "102", &one) == RC_OK && one != NULL);
+		if (one != NULL) {
+			candidate_free(one);
+			free(one);
+			one = NULL;
+		}
+	}
 	memset(&g, 0, sizeof(g));
 	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK);
 	CHECK(g.n == 3);

@@ -573,6 +573,35 @@ test_faults(void)
 	CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) == RC_REMOTE);
 	CHECK(s.n == 0 && complete == 0);
 	CHECK(strstr(err.msg, "unreadable") != NULL);
+	/* Issue 16 defect 4: a page without its contacts array (or with something
+	 * else there) is an error for that page, never an empty, finished listing */
+	{
+		static const char *const bodies4[] = {
+			"{\"next_page_token\":\"\"}", "{\"contacts\":{},\"next_page_token\":\"\"}",
+			"{\"contacts\":null}", "[]",
+		};
+		size_t b;
+		for (b = 0; b < ARRAY_LEN(bodies4); b++) {
+			char *rule = xasprintf("[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"status\","
+			    "\"status\":200,\"body\":%s}]", bodies4[b]);
+			fake_admin0("POST", "/_admin/faults", rule);
+			free(rule);
+			memset(&s, 0, sizeof(s));
+			complete = 1;
+			CHECK(keap_list_contacts(e.k, NULL, count_page, &s, &pages, &complete, &err) ==
+			    RC_REMOTE);	/* defect4_keap_page_without_contacts */
+			CHECK(s.n == 0 && complete == 0);
+		}
+		/* the same for the tag listings */
+		fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/tags$\"},\"kind\":\"status\","
+		    "\"status\":200,\"body\":{\"next_page_token\":\"\"}}]");
+		{
+			struct keap_tags tg;
+			CHECK(keap_load_tags(e.k, &tg, &err) == RC_REMOTE);	/* defect4_keap_page_without_contacts */
+			keap_tags_free(&tg);
+		}
+		fake_admin0("POST", "/_admin/faults", "[]");
+	}
 	/* a body cut short, every time: retried, then an error */
 	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"truncate\"}]");
 	memset(&s, 0, sizeof(s));

@@ -94,6 +94,38 @@ test_redaction(void)
 	buf_free(&b);
 }
 
+/* Issue 16 defect 9: every configured secret stays redacted for the process
+ * lifetime, however many rotating tokens (or other secrets) come after it. */
+static void
+test_defect9_redaction_keeps_configured(void)
+{
+	char tok[64], *line;
+	int i;
+
+	log_clear_secrets();
+	log_add_secret("configured-client-secret-0001");
+	for (i = 0; i < 100; i++) {
+		snprintf(tok, sizeof(tok), "rotating-access-token-%03d", i);
+		log_add_token(tok);
+	}
+	line = capture(LOG_FMT_TEXT, "secret configured-client-secret-0001 token "
+	    "rotating-access-token-099");
+	CHECK(strstr(line, "configured-client-secret") == NULL);	/* defect9_redaction_keeps_configured */
+	CHECK(strstr(line, "rotating-access-token-099") == NULL);	/* the newest token too */
+	free(line);
+	/* a warm Lambda re-registers the same configuration each invocation and
+	 * many distinct secrets may be configured: none is ever dropped */
+	for (i = 0; i < 100; i++) {
+		snprintf(tok, sizeof(tok), "configured-webhook-secret-%03d", i);
+		log_add_secret(tok);
+		log_add_secret("configured-client-secret-0001");
+	}
+	line = capture(LOG_FMT_TEXT, "configured-webhook-secret-000 configured-client-secret-0001");
+	CHECK(strstr(line, "configured-") == NULL);	/* defect9_redaction_keeps_configured */
+	free(line);
+	log_clear_secrets();
+}
+
 static void
 test_levels(void)
 {
@@ -119,6 +151,7 @@ main(void)
 	test_escape();
 	test_json_lines();
 	test_redaction();
+	test_defect9_redaction_keeps_configured();
 	test_levels();
 	return t_done("test_log");
 }

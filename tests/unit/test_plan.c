@@ -87,6 +87,72 @@ main(void)
 	CHECK(q.v[2].contact_id == NULL && str_eq(json_str(q.v[2].body, "given_name"), "Bo"));
 	plan_free(&q);
 
+	/* Issue 16 defect 10: every field apply uses is covered; a NUL byte or
+	 * trailing garbage is an error */
+	{
+		static const char *const edits[][2] = {
+			{ ",\"archive\":true", "" },				/* archive dropped */
+			{ "\"precondition\":\"0000000000000abc\"",
+			  "\"precondition\":\"0000000000000000\"" },	/* precondition zeroed */
+			{ "field_mismatch:given_name", "field_mismatch:family_name" },	/* reasons */
+		};
+		struct buf text = BUF_INIT, t2 = BUF_INIT;
+		size_t e;
+		CHECK(plan_write(&p, path) == RC_OK);
+		CHECK(read_file(path, 1 << 20, &text) == 0);
+		for (e = 0; e < ARRAY_LEN(edits); e++) {
+			char *at = strstr(text.p, edits[e][0]);
+			CHECK(at != NULL);
+			if (at == NULL)
+				continue;
+			buf_reset(&t2);
+			buf_add(&t2, text.p, (size_t)(at - text.p));
+			buf_adds(&t2, edits[e][1]);
+			buf_adds(&t2, at + strlen(edits[e][0]));
+			write_text(t2.p);
+			buf_reset(&err);
+			CHECK(plan_read(&q, path, &err) == RC_CONFIG);	/* defect10_plan_integrity */
+			CHECK_CONTAINS(err.p, "was edited");
+			plan_free(&q);
+		}
+		/* a NUL byte: the rest of the file must not be silently dropped */
+		{
+			FILE *f = fopen(path, "w");
+			char *nl = strchr(text.p, '\n');
+			CHECK(f != NULL && nl != NULL);
+			fwrite(text.p, 1, (size_t)(nl + 1 - text.p), f);
+			fputc('\0', f);
+			fwrite(nl + 1, 1, text.len - (size_t)(nl + 1 - text.p), f);
+			fclose(f);
+			buf_reset(&err);
+			CHECK(plan_read(&q, path, &err) == RC_CONFIG);	/* defect10_plan_nul */
+			CHECK_CONTAINS(err.p, "NUL byte");
+			plan_free(&q);
+		}
+		/* trailing garbage after the last op, and a cut last line */
+		buf_reset(&t2);
+		buf_add(&t2, text.p, text.len);
+		buf_adds(&t2, "garbage");
+		write_text(t2.p);
+		buf_reset(&err);
+		CHECK(plan_read(&q, path, &err) == RC_CONFIG);	/* defect10_plan_trailing */
+		plan_free(&q);
+		buf_reset(&t2);
+		buf_add(&t2, text.p, text.len - 1);	/* no final newline: cut short */
+		write_text(t2.p);
+		buf_reset(&err);
+		CHECK(plan_read(&q, path, &err) == RC_CONFIG);	/* defect10_plan_trailing */
+		CHECK_CONTAINS(err.p, "cut short");
+		plan_free(&q);
+		/* the file as written still reads */
+		write_text(text.p);
+		buf_reset(&err);
+		CHECK(plan_read(&q, path, &err) == RC_OK && q.n == p.n && q.v[3].archive);
+		plan_free(&q);
+		buf_free(&text);
+		buf_free(&t2);
+	}
+
 	/* a hand-edited op is refused, with file:line */
 	{
 		struct buf text = BUF_INIT;

@@ -1,5 +1,6 @@
 /* Unit tests: state.c (create, lock across processes, schema check, read-only). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -54,6 +55,129 @@ each_visit(void *arg, const char *key, size_t klen, const void *val, size_t vlen
 	v->n++;
 	str_copy(v->last, sizeof(v->last), key);
 	return RC_OK;
+}
+
+/* In a child process: opens dir (mode) with the log in logpath. Returns the
+ * rc, or 100 + the signal that killed it (SIGBUS: a truncated map). */
+static int
+open_in_child(const char *dir, enum state_mode mode, const char *logpath)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		struct state *c = NULL;
+		enum rc rc;
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		log_init(LOG_ERROR, LOG_FMT_TEXT);
+		log_set_fd(fd);
+		rc = state_open(dir, mode, &c);
+		if (rc == RC_OK) {
+			struct visit vis;
+			memset(&vis, 0, sizeof(vis));
+			/* touch every page: a map past the end of the file shows here */
+			rc = state_each(c, DB_ATS, NULL, each_visit, &vis);
+			state_close(c);
+		}
+		_exit((int)rc);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		return 100 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* Flips one byte of path at off. */
+static void
+flip_byte(const char *path, off_t off)
+{
+	int fd = open(path, O_RDWR);
+	unsigned char c = 0;
+
+	CHECK(fd >= 0 && pread(fd, &c, 1, off) == 1);
+	c ^= 0x40;
+	CHECK(pwrite(fd, &c, 1, off) == 1);
+	close(fd);
+}
+
+/* Issue 16 defect 2: a truncated or corrupt data.mdb is refused with RC_STATE
+ * (exit 9) and a message naming the file and the fix, never a SIGBUS. */
+static void
+test_defect2_lmdb_truncated(const char *top)
+{
+	char *good = xasprintf("%s/good", top), *bad = xasprintf("%s/bad", top);
+	char *data = xasprintf("%s/data.mdb", bad), *logp = xasprintf("%s/log", top);
+	char *cmd = xasprintf("rm -rf %s && cp -r %s %s", bad, good, bad);
+	struct state *st = NULL;
+	struct buf v = BUF_INIT, lg = BUF_INIT;
+	char key[32], val[600];
+	int i;
+
+	CHECK(state_open(good, STATE_RW, &st) == RC_OK);
+	memset(val, 'x', sizeof(val));
+	for (i = 0; i < 400; i++) {	/* ~60 pages */
+		snprintf(key, sizeof(key), "gh:%04d", i);
+		CHECK(state_put(st, DB_ATS, key, val, sizeof(val)) == RC_OK);
+	}
+	state_close(st);
+
+	/* intact: opens */
+	CHECK(system(cmd) == 0);
+	CHECK(open_in_child(bad, STATE_RO, logp) == RC_OK);
+
+	/* truncate -s 12288 data.mdb (three pages: metas intact, the tree cut) */
+	CHECK(truncate(data, 12288) == 0);
+	CHECK(open_in_child(bad, STATE_RO, logp) == RC_STATE);	/* defect2_lmdb_truncated */
+	CHECK(open_in_child(bad, STATE_RW, logp) == RC_STATE);	/* defect2_lmdb_truncated */
+	buf_reset(&lg);
+	CHECK(read_file(logp, 1 << 16, &lg) == 0);
+	CHECK_CONTAINS(lg.p, data);	/* names the file */
+	CHECK_CONTAINS(lg.p, "restore it from a backup or move it away");
+	CHECK_CONTAINS(lg.p, "full sweep");
+
+	/* not a whole number of pages */
+	CHECK(system(cmd) == 0);
+	CHECK(truncate(data, 4096 * 20 + 100) == 0);
+	CHECK(open_in_child(bad, STATE_RW, logp) == RC_STATE);	/* defect2_lmdb_truncated */
+
+	/* shorter than the two meta pages; empty */
+	CHECK(system(cmd) == 0);
+	CHECK(truncate(data, 4096) == 0);
+	CHECK(open_in_child(bad, STATE_RW, logp) == RC_STATE);	/* defect2_lmdb_truncated */
+	CHECK(truncate(data, 0) == 0);
+	CHECK(open_in_child(bad, STATE_RO, logp) == RC_STATE);	/* defect2_lmdb_truncated */
+
+	/* a flipped byte in meta page 0's magic, in meta page 1's version */
+	CHECK(system(cmd) == 0);
+	flip_byte(data, 16 + 1);
+	CHECK(open_in_child(bad, STATE_RW, logp) == RC_STATE);	/* defect2_lmdb_meta_flipped */
+	CHECK(system(cmd) == 0);
+	flip_byte(data, 4096 + 16 + 4);
+	CHECK(open_in_child(bad, STATE_RO, logp) == RC_STATE);	/* defect2_lmdb_meta_flipped */
+	buf_reset(&lg);
+	CHECK(read_file(logp, 1 << 16, &lg) == 0);
+	CHECK_CONTAINS(lg.p, "meta page");
+	/* a flipped high byte in both metas' last page number: past the end */
+	CHECK(system(cmd) == 0);
+	flip_byte(data, 16 + 120 + 3);
+	flip_byte(data, 4096 + 16 + 120 + 3);
+	CHECK(open_in_child(bad, STATE_RW, logp) == RC_STATE);	/* defect2_lmdb_meta_flipped */
+	/* and in both metas' main-tree root page */
+	CHECK(system(cmd) == 0);
+	flip_byte(data, 16 + 112 + 2);
+	flip_byte(data, 4096 + 16 + 112 + 2);
+	CHECK(open_in_child(bad, STATE_RW, logp) == RC_STATE);	/* defect2_lmdb_meta_flipped */
+
+	/* the good copy still opens */
+	CHECK(open_in_child(good, STATE_RW, logp) == RC_OK);
+	buf_free(&v);
+	buf_free(&lg);
+	free(good);
+	free(bad);
+	free(data);
+	free(logp);
+	free(cmd);
 }
 
 int
@@ -143,6 +267,7 @@ main(void)
 		state_close(s2);
 		free(d2);
 	}
+	test_defect2_lmdb_truncated(dir);
 	buf_free(&v);
 	{
 		char *cmd = xasprintf("rm -rf %s", dir);
