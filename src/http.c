@@ -742,8 +742,10 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 				if (!j->body_ok(&j->resp, j->body_ok_arg, why, sizeof(why))) {
 					struct buf safe = BUF_INIT;
 
+					buf_addf(&safe, "HTTP %ld, ", j->resp.status);
 					text_escape(&safe, why, strlen(why));
 					j->resp.fail = HTTP_ERR_BODY;
+					j->resp.status = 0;	/* as for any failed transfer */
 					str_copy(j->resp.err, sizeof(j->resp.err), safe.p ? safe.p : "");
 					buf_free(&safe);
 					h->stats.bad_bodies++;

@@ -80,7 +80,7 @@ enum http_fail {
 	HTTP_ERR_RESET,		/* connection closed early: reset, truncated body */
 	HTTP_ERR_TOOBIG,	/* body larger than max_body */
 	HTTP_ERR_BODY,		/* a 2xx body the job's body_ok refused (truncated,
-				 * malformed); resp->status keeps the status */
+				 * malformed); like every failure, status is 0 */
 	HTTP_ERR_OTHER
 };
 
