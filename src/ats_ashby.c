@@ -478,6 +478,7 @@ ab_call(struct ats *a, const char *rpc, const cJSON *body, cJSON **out, struct a
 	job.req.basic_pass = "";
 	job.req.headers = hdrs;
 	job.idempotent = 1;	/* every call used here only reads */
+	job.body_ok = http_body_json;	/* so a cut or malformed answer is read again */
 	rc = http_call(a->http, &job, &pol);
 	if (rc != RC_OK) {
 		log_error("ashby", "%s: %s: %s", rpc, http_fail_str(job.resp.fail), job.resp.err);

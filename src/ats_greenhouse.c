@@ -178,6 +178,7 @@ mint(struct ats *a)
 	job.req.basic_user = g->client_id;
 	job.req.basic_pass = g->client_secret;
 	job.idempotent = 1;	/* minting a client-credentials token twice is harmless */
+	job.body_ok = http_body_json;
 	rc = http_call(a->http, &job, &pol);
 	if (rc != RC_OK) {
 		log_error("greenhouse", "token: %s: %s", http_fail_str(job.resp.fail), job.resp.err);
@@ -264,6 +265,7 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 		job.req.url = url;
 		job.req.bearer = g->token;
 		job.idempotent = 1;
+		job.body_ok = http_body_json;	/* a cut or malformed page is read again */
 		rc = http_call(a->http, &job, &pol);
 		if (status != NULL)
 			*status = job.resp.status;

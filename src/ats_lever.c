@@ -352,6 +352,7 @@ lv_get(struct ats *a, const char *url, cJSON **out)
 	job.req.basic_user = l->key;
 	job.req.basic_pass = "";
 	job.idempotent = 1;
+	job.body_ok = http_body_json;	/* a cut or malformed page is read again */
 	rc = http_call(a->http, &job, &pol);
 	l->last_status = job.resp.status;
 	if (rc != RC_OK) {

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <mbedtls/ssl.h>
 
+#include "json.h"
 #include "log.h"
 
 #ifndef ATSRECON_VERSION
@@ -255,6 +256,7 @@ http_fail_str(enum http_fail f)
 	case HTTP_ERR_TIMEOUT: return "timed out";
 	case HTTP_ERR_RESET: return "connection closed early";
 	case HTTP_ERR_TOOBIG: return "response too large";
+	case HTTP_ERR_BODY: return "unusable response body";
 	case HTTP_ERR_OTHER: return "transfer failed";
 	}
 	return "?";
@@ -494,24 +496,57 @@ http_status_retryable(long status)
 long
 http_retry_after_ms(const char *v, int64_t now_s)
 {
-	int64_t n;
+	const int64_t max_s = HTTP_RETRY_AFTER_MAX_S;
+	int64_t n, d;
 	time_t t;
 
 	if (v == NULL)
 		return -1;
 	while (*v == ' ')
 		v++;
-	if (parse_i64(v, &n) == 0) {
-		if (n < 0)
+	if (*v >= '0' && *v <= '9') {
+		/* digits only: delta seconds or an epoch timestamp. Digits beyond
+		 * int64 are refused by parse_i64; every product below is bounded
+		 * by max_s first, so nothing overflows (defect #11). */
+		if (parse_i64(v, &n) != 0)
 			return -1;
-		if (n > 1000000000LL)		/* an epoch timestamp (seen from Greenhouse) */
-			return n > now_s ? (long)((n - now_s) * 1000) : 0;
-		return n > 86400 ? 86400000L : (long)(n * 1000);
+		if (n > 1000000000LL) {		/* an epoch timestamp (seen from Greenhouse) */
+			d = n > now_s ? n - now_s : 0;
+			return (long)((d > max_s ? max_s : d) * 1000);
+		}
+		return (long)((n > max_s ? max_s : n) * 1000);
 	}
+	if (*v == '-' || *v == '+')
+		return -1;			/* a negative or signed delta: refused */
 	t = curl_getdate(v, NULL);		/* an HTTP date */
 	if (t < 0)
 		return -1;
-	return t > now_s ? (long)(((int64_t)t - now_s) * 1000) : 0;
+	d = (int64_t)t > now_s ? (int64_t)t - now_s : 0;
+	return (long)((d > max_s ? max_s : d) * 1000);
+}
+
+int
+http_body_json(const struct http_resp *r, void *arg, char *why, size_t why_size)
+{
+	struct buf err = BUF_INIT;
+	cJSON *j;
+
+	(void)arg;
+	if (r->body.len == 0) {
+		if (r->status == 204)
+			return 1;
+		str_copy(why, why_size, "empty body");
+		return 0;
+	}
+	j = json_parse(r->body.p, r->body.len, &err);
+	if (j != NULL) {
+		cJSON_Delete(j);
+		buf_free(&err);
+		return 1;
+	}
+	snprintf(why, why_size, "invalid JSON (%zu bytes): %s", r->body.len, err.p ? err.p : "");
+	buf_free(&err);
+	return 0;
 }
 
 static uint64_t
@@ -699,6 +734,24 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 			if (rc == RC_OK && strcmp(j->req.method, "GET") != 0 && j->resp.status < 300 &&
 			    !j->req.credential)
 				test_hook("http-write");
+			/* a read whose 2xx body is cut or malformed: retried like a 5xx */
+			if (rc == RC_OK && j->idempotent && j->body_ok != NULL &&
+			    j->resp.status >= 200 && j->resp.status < 300 && j->req.download == NULL) {
+				char why[200] = "";
+
+				if (!j->body_ok(&j->resp, j->body_ok_arg, why, sizeof(why))) {
+					struct buf safe = BUF_INIT;
+
+					buf_addf(&safe, "HTTP %ld, ", j->resp.status);
+					text_escape(&safe, why, strlen(why));
+					j->resp.fail = HTTP_ERR_BODY;
+					j->resp.status = 0;	/* as for any failed transfer */
+					str_copy(j->resp.err, sizeof(j->resp.err), safe.p ? safe.p : "");
+					buf_free(&safe);
+					h->stats.bad_bodies++;
+					rc = j->rc = RC_REMOTE;
+				}
+			}
 			if (j->attempts > (rc == RC_OK && j->resp.status == 429 ? max429 : pol->max_retries) ||
 			    !should_retry(j, rc)) {
 				rj[k].done = 1;

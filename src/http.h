@@ -79,6 +79,8 @@ enum http_fail {
 	HTTP_ERR_TIMEOUT,	/* connect or total timeout, or the deadline */
 	HTTP_ERR_RESET,		/* connection closed early: reset, truncated body */
 	HTTP_ERR_TOOBIG,	/* body larger than max_body */
+	HTTP_ERR_BODY,		/* a 2xx body the job's body_ok refused (truncated,
+				 * malformed); like every failure, status is 0 */
 	HTTP_ERR_OTHER
 };
 
@@ -128,6 +130,14 @@ struct http_pacer {
  * RC_QUOTA if the last answer was a 429) and resp holds the last answer.
  * Requests not marked idempotent are retried only when the server cannot
  * have acted on them: connect/resolve failures, 429 and 503.
+ *
+ * Reads: an idempotent job with a body_ok check whose 2xx answer is refused
+ * by it (a body cut short with an honest Content-Length, malformed JSON) is
+ * retried like a 5xx, within the same max_retries, backoff and deadline; a
+ * body cut by a reset or a Content-Length the server did not keep is a
+ * transport failure (HTTP_ERR_RESET), retried the same way. After the last
+ * attempt the job ends with RC_REMOTE and resp->fail HTTP_ERR_BODY. Jobs not
+ * marked idempotent are never checked: a write that landed is not resent.
  */
 struct http_policy {
 	int concurrency;		/* transfers in flight at once (>= 1) */
@@ -144,6 +154,10 @@ struct http_policy {
 struct http_job {
 	struct http_req req;		/* in; req.deadline_ms is ignored (policy's is used) */
 	int idempotent;			/* in: safe to resend after an unknown outcome */
+	/* in, optional: is this 2xx answer usable? (0: retry it; idempotent
+	 * jobs only). Writes a short, already safe reason into why. */
+	int (*body_ok)(const struct http_resp *, void *arg, char *why, size_t why_size);
+	void *body_ok_arg;
 	struct http_resp resp;		/* out: the final attempt's response */
 	enum rc rc;			/* out: as http_do, or RC_QUOTA / RC_REMOTE after retries */
 	int attempts;			/* out */
@@ -156,6 +170,7 @@ struct http_stats {
 	long status_429;
 	long status_5xx;
 	long transport_errors;
+	long bad_bodies;	/* 2xx answers a body_ok check refused */
 	long waited_ms;		/* time spent in backoff and pacing */
 };
 
@@ -166,8 +181,17 @@ void http_run(struct http *, struct http_job *jobs, size_t n, const struct http_
 enum rc http_call(struct http *, struct http_job *job, const struct http_policy *);
 const struct http_stats *http_get_stats(const struct http *);
 
+/* A body_ok check for JSON APIs: the body must be exactly one JSON value
+ * (only a 204 may be empty). arg is unused. */
+int http_body_json(const struct http_resp *, void *arg, char *why, size_t why_size);
+
+/* The longest wait a Retry-After may ask for (1 h); the policy's
+ * retry_after_cap_ms and its deadline cap it further. */
+#define HTTP_RETRY_AFTER_MAX_S 3600
+
 /* Parses a Retry-After value into milliseconds from now (now_s: current epoch
- * seconds); -1 when absent or unparseable. */
+ * seconds): delta seconds, an HTTP date or an epoch timestamp, at most
+ * HTTP_RETRY_AFTER_MAX_S; -1 when absent, negative or unparseable. */
 long http_retry_after_ms(const char *value, int64_t now_s);
 /* Is this status worth another attempt? */
 int http_status_retryable(long status);

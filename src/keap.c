@@ -281,6 +281,10 @@ exec(struct keap *k, struct call *calls, size_t n)
 			jobs[i].req.bearer = bearer;
 			jobs[i].req.headers = hdr ? headers : NULL;
 			jobs[i].idempotent = c->idempotent;
+			/* reads and idempotent writes (PATCH of the full state, tags):
+			 * a cut or malformed answer is sent again (http.c) */
+			if (c->idempotent && strcmp(c->method, "DELETE") != 0)
+				jobs[i].body_ok = http_body_json;
 		}
 		http_run(k->http, jobs, m, &pol);
 		for (i = 0; i < m; i++) {

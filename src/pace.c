@@ -92,6 +92,54 @@ waiting:
 	return wait;
 }
 
+/*
+ * Header numbers (defect #11). Servers' rate-limit headers are untrusted:
+ * only plain decimals are read ("120", "0.5"), no sign, exponent, hex, inf or
+ * nan; values above PACE_NUM_MAX are clamped to it, so nothing derived from
+ * them overflows a long or an int64.
+ */
+#define PACE_NUM_MAX 1e9
+/* Epoch timestamps (seconds or milliseconds) beyond year 9999 are garbage. */
+#define PACE_EPOCH_MS_MAX 253402300799999LL
+
+/* Reads one decimal at v; returns 0 and sets *end, or -1. */
+static int
+header_num(const char *v, double *out, const char **end)
+{
+	double d = 0, scale = 0.1;
+	int digits = 0;
+
+	while (*v == ' ')
+		v++;
+	for (; *v >= '0' && *v <= '9'; v++, digits++)
+		if (d < PACE_NUM_MAX)
+			d = d * 10 + (*v - '0');
+	if (*v == '.')
+		for (v++; *v >= '0' && *v <= '9'; v++, digits++, scale /= 10)
+			d += (*v - '0') * scale;
+	if (digits == 0)
+		return -1;
+	*out = d > PACE_NUM_MAX ? PACE_NUM_MAX : d;
+	*end = v;
+	return 0;
+}
+
+/* A whole header that is one non-negative integer of at most max; -1 if not. */
+static int
+header_i64(const char *v, int64_t max, int64_t *out)
+{
+	int64_t n;
+
+	if (v == NULL)
+		return -1;
+	while (*v == ' ')
+		v++;
+	if (*v < '0' || *v > '9' || parse_i64(v, &n) != 0 || n < 0 || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
 /* Splits a "|"-list of numbers; returns how many were read (0 if any is bad). */
 static int
 split_nums(const char *v, double *out, int max)
@@ -99,10 +147,10 @@ split_nums(const char *v, double *out, int max)
 	int n = 0;
 
 	while (v != NULL && *v != '\0' && n < max) {
-		char *end;
-		double d = strtod(v, &end);
+		const char *end;
+		double d;
 
-		if (end == v || d < 0)
+		if (header_num(v, &d, &end) != 0)
 			return 0;
 		out[n++] = d;
 		while (*end == ' ')
@@ -171,8 +219,9 @@ keap_family(struct pace *p, const struct http_resp *r, const char *fam, double *
 				*learned = rate;
 			/* running low: spread what is left over a fair share of the window */
 			if (avail[i] <= lim[i] * 0.05 + 1) {
-				int64_t hold = mono_ms() + (int64_t)(window * 1000.0 / lim[i] *
-				    (lim[i] * 0.05 + 2 - avail[i]));
+				double ms = window * 1000.0 / lim[i] * (lim[i] * 0.05 + 2 - avail[i]);
+				int64_t hold = mono_ms() + (int64_t)(ms < window * 1000.0 ? ms :
+				    window * 1000.0);
 				if (hold > p->hold_until)
 					p->hold_until = hold;
 			}
@@ -197,8 +246,8 @@ pace_after(void *arg, const struct http_resp *r)
 	v = http_header(r, "x-keap-product-quota-available");
 	if (v != NULL && split_nums(v, &q, 1) == 1) {
 		p->info.quota_left = (long)q;
-		if (parse_i64(http_header(r, "x-keap-product-quota-expiry-time") ?
-		    http_header(r, "x-keap-product-quota-expiry-time") : "", &n) == 0)
+		if (header_i64(http_header(r, "x-keap-product-quota-expiry-time"), PACE_EPOCH_MS_MAX,
+		    &n) == 0)
 			p->info.quota_reset_ms = n;
 		if (q <= 0 && !p->info.exhausted) {
 			char when[32] = "an unknown time";
@@ -210,15 +259,15 @@ pace_after(void *arg, const struct http_resp *r)
 	}
 	/* Greenhouse-style fixed windows */
 	v = http_header(r, "x-ratelimit-remaining");
-	if (v != NULL && parse_i64(v, &n) == 0) {
+	if (header_i64(v, (int64_t)PACE_NUM_MAX, &n) == 0) {
 		int64_t reset = 0, lim = 0;
 		if (low < 0 || n < low)
 			low = (long)n;
-		parse_i64(http_header(r, "x-ratelimit-limit") ? http_header(r, "x-ratelimit-limit") : "",
-		    &lim);
+		(void)header_i64(http_header(r, "x-ratelimit-limit"), (int64_t)PACE_NUM_MAX, &lim);
 		if (n <= 1 || (lim > 0 && n <= lim / 20)) {
-			const char *rs = http_header(r, "x-ratelimit-reset");
-			if (rs != NULL && parse_i64(rs, &reset) == 0) {
+			/* seconds from now, or an epoch in seconds: bounded, so "* 1000" fits */
+			if (header_i64(http_header(r, "x-ratelimit-reset"), PACE_EPOCH_MS_MAX / 1000,
+			    &reset) == 0) {
 				int64_t wait_ms = reset > 1000000000LL ? (reset * 1000 - now_ms()) : reset * 1000;
 				if (wait_ms > 0 && wait_ms <= 120000 && mono_ms() + wait_ms > p->hold_until)
 					p->hold_until = mono_ms() + wait_ms;

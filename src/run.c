@@ -71,6 +71,11 @@ struct run {
 	struct plan plan;
 	int record_errors;		/* invalid values, failed writes: exit 1 */
 	int ats_skipped;		/* ATS records that could not be read this run */
+	/* A listing that stopped at a page still unreadable after its retries
+	 * (what was not read; NULL: all read). The rest is reconciled; that
+	 * source's window and sync token stay, delete detection is skipped,
+	 * and the run exits 5 (issue 16). */
+	char *unread_ats, *unread_keap;
 	uint64_t env_hash;		/* what agreement depends on besides the two records */
 	struct progress prog;		/* the terminal's progress line */
 	size_t pulled, kpulled, compared, writes_done, writes_planned;
@@ -412,6 +417,8 @@ teardown(struct run *r)
 	set_free(&r->touched);
 	set_free(&r->seen_contacts);
 	set_free(&r->gone);
+	free(r->unread_ats);
+	free(r->unread_keap);
 	set_free(&r->merged);
 	set_free(&r->feed);
 	set_free(&r->retry);
@@ -1030,6 +1037,16 @@ drop_vanished_contacts(struct run *r)
 	return rc;
 }
 
+/* A listing that ended with rc (or incomplete): may the run go on with what
+ * it read? Only for a remote failure that outlived its retries, not for a
+ * deadline, a signal, a quota, credentials or the state. */
+static int
+partial_ok(struct run *r, enum rc rc)
+{
+	return (rc == RC_OK || rc == RC_REMOTE) && !past_deadline(r) && !stop_requested() &&
+	    r->o.mode != RUN_APPLY;
+}
+
 /* Keap's contacts changed since the last run (all of them on a full run) into the snapshot. */
 static enum rc
 pull_keap(struct run *r, int64_t hwm_keap)
@@ -1044,6 +1061,16 @@ pull_keap(struct run *r, int64_t hwm_keap)
 	rc = keap_list_contacts(r->keap, r->full ? NULL : since, on_contacts, r, &pages, &complete, &kerr);
 	if (rc == RC_OK)
 		rc = batch_end(r);
+	if ((rc != RC_OK || !complete) && partial_ok(r, rc) && hwm_keap > 0 &&
+	    (rc = batch_end(r)) == RC_OK) {
+		/* the snapshot keeps the unread contacts as they were (a first
+		 * listing must be whole: an unread contact would look missing) */
+		r->unread_keap = xasprintf("the Keap contact listing (a page after page %d could not "
+		    "be read after its retries)", pages);
+		log_error("run", "not read: %s; what was read is reconciled, no contact is treated "
+		    "as deleted and the Keap window stays for the next run", r->unread_keap);
+		return RC_OK;
+	}
 	if (rc != RC_OK || !complete) {
 		log_error("run", "the Keap listing did not complete (%d pages)", pages);
 		return rc != RC_OK ? rc : RC_REMOTE;
@@ -1061,7 +1088,7 @@ pull(struct run *r)
 	int64_t hwm_ats = meta_int(r, "hwm_ats_ms"), hwm_keap = meta_int(r, "hwm_keap_ms");
 	int64_t every = cfg_int(r->cfg, OPT_RUN_FULL_SWEEP_EVERY), since_full = meta_int(r, "runs_since_full");
 	size_t i;
-	enum rc rc;
+	enum rc rc, e;
 
 	r->full = r->o.full || (r->ats->drv->flags & ATS_F_FULL_ONLY) || hwm_ats == 0 || hwm_keap == 0 ||
 	    since_full + 1 >= every;
@@ -1078,7 +1105,16 @@ pull(struct run *r)
 		rc = r->ats->drv->pull_window(r->ats, hwm_ats - OVERLAP_MS, r->start_ms, on_candidate, r, &ap);
 	if (rc == RC_OK)
 		rc = batch_end(r);
-	if (rc != RC_OK || !ap.complete) {
+	else if (partial_ok(r, rc) && (e = batch_end(r)) != RC_OK)
+		rc = e;	/* what was read could not be kept */
+	if ((rc != RC_OK || !ap.complete) && partial_ok(r, rc)) {
+		r->unread_ats = xasprintf("the %s listing (a page after page %d could not be read "
+		    "after its retries)", r->ats->drv->name, ap.pages);
+		log_error("run", "not read: %s; the %ld people read are reconciled, nobody is treated "
+		    "as deleted and the ATS window stays for the next run", r->unread_ats, ap.records);
+		if (r->full)	/* only who was listed is reconciled (was_listed) */
+			qsort(r->listed, r->nlisted, sizeof(*r->listed), cmp_u64);
+	} else if (rc != RC_OK || !ap.complete) {
 		log_error("run", "the ATS listing did not complete (%d pages); nothing unread is treated "
 		    "as in sync", ap.pages);
 		return rc != RC_OK ? rc : RC_REMOTE;
@@ -1107,9 +1143,10 @@ pull(struct run *r)
 		set_add(&r->touched, r->retry.v[i]);
 	set_finish(&r->gaveup);
 	set_finish(&r->touched);
-	if (r->full && (rc = confirm_vanished(r)) != RC_OK)
+	if (r->unread_ats == NULL && r->full && (rc = confirm_vanished(r)) != RC_OK)
 		return rc;
-	if (!r->full && r->ats->drv->pull_deleted != NULL && (rc = confirm_feed(r)) != RC_OK)
+	if (r->unread_ats == NULL && !r->full && r->ats->drv->pull_deleted != NULL &&
+	    (rc = confirm_feed(r)) != RC_OK)
 		return rc;
 	if (r->o.offline == NULL && (rc = pull_keap(r, hwm_keap)) != RC_OK)
 		return rc;
@@ -1571,6 +1608,8 @@ reconcile_keys(struct run *r, char *const *keys, size_t n)
 			return RC_REMOTE;
 		if (r->gaveup.n > 0 && set_has(&r->gaveup, keys[i]))
 			continue;	/* reported as write_failed; tried again when it changes */
+		if (r->unread_ats != NULL && r->full && !was_listed(r, keys[i]))
+			continue;	/* maybe on the unread page: as it was, until read */
 		if ((rc = batch_tick(r)) != RC_OK)
 			break;
 		progress_update(&r->prog, "comparing", ++r->compared, r->full ? 0 : r->touched.n);
@@ -2484,14 +2523,28 @@ run_once(const struct config *cfg, const struct run_opts *o, const char *state_d
 	if (rc == RC_OK && r.record_errors > 0)
 		rc = RC_RECORD;
 	if ((rc == RC_OK || rc == RC_RECORD) && r.o.mode == RUN_RUN) {
-		meta_put_int(&r, "hwm_ats_ms", r.start_ms);
-		meta_put_int(&r, "hwm_keap_ms", r.start_ms);
-		meta_put_int(&r, "runs_since_full", r.full ? 0 : meta_int(&r, "runs_since_full") + 1);
-		meta_put_int(&r, "last_good_run_ms", now_ms());
-		if (r.ats != NULL && r.ats->sync_out != NULL)
+		/* a source with an unread page keeps its window (and sync token) */
+		if (r.unread_ats == NULL)
+			meta_put_int(&r, "hwm_ats_ms", r.start_ms);
+		if (r.unread_keap == NULL)
+			meta_put_int(&r, "hwm_keap_ms", r.start_ms);
+		if (r.unread_ats == NULL && r.unread_keap == NULL) {
+			meta_put_int(&r, "runs_since_full", r.full ? 0 :
+			    meta_int(&r, "runs_since_full") + 1);
+			meta_put_int(&r, "last_good_run_ms", now_ms());
+		}
+		if (r.unread_ats == NULL && r.ats != NULL && r.ats->sync_out != NULL)
 			state_put(r.st, DB_META, "ats_sync", r.ats->sync_out, strlen(r.ats->sync_out));
 	}
 out:
+	if ((rc == RC_OK || rc == RC_RECORD) && (r.unread_ats != NULL || r.unread_keap != NULL)) {
+		rc = RC_REMOTE;
+		free(r.rep.message);
+		r.rep.message = xasprintf("not read: %s%s%s; what was read was reconciled, no deletes "
+		    "this run, the next run reads it again", r.unread_ats ? r.unread_ats : "",
+		    r.unread_ats && r.unread_keap ? "; " : "", r.unread_keap ? r.unread_keap : "");
+		log_error("run", "%s", r.rep.message);
+	}
 	if (rc == RC_REMOTE && stop_requested() && r.rep.message == NULL)
 		r.rep.message = xasprintf("stopped by signal %d: writes in flight finished (or were "
 		    "abandoned after run.grace), the rest waits for the next run", stop_signal());

@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -310,6 +311,19 @@ auth_code(const char *code)
 	return 0;
 }
 
+/* A GET's 2xx body that says it is JSON (the lease) must parse: a cut or
+ * corrupt one is read again (http.c retries it like a 5xx) instead of
+ * counting as an unreadable, expired lease. Other objects are opaque. */
+static int
+s3_body_ok(const struct http_resp *r, void *arg, char *why, size_t why_size)
+{
+	const char *ct = http_header(r, "content-type");
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+		return 1;
+	return http_body_json(r, arg, why, why_size);
+}
+
 /* One request with http.max_retries; fills obj; maps the answer (see s3.h). */
 static enum rc
 s3_request(struct s3 *s, const char *method, const char *key, const char *const *hdrs,
@@ -353,6 +367,8 @@ s3_request(struct s3 *s, const char *method, const char *key, const char *const 
 		job.req.content_type = put->content_type ? put->content_type : "application/octet-stream";
 	}
 	job.idempotent = idempotent;
+	if (strcmp(method, "GET") == 0 && dl == NULL)
+		job.body_ok = s3_body_ok;
 	pol.concurrency = 1;
 	pol.max_retries = s->max_retries;
 	rc = http_call(s->h, &job, &pol);

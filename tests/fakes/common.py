@@ -384,6 +384,8 @@ class FaultRule:
         "reset": set(),
         "delay": {"ms"},
         "truncate": {"keep"},
+        "cut": {"keep"},
+        "midreset": {"keep"},
         "malformed": {"body"},
         "oversize": {"bytes"},
     }
@@ -607,22 +609,33 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         try:
             sent = self._send(status, headers, out, truncate=kind == "truncate",
-                              keep=fault.keep if fault else None)
+                              keep=fault.keep if fault else None, cut=kind == "cut",
+                              midreset=kind == "midreset")
         except OSError as e:  # the client went away; still log the request, then drop it
             entry["error"] = type(e).__name__
             srv.log_request(entry, self, len(body), status, fault, t0, tls)
             raise
         srv.log_request(entry, self, len(body), status, fault, t0, tls, sent)
 
-    def _send(self, status, headers, body, truncate=False, keep=None):
+    def _send(self, status, headers, body, truncate=False, keep=None, cut=False,
+              midreset=False):
         """Writes one response; returns the number of body bytes written.
 
         With truncate, only `keep` body bytes (default half) follow the full Content-Length,
-        then the connection closes.
+        then the connection closes. With cut, the body itself is cut to `keep` bytes (default
+        half, at least 1) before any compression and sent with an honest Content-Length: a
+        complete HTTP answer whose JSON is incomplete. With midreset, `keep` bytes (default
+        half) follow the full Content-Length, then the connection is reset (TCP RST).
         """
         headers = {k: v for k, v in headers.items()
                    if k.lower() not in ("content-length", "connection")}
         data = encode_body(body, headers)
+        if cut and status not in NO_BODY_STATUSES:
+            if not data:
+                data = b'{"cut":true}'
+            data = data[:max(1, min(len(data) // 2 if keep is None else keep, len(data) - 1))]
+        if midreset:
+            truncate = True
         if status in NO_BODY_STATUSES:
             data = b""
         elif data and self.server.use_gzip and accepts_gzip(self.headers) and \
@@ -646,7 +659,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         out = data[:keep] if truncate else data
         if out:
             self.wfile.write(out)
-        if truncate:  # closed without notice: the client must see the short body itself
+        if midreset:
+            self.wfile.flush()
+            self._reset()
+        elif truncate:  # closed without notice: the client must see the short body itself
             self.close_connection = True
         return len(out)
 
@@ -798,10 +814,13 @@ class FakeServer(http.server.ThreadingHTTPServer):
         Each rule is a JSON object:
           {"name": "optional label for the log",
            "match": {"method": "GET" | ["GET", ...], "path": "regex (re.search)"},
-           "kind": "status" | "reset" | "delay" | "truncate" | "malformed" | "oversize",
+           "kind": "status" | "reset" | "delay" | "truncate" | "cut" | "midreset" |
+                   "malformed" | "oversize",
            "status": 429, "headers": {"Retry-After": "1"}, "body": {...}   (status)
            "ms": 1500                                                     (delay)
            "keep": 10       body bytes sent before closing (default half)  (truncate)
+                            or before the reset (midreset), or the length the body
+                            is cut to, with an honest Content-Length            (cut)
            "body": "text"   replaces the default broken JSON               (malformed)
            "bytes": 5242880 size of the valid JSON body (default 5 MiB)     (oversize)
            "process": true  run the handler before replacing its answer (status, reset,

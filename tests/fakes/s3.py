@@ -390,9 +390,9 @@ class _S3Handler(common._Handler):
             return body
         return super()._read_body()
 
-    def _send(self, status, headers, body, truncate=False, keep=None):
+    def _send(self, status, headers, body, truncate=False, keep=None, **kw):
         if self.command != "HEAD":
-            return super()._send(status, headers, body, truncate=truncate, keep=keep)
+            return super()._send(status, headers, body, truncate=truncate, keep=keep, **kw)
         length = headers.pop("X-Fake-Content-Length", None)
         headers = {k: v for k, v in headers.items()
                    if k.lower() not in ("content-length", "connection")}

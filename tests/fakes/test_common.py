@@ -304,6 +304,33 @@ def check_fault_truncate(ctx):
     f.faults()
 
 
+def check_fault_cut(ctx):
+    f = ctx["main"]
+    f.faults({"match": {"path": "^/echo$"}, "kind": "cut", "keep": 7})
+    r, data = f.request("GET", "/echo", headers={"Accept-Encoding": "gzip"})
+    data = gzip.decompress(data) if r.getheader("Content-Encoding") == "gzip" else data
+    expect(r.status == 200 and r.getheader("Content-Type") == "application/json", "headers")
+    expect(len(data) == 7, "cut to %d bytes, not 7" % len(data))
+    expect_raises((ValueError,), lambda: json.loads(data))
+    f.faults()
+
+
+def check_fault_midreset(ctx):
+    f = ctx["plain"]
+    f.faults({"match": {"path": "^/big$"}, "kind": "midreset", "keep": 100})
+    c = f.connect()
+    c.request("GET", "/big?n=5000")
+    r = c.getresponse()
+    expect(r.status == 200 and r.getheader("Content-Length") == "5000", "headers")
+    e = expect_raises((ConnectionError, http.client.IncompleteRead), r.read)
+    expect(not isinstance(e, http.client.IncompleteRead) or len(e.partial) <= 100,
+           "more than 100 bytes before the reset: %r" % e)
+    c.close()
+    f.faults()
+    entry = f.admin("GET", "requests")["requests"][-1]
+    expect(entry["fault"] == "midreset#0", "log %r" % entry)
+
+
 def check_fault_malformed(ctx):
     f = ctx["main"]
     f.faults({"match": {"path": "^/echo$"}, "kind": "malformed"})
@@ -512,6 +539,8 @@ CHECKS = [
     ("fault status with Retry-After and times", check_fault_status),
     ("fault reset gives a connection reset", check_fault_reset),
     ("fault truncate gives IncompleteRead", check_fault_truncate),
+    ("fault cut: honest Content-Length, incomplete JSON", check_fault_cut),
+    ("fault midreset: part of the body, then a reset", check_fault_midreset),
     ("fault malformed gives invalid JSON", check_fault_malformed),
     ("fault oversize gives N bytes of valid JSON", check_fault_oversize),
     ("fault delay and --latency-ms", check_fault_delay_and_latency),

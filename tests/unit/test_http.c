@@ -336,6 +336,51 @@ test_retry(struct http *h)
 	CHECK(http_call(h, &j, &pol) == RC_OK && j.resp.status == 200);
 	http_resp_free(&j.resp);
 
+	/* reads with a JSON check: a cut, malformed, truncated or reset body is
+	 * retried like a 5xx (issue 16) */
+	{
+		static const char *const kinds[] = { "cut", "malformed", "truncate", "midreset" };
+		size_t k;
+		long bad0 = http_get_stats(h)->bad_bodies;
+
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			char rule[256];
+
+			snprintf(rule, sizeof(rule), "[{\"match\":{\"path\":\"^/echo$\"},"
+			    "\"kind\":\"%s\",\"times\":2}]", kinds[k]);
+			faults(h, rule);
+			job_get(&j, "/echo", url, sizeof(url));
+			j.body_ok = http_body_json;
+			CHECK(http_call(h, &j, &pol) == RC_OK && j.resp.status == 200 && j.attempts == 3);
+			CHECK(j.resp.fail == HTTP_OK && http_body_json(&j.resp, NULL, url, 8));
+			http_resp_free(&j.resp);
+		}
+		CHECK(http_get_stats(h)->bad_bodies - bad0 == 4);	/* cut and malformed, twice */
+		/* without the check, a malformed 200 is handed over as it is */
+		faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"malformed\",\"times\":1}]");
+		job_get(&j, "/echo", url, sizeof(url));
+		CHECK(http_call(h, &j, &pol) == RC_OK && j.resp.status == 200 && j.attempts == 1);
+		http_resp_free(&j.resp);
+		/* a write (not idempotent) is never resent for its body: it landed */
+		faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"cut\",\"times\":1}]");
+		job_get(&j, "/echo", url, sizeof(url));
+		j.req.method = "POST";
+		j.req.body = "{\"a\":1}";
+		j.req.body_len = strlen(j.req.body);
+		j.idempotent = 0;
+		j.body_ok = http_body_json;
+		CHECK(http_call(h, &j, &pol) == RC_OK && j.resp.status == 200 && j.attempts == 1);
+		http_resp_free(&j.resp);
+		/* still bad after every attempt: RC_REMOTE, HTTP_ERR_BODY, no status */
+		faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"cut\"}]");
+		job_get(&j, "/echo", url, sizeof(url));
+		j.body_ok = http_body_json;
+		CHECK(http_call(h, &j, &pol) == RC_REMOTE && j.attempts == 5);
+		CHECK(j.resp.fail == HTTP_ERR_BODY && j.resp.status == 0);
+		CHECK(strstr(j.resp.err, "HTTP 200, invalid JSON") != NULL);
+		http_resp_free(&j.resp);
+	}
+
 	/* retries run out: RC_REMOTE with the last answer */
 	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":500}]");
 	job_get(&j, "/echo", url, sizeof(url));
@@ -420,6 +465,29 @@ test_retry_after_parse(void)
 	    !http_status_retryable(501));
 }
 
+/* Defect #11: a huge Retry-After overflowed "* 1000" (signed overflow: UBSan
+ * aborts the old code). Every form is now clamped to HTTP_RETRY_AFTER_MAX_S. */
+static void
+test_defect11_retry_after_overflow(void)
+{
+	const long max = HTTP_RETRY_AFTER_MAX_S * 1000L;
+
+	CHECK(http_retry_after_ms("9223372036854775807", 1000) == max);
+	CHECK(http_retry_after_ms("9223372036854775807", 1765000000) == max);
+	CHECK(http_retry_after_ms("9223372036854775808", 1000) == -1);	/* beyond int64 */
+	CHECK(http_retry_after_ms("99999999999999999999999", 1000) == -1);
+	CHECK(http_retry_after_ms("999999999", 1000) == max);	/* delta seconds */
+	CHECK(http_retry_after_ms("3600", 1000) == max);
+	CHECK(http_retry_after_ms("3599", 1000) == 3599000);
+	CHECK(http_retry_after_ms("-9223372036854775808", 1000) == -1);
+	CHECK(http_retry_after_ms("+5", 1000) == -1);
+	CHECK(http_retry_after_ms("inf", 1000) == -1);
+	CHECK(http_retry_after_ms("nan", 1000) == -1);
+	CHECK(http_retry_after_ms("1e9", 1000) == -1);
+	CHECK(http_retry_after_ms("0x10", 1000) == -1);
+	CHECK(http_retry_after_ms("Fri, 31 Dec 9999 23:59:59 GMT", 1000) == max);
+}
+
 int
 main(void)
 {
@@ -437,6 +505,7 @@ main(void)
 		return t_done("test_http");
 	cfg.ca_file = ca;
 	CHECK(http_new(&cfg, &h) == RC_OK);
+	test_defect11_retry_after_overflow();
 	test_keepalive_and_tls(h);
 	test_tls12();
 	test_gzip_and_cap(h);

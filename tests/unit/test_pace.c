@@ -39,6 +39,73 @@ drain(struct pace *p, int n)
 	return went;
 }
 
+/* Defect #11: rate-limit header numbers were read with strtod/parse_i64 and
+ * multiplied unchecked: "inf" or a huge value cast to long, or "* 1000",
+ * is undefined behaviour (UBSan aborts the old code). Now plain decimals
+ * only, clamped; garbage is ignored. */
+static void
+test_defect11_header_overflow(void)
+{
+	struct pace *p;
+	struct pace_info info;
+	struct http_resp r;
+	static const char *const bad[] = { "inf", "nan", "-nan", "1e999", "-5", "0x10",
+		"99999999999999999999999999", "9223372036854775807", "1|inf", NULL };
+	size_t i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		const char *kv[] = { "x-keap-product-throttle-limit", bad[i],
+			"x-keap-product-throttle-time-unit", "second",
+			"x-keap-product-throttle-interval", "1",
+			"x-keap-product-throttle-available", bad[i],
+			"x-keap-product-quota-available", bad[i],
+			"x-keap-product-quota-expiry-time", bad[i],
+			"x-ratelimit-remaining", "0",
+			"x-ratelimit-limit", bad[i],
+			"x-ratelimit-reset", bad[i], NULL };
+
+		p = pace_new("t", 10, 1);
+		r = resp(200, kv);
+		pace_after(p, &r);
+		pace_get(p, &info);
+		CHECK(info.rate > 0 && info.rate <= 10.0);
+		CHECK(!info.exhausted);
+		CHECK(info.quota_left == -1 || (info.quota_left >= 0 && info.quota_left <= 1000000000L));
+		CHECK(info.quota_reset_ms >= 0 && info.quota_reset_ms <= 253402300799999LL);
+		CHECK(pace_before(p) >= 0);
+		http_resp_free(&r);
+		pace_free(p);
+	}
+	/* a huge remaining count is clamped, not cast past a long */
+	{
+		const char *kv[] = { "x-keap-product-throttle-limit", "25",
+			"x-keap-product-throttle-time-unit", "second",
+			"x-keap-product-throttle-available", "1e300",
+			"x-ratelimit-remaining", "99999999999999999999", NULL };
+
+		p = pace_new("t", 10, 1);
+		r = resp(200, kv);
+		pace_after(p, &r);
+		pace_get(p, &info);
+		CHECK(info.throttle_left == -1 || (info.throttle_left >= 0 &&
+		    info.throttle_left <= 1000000000L));
+		http_resp_free(&r);
+		pace_free(p);
+	}
+	/* a reset far in the future holds no longer than the 2-minute cap */
+	{
+		const char *kv[] = { "x-ratelimit-remaining", "0", "x-ratelimit-limit", "100",
+			"x-ratelimit-reset", "9223372036854775807", NULL };
+
+		p = pace_new("t", 10, 1);
+		r = resp(200, kv);
+		pace_after(p, &r);
+		CHECK(pace_before(p) >= 0 && pace_before(p) <= 120000);
+		http_resp_free(&r);
+		pace_free(p);
+	}
+}
+
 int
 main(void)
 {
@@ -158,5 +225,6 @@ main(void)
 	pace_get(p, &info);
 	CHECK(info.rate > 9.99 && info.rate <= 10.0);
 	pace_free(p);
+	test_defect11_header_overflow();
 	return t_done("test_pace");
 }
