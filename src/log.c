@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +22,20 @@ static struct {
 } L = { LOG_INFO, LOG_FMT_AUTO, 2, { NULL }, 0, NULL };
 
 static void (*before_line)(void);
+static pthread_t before_line_owner;
+
+/* s3.c's lease heartbeat thread logs too: the secret list and the line
+ * output are shared, so both are behind this lock (never held while
+ * calling out, except the before_line hook of the thread that set it). */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void
 log_set_before_line(void (*fn)(void))
 {
+	pthread_mutex_lock(&log_mu);
 	before_line = fn;
+	before_line_owner = pthread_self();
+	pthread_mutex_unlock(&log_mu);
 }
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
@@ -101,9 +111,12 @@ log_add_secret(const char *value)
 
 	if (value == NULL || strlen(value) < 4)
 		return;
+	pthread_mutex_lock(&log_mu);
 	for (i = 0; i < L.nsecrets; i++)
-		if (strcmp(L.secrets[i], value) == 0)
+		if (strcmp(L.secrets[i], value) == 0) {
+			pthread_mutex_unlock(&log_mu);
 			return;
+		}
 	if (L.nsecrets == MAX_SECRETS) {
 		/* Keep the newest: rotated tokens replace older ones. */
 		free(L.secrets[0]);
@@ -111,6 +124,7 @@ log_add_secret(const char *value)
 		L.nsecrets--;
 	}
 	L.secrets[L.nsecrets++] = xstrdup(value);
+	pthread_mutex_unlock(&log_mu);
 }
 
 void
@@ -118,9 +132,11 @@ log_clear_secrets(void)
 {
 	size_t i;
 
+	pthread_mutex_lock(&log_mu);
 	for (i = 0; i < L.nsecrets; i++)
 		free(L.secrets[i]);
 	L.nsecrets = 0;
+	pthread_mutex_unlock(&log_mu);
 }
 
 void
@@ -203,6 +219,7 @@ redact_secrets(struct buf *b)
 
 	if (b->p == NULL)
 		return;
+	pthread_mutex_lock(&log_mu);
 	for (i = 0; i < L.nsecrets; i++) {
 		const char *sec = L.secrets[i];
 		size_t slen = strlen(sec);
@@ -222,6 +239,7 @@ redact_secrets(struct buf *b)
 		buf_free(b);
 		*b = out;
 	}
+	pthread_mutex_unlock(&log_mu);
 }
 
 static void
@@ -271,9 +289,13 @@ log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 		buf_addf(&line, "%s %-5s %s: %s\n", ts + 11, level_names[level], subsys,
 		    safe.p ? safe.p : "");
 	}
-	if (before_line != NULL)
-		before_line();	/* e.g. erase the progress display first */
+	pthread_mutex_lock(&log_mu);
+	/* e.g. erase the progress display first (the display is the main
+	 * thread's: another thread's line only goes after it) */
+	if (before_line != NULL && pthread_equal(before_line_owner, pthread_self()))
+		before_line();
 	write_all(L.fd, line.p, line.len);
+	pthread_mutex_unlock(&log_mu);
 	buf_free(&raw);
 	buf_free(&safe);
 	buf_free(&line);
