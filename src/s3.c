@@ -668,7 +668,8 @@ random_hex(char *out, size_t nbytes)
 	out[2 * nbytes] = '\0';
 }
 
-static void
+/* The lease object's body; returns its expires_ms. */
+static int64_t
 lease_body(const struct s3state *st, struct buf *out)
 {
 	char host[256] = "", t1[32], t2[32];
@@ -683,6 +684,7 @@ lease_body(const struct s3state *st, struct buf *out)
 	buf_addf(out, ",\"pid\":%ld,\"acquired_ms\":%lld,\"expires_ms\":%lld,\"acquired\":\"%s\","
 	    "\"expires\":\"%s\",\"tool\":\"atsrecon\"}", (long)getpid(), (long long)now,
 	    (long long)(now + st->ttl_ms), t1, t2);
+	return now + st->ttl_ms;
 }
 
 /* What a lease object says. */
@@ -745,8 +747,8 @@ lease_write(struct s3state *st, struct s3 *c, const char *if_match)
 	struct s3_put p;
 	struct s3_obj o;
 	enum rc rc;
+	int64_t expires = lease_body(st, &body);
 
-	lease_body(st, &body);
 	memset(&p, 0, sizeof(p));
 	p.data = body.p;
 	p.len = body.len;
@@ -762,7 +764,10 @@ lease_write(struct s3state *st, struct s3 *c, const char *if_match)
 		struct lease_info li;
 		char etag[S3_ETAG_MAX];
 
-		if (lease_read(st, c, &li, etag) == RC_OK && strcmp(li.owner, st->owner) == 0) {
+		/* ours AND this very write (a renewal that did not land leaves our
+		 * older lease there, which runs out) */
+		if (lease_read(st, c, &li, etag) == RC_OK && strcmp(li.owner, st->owner) == 0 &&
+		    li.expires_ms == expires) {
 			log_info("s3", "the lease write's answer was lost, but the lease is ours");
 			str_copy(st->lease_etag, sizeof(st->lease_etag), etag);
 			st->lease_at_ms = now_ms();
