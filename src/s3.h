@@ -49,10 +49,20 @@
  *     instance profile, web identity or SSO. All three are registered with
  *     the logger's secret list and never logged.
  *   - The lease lasts state.lease_ttl (default 15m, Lambda's longest
- *     invocation) from when it is taken; a commit more than half-way through
- *     it renews it (If-Match). Expiry is judged by the reader's wall clock
- *     against the writer's: the runners' clocks must agree to well within the
- *     TTL. A lease body that cannot be read as ours counts as expired.
+ *     invocation) from when it was last written. From s3state_begin to
+ *     s3state_end a heartbeat thread with its own client renews it every
+ *     ttl/3 (If-Match); a renewal refused (412/404: taken over, removed) or
+ *     none by ttl/10 before its end calls stop_request/stop_set_deadline
+ *     (util.h): stop_requested() turns true, the run starts no new write and
+ *     exits 5; s3state_commit then uploads only under a lease it holds (after
+ *     an expiry nobody used, it renews it first) and otherwise returns
+ *     RC_REMOTE. s3state_end clears that stop. Expiry is judged by the
+ *     reader's wall clock against the writer's: the runners' clocks must agree
+ *     to well within the TTL. A lease body that cannot be read as ours counts
+ *     as expired. (docs/deploy.md: why a thread.)
+ *   - The snapshot is uploaded with its SHA-256 as x-amz-meta-sha256; a
+ *     download whose body does not match it is refused (RC_STATE) before LMDB
+ *     opens it; one without it (an older atsrecon) is only opened as LMDB.
  *   - A commit whose snapshot has not changed since the last download or
  *     upload (the same LMDB transaction id) uploads nothing, so calling it
  *     again is cheap and idempotent.
