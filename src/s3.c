@@ -67,6 +67,7 @@ struct s3state {
 	pthread_mutex_t hb_mu;
 	pthread_cond_t hb_cv;
 	int hb_quit;			/* under hb_mu */
+	int owns_stop;			/* this lease set the process's stop deadline */
 	_Atomic int lost;		/* LEASE_HELD, LEASE_TAKEN, LEASE_EXPIRED */
 	_Atomic int64_t held_until;	/* mono_ms: the lease's end as we wrote it */
 	_Atomic long renewals;
@@ -1176,7 +1177,8 @@ hb_start(struct s3state *st, const struct config *cfg, int64_t t_taken)
 
 	atomic_store(&st->held_until, t_taken + st->ttl_ms);
 	atomic_store(&st->lost, LEASE_HELD);
-	stop_clear_internal();
+	stop_clear_internal();	/* (one lease per process drives the stop) */
+	st->owns_stop = 1;
 	{
 		/* the message for a lease that ran out (stop_requested says it) */
 		struct buf why = BUF_INIT;
@@ -1402,7 +1404,8 @@ s3state_end(struct s3state *st)
 		st->have_lease = 0;	/* another run's now: not ours to delete */
 	if (st->s3 != NULL)
 		lease_release(st);
-	stop_clear_internal();	/* the lease's stop ends with it (a warm Lambda runtime) */
+	if (st->owns_stop)
+		stop_clear_internal();	/* the lease's stop ends with it (a warm Lambda runtime) */
 	if (st->base != NULL)
 		nftw(st->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	s3_close(st->s3);
