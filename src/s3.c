@@ -29,7 +29,7 @@
 #define LEASE_ROUNDS 4
 #define SHA256_META "x-amz-meta-sha256"	/* the snapshot's checksum (user metadata) */
 
-enum { LEASE_HELD, LEASE_TAKEN, LEASE_EXPIRED };
+enum { LEASE_HELD, LEASE_TAKEN };	/* (an expiry is judged by the clock: held_until) */
 
 struct s3state;
 static void hb_start(struct s3state *, const struct config *, int64_t t_taken);
@@ -1070,30 +1070,25 @@ lease_margin(const struct s3state *st)
 	return st->ttl_ms / 10 > 100 ? st->ttl_ms / 10 : 100;
 }
 
-/* The lease is gone: stop writing at once (stop_request), say why. */
+/* The lease was taken over or removed: stop writing at once (stop_request),
+ * say why and by whom. */
 static void
-lease_lost(struct s3state *st, struct s3 *c, int how)
+lease_lost(struct s3state *st, struct s3 *c)
 {
 	struct buf msg = BUF_INIT;
+	struct lease_info li;
+	char etag[S3_ETAG_MAX];
 
-	if (how == LEASE_TAKEN) {
-		struct lease_info li;
-		char etag[S3_ETAG_MAX];
-
-		if (lease_read(st, c, &li, etag) == RC_OK)
-			buf_addf(&msg, "the lease on %s was taken over by another run (host %s pid %lld): "
-			    "this run stops writing now and does not save its state there (the other "
-			    "run owns it); the next run repairs what is left", st->url,
-			    li.host[0] ? li.host : "?", (long long)li.pid);
-		else
-			buf_addf(&msg, "the lease on %s was removed or replaced by someone else: this "
-			    "run stops writing now and does not save its state there; the next run "
-			    "repairs what is left", st->url);
-	} else
-		buf_addf(&msg, "the lease on %s could not be renewed before it expired (S3 did not "
-		    "answer): this run stops writing now, before another run may take it over",
-		    st->url);
-	atomic_store(&st->lost, how);
+	if (lease_read(st, c, &li, etag) == RC_OK)
+		buf_addf(&msg, "the lease on %s was taken over by another run (host %s pid %lld): "
+		    "this run stops writing now and does not save its state there (the other run "
+		    "owns it); the next run repairs what is left", st->url,
+		    li.host[0] ? li.host : "?", (long long)li.pid);
+	else
+		buf_addf(&msg, "the lease on %s was removed or replaced by someone else: this run "
+		    "stops writing now and does not save its state there; the next run repairs "
+		    "what is left", st->url);
+	atomic_store(&st->lost, LEASE_TAKEN);
 	stop_request(msg.p);
 	log_error("s3", "%s", msg.p);
 	buf_free(&msg);
@@ -1119,7 +1114,7 @@ lease_renew_once(struct s3state *st, struct s3 *c)
 			stop_set_deadline(t0 + st->ttl_ms - lease_margin(st), NULL);
 		log_debug("s3", "lease on %s renewed", st->url);
 	} else if (rc == RC_RECORD)
-		lease_lost(st, c, LEASE_TAKEN);
+		lease_lost(st, c);
 	else
 		log_warn("s3", "the lease on %s could not be renewed (%s); trying again, and this run "
 		    "stops writing %lld ms from now if it still cannot", st->url, rc_str(rc),

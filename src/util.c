@@ -548,7 +548,7 @@ static volatile sig_atomic_t stop_sig;
 /* first noticed (the grace counts from here); atomics: s3.c's lease heartbeat
  * thread asks too */
 static _Atomic int64_t stop_at;
-static long stop_grace = 10000;
+static _Atomic long stop_grace = 10000;	/* set again by each run; read by the heartbeat too */
 static _Atomic int stop_internal;		/* stop_request() or the deadline passed */
 static _Atomic int64_t stop_deadline;		/* stop_set_deadline; 0 none */
 static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER;
