@@ -760,7 +760,8 @@ lease_write(struct s3state *st, struct s3 *c, const char *if_match)
 	if (rc == RC_OK) {
 		str_copy(st->lease_etag, sizeof(st->lease_etag), o.etag);
 		st->lease_at_ms = now_ms();
-		st->have_lease = 1;
+		if (!st->have_lease)	/* (only the take: the heartbeat leaves it alone) */
+			st->have_lease = 1;
 	} else if (rc == RC_REMOTE) {
 		struct lease_info li;
 		char etag[S3_ETAG_MAX];
@@ -772,7 +773,8 @@ lease_write(struct s3state *st, struct s3 *c, const char *if_match)
 			log_info("s3", "the lease write's answer was lost, but the lease is ours");
 			str_copy(st->lease_etag, sizeof(st->lease_etag), etag);
 			st->lease_at_ms = now_ms();
-			st->have_lease = 1;
+			if (!st->have_lease)	/* (only the take: the heartbeat leaves it alone) */
+				st->have_lease = 1;
 			rc = RC_OK;
 		}
 	}
