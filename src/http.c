@@ -626,7 +626,8 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 					wake = rj[i].not_before;
 				continue;
 			}
-			if ((pol->deadline_ms > 0 && now >= pol->deadline_ms) || stop_requested()) {
+			if ((pol->deadline_ms > 0 && now >= pol->deadline_ms) ||
+			    (!j->req.past_stop && stop_requested())) {
 				if (j->attempts == 0) {
 					j->resp.fail = HTTP_ERR_TIMEOUT;
 					str_copy(j->resp.err, sizeof(j->resp.err), stop_requested() ?
@@ -691,7 +692,7 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 		if (stop_requested() && now - stop_requested_at() > stop_grace_ms()) {
 			/* the grace is over: abandon what is still in flight */
 			for (i = 0; i < n; i++) {
-				if (!rj[i].active)
+				if (!rj[i].active || jobs[i].req.past_stop)
 					continue;
 				(void)xfer_finish(&slots[rj[i].slot], CURLE_ABORTED_BY_CALLBACK);
 				curl_multi_remove_handle(h->multi, slots[rj[i].slot].easy);
@@ -705,7 +706,9 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 				str_copy(jobs[i].resp.err, sizeof(jobs[i].resp.err),
 				    "abandoned: stopped (signal) and the grace ran out");
 			}
-			continue;
+			if (active == 0)
+				continue;
+			/* the state's own requests (past_stop) go on */
 		}
 		curl_multi_perform(h->multi, &running);
 		while ((msg = curl_multi_info_read(h->multi, &nmsg)) != NULL) {

@@ -68,6 +68,10 @@ struct http_req {
 	int64_t download_max;
 	int no_timeout;			/* a long poll: no whole-request timeout
 					 * (deadline_ms still bounds it) */
+	int past_stop;			/* the remote state's bookkeeping (s3.c):
+					 * started and finished after a stop too
+					 * (stop_requested), so a stopped run can
+					 * still save its state */
 };
 
 enum http_fail {

@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,11 +29,20 @@ static struct {
 } L = { LOG_INFO, LOG_FMT_AUTO, 2, NULL, 0, 0, { NULL }, { 0 }, 0, NULL };
 
 static void (*before_line)(void);
+static pthread_t before_line_owner;
+
+/* s3.c's lease heartbeat thread logs too: the secret list and the line
+ * output are shared, so both are behind this lock (never held while
+ * calling out, except the before_line hook of the thread that set it). */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void
 log_set_before_line(void (*fn)(void))
 {
+	pthread_mutex_lock(&log_mu);
 	before_line = fn;
+	before_line_owner = pthread_self();
+	pthread_mutex_unlock(&log_mu);
 }
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
@@ -108,14 +118,18 @@ log_add_secret(const char *value)
 
 	if (value == NULL || strlen(value) < 4)
 		return;
+	pthread_mutex_lock(&log_mu);
 	for (i = 0; i < L.nsecrets; i++)
-		if (strcmp(L.secrets[i], value) == 0)
+		if (strcmp(L.secrets[i], value) == 0) {
+			pthread_mutex_unlock(&log_mu);
 			return;
+		}
 	if (L.nsecrets == L.capsecrets) {
 		L.capsecrets = L.capsecrets ? 2 * L.capsecrets : 16;
 		L.secrets = xrealloc(L.secrets, L.capsecrets * sizeof(L.secrets[0]));
 	}
 	L.secrets[L.nsecrets++] = xstrdup(value);
+	pthread_mutex_unlock(&log_mu);
 }
 
 void
@@ -125,13 +139,17 @@ log_add_token(const char *value)
 
 	if (value == NULL || strlen(value) < 4)
 		return;
+	pthread_mutex_lock(&log_mu);
 	for (i = 0; i < L.nsecrets; i++)
-		if (strcmp(L.secrets[i], value) == 0)
+		if (strcmp(L.secrets[i], value) == 0) {
+			pthread_mutex_unlock(&log_mu);
 			return;
+		}
 	L.clock++;
 	for (i = 0; i < TOKEN_RING; i++) {
 		if (L.tokens[i] != NULL && strcmp(L.tokens[i], value) == 0) {
 			L.token_used[i] = L.clock;	/* registered again: still in use */
+			pthread_mutex_unlock(&log_mu);
 			return;
 		}
 		if (L.tokens[slot] != NULL && (L.tokens[i] == NULL || L.token_used[i] < L.token_used[slot]))
@@ -140,6 +158,7 @@ log_add_token(const char *value)
 	free(L.tokens[slot]);	/* an empty slot, or the token registered longest ago */
 	L.tokens[slot] = xstrdup(value);
 	L.token_used[slot] = L.clock;
+	pthread_mutex_unlock(&log_mu);
 }
 
 void
@@ -147,6 +166,7 @@ log_clear_secrets(void)
 {
 	size_t i;
 
+	pthread_mutex_lock(&log_mu);
 	for (i = 0; i < L.nsecrets; i++)
 		free(L.secrets[i]);
 	free(L.secrets);
@@ -157,6 +177,7 @@ log_clear_secrets(void)
 		L.tokens[i] = NULL;
 		L.token_used[i] = 0;
 	}
+	pthread_mutex_unlock(&log_mu);
 }
 
 void
@@ -239,6 +260,7 @@ redact_secrets(struct buf *b)
 
 	if (b->p == NULL)
 		return;
+	pthread_mutex_lock(&log_mu);
 	for (i = 0; i < L.nsecrets + TOKEN_RING; i++) {
 		const char *sec = i < L.nsecrets ? L.secrets[i] : L.tokens[i - L.nsecrets];
 		struct buf out = BUF_INIT;
@@ -261,6 +283,7 @@ redact_secrets(struct buf *b)
 		buf_free(b);
 		*b = out;
 	}
+	pthread_mutex_unlock(&log_mu);
 }
 
 static void
@@ -310,9 +333,13 @@ log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 		buf_addf(&line, "%s %-5s %s: %s\n", ts + 11, level_names[level], subsys,
 		    safe.p ? safe.p : "");
 	}
-	if (before_line != NULL)
-		before_line();	/* e.g. erase the progress display first */
+	pthread_mutex_lock(&log_mu);
+	/* e.g. erase the progress display first (the display is the main
+	 * thread's: another thread's line only goes after it) */
+	if (before_line != NULL && pthread_equal(before_line_owner, pthread_self()))
+		before_line();
 	write_all(L.fd, line.p, line.len);
+	pthread_mutex_unlock(&log_mu);
 	buf_free(&raw);
 	buf_free(&safe);
 	buf_free(&line);

@@ -351,6 +351,11 @@ cmd_check(const struct config *cfg)
 		return RC_CONFIG;
 	}
 	mapping_free(&m);
+	if (s3_check_lease_ttl(cfg, &b) != RC_OK) {	/* (run only warns) */
+		fprintf(stderr, "atsrecon: %s\n", b.p);
+		buf_free(&b);
+		return RC_CONFIG;
+	}
 	config_dump(cfg, &b);
 	fputs(b.p, stdout);
 	buf_free(&b);

@@ -122,7 +122,8 @@ const struct opt opt_table[OPT__MAX] = {
 	[OPT_STATE_REGION] = { "state", "region", NULL, 0, OT_STR, NULL, 0, 0, NULL, 0, 0, NULL,
 		"region the S3 requests are signed for (default: $AWS_REGION, else us-east-1)" },
 	[OPT_STATE_LEASE_TTL] = { "state", "lease_ttl", NULL, 0, OT_DURATION, "15m", 1, 86400, NULL,
-		0, 0, NULL, "a remote state lease older than this is taken over" },
+		0, 0, NULL, "the remote state lease: renewed every third of it while a run lasts, "
+		"taken over once this old; longer than run.max_runtime" },
 
 	[OPT_RUN_MAX_RUNTIME] = { "run", "max_runtime", "max-runtime", 0, OT_DURATION, "50m", 10,
 		86400, NULL, 0, RUNNERS, "DURATION", "stop cleanly (checkpoint, exit 5) before this" },

@@ -2356,8 +2356,27 @@ run_main(const struct config *cfg, const struct run_opts *o)
 		if (rc != RC_OK)
 			return rc;
 	}
+	stop_install(cfg_int(cfg, OPT_RUN_GRACE) * 1000);
+	if (o->mode == RUN_RUN && cfg_int(cfg, OPT_RUN_JITTER) > 0 && o->offline == NULL) {
+		/* many tenants scheduled at the same minute must not reach Keap together;
+		 * sleep before taking the lock or the S3 lease, so a sleeping run blocks
+		 * nobody and its lease is not spent asleep */
+		uint64_t x = (uint64_t)now_ms() * 6364136223846793005ULL ^ (uint64_t)getpid() << 17;
+		long ms = (long)(x % (uint64_t)(cfg_int(cfg, OPT_RUN_JITTER) * 1000 + 1));
+		log_info("run", "jitter: starting in %.1f s", (double)ms / 1000.0);
+		if (sleep_unless_stopped(ms)) {
+			log_warn("run", "stopped by signal %d before starting", stop_signal());
+			return RC_REMOTE;
+		}
+	}
 	if (cfg_str(cfg, OPT_STATE_URL) == NULL || o->offline != NULL)
 		return run_once(cfg, o, cfg_str(cfg, OPT_STATE_DIR));
+	{
+		struct buf w = BUF_INIT;
+		if (s3_check_lease_ttl(cfg, &w) != RC_OK)	/* `check` refuses it */
+			log_warn("run", "%s (the lease heartbeat keeps it meanwhile)", w.p);
+		buf_free(&w);
+	}
 	if ((rc = s3state_begin(cfg, &dir, &s3)) != RC_OK)
 		return rc;
 	auth_set_rotation_hook(s3_rotation, s3);
@@ -2387,17 +2406,6 @@ run_once(const struct config *cfg, const struct run_opts *o, const char *state_d
 	r.o = *o;
 	r.state_dir = state_dir;
 	stop_install(cfg_int(cfg, OPT_RUN_GRACE) * 1000);
-	if (o->mode == RUN_RUN && cfg_int(cfg, OPT_RUN_JITTER) > 0 && o->offline == NULL) {
-		/* many tenants scheduled at the same minute must not reach Keap together;
-		 * sleep before taking the lock, so a sleeping run blocks nobody */
-		uint64_t x = (uint64_t)now_ms() * 6364136223846793005ULL ^ (uint64_t)getpid() << 17;
-		long ms = (long)(x % (uint64_t)(cfg_int(cfg, OPT_RUN_JITTER) * 1000 + 1));
-		log_info("run", "jitter: starting in %.1f s", (double)ms / 1000.0);
-		if (sleep_unless_stopped(ms)) {
-			log_warn("run", "stopped by signal %d before starting", stop_signal());
-			return RC_REMOTE;
-		}
-	}
 	progress_init(&r.prog, progress_want(cfg_bool(cfg, OPT_QUIET)));
 	r.start_ms = now_ms();
 	r.deadline = mono_ms() + cfg_int(cfg, OPT_RUN_MAX_RUNTIME) * 1000;
@@ -2545,6 +2553,8 @@ out:
 		    r.unread_ats && r.unread_keap ? "; " : "", r.unread_keap ? r.unread_keap : "");
 		log_error("run", "%s", r.rep.message);
 	}
+	if (rc == RC_REMOTE && stop_reason() != NULL && r.rep.message == NULL)
+		r.rep.message = xstrdup(stop_reason());	/* the S3 lease was lost */
 	if (rc == RC_REMOTE && stop_requested() && r.rep.message == NULL)
 		r.rep.message = xasprintf("stopped by signal %d: writes in flight finished (or were "
 		    "abandoned after run.grace), the rest waits for the next run", stop_signal());

@@ -8,13 +8,17 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/md5.h>
+#include <mbedtls/sha256.h>
 
 #include "http.h"
 #include "json.h"
@@ -24,6 +28,12 @@
 #define DOWNLOAD_MAX ((int64_t)8 << 30)		/* the state's LMDB map size */
 #define CONFLICT_RETRIES 4			/* 409s retried, 100 ms doubling */
 #define LEASE_ROUNDS 4
+#define SHA256_META "x-amz-meta-sha256"	/* the snapshot's checksum (user metadata) */
+
+enum { LEASE_HELD, LEASE_TAKEN };	/* (an expiry is judged by the clock: held_until) */
+
+struct s3state;
+static void hb_start(struct s3state *, const struct config *, int64_t t_taken);
 
 struct s3 {
 	struct http *h;
@@ -49,6 +59,19 @@ struct s3state {
 	int have_lease;
 	int64_t ttl_ms;
 	int64_t lease_at_ms;		/* when the lease was (re)written */
+	/* The heartbeat (see s3.h): a thread with its own client renews the
+	 * lease every ttl/3. While it runs, it alone touches the lease fields
+	 * above; the run reads only these atomics, and joins it first. */
+	struct s3 *hb_s3;
+	pthread_t hb;
+	int hb_running;
+	pthread_mutex_t hb_mu;
+	pthread_cond_t hb_cv;
+	int hb_quit;			/* under hb_mu */
+	int owns_stop;			/* this lease set the process's stop deadline */
+	_Atomic int lost;		/* LEASE_HELD, LEASE_TAKEN, LEASE_EXPIRED */
+	_Atomic int64_t held_until;	/* mono_ms: the lease's end as we wrote it */
+	_Atomic long renewals;
 	int synced;			/* synced_txnid is what S3 holds */
 	uint64_t synced_txnid;
 	long uploads;
@@ -190,8 +213,17 @@ s3_close(struct s3 *s)
 	free(s);
 }
 
+static enum rc s3_open_with(const struct config *cfg, long timeout_ms, struct s3 **out);
+
 enum rc
 s3_open(const struct config *cfg, struct s3 **out)
+{
+	return s3_open_with(cfg, 0, out);
+}
+
+/* timeout_ms > 0: a whole-request timeout shorter than http.timeout. */
+static enum rc
+s3_open_with(const struct config *cfg, long timeout_ms, struct s3 **out)
 {
 	struct s3 *s = xcalloc(1, sizeof(*s));
 	struct http_cfg hc;
@@ -247,6 +279,8 @@ s3_open(const struct config *cfg, struct s3 **out)
 	hc.ca_file = cfg_str(cfg, OPT_HTTP_CA_FILE);
 	hc.connect_timeout_ms = (long)cfg_int(cfg, OPT_HTTP_CONNECT_TIMEOUT) * 1000;
 	hc.timeout_ms = (long)cfg_int(cfg, OPT_HTTP_TIMEOUT) * 1000;
+	if (timeout_ms > 0 && timeout_ms < hc.timeout_ms)
+		hc.timeout_ms = timeout_ms;
 	hc.max_body = MEM_MAX;
 	if ((rc = http_new(&hc, &s->h)) != RC_OK)
 		goto out;
@@ -356,6 +390,7 @@ s3_request(struct s3 *s, const char *method, const char *key, const char *const 
 	job.req.aws_key_id = s->key_id;
 	job.req.aws_secret = s->secret;
 	job.req.credential = 1;	/* state bookkeeping, not a data write */
+	job.req.past_stop = 1;	/* a stopped run still saves its state */
 	job.req.download = dl;
 	job.req.download_max = DOWNLOAD_MAX;
 	if (put != NULL && put->file != NULL) {
@@ -375,9 +410,23 @@ s3_request(struct s3 *s, const char *method, const char *key, const char *const 
 	obj->status = job.resp.status;
 	obj->code[0] = '\0';
 	obj->etag[0] = '\0';
+	obj->sha256[0] = '\0';
 	if ((et = http_header(&job.resp, "etag")) != NULL && strlen(et) < S3_ETAG_MAX &&
 	    strpbrk(et, "\r\n") == NULL)
 		str_copy(obj->etag, sizeof(obj->etag), et);
+	if ((et = http_header(&job.resp, SHA256_META)) != NULL) {
+		/* 64 hex digits, or it is kept as "?" (present, but no checksum of ours) */
+		size_t k, n = strlen(et);
+		int ok = n == 64;
+		for (k = 0; ok && k < n; k++)
+			ok = (et[k] >= '0' && et[k] <= '9') || (et[k] >= 'a' && et[k] <= 'f') ||
+			    (et[k] >= 'A' && et[k] <= 'F');
+		if (ok)
+			for (k = 0; k <= n; k++)
+				obj->sha256[k] = (char)(et[k] >= 'A' && et[k] <= 'F' ? et[k] + 32 : et[k]);
+		else
+			str_copy(obj->sha256, sizeof(obj->sha256), "?");
+	}
 	if (rc == RC_OK && job.resp.status >= 200 && job.resp.status < 300) {
 		if (mem != NULL && job.resp.body.p != NULL)
 			buf_add(mem, job.resp.body.p, job.resp.body.len);
@@ -481,42 +530,63 @@ md5_out(const unsigned char d[16], char hex[33], char b64[25])
 }
 
 int
-s3_md5_file(FILE *f, char hex[33], char b64[25], int64_t *size)
+s3_hash_file(FILE *f, char hex[33], char b64[25], char sha256[65], int64_t *size)
 {
+	static const char hx[] = "0123456789abcdef";
 	mbedtls_md5_context c;
-	unsigned char d[16];
+	mbedtls_sha256_context sc;
+	unsigned char d[16], sd[32];
 	char *chunk = xmalloc(1 << 20);
 	size_t n;
 	int64_t total = 0;
-	int rv = -1;
+	int rv = -1, i;
 
 	mbedtls_md5_init(&c);
+	mbedtls_sha256_init(&sc);
 	rewind(f);
-	if (mbedtls_md5_starts(&c) != 0)
+	if ((hex != NULL && mbedtls_md5_starts(&c) != 0) ||
+	    (sha256 != NULL && mbedtls_sha256_starts(&sc, 0) != 0))
 		goto out;
 	while ((n = fread(chunk, 1, 1 << 20, f)) > 0) {
-		if (mbedtls_md5_update(&c, (unsigned char *)chunk, n) != 0)
+		if ((hex != NULL && mbedtls_md5_update(&c, (unsigned char *)chunk, n) != 0) ||
+		    (sha256 != NULL && mbedtls_sha256_update(&sc, (unsigned char *)chunk, n) != 0))
 			goto out;
 		total += (int64_t)n;
 	}
-	if (ferror(f) || mbedtls_md5_finish(&c, d) != 0)
+	if (ferror(f) || (hex != NULL && mbedtls_md5_finish(&c, d) != 0) ||
+	    (sha256 != NULL && mbedtls_sha256_finish(&sc, sd) != 0))
 		goto out;
-	md5_out(d, hex, b64);
+	if (hex != NULL)
+		md5_out(d, hex, b64);
+	if (sha256 != NULL) {
+		for (i = 0; i < 32; i++) {
+			sha256[2 * i] = hx[sd[i] >> 4];
+			sha256[2 * i + 1] = hx[sd[i] & 15];
+		}
+		sha256[64] = '\0';
+	}
 	if (size != NULL)
 		*size = total;
 	rv = 0;
 out:
 	mbedtls_md5_free(&c);
+	mbedtls_sha256_free(&sc);
 	free(chunk);
 	rewind(f);
 	return rv;
 }
 
+int
+s3_md5_file(FILE *f, char hex[33], char b64[25], int64_t *size)
+{
+	return s3_hash_file(f, hex, b64, NULL, size);
+}
+
 enum rc
 s3_put(struct s3 *s, const char *key, const struct s3_put *put, struct s3_obj *obj)
 {
-	struct buf md5h = BUF_INIT, cond = BUF_INIT, ct = BUF_INIT;
-	const char *h[4];
+	struct buf md5h = BUF_INIT, cond = BUF_INIT, ct = BUF_INIT, sh = BUF_INIT;
+	const char *h[5];
 	char b64[25];
 	size_t nh = 0;
 	int attempt;
@@ -547,6 +617,10 @@ s3_put(struct s3 *s, const char *key, const struct s3_put *put, struct s3_obj *o
 		    put->content_type ? put->content_type : "application/octet-stream");
 		h[nh++] = ct.p;
 	}
+	if (put->sha256 != NULL) {
+		buf_addf(&sh, SHA256_META ": %s", put->sha256);
+		h[nh++] = sh.p;
+	}
 	h[nh] = NULL;
 	for (attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
 		char md5[33];
@@ -563,6 +637,7 @@ s3_put(struct s3 *s, const char *key, const struct s3_put *put, struct s3_obj *o
 	buf_free(&md5h);
 	buf_free(&cond);
 	buf_free(&ct);
+	buf_free(&sh);
 	return rc;
 }
 
@@ -610,7 +685,8 @@ random_hex(char *out, size_t nbytes)
 	out[2 * nbytes] = '\0';
 }
 
-static void
+/* The lease object's body; returns its expires_ms. */
+static int64_t
 lease_body(const struct s3state *st, struct buf *out)
 {
 	char host[256] = "", t1[32], t2[32];
@@ -625,6 +701,7 @@ lease_body(const struct s3state *st, struct buf *out)
 	buf_addf(out, ",\"pid\":%ld,\"acquired_ms\":%lld,\"expires_ms\":%lld,\"acquired\":\"%s\","
 	    "\"expires\":\"%s\",\"tool\":\"atsrecon\"}", (long)getpid(), (long long)now,
 	    (long long)(now + st->ttl_ms), t1, t2);
+	return now + st->ttl_ms;
 }
 
 /* What a lease object says. */
@@ -663,11 +740,11 @@ lease_parse(const struct buf *b, struct lease_info *li)
 
 /* Reads the lease: RC_OK (li, etag filled), RC_RECORD (none), or an error. */
 static enum rc
-lease_read(struct s3state *st, struct lease_info *li, char *etag)
+lease_read(struct s3state *st, struct s3 *c, struct lease_info *li, char *etag)
 {
 	struct buf b = BUF_INIT;
 	struct s3_obj o;
-	enum rc rc = s3_get(st->s3, st->lease_key, NULL, &b, NULL, &o);
+	enum rc rc = s3_get(c, st->lease_key, NULL, &b, NULL, &o);
 
 	if (rc == RC_OK) {
 		lease_parse(&b, li);
@@ -681,34 +758,39 @@ lease_read(struct s3state *st, struct lease_info *li, char *etag)
  * condition failed), or an error. An answer lost on the way is resolved by
  * reading the lease back. */
 static enum rc
-lease_write(struct s3state *st, const char *if_match)
+lease_write(struct s3state *st, struct s3 *c, const char *if_match)
 {
 	struct buf body = BUF_INIT;
 	struct s3_put p;
 	struct s3_obj o;
 	enum rc rc;
+	int64_t expires = lease_body(st, &body);
 
-	lease_body(st, &body);
 	memset(&p, 0, sizeof(p));
 	p.data = body.p;
 	p.len = body.len;
 	p.content_type = "application/json";
 	p.if_match = if_match;
 	p.if_none_match = if_match == NULL;
-	rc = s3_put(st->s3, st->lease_key, &p, &o);
+	rc = s3_put(c, st->lease_key, &p, &o);
 	if (rc == RC_OK) {
 		str_copy(st->lease_etag, sizeof(st->lease_etag), o.etag);
 		st->lease_at_ms = now_ms();
-		st->have_lease = 1;
+		if (!st->have_lease)	/* (only the take: the heartbeat leaves it alone) */
+			st->have_lease = 1;
 	} else if (rc == RC_REMOTE) {
 		struct lease_info li;
 		char etag[S3_ETAG_MAX];
 
-		if (lease_read(st, &li, etag) == RC_OK && strcmp(li.owner, st->owner) == 0) {
+		/* ours AND this very write (a renewal that did not land leaves our
+		 * older lease there, which runs out) */
+		if (lease_read(st, c, &li, etag) == RC_OK && strcmp(li.owner, st->owner) == 0 &&
+		    li.expires_ms == expires) {
 			log_info("s3", "the lease write's answer was lost, but the lease is ours");
 			str_copy(st->lease_etag, sizeof(st->lease_etag), etag);
 			st->lease_at_ms = now_ms();
-			st->have_lease = 1;
+			if (!st->have_lease)	/* (only the take: the heartbeat leaves it alone) */
+				st->have_lease = 1;
 			rc = RC_OK;
 		}
 	}
@@ -725,9 +807,9 @@ lease_take(struct s3state *st)
 	int round;
 
 	for (round = 0; round < LEASE_ROUNDS; round++) {
-		if ((rc = lease_write(st, NULL)) != RC_RECORD)
+		if ((rc = lease_write(st, st->s3, NULL)) != RC_RECORD)
 			return rc;	/* ours, or an error */
-		rc = lease_read(st, &li, etag);
+		rc = lease_read(st, st->s3, &li, etag);
 		if (rc == RC_RECORD)
 			continue;	/* released in between: try again */
 		if (rc != RC_OK)
@@ -745,7 +827,7 @@ lease_take(struct s3state *st)
 			log_warn("s3", "taking over the stale lease on %s (host %s pid %lld, expired %s)",
 			    st->url, li.host[0] ? li.host : "?", (long long)li.pid, until);
 		}
-		if ((rc = lease_write(st, etag)) != RC_RECORD)
+		if ((rc = lease_write(st, st->s3, etag)) != RC_RECORD)
 			return rc;
 		/* 412: someone else took it over first; 404: released. Look again. */
 	}
@@ -773,7 +855,7 @@ lease_release(struct s3state *st)
 		struct lease_info li;
 		char etag[S3_ETAG_MAX];
 
-		if (lease_read(st, &li, etag) == RC_OK && strcmp(li.owner, st->owner) == 0)
+		if (lease_read(st, st->s3, &li, etag) == RC_OK && strcmp(li.owner, st->owner) == 0)
 			s3_delete(st->s3, st->lease_key, NULL, &o);
 	} else
 		log_warn("s3", "the lease on %s was not released (it expires by itself)", st->url);
@@ -880,6 +962,7 @@ download(struct s3state *st)
 	int64_t t0 = mono_ms();
 	enum rc rc;
 	uint64_t txnid;
+	char got[65];
 
 	buf_addf(&path, "%s/data.mdb", st->dir);
 	if ((f = fopen(path.p, "w+be")) == NULL) {
@@ -888,6 +971,11 @@ download(struct s3state *st)
 		return RC_STATE;
 	}
 	rc = s3_get(st->s3, st->state_key, f, NULL, NULL, &o);
+	got[0] = '\0';
+	if (rc == RC_OK && o.sha256[0] != '\0' && s3_hash_file(f, NULL, NULL, got, NULL) != 0) {
+		log_error("s3", "%s: %s", path.p, strerror(errno));
+		rc = RC_STATE;
+	}
 	if (fclose(f) != 0 && rc == RC_OK) {
 		log_error("s3", "%s: %s", path.p, strerror(errno));
 		rc = RC_STATE;
@@ -903,9 +991,25 @@ download(struct s3state *st)
 			log_error("s3", "GET %s: the answer has no ETag; conditional writes need one",
 			    st->url);
 			rc = RC_STATE;
-		} else if (state_snapshot_txnid(st->dir, &txnid) != RC_OK)
+		} else if (o.sha256[0] != '\0' && strcmp(o.sha256, got) != 0) {
+			log_error("s3", "the state %s/state.mdb (%lld bytes) does not match its checksum "
+			    "(%s %s, the download's %.16s...): it was damaged or replaced outside "
+			    "atsrecon, and is not used. Fix: restore an earlier version of the object "
+			    "(with S3 versioning: aws s3api list-object-versions), or delete it to start "
+			    "a new state (then `atsrecon auth keap` once more: the Keap tokens live in it)",
+			    st->url, (long long)o.size, SHA256_META,
+			    strcmp(o.sha256, "?") == 0 ? "is not a SHA-256" : o.sha256, got);
 			rc = RC_STATE;
-		else {
+		} else if (state_snapshot_txnid(st->dir, &txnid) != RC_OK) {
+			log_error("s3", "the state %s/state.mdb is not a usable LMDB file, and is not used. "
+			    "Fix: restore an earlier version of the object (with S3 versioning: aws s3api "
+			    "list-object-versions), or delete it to start a new state (then `atsrecon auth "
+			    "keap` once more: the Keap tokens live in it)", st->url);
+			rc = RC_STATE;
+		} else {
+			if (o.sha256[0] == '\0')
+				log_info("s3", "the state %s has no checksum (saved by an older atsrecon): "
+				    "checked as an LMDB file only; the next save adds one", st->url);
 			st->synced = 1;
 			st->synced_txnid = txnid;
 			log_info("s3", "state %s downloaded: %lld bytes in %lld ms", st->url,
@@ -924,6 +1028,7 @@ s3state_begin(const struct config *cfg, char **local_dir_out, struct s3state **o
 	const char *tmp = getenv("TMPDIR");
 	const char *pfx;
 	char *tpl;
+	int64_t t_taken;
 	enum rc rc;
 
 	*out = NULL;
@@ -957,9 +1062,12 @@ s3state_begin(const struct config *cfg, char **local_dir_out, struct s3state **o
 		rc = RC_STATE;
 		goto fail;
 	}
+	t_taken = mono_ms();
 	if ((rc = lease_take(st)) != RC_OK)
 		goto fail;
-	log_info("s3", "lease on %s taken (ttl %lld s)", st->url, (long long)(st->ttl_ms / 1000));
+	log_info("s3", "lease on %s taken (ttl %lld s, renewed every %lld s)", st->url,
+	    (long long)(st->ttl_ms / 1000), (long long)(st->ttl_ms / 3000));
+	hb_start(st, cfg, t_taken);
 	if ((rc = download(st)) != RC_OK)
 		goto fail;
 	*local_dir_out = xstrdup(st->dir);
@@ -970,24 +1078,209 @@ fail:
 	return rc;
 }
 
-/* Renews the lease when more than half its time has gone. */
+/* ---- the heartbeat ------------------------------------------------------------------------- */
+
+/* How long before the lease's end the run stops writing when it could not
+ * renew it: a tenth of the TTL (90 s of the default 15m), at least 100 ms. */
+static int64_t
+lease_margin(const struct s3state *st)
+{
+	return st->ttl_ms / 10 > 100 ? st->ttl_ms / 10 : 100;
+}
+
+/* The lease was taken over or removed: stop writing at once (stop_request),
+ * say why and by whom. */
 static void
-lease_renew(struct s3state *st)
+lease_lost(struct s3state *st, struct s3 *c)
+{
+	struct buf msg = BUF_INIT;
+	struct lease_info li;
+	char etag[S3_ETAG_MAX];
+
+	if (lease_read(st, c, &li, etag) == RC_OK)
+		buf_addf(&msg, "the lease on %s was taken over by another run (host %s pid %lld): "
+		    "this run stops writing now and does not save its state there (the other run "
+		    "owns it); the next run repairs what is left", st->url,
+		    li.host[0] ? li.host : "?", (long long)li.pid);
+	else
+		buf_addf(&msg, "the lease on %s was removed or replaced by someone else: this run "
+		    "stops writing now and does not save its state there; the next run repairs "
+		    "what is left", st->url);
+	atomic_store(&st->lost, LEASE_TAKEN);
+	stop_request(msg.p);
+	log_error("s3", "%s", msg.p);
+	buf_free(&msg);
+}
+
+/* One renewal (If-Match on the lease's ETag) with client c. RC_OK, RC_RECORD
+ * (lost: taken over or removed; stop requested), or the error (try again). */
+static enum rc
+lease_renew_once(struct s3state *st, struct s3 *c)
 {
 	char old[S3_ETAG_MAX];
+	int64_t t0 = mono_ms();
 	enum rc rc;
 
-	if (!st->have_lease || now_ms() - st->lease_at_ms < st->ttl_ms / 2)
-		return;
+	if (atomic_load(&st->lost) == LEASE_TAKEN)
+		return RC_RECORD;
 	str_copy(old, sizeof(old), st->lease_etag);
-	rc = lease_write(st, old);
-	if (rc == RC_OK)
+	rc = lease_write(st, c, old);
+	if (rc == RC_OK) {
+		atomic_store(&st->held_until, t0 + st->ttl_ms);
+		atomic_fetch_add(&st->renewals, 1);
+		if (atomic_load(&st->lost) == LEASE_HELD)
+			stop_set_deadline(t0 + st->ttl_ms - lease_margin(st), NULL);
 		log_debug("s3", "lease on %s renewed", st->url);
-	else if (rc == RC_RECORD) {
-		st->have_lease = 0;
-		log_warn("s3", "the lease on %s was taken over by another run; this run's state "
-		    "is saved only if nobody saved theirs first", st->url);
+	} else if (rc == RC_RECORD)
+		lease_lost(st, c);
+	else
+		log_warn("s3", "the lease on %s could not be renewed (%s); trying again, and this run "
+		    "stops writing %lld ms from now if it still cannot", st->url, rc_str(rc),
+		    (long long)(atomic_load(&st->held_until) - lease_margin(st) - mono_ms()));
+	return rc;
+}
+
+static void *
+heartbeat(void *arg)
+{
+	struct s3state *st = arg;
+	int64_t every = st->ttl_ms / 3, retry = st->ttl_ms / 30, next;
+
+	if (retry < 100)
+		retry = 100;
+	if (retry > 10000)
+		retry = 10000;
+	next = atomic_load(&st->held_until) - st->ttl_ms + every;
+	pthread_mutex_lock(&st->hb_mu);
+	while (!st->hb_quit) {
+		int64_t now = mono_ms();
+		enum rc rc;
+
+		if (now < next) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += (time_t)((next - now) / 1000);
+			ts.tv_nsec += (long)((next - now) % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&st->hb_cv, &st->hb_mu, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&st->hb_mu);
+		rc = lease_renew_once(st, st->hb_s3);
+		pthread_mutex_lock(&st->hb_mu);
+		if (rc == RC_RECORD)
+			break;	/* lost: nothing more to renew */
+		next = mono_ms() + (rc == RC_OK ? every : retry);
 	}
+	pthread_mutex_unlock(&st->hb_mu);
+	return NULL;
+}
+
+/* Starts the heartbeat after the lease was taken at t_taken (mono_ms). */
+static void
+hb_start(struct s3state *st, const struct config *cfg, int64_t t_taken)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	long tmo = (long)(st->ttl_ms / 3);
+
+	atomic_store(&st->held_until, t_taken + st->ttl_ms);
+	atomic_store(&st->lost, LEASE_HELD);
+	stop_clear_internal();	/* (one lease per process drives the stop) */
+	st->owns_stop = 1;
+	{
+		/* the message for a lease that ran out (stop_requested says it) */
+		struct buf why = BUF_INIT;
+		buf_addf(&why, "the lease on %s could not be renewed before it expired (S3 did not "
+		    "answer): this run stopped writing, before another run could take it over",
+		    st->url);
+		stop_set_deadline(t_taken + st->ttl_ms - lease_margin(st), why.p);
+		buf_free(&why);
+	}
+	/* its own connection; a request no longer than a third of the TTL, so
+	 * a hung one leaves time for the next try */
+	if (s3_open_with(cfg, tmo > 1000 ? tmo : 1000, &st->hb_s3) != RC_OK) {
+		log_warn("s3", "the lease heartbeat has no client: the lease on %s is not renewed, "
+		    "and the run stops writing when it expires", st->url);
+		return;
+	}
+	st->hb_s3->max_retries = 1;	/* the heartbeat tries again itself */
+	pthread_mutex_init(&st->hb_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->hb_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	/* signals go to the run's thread, not this one */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	st->hb_running = pthread_create(&st->hb, NULL, heartbeat, st) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!st->hb_running) {
+		log_warn("s3", "the lease heartbeat did not start: the lease on %s is not renewed, "
+		    "and the run stops writing when it expires", st->url);
+		pthread_cond_destroy(&st->hb_cv);
+		pthread_mutex_destroy(&st->hb_mu);
+	}
+}
+
+/* Stops and joins the heartbeat: the lease fields are the caller's again. */
+static void
+hb_stop(struct s3state *st)
+{
+	if (st->hb_running) {
+		pthread_mutex_lock(&st->hb_mu);
+		st->hb_quit = 1;
+		pthread_cond_signal(&st->hb_cv);
+		pthread_mutex_unlock(&st->hb_mu);
+		pthread_join(st->hb, NULL);
+		pthread_cond_destroy(&st->hb_cv);
+		pthread_mutex_destroy(&st->hb_mu);
+		st->hb_running = 0;
+	}
+	s3_close(st->hb_s3);
+	st->hb_s3 = NULL;
+}
+
+/* Before a save: the lease must be ours now. RC_OK, or RC_REMOTE (lost, or
+ * not confirmed: nothing is to be uploaded). */
+static enum rc
+lease_ensure(struct s3state *st)
+{
+	enum rc rc;
+
+	if (atomic_load(&st->lost) == LEASE_TAKEN || !st->have_lease)
+		return RC_REMOTE;
+	if (mono_ms() < atomic_load(&st->held_until) - lease_margin(st))
+		return RC_OK;
+	/* the heartbeat has not renewed it in time: once more, from here */
+	hb_stop(st);
+	if (atomic_load(&st->lost) == LEASE_TAKEN || !st->have_lease)
+		return RC_REMOTE;
+	if ((rc = lease_renew_once(st, st->s3)) == RC_OK) {
+		log_info("s3", "the lease on %s is ours again: saving the state", st->url);
+		return RC_OK;
+	}
+	if (rc != RC_RECORD)
+		log_error("s3", "the lease on %s could not be confirmed: the state is not saved; "
+		    "the next run repairs what is left", st->url);
+	return RC_REMOTE;
+}
+
+long
+s3state_renewals(const struct s3state *st)
+{
+	return st != NULL ? atomic_load(&st->renewals) : 0;
+}
+
+int
+s3state_lease_lost(const struct s3state *st)
+{
+	return st != NULL && (atomic_load(&st->lost) != LEASE_HELD ||
+	    mono_ms() >= atomic_load(&st->held_until) - lease_margin(st));
 }
 
 /* After a PUT whose answer was lost: did it land? RC_OK (it did: o->etag
@@ -1024,7 +1317,7 @@ s3state_commit(struct s3state *st)
 	FILE *f = NULL;
 	int fd = -1, tries;
 	int64_t t0 = mono_ms(), size;
-	char hex[33], b64[25];
+	char hex[33], b64[25], sha[65];
 	enum rc rc = RC_STATE;
 
 	if (st == NULL)
@@ -1048,14 +1341,22 @@ s3state_commit(struct s3state *st)
 		goto out;
 	}
 	fd = -1;
-	if (s3_md5_file(f, hex, b64, &size) != 0) {
+	if (s3_hash_file(f, hex, b64, sha, &size) != 0) {
 		log_error("s3", "%s: %s", st->upload, strerror(errno));
 		goto out;
 	}
-	lease_renew(st);
+	/* only the lease's holder writes the state: after a lost lease another
+	 * run may hold it, and an upload would make that run's saves (its
+	 * rotated refresh token among them) fail */
+	if ((rc = lease_ensure(st)) != RC_OK) {
+		log_error("s3", "the state is not saved to %s: this run no longer holds its lease",
+		    st->url);
+		goto out;
+	}
 	memset(&p, 0, sizeof(p));
 	p.file = f;
 	p.size = size;
+	p.sha256 = sha;
 	for (tries = 0; tries < 2; tries++) {
 		p.if_match = st->state_etag[0] != '\0' ? st->state_etag : NULL;
 		p.if_none_match = st->state_etag[0] == '\0';
@@ -1111,8 +1412,13 @@ s3state_end(struct s3state *st)
 {
 	if (st == NULL)
 		return;
+	hb_stop(st);
+	if (atomic_load(&st->lost) == LEASE_TAKEN)
+		st->have_lease = 0;	/* another run's now: not ours to delete */
 	if (st->s3 != NULL)
 		lease_release(st);
+	if (st->owns_stop)
+		stop_clear_internal();	/* the lease's stop ends with it (a warm Lambda runtime) */
 	if (st->base != NULL)
 		nftw(st->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	s3_close(st->s3);
@@ -1123,4 +1429,30 @@ s3state_end(struct s3state *st)
 	free(st->state_key);
 	free(st->lease_key);
 	free(st);
+}
+
+enum rc
+s3_check_lease_ttl(const struct config *cfg, struct buf *err)
+{
+	int64_t ttl = cfg_int(cfg, OPT_STATE_LEASE_TTL), max = cfg_int(cfg, OPT_RUN_MAX_RUNTIME);
+	struct buf wt = BUF_INIT, wm = BUF_INIT;
+	const char *u = cfg_str(cfg, OPT_STATE_URL);
+
+	if (u == NULL || *u == '\0' || ttl > max)
+		return RC_OK;
+	cfg_origin(cfg, OPT_STATE_LEASE_TTL, &wt);
+	cfg_origin(cfg, OPT_RUN_MAX_RUNTIME, &wm);
+	/* blame the one that was set, the lease's first */
+	if (cfg->v[OPT_STATE_LEASE_TTL].src != SRC_DEFAULT || cfg->v[OPT_RUN_MAX_RUNTIME].src == SRC_DEFAULT)
+		buf_addf(err, "%s: state.lease_ttl: %llds is not longer than run.max_runtime (%llds, %s)",
+		    wt.p, (long long)ttl, (long long)max, wm.p);
+	else
+		buf_addf(err, "%s: run.max_runtime: %llds is not shorter than state.lease_ttl (%llds, %s)",
+		    wm.p, (long long)max, (long long)ttl, wt.p);
+	buf_addf(err, ": a run could outlive its lease whenever a renewal fails, and another run "
+	    "would take over the state while this one still writes; set state.lease_ttl above "
+	    "run.max_runtime (for example %llds) or lower run.max_runtime", (long long)(max + max / 10 + 60));
+	buf_free(&wt);
+	buf_free(&wm);
+	return RC_CONFIG;
 }

@@ -49,10 +49,20 @@
  *     instance profile, web identity or SSO. All three are registered with
  *     the logger's secret list and never logged.
  *   - The lease lasts state.lease_ttl (default 15m, Lambda's longest
- *     invocation) from when it is taken; a commit more than half-way through
- *     it renews it (If-Match). Expiry is judged by the reader's wall clock
- *     against the writer's: the runners' clocks must agree to well within the
- *     TTL. A lease body that cannot be read as ours counts as expired.
+ *     invocation) from when it was last written. From s3state_begin to
+ *     s3state_end a heartbeat thread with its own client renews it every
+ *     ttl/3 (If-Match); a renewal refused (412/404: taken over, removed) or
+ *     none by ttl/10 before its end calls stop_request/stop_set_deadline
+ *     (util.h): stop_requested() turns true, the run starts no new write and
+ *     exits 5; s3state_commit then uploads only under a lease it holds (after
+ *     an expiry nobody used, it renews it first) and otherwise returns
+ *     RC_REMOTE. s3state_end clears that stop. Expiry is judged by the
+ *     reader's wall clock against the writer's: the runners' clocks must agree
+ *     to well within the TTL. A lease body that cannot be read as ours counts
+ *     as expired. (docs/deploy.md: why a thread.)
+ *   - The snapshot is uploaded with its SHA-256 as x-amz-meta-sha256; a
+ *     download whose body does not match it is refused (RC_STATE) before LMDB
+ *     opens it; one without it (an older atsrecon) is only opened as LMDB.
  *   - A commit whose snapshot has not changed since the last download or
  *     upload (the same LMDB transaction id) uploads nothing, so calling it
  *     again is cheap and idempotent.
@@ -105,6 +115,13 @@ void s3state_end(struct s3state *);
 
 /* Uploads done so far (tests, logs). */
 long s3state_uploads(const struct s3state *);
+/* Lease renewals by the heartbeat so far (tests, logs). */
+long s3state_renewals(const struct s3state *);
+/* 1 once the lease is lost: taken over, removed, or not renewed in time. */
+int s3state_lease_lost(const struct s3state *);
+/* `atsrecon check`: with state.url, state.lease_ttl must be longer than
+ * run.max_runtime. RC_CONFIG with "ORIGIN: state.lease_ttl: ..." in err. */
+enum rc s3_check_lease_ttl(const struct config *, struct buf *err);
 
 /* ---- the client underneath (also used by the tests) ------------------------------------ */
 
@@ -134,6 +151,8 @@ struct s3_obj {
 	char code[64];			/* S3's error code, "" when none */
 	char etag[S3_ETAG_MAX];		/* the answer's ETag as sent (quoted), "" when none */
 	char md5[33];			/* s3_put: the body's MD5 in hex */
+	char sha256[65];		/* x-amz-meta-sha256 as sent (lower-case hex);
+					 * "?" when it is not 64 hex digits; "" none */
 	int64_t size;			/* s3_get: bytes received */
 };
 
@@ -157,6 +176,8 @@ struct s3_put {
 	const char *if_match;		/* an ETag: write only over that version */
 	int if_none_match;		/* 1: create only (If-None-Match: *) */
 	const char *content_type;	/* NULL: application/octet-stream */
+	const char *sha256;		/* NULL, or the body's SHA-256 in hex: sent
+					 * as x-amz-meta-sha256 (user metadata) */
 };
 /* PUT key (Content-MD5 always sent). A conditional write answered 409 is
  * retried a few times before RC_RECORD. */
@@ -166,5 +187,7 @@ enum rc s3_delete(struct s3 *, const char *key, const char *if_match, struct s3_
 
 /* MD5 of a whole file (from its start) as hex and as base64: 0 or -1. */
 int s3_md5_file(FILE *, char hex[33], char b64[25], int64_t *size);
+/* The same with its SHA-256 in hex too; any of the three may be NULL. */
+int s3_hash_file(FILE *, char hex[33], char b64[25], char sha256[65], int64_t *size);
 
 #endif

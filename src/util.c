@@ -3,7 +3,9 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -543,8 +545,14 @@ test_hook(const char *point)
 }
 
 static volatile sig_atomic_t stop_sig;
-static int64_t stop_at;		/* written once, by the main flow (see stop_requested) */
-static long stop_grace = 10000;
+/* first noticed (the grace counts from here); atomics: s3.c's lease heartbeat
+ * thread asks too */
+static _Atomic int64_t stop_at;
+static _Atomic long stop_grace = 10000;	/* set again by each run; read by the heartbeat too */
+static _Atomic int stop_internal;		/* stop_request() or the deadline passed */
+static _Atomic int64_t stop_deadline;		/* stop_set_deadline; 0 none */
+static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER;
+static char stop_why[512], stop_why_then[512];
 
 static void
 on_stop_signal(int sig)
@@ -572,18 +580,71 @@ stop_install(long grace_ms)
 	sigaction(SIGINT, &sa, NULL);
 }
 
+void
+stop_request(const char *why)
+{
+	pthread_mutex_lock(&stop_mu);
+	if (!atomic_load(&stop_internal))
+		str_copy(stop_why, sizeof(stop_why), why != NULL ? why : "stop requested");
+	atomic_store(&stop_internal, 1);
+	pthread_mutex_unlock(&stop_mu);
+}
+
+void
+stop_set_deadline(int64_t at, const char *why_then)
+{
+	pthread_mutex_lock(&stop_mu);
+	if (why_then != NULL)
+		str_copy(stop_why_then, sizeof(stop_why_then), why_then);
+	atomic_store(&stop_deadline, at);
+	pthread_mutex_unlock(&stop_mu);
+}
+
+void
+stop_clear_internal(void)
+{
+	pthread_mutex_lock(&stop_mu);
+	atomic_store(&stop_internal, 0);
+	atomic_store(&stop_deadline, 0);
+	stop_why[0] = '\0';
+	if (stop_sig == 0)
+		atomic_store(&stop_at, 0);
+	pthread_mutex_unlock(&stop_mu);
+}
+
+const char *
+stop_reason(void)
+{
+	/* written once before stop_internal is set, then left alone until
+	 * stop_clear_internal (between runs) */
+	return stop_requested() && atomic_load(&stop_internal) ? stop_why : NULL;
+}
+
 int
 stop_requested(void)
 {
-	if (stop_sig != 0 && stop_at == 0)
-		stop_at = mono_ms();	/* first noticed: the grace counts from here */
-	return stop_sig != 0;
+	int64_t dl, zero = 0;
+	int on = stop_sig != 0 || atomic_load(&stop_internal);
+
+	if (!on && (dl = atomic_load(&stop_deadline)) > 0 && mono_ms() >= dl) {
+		pthread_mutex_lock(&stop_mu);
+		if (atomic_load(&stop_deadline) > 0 && mono_ms() >= atomic_load(&stop_deadline) &&
+		    !atomic_load(&stop_internal)) {
+			str_copy(stop_why, sizeof(stop_why), stop_why_then);
+			atomic_store(&stop_internal, 1);
+		}
+		pthread_mutex_unlock(&stop_mu);
+		on = atomic_load(&stop_internal);
+	}
+	if (on)	/* first noticed: the grace counts from here */
+		atomic_compare_exchange_strong(&stop_at, &zero, mono_ms());
+	return on;
 }
 
 int64_t
 stop_requested_at(void)
 {
-	return stop_requested() ? stop_at : 0;
+	return stop_requested() ? atomic_load(&stop_at) : 0;
 }
 
 long

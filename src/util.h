@@ -125,6 +125,18 @@ int stop_requested(void);
 int64_t stop_requested_at(void);	/* mono_ms() of the first signal; 0 none */
 long stop_grace_ms(void);
 int stop_signal(void);			/* the signal that asked (0 none) */
+/*
+ * A stop the program itself asks for, not a signal (s3.c: the state lease was
+ * lost): the same effect as the first signal; why is kept for messages. And a
+ * moment (mono_ms) at which stop_requested() turns true by itself with
+ * why_then (the lease's end, moved on by every renewal; 0: none). Both may be
+ * called from another thread. stop_clear_internal() forgets both (a warm
+ * Lambda runtime's next invocation starts clean); a signal stays.
+ */
+void stop_request(const char *why);
+void stop_set_deadline(int64_t at_mono_ms, const char *why_then);
+void stop_clear_internal(void);
+const char *stop_reason(void);		/* the why of an internal stop; NULL none */
 /* Sleeps up to ms, returning early (1) when a stop is requested. */
 int sleep_unless_stopped(long ms);
 /* RFC 3339 UTC with milliseconds: 2026-01-05T10:00:00.000Z (out >= 25 bytes). */

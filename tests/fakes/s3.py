@@ -112,6 +112,11 @@ Objects:
                 Content-Range, unsatisfiable -> 416 InvalidRange.
   HEAD   /B/K   the same headers, no body; 404 without a body when missing.
   DELETE /B/K   204, also when the key does not exist (S3 does the same).
+  User-defined metadata (S3 user guide, "Working with object metadata"): every request
+  header "x-amz-meta-NAME: value" of a PUT is stored with the object (names lower-cased)
+  and sent back unchanged with GET and HEAD (also with a 206); more than 2 KB of it (the
+  UTF-8 bytes of each NAME and value, summed) is 400 MetadataTooLarge. A PUT replaces the
+  object's metadata with its own (none: none). Like every x-amz-* header it must be signed.
   Missing key 404 NoSuchKey; missing bucket 404 NoSuchBucket. Query parameters on object
   operations other than x-id are 501 NotImplemented (no versions, ACLs, multipart, tagging).
   GET /B?list-type=2 with prefix, delimiter (CommonPrefixes), max-keys (0..1000, default
@@ -158,7 +163,10 @@ StatefulFake's /_admin/stats|settings|limits|clock):
                                      replaces every bucket and object
   GET  /_admin/object?bucket=B&key=K {etag, size, md5, sha256, content_type,
                                      last_modified_ms, body_b64}; 404 if missing
-  POST /_admin/object                {bucket, key, text | body_b64, content_type?} -> {etag}
+  POST /_admin/object                {bucket, key, text | body_b64, content_type?,
+                                     metadata?: {NAME: value}} -> {etag, ...}
+                                     (metadata: the x-amz-meta-NAME headers the object
+                                     carries, e.g. to damage a body and keep its checksum)
   POST /_admin/delete-object         {bucket, key} -> {deleted: bool}
   POST /_admin/buckets               {name} creates a bucket -> {buckets: [...]}
   GET  /_admin/credentials           [{access_key_id, session, expires_ms}] (no secrets)
@@ -742,8 +750,11 @@ class S3Fake(StatefulFake):
         return self.buckets[bucket]
 
     def object_headers(self, obj):
-        return {"ETag": obj["etag"], "Last-Modified": http_date(obj["last_modified_ms"]),
-                "Content-Type": obj["content_type"], "Accept-Ranges": "bytes"}
+        h = {"ETag": obj["etag"], "Last-Modified": http_date(obj["last_modified_ms"]),
+             "Content-Type": obj["content_type"], "Accept-Ranges": "bytes"}
+        for name, value in sorted(obj.get("meta", {}).items()):
+            h["x-amz-meta-" + name] = value
+        return h
 
     def get_object(self, req, bucket, key, entry):
         objs = self.need_bucket(bucket)
@@ -822,6 +833,7 @@ class S3Fake(StatefulFake):
                 raise S3Error(400, "BadDigest", "The Content-MD5 you specified did not match "
                               "what we received.", ("ExpectedDigest", cmd5),
                               ("CalculatedDigest", base64.b64encode(md5.digest()).decode()))
+        meta = user_metadata(h)
         im, inm = h.get("If-Match"), h.get("If-None-Match")
         for name in ("If-Modified-Since", "If-Unmodified-Since"):
             if h.get(name) is not None:
@@ -859,7 +871,7 @@ class S3Fake(StatefulFake):
                         raise S3Error(412, "PreconditionFailed", "At least one of the "
                                       "pre-conditions you specified did not hold",
                                       ("Condition", "If-Match"))
-                obj = self.store(bucket, key, body, h.get("Content-Type"), md5)
+                obj = self.store(bucket, key, body, h.get("Content-Type"), md5, meta)
                 entry["overwrote"] = old is not None
                 entry["etag"], entry["size"] = obj["etag"], len(body)
         finally:
@@ -888,12 +900,12 @@ class S3Fake(StatefulFake):
         else:
             self.inflight.pop(slot, None)
 
-    def store(self, bucket, key, body, content_type, md5=None):
+    def store(self, bucket, key, body, content_type, md5=None, meta=None):
         md5 = md5 or hashlib.md5(body)
         t = self.write_stamp()
         obj = {"body": body, "etag": '"%s"' % md5.hexdigest(),
                "content_type": content_type or DEFAULT_CONTENT_TYPE,
-               "last_modified_ms": t - t % 1000}
+               "last_modified_ms": t - t % 1000, "meta": dict(meta or {})}
         self.buckets[bucket][key] = obj
         return obj
 
@@ -1018,7 +1030,8 @@ class S3Fake(StatefulFake):
                 "md5": obj["etag"].strip('"'),
                 "sha256": hashlib.sha256(obj["body"]).hexdigest(),
                 "content_type": obj["content_type"],
-                "last_modified_ms": obj["last_modified_ms"]}
+                "last_modified_ms": obj["last_modified_ms"],
+                "metadata": dict(obj.get("meta", {}))}
 
     def dump_state(self):
         return {"buckets": {b: {k: self.describe(o) for k, o in sorted(objs.items())}
@@ -1065,7 +1078,12 @@ class S3Fake(StatefulFake):
         k = body["key"]
         if not isinstance(k, str) or not k:
             raise ValueError("key must be a non-empty string")
-        obj = self.store(b, k, object_body(body), body.get("content_type"))
+        meta = body.get("metadata") or {}
+        if not isinstance(meta, dict) or not all(isinstance(n, str) and isinstance(v, str)
+                                                 for n, v in meta.items()):
+            raise ValueError("metadata must be {NAME: value} strings")
+        obj = self.store(b, k, object_body(body), body.get("content_type"),
+                         meta={n.lower(): v for n, v in meta.items()})
         return self.describe(obj)
 
     @admin_route("POST", "/_admin/delete-object")
@@ -1158,6 +1176,23 @@ class S3Fake(StatefulFake):
     def admin_s3log_reset(self, req, body):
         self.s3log = []
         return {"ok": True, "next": self.s3seq}
+
+
+META_PREFIX = "x-amz-meta-"
+MAX_META_BYTES = 2048
+
+
+def user_metadata(headers):
+    """The x-amz-meta-* headers of a PUT as {name: value}, or the 400 S3 answers."""
+    meta = {}
+    for name, value in headers.items():
+        if name.lower().startswith(META_PREFIX):
+            meta[name.lower()[len(META_PREFIX):]] = value.strip()
+    size = sum(len(n.encode()) + len(v.encode()) for n, v in meta.items())
+    if size > MAX_META_BYTES:
+        raise S3Error(400, "MetadataTooLarge", "Your metadata headers exceed the maximum "
+                      "allowed metadata size.", ("Size", size), ("MaxSizeAllowed", MAX_META_BYTES))
+    return meta
 
 
 def object_body(spec):

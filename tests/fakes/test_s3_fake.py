@@ -735,6 +735,34 @@ def checks():
         st, _, _ = F.admin_raw("POST", "settings", {"max_object_bytes": -1})
         eq(st, 400, "negative max refused")
 
+    @check("user metadata: x-amz-meta-* stored, sent back with GET/HEAD/206, replaced by the "
+           "next PUT, signed like every x-amz-*, over 2 KB refused")
+    def _():
+        digest = hashlib.sha256(b"meta body").hexdigest()
+        eq(F.s3("PUT", "meta", b"meta body", {"x-amz-meta-sha256": digest,
+                                              "X-Amz-Meta-Note": "a b"}).status, 200, "PUT")
+        r = F.s3("GET", "meta")
+        eq((r.status, r.headers.get("x-amz-meta-sha256"), r.headers.get("x-amz-meta-note")),
+           (200, digest, "a b"), "GET returns it")
+        eq(F.s3("HEAD", "meta").headers.get("x-amz-meta-sha256"), digest, "HEAD too")
+        r = F.s3("GET", "meta", headers={"Range": "bytes=0-0"})
+        eq((r.status, r.headers.get("x-amz-meta-sha256")), (206, digest), "a 206 too")
+        eq(F.admin("GET", "object?bucket=%s&key=meta" % BUCKET)["metadata"],
+           {"sha256": digest, "note": "a b"}, "admin view")
+        eq(F.s3("PUT", "meta", b"other").status, 200, "PUT without metadata")
+        eq(F.s3("GET", "meta").headers.get("x-amz-meta-sha256"), None, "replaced: none")
+        r = F.s3("PUT", "meta", b"x", {"x-amz-meta-sha256": "1"},
+                 after=lambda h: h.update({"x-amz-meta-extra": "unsigned"}))
+        eq((r.status, r.code()), (403, "AccessDenied"), "an unsigned x-amz-meta-* header")
+        expect_error(F.s3("PUT", "meta", b"x", {"x-amz-meta-big": "v" * 2046}), 400,
+                     "MetadataTooLarge", "2 KB + 1")
+        eq(F.s3("PUT", "meta", b"x", {"x-amz-meta-ok": "v" * 2046}).status, 200,
+           "exactly 2 KB")
+        F.admin("POST", "object", {"bucket": BUCKET, "key": "meta", "text": "damaged",
+                                   "metadata": {"SHA256": digest}})
+        eq(F.s3("GET", "meta").headers.get("x-amz-meta-sha256"), digest,
+           "admin-planted metadata (a damaged body that keeps its checksum)")
+
     @check("Content-MD5 checked; chunked upload 501; POST 405; sub-resources 501")
     def _():
         body = b"md5 body"

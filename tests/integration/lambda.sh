@@ -186,8 +186,14 @@ check "the next run, within the dead run's lease: locked, not an error" test \
 	"$(jget "$T_TMP/i.json" 'd["status"]+" "+d["response"]["json"]["status"]+" "+str(d["response"]["json"]["exit"])')" \
 	= "responded locked 75"
 check "the dead run's directory was swept" test "$(ls -d "$T_TMP"/tmp-k/atsrecon-state.* 2>/dev/null | wc -l)" = 0
-# until the lease (6 s from the hung run's start) has expired
-left=$(( 7000 - ($(date +%s%N) - t_kill) / 1000000 ))
+# until the dead run's lease has expired (6 s from its last renewal by the heartbeat,
+# which died with it): what the lease object says
+lease_end=$(sadm GET "/_admin/object?bucket=$BUCKET&key=lambda%20state/lease" | python3 -c '
+import base64, json, sys
+print(json.loads(base64.b64decode(json.load(sys.stdin)["body_b64"]))["expires_ms"])')
+check "the dead run's lease ends at most 6 s after it was killed" \
+	test "$lease_end" -le $(( t_kill / 1000000 + 2500 + 6000 ))
+left=$(( lease_end + 300 - $(date +%s%N) / 1000000 ))
 [ "$left" -gt 0 ] && sleep "$(printf '%d.%03d' $((left / 1000)) $((left % 1000)))"
 id=$(invoke "$R2" '{"payload":{"mode":"ok"}}')
 wait_inv "$R2" "$id" "$T_TMP/i.json"
@@ -240,7 +246,7 @@ python3 "$TOP/tests/fakes/admin.py" "$GU" "$CA" POST /_admin/canon/generate '{"p
 # Secrets extension (ATSRECON_KEAP_CLIENT_SECRET_SSM), so the runs authenticate only through it
 python3 "$TOP/tests/fakes/tenant.py" --ats greenhouse --ats-url "$GU" --keap-url "$KU" --ca "$CA" \
 	--state "$T_TMP/unused-state" --set state.url='"s3://'$BUCKET'/e2e"' --set state.endpoint="\"$S3_URL\"" \
-	--set state.region='"us-east-1"' --set 'guards={"max_creates": 100}' \
+	--set state.region='"us-east-1"' --set 'guards={"max_creates": 100}' --set run.max_runtime='"10m"' \
 	--set 'keap={"base_url": "'"$KU"'/crm/rest", "token_url": "'"$KU"'/token", "client_id": "atsrecon-test-client", "client_secret": "wrong-secret", "max_rps": 50}' \
 	>"$T_TMP/e2e.jsonc"
 start_fake ssm_extension --no-tls --token "$TOKEN" || { t_done; exit 1; }
@@ -286,7 +292,151 @@ check "the rotated Keap refresh token went to S3 with the state (the second run 
 	test "$(jget "$T_TMP/e2.json" 'd["response"]["json"]["summary"]["run"]["exit"]')" = 1
 check "Lambda's JSON log format" grep -q '"requestId"' "$T_TMP/e2e.err"
 check "no credential or token in the logs" bash -c "! grep -q -F -e '$SECRET' -e '$TOKEN' -e '$RTOK' -e atsrecon-test-secret '$T_TMP/e2e.err' '$T_TMP/e2e.out'"
+
+# ---- issue 16 item 2: a damaged state object in S3 is refused (exit 9), not a crash loop ----
+# one byte flipped deep inside the snapshot, its checksum (x-amz-meta-sha256) kept: LMDB
+# itself would not notice
+sadm GET "/_admin/object?bucket=$BUCKET&key=e2e/state.mdb" >"$T_TMP/good.json"
+python3 - "$T_TMP/good.json" "$T_TMP/bad.json" <<'PY'
+import base64, json, sys
+o = json.load(open(sys.argv[1]))
+b = bytearray(base64.b64decode(o["body_b64"]))
+b[len(b) - 100] ^= 0x5A
+json.dump({"bucket": "atsrecon-test", "key": "e2e/state.mdb", "body_b64": base64.b64encode(b).decode(),
+           "metadata": o["metadata"]}, open(sys.argv[2], "w"))
+PY
+check "defect2_s3_checksum: the saved state carries its SHA-256" test \
+	"$(jget "$T_TMP/good.json" 'd["metadata"].get("sha256") == d["sha256"]')" = True
+sadm POST /_admin/object "@$T_TMP/bad.json" >/dev/null
+w2=$(KADM GET /_admin/stats --get writes)
+id=$(invoke "$R5" '{"payload":{},"timeout_ms":120000}')
+wait_inv "$R5" "$id" "$T_TMP/e3.json" 120000
+check "defect2_s3_checksum: a damaged state is answered with Function.StateError (exit 9)" test \
+	"$(jget "$T_TMP/e3.json" 'd["status"]+" "+d.get("error",{}).get("header_type","")+" "+str("(exit 9)" in d.get("error",{}).get("json",{}).get("errorMessage",""))')" \
+	= "errored Function.StateError True"
+check "  the log says it does not match its checksum, and the fix" \
+	grep -q 'does not match its checksum.*Fix: restore an earlier version' "$T_TMP/e2e.err"
+check "  nothing was written to Keap" test "$(KADM GET /_admin/stats --get writes)" = "$w2"
+check "  the runtime did not crash: it waits for the next invocation" wait_waiting "$R5"
+check "  and its lease was released" bash -c "! curl -sS --cacert '$CA' '$S3_URL/_admin/state' | grep -q 'e2e/lease'"
+python3 - "$T_TMP/good.json" "$T_TMP/good-put.json" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+json.dump({"bucket": "atsrecon-test", "key": "e2e/state.mdb", "body_b64": o["body_b64"],
+           "metadata": o["metadata"]}, open(sys.argv[2], "w"))
+PY
+sadm POST /_admin/object "@$T_TMP/good-put.json" >/dev/null
+id=$(invoke "$R5" '{"payload":{},"timeout_ms":120000}')
+wait_inv "$R5" "$id" "$T_TMP/e4.json" 120000
+check "  the intact state put back: the next invocation runs" test \
+	"$(jget "$T_TMP/e4.json" 'd["status"]+" "+d["response"]["json"]["status"]')" = "responded record_failures"
 kill "$E2E" 2>/dev/null
+
+# ---- issue 16 defect 1: the S3 lease of a long run ------------------------------------------
+# check: the lease must outlive the run (file:line of the culprit, exit 3)
+python3 "$TOP/tests/fakes/tenant.py" --ats greenhouse --ats-url "$GU" --keap-url "$KU" --ca "$CA" \
+	--state "$T_TMP/unused-state" --set state.url='"s3://'$BUCKET'/e2e"' --set state.endpoint="\"$S3_URL\"" \
+	--set run.max_runtime='"20m"' --set state.lease_ttl='"15m"' | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("{")
+print(",\n".join("  %s: %s" % (json.dumps(k), json.dumps(v)) for k, v in d.items()))
+print("}")' >"$T_TMP/short-lease.jsonc"
+ttl_line=$(grep -n '"lease_ttl"' "$T_TMP/short-lease.jsonc" | cut -d: -f1)
+expect_rc 3 "defect1_check_lease_ttl: check refuses state.lease_ttl <= run.max_runtime" env "${AWSENV[@]}" \
+	"$ATSRECON" check -c "$T_TMP/short-lease.jsonc"
+check "  naming the file and line, both values and the fix" \
+	grep -q "short-lease.jsonc:$ttl_line: state.lease_ttl: 900s is not longer than run.max_runtime (1200s, .*set state.lease_ttl above" "$T_TMP/err"
+expect_rc 3 "  the same when only run.max_runtime is set (default lease 15m)" env "${AWSENV[@]}" \
+	ATSRECON_RUN_MAX_RUNTIME=16m "$ATSRECON" check -c "$T_TMP/e2e.jsonc"
+check "  naming ATSRECON_RUN_MAX_RUNTIME" err_has "ATSRECON_RUN_MAX_RUNTIME: run.max_runtime: 960s is not shorter than state.lease_ttl (900s"
+expect_rc 0 "  a lease longer than the run passes" env "${AWSENV[@]}" ATSRECON_STATE_LEASE_TTL=25m \
+	"$ATSRECON" check -c "$T_TMP/short-lease.jsonc"
+
+# a tenant of its own (a fresh Keap, a fresh prefix): a first run writes every contact
+# long_tenant NAME: KU2, the config $T_TMP/NAME.jsonc, its refresh token in the S3 state
+long_tenant() {
+	start_fake keap || return 1
+	KU2=$FAKE_URL
+	python3 "$TOP/tests/fakes/tenant.py" --ats greenhouse --ats-url "$GU" --keap-url "$KU2" --ca "$CA" \
+		--state "$T_TMP/unused-state" --set state.url='"s3://'$BUCKET'/'$1'"' --set state.endpoint="\"$S3_URL\"" \
+		--set state.region='"us-east-1"' --set 'guards={"max_creates": 100}' \
+		--set 'keap={"base_url": "'"$KU2"'/crm/rest", "token_url": "'"$KU2"'/token", "client_id": "atsrecon-test-client", "client_secret": "wrong-secret", "max_rps": 50}' \
+		>"$T_TMP/$1.jsonc"
+	env "${AWSENV[@]}" "$ATSRECON" auth keap -c "$T_TMP/$1.jsonc" --refresh-token \
+		"$(python3 "$TOP/tests/fakes/admin.py" "$KU2" "$CA" POST /_admin/tokens '{}' --get refresh_token)" \
+		>/dev/null 2>&1 || return 1
+	# Keap's writes slowed: the run lasts several lease TTLs
+	python3 "$TOP/tests/fakes/admin.py" "$KU2" "$CA" POST /_admin/faults \
+		'[{"kind": "delay", "ms": 800, "match": {"method": ["POST", "PATCH", "PUT"], "path": "contacts"}}]' >/dev/null
+}
+K2ADM() { python3 "$TOP/tests/fakes/admin.py" "$KU2" "$CA" "$@"; }
+
+# jitter sleeps before the lease is taken (a sleeping run holds nothing)
+long_tenant long || { not_ok "long tenant"; t_done; exit 1; }
+env "${AWSENV[@]}" ATSRECON_STATE_LEASE_TTL=2s ATSRECON_RUN_JITTER=1s ATSRECON_LOG_LEVEL=debug \
+	"$ATSRECON" run -c "$T_TMP/long.jsonc" >"$T_TMP/long.out" 2>"$T_TMP/long.err" &
+LONG=$!
+T_PIDS+=("$LONG")
+t0=$(date +%s%N)
+tries=0
+locked=0
+while kill -0 "$LONG" 2>/dev/null; do
+	sleep 0.5
+	kill -0 "$LONG" 2>/dev/null || break
+	grep -q 'lease on .* taken' "$T_TMP/long.err" || continue
+	env "${AWSENV[@]}" ATSRECON_STATE_LEASE_TTL=2s "$ATSRECON" run -c "$T_TMP/long.jsonc" \
+		>/dev/null 2>>"$T_TMP/second.err"
+	rc2=$?
+	kill -0 "$LONG" 2>/dev/null || break	# (the first one finished meanwhile)
+	tries=$((tries + 1))
+	[ "$rc2" = 75 ] && locked=$((locked + 1))
+done
+wait "$LONG"
+rc1=$?
+secs=$(( ($(date +%s%N) - t0) / 1000000000 ))
+jl=$(grep -n 'jitter: starting' "$T_TMP/long.err" | head -1 | cut -d: -f1)
+ll=$(grep -n 'lease on .* taken' "$T_TMP/long.err" | head -1 | cut -d: -f1)
+check "defect1_jitter_before_lease: the jitter sleeps before the lease is taken (log lines $jl < $ll)" \
+	test -n "$jl" -a -n "$ll" -a "${jl:-0}" -lt "${ll:-0}"
+check "defect1_lease_heartbeat: a run of ${secs}s with a 2 s lease completes (exit $rc1)" \
+	test "$rc1" = 0 -o "$rc1" = 1
+check "  it lasted more than 2 lease TTLs" test "$secs" -ge 5
+check "  every second runner meanwhile was refused ($locked of $tries exit 75)" test "$tries" -ge 4 -a "$locked" = "$tries"
+check "  the heartbeat renewed it" test "$(grep -c 'lease on .* renewed' "$T_TMP/long.err")" -ge 3
+check "  a warning said check would refuse the 2 s lease" grep -q 'state.lease_ttl: 2s is not longer than run.max_runtime' "$T_TMP/long.err"
+check "  Keap got a contact per person" test "$(K2ADM GET /_admin/state | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["contacts"]))')" = 30
+check "  its state was saved" bash -c "curl -sS --cacert '$CA' '$S3_URL/_admin/state' | grep -q 'long/state.mdb'"
+check "  and its lease released" bash -c "! curl -sS --cacert '$CA' '$S3_URL/_admin/state' | grep -q 'long/lease'"
+
+# the lease taken over mid-run: the run stops writing at once and exits 5
+long_tenant stolen || { not_ok "stolen tenant"; t_done; exit 1; }
+env "${AWSENV[@]}" ATSRECON_STATE_LEASE_TTL=3s "$ATSRECON" run -c "$T_TMP/stolen.jsonc" \
+	>"$T_TMP/stolen.out" 2>"$T_TMP/stolen.err" &
+STOLEN=$!
+T_PIDS+=("$STOLEN")
+for _ in $(seq 1 200); do
+	[ "$(K2ADM GET /_admin/stats --get writes)" -ge 6 ] && break
+	sleep 0.1
+done
+sadm GET "/_admin/object?bucket=$BUCKET&key=stolen/state.mdb" >"$T_TMP/st-before.json" 2>/dev/null
+sadm POST /_admin/object '{"bucket": "'$BUCKET'", "key": "stolen/lease", "text": "{\"owner\":\"0000cafe\",\"host\":\"thief\",\"pid\":99,\"expires_ms\":'$(( $(date +%s) * 1000 + 600000 ))'}"}' >/dev/null
+w_theft=$(K2ADM GET /_admin/stats --get writes)
+t0=$(date +%s%N)
+wait "$STOLEN"
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+w_end=$(K2ADM GET /_admin/stats --get writes)
+check "defect1_lease_stolen: the run exits 5 (exit $rc, ${ms} ms after the theft)" test "$rc" = 5
+check "  within a renewal (1 s) and the writes in flight" test "$ms" -lt 4000
+check "  saying the lease was taken over, by whom" grep -q 'taken over by another run (host thief pid 99)' "$T_TMP/stolen.err"
+check "  writing stopped: $((w_end - w_theft)) writes after the theft (a renewal's worth), far from all" \
+	test "$((w_end - w_theft))" -le 16 -a "$(K2ADM GET /_admin/state | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["contacts"]))')" -lt 30
+check "  its state was not saved over the new holder's" test \
+	"$(sadm GET "/_admin/object?bucket=$BUCKET&key=stolen/state.mdb" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("etag"))' 2>/dev/null)" \
+	= "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("etag"))' "$T_TMP/st-before.json" 2>/dev/null)"
+check "  the thief's lease is left alone" bash -c "curl -sS --cacert '$CA' '$S3_URL/_admin/state' | grep -q 'stolen/lease'"
+check "  the report says why" grep -q 'taken over by another run' "$T_TMP/stolen.out"
 
 # ---- across everything ---------------------------------------------------------------------
 for p in "$R1" "$R2" "$R3" "$R4" "$R5"; do
