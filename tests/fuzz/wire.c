@@ -183,6 +183,23 @@ recording(void)
 	return f;
 }
 
+/* Writes s with the recorded fake's origin ($FUZZ_ORIGIN) as FUZZ_REPLAY_ORIGIN,
+ * so that absolute URLs (Link headers) match the replay's base URL. */
+static void
+put_origin(FILE *f, const char *s, size_t n)
+{
+	const char *o = getenv("FUZZ_ORIGIN"), *hit;
+	size_t on = o != NULL ? strlen(o) : 0;
+
+	while (on > 0 && (hit = memmem(s, n, o, on)) != NULL) {
+		fwrite(s, 1, (size_t)(hit - s), f);
+		fputs(FUZZ_REPLAY_ORIGIN, f);
+		n -= (size_t)(hit - s) + on;
+		s = hit + on;
+	}
+	fwrite(s, 1, n, f);
+}
+
 static void
 record(const struct http_resp *r, enum rc rc)
 {
@@ -197,10 +214,20 @@ record(const struct http_resp *r, enum rc rc)
 		return;
 	}
 	fprintf(f, "%03ld\n", r->status);
-	for (i = 0; i < r->nheaders; i++)
-		fprintf(f, "%s: %s\n", r->headers[i].name, r->headers[i].value);
+	for (i = 0; i < r->nheaders; i++) {
+		const char *hn = r->headers[i].name;
+
+		/* what the transport used up, or noise in a seed */
+		if (strcmp(hn, "server") == 0 || strcmp(hn, "date") == 0 || strcmp(hn, "vary") == 0 ||
+		    strcmp(hn, "content-encoding") == 0 || strcmp(hn, "content-length") == 0 ||
+		    strcmp(hn, "connection") == 0)
+			continue;
+		fprintf(f, "%s: ", hn);
+		put_origin(f, r->headers[i].value, strlen(r->headers[i].value));
+		fputc('\n', f);
+	}
 	fputs("\n", f);
-	fwrite(r->body.p, 1, r->body.len, f);
+	put_origin(f, r->body.p, r->body.len);
 	fflush(f);
 }
 
@@ -318,6 +345,8 @@ fuzz_url(const char *testvar, const char *dflt)
 {
 	const char *v = recording() != NULL ? getenv(testvar) : NULL;
 
+	if (v != NULL)
+		setenv("FUZZ_ORIGIN", v, 1);
 	return v != NULL ? v : dflt;
 }
 

@@ -50,7 +50,11 @@ struct http *fuzz_http(void);
 enum rc fuzz_config(struct config *, const char *const *kv);
 /* The same from a configuration file's text (JSON with comments). */
 enum rc fuzz_config_text(struct config *, const char *text, size_t len);
-/* When recording (FUZZ_RECORD set): $testvar (a fake's root URL), else dflt. */
+/* The origin of every URL the targets call when replaying; a recording
+ * writes the fake's origin as this. */
+#define FUZZ_REPLAY_ORIGIN "https://fuzz.invalid"
+/* When recording (FUZZ_RECORD set): $testvar (a fake's root URL), else dflt
+ * (FUZZ_REPLAY_ORIGIN). */
 const char *fuzz_url(const char *testvar, const char *dflt);
 
 /* Quiet, but complete, logging: every level is formatted (escaping runs on

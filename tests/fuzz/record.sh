@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# tests/fuzz/record.sh [TARGET...] — records seed inputs from the test fakes:
+# each target runs once with FUZZ_RECORD set (wire.h), its requests going to
+# a fake with a small seeded world, and the answers become
+# tests/fuzz/corpus/TARGET/fakes-*. Run after `make MODE=fuzz fuzzers`
+# (./build.sh fuzz builds them); the fakes stop by themselves.
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${FUZZ_BIN:-$TOP/build/fuzz/fuzz}
+T=$(mktemp -d /tmp/atsrecon-record-XXXXXX)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+
+start() {	# start VAR NAME [ARGS]: VAR = the fake's root URL
+	local var=$1 name=$2 pf="$T/$1.port" i
+	shift 2
+	python3 "$TOP/tests/fakes/$name.py" --certdir "$T/ca" --port-file "$pf" --idle-timeout 60 \
+		--max-lifetime 300 "$@" >>"$T/fake-$name.log" 2>&1 &
+	PIDS+=($!)
+	for i in $(seq 1 200); do [ -s "$pf" ] && break; sleep 0.05; done
+	[ -s "$pf" ] || { echo "record: fake $name did not start" >&2; exit 1; }
+	printf -v "$var" 'https://localhost:%s' "$(cat "$pf")"
+	export "${var?}"
+}
+
+record() {	# record TARGET NAME: one run of TARGET into corpus/TARGET/NAME
+	local t=$1 out="$TOP/tests/fuzz/corpus/$1/$2"
+	mkdir -p "$(dirname "$out")"
+	printf x >"$T/in"
+	FUZZ_RECORD="$out" "$BIN/$t" -runs=1 "$T/in" >"$T/$t.log" 2>&1 ||
+		{ echo "record: $t failed" >&2; tail -5 "$T/$t.log" >&2; }
+	echo "record: $out ($(stat -c %s "$out") bytes)"
+}
+
+want() { [ $# -eq 0 ] || [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
+TARGETS=("$@")
+start ATSRECON_TEST_KEAP keap
+export ATSRECON_TEST_CA="$T/ca/ca.pem"
+for kind in greenhouse lever ashby; do
+	want "fuzz_$kind" || continue
+	case $kind in
+	greenhouse) start ATSRECON_TEST_GREENHOUSE greenhouse --limit-per-window 100000; url=$ATSRECON_TEST_GREENHOUSE ;;
+	lever) start ATSRECON_TEST_LEVER lever; url=$ATSRECON_TEST_LEVER ;;
+	ashby) start ATSRECON_TEST_ASHBY ashby; url=$ATSRECON_TEST_ASHBY ;;
+	esac
+	python3 "$TOP/tests/fakes/seed_demo.py" "$url" "$ATSRECON_TEST_KEAP" "$ATSRECON_TEST_CA" \
+		--ats "$kind" --candidates 5 --seed 7 >"$T/seed-$kind.log" 2>&1 ||
+		{ echo "record: seeding $kind failed" >&2; tail -5 "$T/seed-$kind.log" >&2; }
+	record "fuzz_$kind" fakes-5-candidates
+done
