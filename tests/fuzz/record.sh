@@ -32,9 +32,9 @@ record() {	# record TARGET NAME: one run of TARGET into corpus/TARGET/NAME
 	echo "record: $out ($(stat -c %s "$out") bytes)"
 }
 
-want() { [ $# -eq 0 ] || [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
+want() { [ ${#TARGETS[@]} -eq 0 ] || [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
 TARGETS=("$@")
-start ATSRECON_TEST_KEAP keap
+start ATSRECON_TEST_KEAP keap --api-key fuzz-keap-key
 export ATSRECON_TEST_CA="$T/ca/ca.pem"
 for kind in greenhouse lever ashby; do
 	want "fuzz_$kind" || continue
@@ -48,3 +48,11 @@ for kind in greenhouse lever ashby; do
 		{ echo "record: seeding $kind failed" >&2; tail -5 "$T/seed-$kind.log" >&2; }
 	record "fuzz_$kind" fakes-5-candidates
 done
+if want fuzz_keap; then
+	if [ -z "${ATSRECON_TEST_GREENHOUSE:-}" ]; then
+		start ATSRECON_TEST_GREENHOUSE greenhouse --limit-per-window 100000
+		python3 "$TOP/tests/fakes/seed_demo.py" "$ATSRECON_TEST_GREENHOUSE" "$ATSRECON_TEST_KEAP" \
+			"$ATSRECON_TEST_CA" --ats greenhouse --candidates 5 --seed 7 >"$T/seed-keap.log" 2>&1
+	fi
+	record fuzz_keap fakes-5-contacts
+fi

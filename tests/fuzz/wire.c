@@ -21,6 +21,7 @@ struct answer {
 	size_t len;
 };
 
+static int loads;	/* wire_load calls: a recording records the first run only */
 static char *copy;
 static struct answer *answers;
 static size_t nanswers, next, served;
@@ -49,6 +50,7 @@ wire_load(const uint8_t *data, size_t size)
 	size_t cap = 0;
 
 	wire_reset();
+	loads++;
 	copy = xmalloc(size + 1);
 	if (size > 0)
 		memcpy(copy, data, size);
@@ -174,6 +176,8 @@ recording(void)
 	static int tried;
 	const char *path;
 
+	if (loads > 1)
+		return NULL;	/* later runs are answered from their input */
 	if (!tried) {
 		tried = 1;
 		path = getenv("FUZZ_RECORD");
