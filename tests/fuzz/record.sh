@@ -9,7 +9,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${FUZZ_BIN:-$TOP/build/fuzz/fuzz}
 T=$(mktemp -d /tmp/atsrecon-record-XXXXXX)
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap '[ -n "${KEEP:-}" ] && echo "kept $T"; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
 start() {	# start VAR NAME [ARGS]: VAR = the fake's root URL
 	local var=$1 name=$2 pf="$T/$1.port" i
@@ -27,7 +27,7 @@ record() {	# record TARGET NAME: one run of TARGET into corpus/TARGET/NAME
 	local t=$1 out="$TOP/tests/fuzz/corpus/$1/$2"
 	mkdir -p "$(dirname "$out")"
 	printf x >"$T/in"
-	FUZZ_RECORD="$out" "$BIN/$t" -runs=1 "$T/in" >"$T/$t.log" 2>&1 ||
+	FUZZ_LOG=${FUZZ_LOG:-} FUZZ_RECORD="$out" "$BIN/$t" -runs=1 "$T/in" >"$T/$t.log" 2>&1 ||
 		{ echo "record: $t failed" >&2; tail -5 "$T/$t.log" >&2; }
 	echo "record: $out ($(stat -c %s "$out") bytes)"
 }
@@ -55,4 +55,9 @@ if want fuzz_keap; then
 			"$ATSRECON_TEST_CA" --ats greenhouse --candidates 5 --seed 7 >"$T/seed-keap.log" 2>&1
 	fi
 	record fuzz_keap fakes-5-contacts
+fi
+if want fuzz_s3; then
+	start ATSRECON_TEST_S3 s3 --access-key-id AKIDFUZZ --secret-access-key fuzz-secret-key \
+		--bucket atsrecon-test
+	AWS_ACCESS_KEY_ID=AKIDFUZZ AWS_SECRET_ACCESS_KEY=fuzz-secret-key record fuzz_s3 fakes-fresh-state
 fi
