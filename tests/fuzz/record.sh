@@ -61,3 +61,8 @@ if want fuzz_s3; then
 		--bucket atsrecon-test
 	AWS_ACCESS_KEY_ID=AKIDFUZZ AWS_SECRET_ACCESS_KEY=fuzz-secret-key record fuzz_s3 fakes-fresh-state
 fi
+if want fuzz_plan; then
+	mkdir -p "$TOP/tests/fuzz/corpus/fuzz_plan"
+	FUZZ_MAKE_SEED="$TOP/tests/fuzz/corpus/fuzz_plan/five-ops.jsonl" "$BIN/fuzz_plan" >/dev/null 2>&1
+	echo "record: tests/fuzz/corpus/fuzz_plan/five-ops.jsonl"
+fi
