@@ -505,13 +505,15 @@ http_retry_after_ms(const char *v, int64_t now_s)
 		if (n < 0)
 			return -1;
 		if (n > 1000000000LL)		/* an epoch timestamp (seen from Greenhouse) */
-			return n > now_s ? (long)((n - now_s) * 1000) : 0;
-		return n > 86400 ? 86400000L : (long)(n * 1000);
+			n = n > now_s ? n - now_s : 0;
+		return n > 86400 ? 86400000L : (long)(n * 1000);	/* a day at most */
 	}
 	t = curl_getdate(v, NULL);		/* an HTTP date */
 	if (t < 0)
 		return -1;
-	return t > now_s ? (long)(((int64_t)t - now_s) * 1000) : 0;
+	if ((int64_t)t <= now_s)
+		return 0;
+	return (int64_t)t - now_s > 86400 ? 86400000L : (long)(((int64_t)t - now_s) * 1000);
 }
 
 static uint64_t

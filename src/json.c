@@ -387,8 +387,10 @@ jp_container(struct jp *j, int is_obj)
 				jp_fail(j, j->p >= j->end ? "unexpected end of file" : "expected a \"key\"");
 				goto fail;
 			}
-			if (jp_string(j, &key) != 0)
+			if (jp_string(j, &key) != 0) {
+				buf_free(&key);	/* what was read of the key */
 				goto fail;
+			}
 			if (cJSON_GetObjectItemCaseSensitive(node, key.p) != NULL) {
 				struct buf m = BUF_INIT;
 				j->line = line;
