@@ -184,7 +184,6 @@ test)
 	build_release
 	build_dev
 	build_fuzz
-	build_valgrind
 	ensure_test_tools
 	exec "$TOP/tests/run.sh" "$@"
 	;;

@@ -8,6 +8,7 @@
 #   2. the fakes' own self-tests (Python)
 #   3. C unit tests, built with ASan+UBSan (build/dev/tests/); the fuzz corpora
 #      replayed (tests/fuzz/replay.sh); valgrind's memcheck (tests/valgrind.sh)
+#      only when asked for by name (`tests/run.sh valgrind`: about 4 minutes)
 #   4. integration tests (tests/integration/*.sh), once with the static release
 #      binary and once with the sanitizer build
 #
@@ -103,7 +104,10 @@ done
 # the committed fuzz corpora through the libFuzzer targets (build/fuzz/, clang
 # ASan+UBSan), and memcheck over the unit tests and one scenario (build/valgrind/)
 component fuzz-replay tests/fuzz/replay.sh
-component valgrind env T_NAME=valgrind bash tests/valgrind.sh
+# memcheck takes about 4 minutes: only when asked (tests/run.sh valgrind, ./build.sh valgrind)
+if [ -n "$PATTERN" ]; then
+	component valgrind env T_NAME=valgrind bash tests/valgrind.sh
+fi
 
 for s in tests/integration/*.sh; do
 	n=$(basename "$s" .sh)
