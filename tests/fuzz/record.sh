@@ -66,3 +66,21 @@ if want fuzz_plan; then
 	FUZZ_MAKE_SEED="$TOP/tests/fuzz/corpus/fuzz_plan/five-ops.jsonl" "$BIN/fuzz_plan" >/dev/null 2>&1
 	echo "record: tests/fuzz/corpus/fuzz_plan/five-ops.jsonl"
 fi
+if want fuzz_codec; then
+	mkdir -p "$TOP/tests/fuzz/corpus/fuzz_codec"
+	FUZZ_MAKE_SEED="$TOP/tests/fuzz/corpus/fuzz_codec/candidate" "$BIN/fuzz_codec" >/dev/null 2>&1
+	echo "record: tests/fuzz/corpus/fuzz_codec/candidate"
+fi
+if want fuzz_snap; then	# the contact pages of fuzz_keap's seed
+	mkdir -p "$TOP/tests/fuzz/corpus/fuzz_snap"
+	python3 - "$TOP/tests/fuzz/corpus/fuzz_keap/fakes-5-contacts" "$TOP/tests/fuzz/corpus/fuzz_snap" <<'PY'
+import sys
+n = 0
+for part in open(sys.argv[1]).read().split("\n==\n"):
+    body = part.split("\n\n", 1)[1] if "\n\n" in part else ""
+    if '"contacts"' in body:
+        n += 1
+        open("%s/keap-page-%d" % (sys.argv[2], n), "w").write(body)
+PY
+	echo "record: tests/fuzz/corpus/fuzz_snap/keap-page-*"
+fi
