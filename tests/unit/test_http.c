@@ -399,7 +399,10 @@ test_retry(struct http *h)
 		http_resp_free(&jobs[i].resp);
 	}
 	CHECK(ok == 8);
-	CHECK(mono_ms() - t0 >= 550 && mono_ms() - t0 < 1500);
+	/* the upper bound is the concurrency's; under valgrind (tests/valgrind.sh) the
+	 * client itself is 20-50 times slower */
+	CHECK(mono_ms() - t0 >= 550 &&
+	    (mono_ms() - t0 < 1500 || getenv("ATSRECON_TEST_VALGRIND") != NULL));
 	CHECK(http_get_stats(h)->requests - before_conn == 8);
 	faults(h, "[]");
 	CHECK(http_get_stats(h)->retries >= 8 && http_get_stats(h)->status_429 >= 3);
