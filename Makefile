@@ -3,6 +3,10 @@
 #
 #   MODE=release  static musl binary, size-trimmed, stripped
 #   MODE=dev      glibc binary with ASan + UBSan (-fno-sanitize-recover), same libraries
+#   MODE=fuzz     clang, libFuzzer targets tests/fuzz/fuzz_*.c with ASan + UBSan
+#                 (make MODE=fuzz CC=clang fuzzers; ./build.sh fuzz runs them)
+#   MODE=valgrind glibc binary and unit tests without sanitizers (-O1 -g), for
+#                 valgrind's memcheck (./build.sh valgrind)
 
 MODE     ?= dev
 OUT      ?= build/$(MODE)
@@ -20,6 +24,14 @@ ifeq ($(MODE),release)
 CC       ?= musl-gcc
 OPT      = -O2 -ffunction-sections -fdata-sections
 LDMODE   = -static -Wl,--gc-sections -s
+else ifeq ($(MODE),fuzz)
+# every object carries the fuzzer's coverage hooks; only the targets link libFuzzer
+OPT      = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all
+LDMODE   = -fsanitize=fuzzer-no-link,address,undefined
+else ifeq ($(MODE),valgrind)
+OPT      = -O1 -g -fno-omit-frame-pointer
+LDMODE   =
 else
 OPT      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDMODE   = -fsanitize=address,undefined
@@ -34,6 +46,12 @@ LIBOBJS  = $(patsubst src/%.c,$(OUT)/obj/%.o,$(filter-out src/main.c,$(SRCS))) $
 TESTSRCS = $(wildcard tests/unit/test_*.c)
 TESTS    = $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(TESTSRCS))
 BENCHES  = $(patsubst bench/%.c,$(OUT)/bench/%,$(wildcard bench/*.c))
+FUZZERS  = $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+# The fuzz targets answer the network calls themselves (tests/fuzz/wire.c):
+# the drivers' calls to http.c's request functions, and sleep_ms, are
+# redirected to it at link time, so the fuzzer's bytes are what the "server"
+# sent, and no target sleeps.
+FUZZWRAP = -Wl,--wrap=http_run,--wrap=http_call,--wrap=http_do,--wrap=sleep_ms
 
 all: $(OUT)/atsrecon
 
@@ -62,6 +80,14 @@ $(OUT)/bench/%: bench/%.c $(LIBOBJS)
 
 benches: $(BENCHES)
 
+$(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/wire.c tests/fuzz/wire.h $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc -Itests/fuzz $(CFLAGS) -Wno-missing-prototypes \
+		-Wno-missing-declarations -fsanitize=fuzzer,address,undefined -o $@ $< \
+		tests/fuzz/wire.c $(LIBOBJS) $(LIBS) $(FUZZWRAP)
+
+fuzzers: $(FUZZERS)
+
 # The man pages, generated from the option and command tables (tools/genman.c
 # includes src/main.c for the command table). The pages are committed; the
 # docs test fails when they differ from what genman writes.
@@ -75,4 +101,4 @@ man: $(OUT)/tools/genman
 
 -include $(wildcard $(OUT)/obj/*.d)
 
-.PHONY: all tests benches man
+.PHONY: all tests benches fuzzers man

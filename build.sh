@@ -10,6 +10,10 @@
 #   ./build.sh man      regenerate docs/atsrecon.1 and docs/atsrecon.conf.5 (tools/genman)
 #   ./build.sh lambda   the release binary as build/lambda/atsrecon-lambda.zip (`bootstrap`,
 #                       mode 0755: the provided.al2023 custom runtime)
+#   ./build.sh fuzz [SECONDS [TARGET...]]  clang libFuzzer targets (tests/fuzz/), each run
+#                       for SECONDS (default 60); executions and crashes per target
+#   ./build.sh valgrind the unit tests and an engine scenario under valgrind's memcheck
+#                       (a glibc build without sanitizers: build/valgrind/)
 #
 # It installs what it needs from Debian when missing (musl-tools, dpkg-dev, ...)
 # and fetches the libraries' Debian source packages through a private apt
@@ -62,6 +66,7 @@ ensure_test_tools() {
 	done <<'TOOLS'
 chromium chromium
 tmux tmux
+valgrind valgrind
 TOOLS
 	[ ${#need[@]} -eq 0 ] && return 0
 	[ "$(id -u)" = 0 ] || die "missing test tools: ${need[*]} (install them, or run as root)"
@@ -70,6 +75,26 @@ TOOLS
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" \
 		>"$BUILD/apt-install-test.log" 2>&1 ||
 		die "apt-get install ${need[*]} failed; see $BUILD/apt-install-test.log"
+}
+
+# clang and its libFuzzer and sanitizer runtimes (Debian: clang, libclang-rt-N-dev).
+ensure_fuzz_tools() {
+	local need=() major
+	command -v clang >/dev/null 2>&1 || need+=(clang)
+	if [ ${#need[@]} -eq 0 ]; then
+		major=$(clang -dumpversion | cut -d. -f1)
+		[ -f "$(clang -print-resource-dir)/lib/linux/libclang_rt.fuzzer-x86_64.a" ] ||
+			need+=("libclang-rt-$major-dev")
+	fi
+	[ ${#need[@]} -eq 0 ] && return 0
+	[ "$(id -u)" = 0 ] || die "missing packages: ${need[*]} (install them, or run as root)"
+	say "installing ${need[*]}"
+	apt-get update -qq >/dev/null 2>&1 || true
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" \
+		>"$BUILD/apt-install-fuzz.log" 2>&1 || die "apt-get install ${need[*]} failed; see $BUILD/apt-install-fuzz.log"
+	if [ ${#need[@]} -eq 1 ] && [ "${need[0]}" = clang ]; then
+		ensure_fuzz_tools	# now the runtime, for the clang just installed
+	fi
 }
 
 prepare() {
@@ -106,6 +131,28 @@ build_dev() {
 	say "dev: $BUILD/dev/atsrecon (ASan+UBSan)"
 }
 
+# The fuzz targets (tests/fuzz/fuzz_*.c): every source file compiled by clang
+# with the fuzzer's coverage hooks, ASan and UBSan, linked with the glibc
+# libraries the dev build uses (built by gcc; they are not instrumented).
+build_fuzz() {
+	prepare
+	ensure_fuzz_tools
+	deps_build glibc gcc "-O1 -g -fno-omit-frame-pointer"
+	make -s -j"$JOBS" MODE=fuzz CC=clang OUT="$BUILD/fuzz" DEPS="$BUILD/deps/glibc" \
+		CA_BUNDLE="$BUILD/ca-bundle.pem" fuzzers
+	say "fuzz: $(ls "$BUILD/fuzz/fuzz" | wc -l) targets in $BUILD/fuzz/fuzz/"
+}
+
+# The unit tests and the binary without sanitizers, for valgrind (memcheck
+# cannot run ASan binaries).
+build_valgrind() {
+	prepare
+	deps_build glibc gcc "-O1 -g -fno-omit-frame-pointer"
+	make -s -j"$JOBS" MODE=valgrind CC=gcc OUT="$BUILD/valgrind" DEPS="$BUILD/deps/glibc" \
+		CA_BUNDLE="$BUILD/ca-bundle.pem" "$BUILD/valgrind/atsrecon" tests
+	say "valgrind: $BUILD/valgrind/atsrecon and unit tests (no sanitizers)"
+}
+
 # The Lambda deployment package: the static binary as `bootstrap` (Lambda runs
 # /var/task/bootstrap), executable, at the top of the zip. Python's zipfile
 # writes it (no dependency on zip), with the Unix mode in external_attr and a
@@ -136,8 +183,20 @@ dev) build_dev ;;
 test)
 	build_release
 	build_dev
+	build_fuzz
 	ensure_test_tools
 	exec "$TOP/tests/run.sh" "$@"
+	;;
+fuzz)
+	secs=${1:-60}
+	[ $# -gt 0 ] && shift
+	build_fuzz
+	exec "$TOP/tests/fuzz/run.sh" "$secs" "$@"
+	;;
+valgrind)
+	build_valgrind
+	ensure_test_tools
+	exec "$TOP/tests/run.sh" valgrind
 	;;
 lambda) build_lambda ;;
 demo)
@@ -152,12 +211,13 @@ man)
 	say "man: docs/atsrecon.1 and docs/atsrecon.conf.5 regenerated from the option table"
 	;;
 clean)
-	rm -rf "$BUILD/release" "$BUILD/dev" "$BUILD/deps" "$BUILD/tests" "$TOP/atsrecon"
+	rm -rf "$BUILD/release" "$BUILD/dev" "$BUILD/fuzz" "$BUILD/valgrind" "$BUILD/deps" "$BUILD/tests" \
+		"$TOP/atsrecon"
 	say "cleaned (downloads kept in $BUILD/cache; 'distclean' removes them too)"
 	;;
 distclean) rm -rf "$BUILD" "$TOP/atsrecon" ;;
 *)
-	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac

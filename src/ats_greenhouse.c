@@ -870,7 +870,15 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 	if (rc == RC_OK) {
 		*out = xcalloc(1, sizeof(**out));
 		parse_candidate(g, cand, *out);
-		apply_current(a, *out, apps);
+		if ((*out)->id == NULL) {
+			/* a 200 that is not a candidate: unreadable, never "gone" */
+			log_error("greenhouse", "GET candidate %s: the answer has no candidate id", id);
+			candidate_free(*out);
+			free(*out);
+			*out = NULL;
+			rc = RC_REMOTE;
+		} else
+			apply_current(a, *out, apps);
 	}
 	cJSON_Delete(apps);
 	cJSON_Delete(cand);

@@ -877,7 +877,10 @@ keap_write_batch(struct keap *k, struct keap_op *ops, size_t n)
 				op->result = json_parse(c->resp.body.p, c->resp.body.len, &perr);
 			if (op->result == NULL || json_get(op->result, "id") == NULL) {
 				/* The write happened but we cannot see its result: not a
-				 * success we can build on. The journal re-reads it. */
+				 * success we can build on. The journal re-reads it.
+				 * A failed op has no result (nothing for callers to free). */
+				cJSON_Delete(op->result);
+				op->result = NULL;
 				op->rc = RC_REMOTE;
 				op->err.status = c->resp.status;
 				snprintf(op->err.msg, sizeof(op->err.msg), "unreadable answer%s%s",

@@ -6,7 +6,9 @@
 #
 #   1. source rules (ci/banned.sh)
 #   2. the fakes' own self-tests (Python)
-#   3. C unit tests, built with ASan+UBSan (build/dev/tests/)
+#   3. C unit tests, built with ASan+UBSan (build/dev/tests/); the fuzz corpora
+#      replayed (tests/fuzz/replay.sh); valgrind's memcheck (tests/valgrind.sh)
+#      only when asked for by name (`tests/run.sh valgrind`: about 4 minutes)
 #   4. integration tests (tests/integration/*.sh), once with the static release
 #      binary and once with the sanitizer build
 #
@@ -119,6 +121,13 @@ start_fake_as ATSRECON_TEST_GREENHOUSE greenhouse --limit-per-window 100000
 for t in build/dev/tests/test_*; do
 	[ -x "$t" ] && component "unit-$(basename "$t" | sed 's/^test_//')" "$t"
 done
+# the committed fuzz corpora through the libFuzzer targets (build/fuzz/, clang
+# ASan+UBSan), and memcheck over the unit tests and one scenario (build/valgrind/)
+component fuzz-replay tests/fuzz/replay.sh
+# memcheck takes about 4 minutes: only when asked (tests/run.sh valgrind, ./build.sh valgrind)
+if [ -n "$PATTERN" ]; then
+	component valgrind env T_NAME=valgrind bash tests/valgrind.sh
+fi
 
 # Integration tests: each starts its own fakes. The timing-sensitive ones
 # (signals, progress: they measure reactions within fractions of a second)

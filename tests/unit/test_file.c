@@ -900,7 +900,9 @@ test_big_file(void)
 	CHECK(n_later == 3);
 	printf("# 200,000 rows (%lld MB): VmHWM %ld kB -> %ld kB (+%ld kB)\n",
 	    (long long)st.st_size / (1024 * 1024), hwm0, hwm1, hwm1 - hwm0);
-	CHECK(hwm0 > 0 && hwm1 - hwm0 < 24 * 1024);
+	/* under valgrind (tests/valgrind.sh) VmHWM is valgrind's own memory */
+	if (getenv("ATSRECON_TEST_VALGRIND") == NULL)
+		CHECK(hwm0 > 0 && hwm1 - hwm0 < 24 * 1024);
 
 	/* the run's deadline stops the scan: not complete */
 	e.a->deadline_ms = mono_ms() - 1;

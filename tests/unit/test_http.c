@@ -444,7 +444,10 @@ test_retry(struct http *h)
 		http_resp_free(&jobs[i].resp);
 	}
 	CHECK(ok == 8);
-	CHECK(mono_ms() - t0 >= 550 && mono_ms() - t0 < 1500);
+	/* the upper bound is the concurrency's; under valgrind (tests/valgrind.sh) the
+	 * client itself is 20-50 times slower */
+	CHECK(mono_ms() - t0 >= 550 &&
+	    (mono_ms() - t0 < 1500 || getenv("ATSRECON_TEST_VALGRIND") != NULL));
 	CHECK(http_get_stats(h)->requests - before_conn == 8);
 	faults(h, "[]");
 	CHECK(http_get_stats(h)->retries >= 8 && http_get_stats(h)->status_429 >= 3);
@@ -461,6 +464,11 @@ test_retry_after_parse(void)
 	CHECK(http_retry_after_ms("soon", 1000) == -1);
 	CHECK(http_retry_after_ms("-5", 1000) == -1);
 	CHECK(http_retry_after_ms(NULL, 1000) == -1);
+	/* issue 16 defect 11 (found again by fuzz_headers): huge values are capped at a
+	 * day, without overflowing the * 1000 */
+	CHECK(http_retry_after_ms("9223372036854775807", 1796643000) == 86400000L);
+	CHECK(http_retry_after_ms("99999999999", 1796643000) == 86400000L);
+	CHECK(http_retry_after_ms("Fri, 31 Dec 9999 23:59:59 GMT", 1796643000) == 86400000L);
 	CHECK(http_status_retryable(429) && http_status_retryable(503) && !http_status_retryable(400) &&
 	    !http_status_retryable(501));
 }

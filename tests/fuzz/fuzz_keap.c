@@ -1,0 +1,137 @@
+/*
+ * fuzz_keap — the Keap v2 client's decoding of what Keap sends (keap.c,
+ * pace.c): the contact model, tags and categories, contact pages
+ * (next_page_token), one contact, upsert and patch answers, tag batches'
+ * per-contact results, both error envelopes, and the throttle and quota
+ * headers. Every request is answered from the input (wire.h), in this order:
+ * model, tags, contacts (all pages), one contact, upsert, patch, tag batch,
+ * ensure tag (category and tag creation).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "json.h"
+#include "keap.h"
+#include "pace.h"
+#include "wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define KEY "fuzz-keap-key"
+
+static struct keap *
+client(struct pace **pp)
+{
+	static struct keap *k;
+	static struct auth *a;
+	static struct buf base = BUF_INIT;
+	struct auth_cfg ac;
+	struct keap_cfg kc;
+
+	if (k != NULL)
+		return k;
+	fuzz_quiet_logs();
+	json_init();
+	memset(&ac, 0, sizeof(ac));
+	ac.mode = AUTH_API_KEY;
+	ac.api_key = KEY;
+	ac.max_retries = 0;
+	if (auth_new(&ac, fuzz_http(), NULL, &a) != RC_OK)
+		abort();
+	buf_addf(&base, "%s/crm/rest", fuzz_url("ATSRECON_TEST_KEAP", FUZZ_REPLAY_ORIGIN));
+	memset(&kc, 0, sizeof(kc));
+	kc.base_url = base.p;
+	kc.page_size = 2;
+	kc.max_pages = 20;
+	kc.concurrency = 2;
+	kc.max_retries = 0;
+	*pp = pace_new("keap", 1000.0, 1000);
+	if (keap_new(&kc, fuzz_http(), a, *pp, &k) != RC_OK)
+		abort();
+	return k;
+}
+
+struct walk {
+	long contacts;
+	char first[64];
+	cJSON *first_contact;
+};
+
+static enum rc
+on_page(void *arg, const cJSON *contacts, int page)
+{
+	struct walk *w = arg;
+	const cJSON *c;
+	char idbuf[32];
+
+	(void)page;
+	cJSON_ArrayForEach(c, contacts) {
+		const char *id = json_idstr(json_get(c, "id"), idbuf, sizeof(idbuf));
+
+		w->contacts++;
+		if (id != NULL && w->first[0] == '\0') {
+			str_copy(w->first, sizeof(w->first), id);
+			w->first_contact = cJSON_Duplicate(c, 1);
+		}
+	}
+	return RC_OK;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct keap *k;
+	static struct pace *p;
+	struct keap_model model;
+	struct keap_tags tags;
+	struct keap_err err;
+	struct keap_tag_result res[3];
+	struct walk w;
+	const char *ids[3] = { NULL, "2", "3" }, *tag_id = NULL;
+	cJSON *one = NULL, *out = NULL, *body, *changes;
+	int pages = 0, complete = 0, created = 0;
+
+	if (k == NULL)
+		k = client(&p);
+	(void)p;
+	wire_load(data, size);
+	memset(&w, 0, sizeof(w));
+	memset(&model, 0, sizeof(model));
+	memset(&tags, 0, sizeof(tags));
+	if (keap_load_model(k, &model, &err) == RC_OK) {
+		const struct keap_field *f = keap_model_field(&model, "Stage");
+
+		if (f != NULL)
+			(void)keap_field_has_option(f, "Offer");
+	}
+	keap_load_tags(k, &tags, &err);
+	keap_list_contacts(k, NULL, on_page, &w, &pages, &complete, &err);
+	if (w.first[0] != '\0' && keap_get_contact(k, w.first, &one, &err) == RC_OK)
+		cJSON_Delete(one);
+	body = cJSON_Parse("{\"given_name\":\"Jane\",\"family_name\":\"Doe\","
+	    "\"email_addresses\":[{\"email\":\"jane.doe@example.com\",\"field\":\"EMAIL1\"}]}");
+	if (keap_upsert_contact(k, body, &created, &out, &err) == RC_OK)
+		cJSON_Delete(out);
+	out = NULL;
+	changes = cJSON_Parse("{\"job_title\":\"Engineer\",\"phone_numbers\":"
+	    "[{\"field\":\"PHONE1\",\"number\":\"+14155550100\"}]}");
+	if (keap_patch_contact(k, w.first[0] ? w.first : "1", w.first_contact, changes, &out, &err) ==
+	    RC_OK)
+		cJSON_Delete(out);
+	ids[0] = w.first[0] ? w.first : "1";
+	memset(res, 0, sizeof(res));
+	keap_tag_contacts(k, "91", 1, ids, 3, res, &err);
+	keap_ensure_tag(k, &tags, "Stage: Offer", "ATS Stage", &tag_id, &err);
+	cJSON_Delete(body);
+	cJSON_Delete(changes);
+	cJSON_Delete(w.first_contact);
+	keap_model_free(&model);
+	keap_tags_free(&tags);
+	if (getenv("FUZZ_LOG") != NULL)
+		fprintf(stderr, "fuzz keap: %ld contacts in %d pages, %zu requests\n", w.contacts, pages,
+		    wire_requests());
+	wire_reset();
+	return 0;
+}

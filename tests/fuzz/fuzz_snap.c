@@ -1,0 +1,94 @@
+/*
+ * fuzz_snap — Keap contacts as the engine stores them (snap.c): each contact
+ * of a listed page (a "contacts" array, or a bare array or object) goes into
+ * the snapshot with its normalised emails and external-id value indexed, is
+ * read back (same hash), matched by email and deleted. Everything runs in one
+ * LMDB batch that is aborted, so the state never grows.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ats.h"
+#include "json.h"
+#include "snap.h"
+#include "state.h"
+#include "wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct state *
+open_state(void)
+{
+	static char dir[] = "/tmp/atsrecon-fuzz-snap-XXXXXX";
+	struct state *st;
+
+	fuzz_quiet_logs();
+	json_init();
+	if (mkdtemp(dir) == NULL || state_open(dir, STATE_RW, &st) != RC_OK)
+		abort();
+	return st;
+}
+
+static void
+one(struct state *st, const cJSON *contact)
+{
+	const cJSON *e;
+	const char *emails[4];
+	char idbuf[32], **ids = NULL;
+	const char *id = json_idstr(json_get(contact, "id"), idbuf, sizeof(idbuf)), *how = NULL;
+	cJSON *back = NULL;
+	uint64_t h1 = 0, h2 = 0;
+	int changed = 0;
+	size_t n = 0, ne = 0;
+	struct candidate c;
+
+	if (snap_put_contact(st, contact, "5", &changed, &h1) != RC_OK || id == NULL)
+		return;
+	if (snap_get_contact(st, id, &back, &h2) == RC_OK) {
+		if (h1 != h2)
+			abort();	/* what was stored reads back */
+		cJSON_Delete(back);
+	}
+	memset(&c, 0, sizeof(c));
+	c.ats = xstrdup("greenhouse");
+	c.id = xstrdup("1");
+	cJSON_ArrayForEach(e, json_get(contact, "email_addresses"))
+		if (ne < 4 && json_str(e, "email") != NULL)
+			emails[ne++] = json_str(e, "email");
+	candidate_set_emails(&c, emails, ne, 0);
+	if (snap_match(st, "greenhouse:1", "1", &c, 1, &ids, &n, &how) == RC_OK)
+		snap_ids_free(ids, n);
+	candidate_free(&c);
+	snap_del_contact(st, id, "5");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct state *st;
+	struct buf err = BUF_INIT;
+	const cJSON *list, *c;
+	cJSON *j;
+
+	if (st == NULL)
+		st = open_state();
+	j = json_parse((const char *)data, size, &err);
+	buf_free(&err);
+	if (j == NULL)
+		return 0;
+	list = json_get(j, "contacts");
+	if (list == NULL)
+		list = j;
+	if (state_batch_begin(st) != RC_OK)
+		abort();
+	if (cJSON_IsArray(list)) {
+		cJSON_ArrayForEach(c, list)
+			one(st, c);
+	} else
+		one(st, list);
+	state_batch_abort(st);
+	cJSON_Delete(j);
+	return 0;
+}
