@@ -108,7 +108,7 @@ for s in tests/integration/*.sh; do
 	case "$n" in chroot | vendor | docs | deploy | metrics) continue ;; esac
 	# the scenario suite: every source with the static binary; under the
 	# sanitizers two sources (one API, the export file) keep the run short
-	component "asan-$n" env ATSRECON="$TOP/build/dev/atsrecon" T_NAME="$n" SCN_KINDS=greenhouse,file \
+	component "asan-$n" env ATSRECON="$TOP/build/dev/atsrecon" T_NAME="$n" SCN_KINDS=greenhouse,file BF_N=400 \
 		bash "$s"
 done
 

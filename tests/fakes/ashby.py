@@ -1095,7 +1095,7 @@ class AshbyFake(StatefulFake):
         p = {"id": cid, "first_name": first, "last_name": last,
              "emails": [e[0] for e in c["emails"]], "phones": [x[0] for x in c["phones"]],
              "title": c["position"], "company": c["company"], "stage": None, "status": None,
-             "job": None, "source": self.sources[c["source"]]["title"]
+             "job": None, "applied_at": None, "source": self.sources[c["source"]]["title"]
              if c["source"] is not None else None,
              "anonymized": bool(c["anonymized"]), "private": self.cand_confidential(cid)}
         aid = self.current_app(cid)
@@ -1103,7 +1103,7 @@ class AshbyFake(StatefulFake):
             a = self.app_content(aid)
             job = self.jobs[a["job"]]
             p.update(stage=job["stages"][a["stage"]]["title"], status=self.canon_status_of(a),
-                     job=job["title"])
+                     job=job["title"], applied_at=iso_ms(self.ameta[aid][1]))
             if a["source"] is not None:
                 p["source"] = self.sources[a["source"]]["title"]
         return p

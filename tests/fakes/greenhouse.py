@@ -1532,11 +1532,12 @@ class GreenhouseFake(StatefulFake):
                "emails": [e["value"] for e in c["email_addresses"]],
                "phones": [p["value"] for p in c["phone_numbers"]],
                "title": c["title"], "company": c["company"], "stage": None, "status": None,
-               "job": None, "source": None, "private": bool(c["private"]),
+               "job": None, "source": None, "applied_at": None, "private": bool(c["private"]),
                "anonymized": c["first_name"] == "Anonymized" and not c["email_addresses"]}
         aid = self.canon_current_app(cid)
         if aid is not None:
             a = self.app_content(aid, self.apps.recs[aid])
+            out["applied_at"] = iso_ms(self.apps.crt[aid])
             out["stage"] = a["stage_name"]
             out["status"] = {"in_process": "active", "converted": "active"}.get(a["status"],
                                                                                 a["status"])

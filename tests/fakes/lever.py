@@ -1022,6 +1022,7 @@ class LeverFake(StatefulFake):
                 "status": self.opp_status(o),
                 "job": self.postings[o.posting]["text"] if o.posting in self.postings else None,
                 "source": o.sources[0] if o.sources else None,
+                "applied_at": common.iso_ms(o.created),
                 "anonymized": con.anonymized,
                 "private": any(self.opps[i].confidential for i in self.by_contact[cid])}
 
