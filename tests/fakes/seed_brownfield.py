@@ -46,6 +46,7 @@ import random
 import re
 import ssl
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -775,12 +776,14 @@ def drift_later(a, ats, kp, man):
         new.append({"given_name": p.get("first_name"), "family_name": p.get("last_name"),
                     "email_addresses": [{"email": case_noise(p["emails"][0].lower()),
                                          "field": "EMAIL1"}]})
-    if new:
+    later["new_dup_contacts"] = []
+    for c in new:       # one at a time, as a person types them: each its own update time
         cur = kp.call("GET", "/_admin/state")["contacts"]
-        ids = {c["id"] for c in cur}
-        kp.call("POST", "/_admin/state", {"_merge": True, "contacts": cur + new})
+        ids = {x["id"] for x in cur}
+        kp.call("POST", "/_admin/state", {"_merge": True, "contacts": cur + [c]})
         after = kp.call("GET", "/_admin/state")["contacts"]
-        later["new_dup_contacts"] = [c["id"] for c in after if c["id"] not in ids]
+        later["new_dup_contacts"] += [x["id"] for x in after if x["id"] not in ids]
+        time.sleep(0.02)
     for _ in range(max(1, k // 2)):
         p = next(it)
         ats.call("POST", "/_admin/canon/delete", {"id": p["id"]})
