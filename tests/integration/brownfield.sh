@@ -20,8 +20,8 @@
 N=${BF_N:-2000}
 SOURCES=${BF_SOURCES:-${SCN_KINDS:-greenhouse,lever,ashby,file}}
 SOURCES=${SOURCES//,/ }
-NN=$((N / 2))
-NW=$((N / 4))
+NN=$((N / 4))
+NW=$((N / 8))
 [ "$NW" -lt 40 ] && NW=40
 
 start_fake keap --rps 2000 --per-minute 1000000 --tenant-per-minute 1000000 \
