@@ -104,6 +104,7 @@ for k in $SOURCES; do
 	pycheck "${SB[@]}" check
 	SUMMARY+=("$(grep '^# .*agreement' "$T_TMP/chk" | sed 's/^# //')")
 	second_run_zero "$k/brownfield: the second run"
+	second_run_zero "$k/brownfield: a --full after it" --full
 
 	echo "# --- $k: noise only, $NN candidates"
 	world "$k" noise "$NN"
