@@ -3,10 +3,13 @@
 # reconcile against the built-in fakes.
 #
 # Starts the Keap fake and the ATS's fake (Greenhouse by default; the export
-# file needs none) (local HTTPS, throwaway CA), seeds about
-# 500 candidates and a Keap that has drifted from them (representation-only
-# noise, renamed contacts, second emails that must survive, duplicates, missing
-# contacts, marketing contacts that must not be touched), runs `atsrecon run`,
+# file needs none) (local HTTPS, throwaway CA), seeds about 500 candidates and
+# the Keap an earlier integration (a Zapier scenario running for a year) left
+# behind (tests/fakes/seed_brownfield.py: the ATS's own ids in "ATS Candidate
+# ID", phones typed by people, MM/DD/YYYY dates, whole-second times, email case,
+# two stage tags, Keap-owned lists and fields, marketing contacts, then ATS
+# deletes, anonymisations, merges, email changes, missing contacts and some real
+# drift), runs `atsrecon run`,
 # then a day of changes on both sides (Keap edits, ATS edits, stage moves, a
 # delete, an anonymisation) and a full sweep, prints each Markdown summary and
 # the path of report.html, runs once more to show zero writes, and stops the fakes.
@@ -46,14 +49,15 @@ lever | ashby) fake "$ATS" ;;
 esac
 [ "$ATS" != file ] && GU="https://localhost:$(cat "$D/$ATS.port")"
 EXPORT="$D/export.csv"
-# the demo tenant: the APIs are local fakes (the same tenant as the tests)
-python3 "$TOP/tests/fakes/tenant.py" --ats "$ATS" --ats-url "$GU" --keap-url "$KU" \
-	--ca "$D/ca/ca.pem" --state "$D/state" --file "$EXPORT" --set keap.max_rps=25 \
-	--set ats.max_rps=50 \
-	--set guards='{"max_change_percent": 25, "max_creates": 1000}' >"$D/atsrecon.jsonc" || exit 1
+# the demo tenant: the APIs are local fakes (the tests' tenant, plus the fields the
+# earlier integration created)
+BROWN=(python3 "$TOP/tests/fakes/seed_brownfield.py" --ats "$ATS" --ats-url "$GU" --keap-url "$KU"
+	--ca "$D/ca/ca.pem" --file "$EXPORT" -m "$D/manifest.json")
+"${BROWN[@]}" config --state "$D/state" --set keap.max_rps=25 --set ats.max_rps=50 \
+	>"$D/atsrecon.jsonc" || exit 1
 SEED=(python3 "$TOP/tests/fakes/seed_demo.py" "$GU" "$KU" "$D/ca/ca.pem" --ats "$ATS" --file "$EXPORT")
-say "seeding the world ($ATS)"
-"${SEED[@]}" --candidates 500 || exit 1
+say "seeding the world ($ATS): the ATS and the Keap an earlier integration left"
+"${BROWN[@]}" seed --candidates 500 || exit 1
 RT=$(python3 "$TOP/tests/fakes/admin.py" "$KU" "$D/ca/ca.pem" POST /_admin/tokens '{}' --get refresh_token)
 "$BIN" auth keap --refresh-token "$RT" -c "$D/atsrecon.jsonc" --log-format text -q || exit 1
 

@@ -137,6 +137,16 @@ SERIAL="signals progress"
 for s in tests/integration/*.sh; do
 	n=$(basename "$s" .sh)
 	case " $SERIAL " in *" $n "*) continue ;; esac
+	if [ "$n" = brownfield ]; then
+		# a Keap another tool filled, 2,000 candidates per source, each source
+		# beside the others; under the sanitizers a smaller world on two
+		for k in greenhouse lever ashby file; do
+			pooled "release-$n-$k" env ATSRECON="$TOP/atsrecon" T_NAME="$n-$k" BF_SOURCES=$k bash "$s"
+		done
+		pooled "asan-$n" env ATSRECON="$TOP/build/dev/atsrecon" T_NAME="$n" SCN_KINDS=greenhouse,file \
+			BF_N=400 bash "$s"
+		continue
+	fi
 	if [ "$n" = scenarios ]; then
 		# the scenario suite: every source with the static binary; under the
 		# sanitizers two sources (one API, the export file) keep the run short

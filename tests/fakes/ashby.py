@@ -147,7 +147,8 @@ are 400/404 {"error": "..."}:
   Canonical (vendor-neutral, shared by every ATS fake; P = {id, first_name, last_name, emails,
   phones, title, company, stage, status, job, source, anonymized, private}):
   POST /_admin/canon/generate   {people, seed?: 1, apps_per_person?: 1} -> {ids}
-  GET  /_admin/canon/people     {people: [P...]} every person not deleted; first/last split
+  GET  /_admin/canon/people     {people: [P...]} every person not deleted (?applied_at=1: each
+                                P also has applied_at, the current application's createdAt); first/last split
                                 from the name as the driver splits it; stage/status/job/
                                 source from the current application (the driver's rule:
                                 active first, latest updatedAt, ties to the greatest id);
@@ -1318,7 +1319,12 @@ class AshbyFake(StatefulFake):
 
     @admin_route("GET", "/_admin/canon/people")
     def admin_canon_people(self, req, body):
-        return {"people": [self.canon_person(c) for c in self.corder if c is not None]}
+        people = [self.canon_person(c) for c in self.corder if c is not None]
+        if req.arg("applied_at"):   # ?applied_at=1: the current application's createdAt
+            for p in people:
+                aid = self.current_app(p["id"])
+                p["applied_at"] = iso_ms(self.ameta[aid][1]) if aid is not None else None
+        return {"people": people}
 
     @admin_route("POST", "/_admin/canon/add")
     def admin_canon_add(self, req, body):

@@ -203,6 +203,9 @@ JSON objects; errors are 400/404 {"error": "..."}:
   POST /_admin/generate              {candidates, applications_per_candidate?: 1, seed?: 1,
                                      private_every?: 0, span_days?: 30} bulk records (compact
                                      in memory; 100,000 in about a second)
+  /_admin/canon/...                  the canonical admin API shared by every ATS fake (see
+                                     ashby.py); GET /_admin/canon/people?applied_at=1 adds each
+                                     person's current application's created_at
 GET/POST /_admin/state dumps/loads the world: settings, limits, clock_offset_ms, next_ids,
 clients, users, tokens, candidates, applications, jobs, job_interview_stages, sources,
 rejection_reasons (with "default": bool), referrers, history (delete/merge/anonymize events),
@@ -1579,7 +1582,12 @@ class GreenhouseFake(StatefulFake):
 
     @admin_route("GET", "/_admin/canon/people")
     def canon_people(self, req, body):
-        return {"people": [self.canon_person(c) for c in sorted(self.cands.ids)]}
+        people = [self.canon_person(c) for c in sorted(self.cands.ids)]
+        if req.arg("applied_at"):   # ?applied_at=1: the current application's creation time
+            for p in people:
+                aid = self.canon_current_app(int(p["id"]))
+                p["applied_at"] = iso_ms(self.apps.crt[aid]) if aid is not None else None
+        return {"people": people}
 
     @admin_route("POST", "/_admin/canon/add")
     def canon_add(self, req, body):

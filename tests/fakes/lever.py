@@ -118,7 +118,8 @@ stats, stats/reset, settings, limits {rps, burst}, reset-counters, clock). JSON 
                                      served: an edit landing mid-listing
   Canonical admin (vendor-neutral, shared with the other ATS fakes); a person is a contact:
   POST /_admin/canon/generate {people, seed, apps_per_person} -> {ids}
-  GET  /_admin/canon/people   -> {people: [P...]} (contacts with a live opportunity)
+  GET  /_admin/canon/people   -> {people: [P...]} (contacts with a live opportunity;
+                                 ?applied_at=1 adds the current opportunity's createdAt)
   POST /_admin/canon/add      {P without id} -> {id}
   POST /_admin/canon/edit     {id, first_name, last_name, title, company, emails, phones}
   POST /_admin/canon/stage    {id, stage}      (the current opportunity)
@@ -1163,8 +1164,11 @@ class LeverFake(StatefulFake):
 
     @admin_route("GET", "/_admin/canon/people")
     def canon_people(self, req, body):
-        return {"people": [self.person(c) for c in sorted(self.contacts)
-                           if self.by_contact.get(c)]}
+        people = [self.person(c) for c in sorted(self.contacts) if self.by_contact.get(c)]
+        if req.arg("applied_at"):   # ?applied_at=1: the current opportunity's createdAt
+            for p in people:
+                p["applied_at"] = common.iso_ms(self.current(p["id"]).created)
+        return {"people": people}
 
     CANON_P = {"first_name", "last_name", "emails", "phones", "title", "company", "stage",
                "status", "job", "source", "anonymized", "private"}

@@ -119,8 +119,12 @@ def activity(ats, kp, rng, kind):
     people = [p for p in ats.call("GET", "/_admin/canon/people")["people"] if p.get("emails")]
     rng.shuffle(people)
     kworld = kp.call("GET", "/_admin/state")
+    # linked: the external-id field holds an id (bare, as an earlier tool wrote it, or
+    # "<ats>:<id>")
+    ext = [str(f["id"]) for f in kworld["model"]["custom_fields"] if f["label"] == "ATS Candidate ID"]
     linked = [c for c in kworld["contacts"] if any(
-        str(f.get("content", "")).startswith(kind + ":") for f in c.get("custom_fields") or [])]
+        str(f.get("id")) in ext and str(f.get("content") or "").strip()
+        for f in c.get("custom_fields") or [])]
     rng.shuffle(linked)
     done = {"keap_edits": 0, "ats_edits": 0, "stage_moves": 0, "deleted": 0, "anonymized": 0,
             "merged": 0}

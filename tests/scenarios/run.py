@@ -15,7 +15,10 @@ line (shell-like quoting, `#` comments):
                                    title company stage status job source; lists
                                    comma-separated)
   keap add NAME k=v ...            a Keap contact (given_name family_name emails
-                                   phones job_title)
+                                   phones job_title; as another tool left it: ext=REF
+                                   or ext=REF:prefixed, custom:LABEL=VALUE with {id:REF}
+                                   {applied_date:REF} {applied_mdy:REF} {applied_s:REF},
+                                   tags=T1,T2, fax=N, address=LINE1, created=ISO)
   keap edit REF k=v ...            edit the contact of REF (a person: its linked
                                    contact; or a name from keap add)
   keap tag REF TAG / keap delete REF
@@ -33,7 +36,8 @@ line (shell-like quoting, `#` comments):
                                    with no duplicate contact and no lost repair
   expect writes N | writes-max N   Keap writes made by the last command
   expect field REF FIELD VALUE     given_name family_name job_title email1
-                                   email2 phone1 custom:LABEL
+                                   email2 phone1 phone2 custom:LABEL (VALUE expanded
+                                   like keap add's custom values)
   expect tags REF T1,T2 | has-tag REF T | no-tag REF T
   expect contacts N | contacts-for REF N (contacts holding REF's first email)
   expect drift KIND N | drift KIND >=N   rows of that kind in report.json
@@ -45,10 +49,12 @@ Prints "ok - ..." / "not ok - ..." per check and ends with "N passed, N failed".
 
 import argparse
 import csv
+import datetime
 import glob
 import json
 import re
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -126,7 +132,7 @@ class FileAts:
         os.replace(tmp, self.path)
 
     def op(self, method, path, body=None):
-        verb = path.rsplit("/", 1)[-1]
+        verb = path.split("?")[0].rsplit("/", 1)[-1]
         if verb == "people":
             return {"people": [dict(p, id=k) for k, p in sorted(self.people.items())]}
         if verb == "generate":
@@ -248,6 +254,32 @@ class World:
                     return c
         return None
 
+    def applied(self, ref):
+        """The person's current application time as the ATS fake reports it (ISO)."""
+        pid = self.pid(ref)
+        for p in self.ats.call("GET", "/_admin/canon/people?applied_at=1")["people"]:
+            if str(p["id"]) == pid:
+                return p.get("applied_at") or p.get("applied") or "2026-11-02"
+        raise KeyError("no person %r in the ATS" % ref)
+
+    def expand(self, v):
+        """{applied_date:REF} (YYYY-MM-DD), {applied_mdy:REF} (MM/DD/YYYY), {applied_s:REF}
+        (whole-second UTC), {id:REF} (the ATS's own id) and {ext:REF} ("<ats>:<id>") in a
+        seeded or expected value."""
+        def one(m):
+            what, ref = m.group(1), m.group(2)
+            if what == "id":
+                return self.pid(ref)
+            if what == "ext":
+                return self.ext(ref)
+            t = self.applied(ref)
+            d = datetime.datetime.fromisoformat(t.replace("Z", "+00:00")) if "T" in t else \
+                datetime.datetime.strptime(t, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc)
+            d = d.astimezone(datetime.timezone.utc)
+            return d.strftime({"applied_date": "%Y-%m-%d", "applied_mdy": "%m/%d/%Y",
+                               "applied_s": "%Y-%m-%dT%H:%M:%SZ"}[what])
+        return re.sub(r"\{(id|ext|applied_date|applied_mdy|applied_s):([^}]+)\}", one, v)
+
     def writes(self):
         return self.keap.call("GET", "/_admin/stats")["writes"]
 
@@ -331,6 +363,55 @@ def keap_contact_body(kv, cid):
     return c
 
 
+def seeded_extras(w, st, kv):
+    """What another tool left on a contact (keap add): ext=REF or ext=REF:prefixed (the
+    external-id field holding the ATS's own id, or "<ats>:<id>"), custom:LABEL=VALUE (values
+    expanded by World.expand), tags=T1,T2 (created when missing; "ATS Stage: ..." ones in the
+    stage category), fax=N, address=LINE1, created=ISO. Returns {"_body": contact fields} plus
+    the state sections to merge (tags, tag_categories)."""
+    body, out = {}, {}
+    custom = []
+    for k, v in kv.items():
+        if k == "ext":
+            ref, _, how = v.partition(":")
+            custom.append({"id": w.field_id(st, "ATS Candidate ID"),
+                           "content": w.ext(ref) if how == "prefixed" else w.pid(ref)})
+        elif k.startswith("custom:"):
+            custom.append({"id": w.field_id(st, k[7:]), "content": w.expand(v)})
+        elif k == "fax":
+            body["fax_numbers"] = [{"number": v, "field": "FAX1"}]
+        elif k == "address":
+            body["addresses"] = [{"field": "BILLING", "line1": v, "locality": "San Francisco",
+                                  "region_code": "US-CA", "country_code": "USA",
+                                  "postal_code": "94103"}]
+        elif k == "created":
+            body["create_time"] = body["update_time"] = v
+    if custom:
+        body["custom_fields"] = custom
+    if "tags" in kv:
+        names = [t for t in kv["tags"].split(",") if t]
+        tags = list(st["tags"])
+        cats = list(st.get("tag_categories") or [])
+        have = {t["name"]: str(t["id"]) for t in tags}
+        cat = [str(c["id"]) for c in cats if c["name"] == tenant.STAGE_TAGS["category"]]
+        if not cat and any(n.startswith("ATS Stage: ") for n in names):
+            cats.append({"id": "61", "name": tenant.STAGE_TAGS["category"]})
+            cat = ["61"]
+        nid = 801 + len(tags)
+        for n in names:
+            if n not in have:
+                t = {"id": str(nid), "name": n}
+                if n.startswith("ATS Stage: "):
+                    t["category"] = {"id": cat[0]}
+                tags.append(t)
+                have[n] = str(nid)
+                nid += 1
+        body["tag_ids"] = [have[n] for n in names]
+        out.update(tags=tags, tag_categories=cats)
+    out["_body"] = body
+    return out
+
+
 def step(w, words, where, kill_next):
     cmd = words[0]
     if cmd == "people":
@@ -352,13 +433,16 @@ def step(w, words, where, kill_next):
             st = w.keap_state()
             kv = parse_kv(words[3:])
             body = keap_contact_body(kv, cid)
+            extra = seeded_extras(w, st, kv)
+            body.update(extra.pop("_body"))
             if "extid" in kv:
                 # the external-id field as an earlier integration left it:
-                # "@ada" is ada's ATS id, bare; "greenhouse:@ada" prefixed
-                body["custom_fields"] = [{"id": w.field_id(st, "ATS Candidate ID"),
-                                          "content": w.subst(kv["extid"])}]
-            w.keap.call("POST", "/_admin/state", {"_merge": True, "contacts": st["contacts"] + [
-                body]})
+                # "@ada" is ada's ATS id, bare; "@@ada" is <ats>:<id>
+                body["custom_fields"] = [cf for cf in body.get("custom_fields") or []
+                                         if str(cf["id"]) != w.field_id(st, "ATS Candidate ID")] + [
+                    {"id": w.field_id(st, "ATS Candidate ID"), "content": w.subst(kv["extid"])}]
+            w.keap.call("POST", "/_admin/state", dict(extra, _merge=True, contacts=st["contacts"] + [
+                body]))
             w.knames[words[2]] = cid
         else:
             c = w.contact_of(words[2])
@@ -481,7 +565,7 @@ def expect(w, words, where):
     elif what == "writes-max":
         report(w.last_writes <= int(words[1]), "%s (got %d)" % (label, w.last_writes))
     elif what == "field":
-        ref, field, value = words[1], words[2], words[3]
+        ref, field, value = words[1], words[2], w.expand(words[3])
         st = w.keap_state()
         c = w.contact_of(ref, st)
         got = None
