@@ -450,8 +450,9 @@ mapping_desired(const struct mapping *m, const struct map_rule *r, const struct 
 		}
 	d->raw = v;
 	if (*v == '\0') {
-		d->opinion = r->null_clear;
-		d->value = r->null_clear ? xstrdup("") : NULL;
+		/* a field whose lookup the source refused is unknown, not empty */
+		d->opinion = r->null_clear && !(r->from != NULL && candidate_field_unknown(c, r->from));
+		d->value = d->opinion ? xstrdup("") : NULL;
 		return;
 	}
 	d->opinion = 1;

@@ -200,6 +200,22 @@ main(void)
 	mapping_desired(&m, rule(&m, "job_title"), &(struct candidate){ 0 }, &d);
 	CHECK(d.opinion && str_eq(d.value, ""));
 	desired_free(&d);
+	/* a field the source could not look up (a refused reference list) is
+	 * unknown, not empty: even null = clear leaves Keap alone (issue 15) */
+	{
+		struct map_rule clear_ref = *rule(&m, "job_title");
+		struct candidate u;
+		memset(&u, 0, sizeof(u));
+		clear_ref.from = "referrer";
+		u.unknown = ATS_FLD_REFERRER;
+		mapping_desired(&m, &clear_ref, &u, &d);
+		CHECK(!d.opinion && d.value == NULL);
+		desired_free(&d);
+		u.unknown = 0;
+		mapping_desired(&m, &clear_ref, &u, &d);
+		CHECK(d.opinion && str_eq(d.value, ""));
+	}
+	desired_free(&d);
 	/* constants */
 	mapping_desired(&m, rule(&m, "custom:ATS Stage"), &c, &d);
 	CHECK_STR(d.value, "ATS");
