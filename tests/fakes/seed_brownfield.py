@@ -729,7 +729,7 @@ def drift_later(a, ats, kp, man):
     later = {"renamed": [], "stage_moved": [], "keap_edited": [], "keap_phone_typed": [],
              "email_changed": [], "new_dup": [], "deleted": []}
     stages = list(tenant.STAGE_TAGS["by_stage"])
-    k = max(2, len(live) // 100)
+    k = max(4, len(live) // 100)
     it = iter(live)
     for _ in range(k):
         p = next(it)
@@ -768,7 +768,7 @@ def drift_later(a, ats, kp, man):
             kp.call("POST", "/_admin/edit-contact", {"id": cs[0]["id"],
                                                      "set": {"phone_numbers": nums}})
             later["keap_phone_typed"].append(p["id"])
-    for _ in range(max(1, k // 2)):
+    for _ in range(k // 2):
         later["new_dup"].append(next(it)["id"])
     new = []
     for pid in later["new_dup"]:
@@ -784,7 +784,7 @@ def drift_later(a, ats, kp, man):
         after = kp.call("GET", "/_admin/state")["contacts"]
         later["new_dup_contacts"] += [x["id"] for x in after if x["id"] not in ids]
         time.sleep(0.02)
-    for _ in range(max(1, k // 2)):
+    for _ in range(k // 2):
         p = next(it)
         ats.call("POST", "/_admin/canon/delete", {"id": p["id"]})
         later["deleted"].append(p["id"])

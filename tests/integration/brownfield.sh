@@ -105,6 +105,7 @@ for k in $SOURCES; do
 	SUMMARY+=("$(grep '^# .*agreement' "$T_TMP/chk" | sed 's/^# //')")
 	second_run_zero "$k/brownfield: the second run"
 	second_run_zero "$k/brownfield: a --full after it" --full
+	check "$k/brownfield: no Keap request failed the API's schema" test "$(kadm GET /_admin/conformance)" = "[]"
 
 	echo "# --- $k: noise only, $NN candidates"
 	world "$k" noise "$NN"
