@@ -168,7 +168,7 @@ done
 check "defect13_no_core_dumps: the test raised the soft limit first" test "$(ulimit -H -c)" != 0
 check "defect13_no_core_dumps: a running atsrecon has a core size limit of 0 ($lim)" \
 	bash -c "echo '$lim' | grep -q -E '^Max core file size +0 +0 '"
-echo '{}' >"$T_TMP/fifo.jsonc"
-wait "$cpid"
+kill "$cpid" 2>/dev/null	# it waits in open(2): never write to the FIFO (a reader gone = SIGPIPE here)
+wait "$cpid" 2>/dev/null
 
 t_done
