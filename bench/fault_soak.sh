@@ -122,7 +122,7 @@ measure() {
 	fired() { python3 -c 'import json, sys; print(sum(r["fired"] for r in json.load(sys.stdin)["rules"]))'; }
 	fa=$(aadm GET /_admin/faults | fired)
 	fk=$(kadm GET /_admin/faults | fired)
-	echo "$label: faults fired in the last run: $fa on $SRC, $fk on Keap"
+	echo "$label: faults fired over the pass: $fa on $SRC, $fk on Keap"
 	faults_off
 	w0=$(kadm GET /_admin/stats --get writes)
 	"$ATSRECON" run -c "$CFG" --log-format json >/dev/null 2>&1

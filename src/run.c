@@ -2548,8 +2548,8 @@ out:
 	if ((rc == RC_OK || rc == RC_RECORD) && (r.unread_ats != NULL || r.unread_keap != NULL)) {
 		rc = RC_REMOTE;
 		free(r.rep.message);
-		r.rep.message = xasprintf("not read: %s%s%s; what was read was reconciled, no deletes "
-		    "this run, the next run reads it again", r.unread_ats ? r.unread_ats : "",
+		r.rep.message = xasprintf("not read: %s%s%s; what was read was reconciled, nothing "
+		    "unread was treated as deleted, the next run reads it again", r.unread_ats ? r.unread_ats : "",
 		    r.unread_ats && r.unread_keap ? "; " : "", r.unread_keap ? r.unread_keap : "");
 		log_error("run", "%s", r.rep.message);
 	}
