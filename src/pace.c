@@ -102,8 +102,8 @@ split_nums(const char *v, double *out, int max)
 		char *end;
 		double d = strtod(v, &end);
 
-		if (end == v || d < 0)
-			return 0;
+		if (end == v || !(d >= 0) || d > 1e15)
+			return 0;	/* negative, NaN, inf or absurd: not a limit */
 		out[n++] = d;
 		while (*end == ' ')
 			end++;
@@ -171,8 +171,12 @@ keap_family(struct pace *p, const struct http_resp *r, const char *fam, double *
 				*learned = rate;
 			/* running low: spread what is left over a fair share of the window */
 			if (avail[i] <= lim[i] * 0.05 + 1) {
-				int64_t hold = mono_ms() + (int64_t)(window * 1000.0 / lim[i] *
-				    (lim[i] * 0.05 + 2 - avail[i]));
+				double wait = window * 1000.0 / lim[i] * (lim[i] * 0.05 + 2 - avail[i]);
+				int64_t hold;
+
+				if (wait > window * 1000.0)
+					wait = window * 1000.0;	/* never longer than the window */
+				hold = mono_ms() + (int64_t)wait;
 				if (hold > p->hold_until)
 					p->hold_until = hold;
 			}
@@ -218,7 +222,9 @@ pace_after(void *arg, const struct http_resp *r)
 		    &lim);
 		if (n <= 1 || (lim > 0 && n <= lim / 20)) {
 			const char *rs = http_header(r, "x-ratelimit-reset");
-			if (rs != NULL && parse_i64(rs, &reset) == 0) {
+			/* seconds from now, or epoch seconds (before the year 5000) */
+			if (rs != NULL && parse_i64(rs, &reset) == 0 && reset >= 0 &&
+			    reset < 100000000000LL) {
 				int64_t wait_ms = reset > 1000000000LL ? (reset * 1000 - now_ms()) : reset * 1000;
 				if (wait_ms > 0 && wait_ms <= 120000 && mono_ms() + wait_ms > p->hold_until)
 					p->hold_until = mono_ms() + wait_ms;
