@@ -226,5 +226,27 @@ main(void)
 	CHECK(info.rate > 9.99 && info.rate <= 10.0);
 	pace_free(p);
 	test_defect11_header_overflow();
+
+	/* issue 16 defect 11 (found again by fuzz_headers): header numbers out of range
+	 * are refused or capped, never overflowed (UBSan stops the dev build on overflow) */
+	p = pace_new("keap", 10, 1);
+	{
+		static const char *const huge[] = {
+			"x-ratelimit-remaining", "0", "x-ratelimit-reset", "1796643060796643240",
+			"x-keap-product-quota-available", "inf", "x-keap-product-throttle-limit", "1e-300",
+			"x-keap-product-throttle-time-unit", "minute", "x-keap-product-throttle-interval",
+			"1", "x-keap-product-throttle-available", "0", "x-keap-tenant-throttle-limit", "nan",
+			"x-keap-tenant-throttle-time-unit", "second", "x-keap-tenant-throttle-available",
+			"1e300", NULL
+		};
+		r = resp(200, huge);
+		pace_after(p, &r);
+		http_resp_free(&r);
+		pace_get(p, &info);
+		CHECK(info.quota_left == -1 && !info.exhausted);	/* "inf" is not a quota */
+		w = pace_before(p);
+		CHECK(w >= 0 && w <= 60000);	/* held at most for the window */
+	}
+	pace_free(p);
 	return t_done("test_pace");
 }
