@@ -58,8 +58,13 @@ one(struct state *st, const cJSON *contact)
 		if (ne < 4 && json_str(e, "email") != NULL)
 			emails[ne++] = json_str(e, "email");
 	candidate_set_emails(&c, emails, ne, 0);
-	if (snap_match(st, "greenhouse:1", "1", &c, 1, &ids, &n, &how) == RC_OK)
-		snap_ids_free(ids, n);
+	{
+		/* the accepted spellings of the external id (extid.h) */
+		char *ext[] = { "1", "greenhouse:1" };
+		size_t nbyid;
+		if (snap_match(st, "greenhouse:1", ext, 2, &c, 1, &ids, &n, &nbyid, &how) == RC_OK)
+			snap_ids_free(ids, n);
+	}
 	candidate_free(&c);
 	snap_del_contact(st, id, "5");
 }
