@@ -293,7 +293,7 @@ report_md_text(struct buf *b, const char *s, int mask)
 			buf_adds(b, "&gt;");
 		else if (c == '&')
 			buf_adds(b, "&amp;");
-		else if (strchr("|\\`*_[]#~!", c) != NULL) {
+		else if (strchr("|\\`*[]", c) != NULL) {
 			buf_addc(b, '\\');
 			buf_addc(b, (char)c);
 		} else
@@ -1102,7 +1102,7 @@ report_markdown(const struct report *r, int mask_pii, struct buf *out)
 	size_t n, i, shown = 0, nc, np = 0;
 
 	buf_addf(out, "### atsrecon run %s (%s%s) — exit %d, %s\n\n", r->run_id, r->mode,
-	    r->full ? ", full sweep" : "", r->exit_status, exit_words(r->exit_status));
+	    r->full && strcmp(r->mode, "full") != 0 ? ", full sweep" : "", r->exit_status, exit_words(r->exit_status));
 	if (r->message != NULL) {
 		buf_adds(out, "> ");
 		report_md_text(out, r->message, 0);
@@ -1137,8 +1137,11 @@ report_markdown(const struct report *r, int mask_pii, struct buf *out)
 			buf_adds(out, "  \n   Fix: ");
 			report_md_text(out, c[i].fix, 0);
 			if (c[i].change[0]) {
-				buf_adds(out, "  \n   Change: ");
-				report_md_text(out, c[i].change, 0);
+				const char *s;
+				buf_adds(out, "  \n   Change: `` ");
+				for (s = c[i].change; *s; s++)	/* a code span: only backticks and controls matter */
+					buf_addc(out, *s == '`' ? '\'' : (unsigned char)*s < 0x20 ? ' ' : *s);
+				buf_adds(out, " ``");
 			}
 			if (c[i].nex > 0) {
 				size_t e;
@@ -1285,6 +1288,7 @@ report_html_head(struct buf *out, const char *title)
 	    "</style></head><body><main>\n");
 }
 
+/* with_time: 0 "07 Dec", 1 "07 Dec 11:36", 2 "11:36:05" */
 static void
 fmt_day(int64_t ms, int with_time, char *out, size_t size)
 {
@@ -1292,7 +1296,7 @@ fmt_day(int64_t ms, int with_time, char *out, size_t size)
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	strftime(out, size, with_time ? "%d %b %H:%M" : "%d %b", &tm);
+	strftime(out, size, with_time == 2 ? "%H:%M:%S" : with_time ? "%d %b %H:%M" : "%d %b", &tm);
 }
 
 /* The trend chart: after (line and dots) and before (dashed) per run, dates
@@ -1326,7 +1330,7 @@ report_html_trend(struct buf *out, const struct report_point *p, size_t n, const
 	span = 100 - lo;
 	t0 = p[0].ts_ms;
 	t1 = p[n - 1].ts_ms;
-	with_time = t1 - t0 < 3LL * 86400 * 1000;
+	with_time = t1 - t0 >= 3LL * 86400 * 1000 ? 0 : t1 - t0 >= 3600LL * 1000 ? 1 : 2;
 	x0 = L + 10;
 	x1 = W - R - 10;
 #define TX(ts) (t1 > t0 ? x0 + (x1 - x0) * (double)((ts) - t0) / (double)(t1 - t0) : (x0 + x1) / 2)
@@ -1340,7 +1344,14 @@ report_html_trend(struct buf *out, const struct report_point *p, size_t n, const
 	}
 	buf_addf(out, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#8a94a6\"/>\n", L,
 	    H - B, W - R, H - B);
-	/* date labels: up to 7 ticks, evenly spaced in time */
+	/* date labels: up to 7 ticks, evenly spaced in time (the day once, under
+	 * the axis, when every run is within the hour) */
+	if (with_time == 2) {
+		char d[32];
+		fmt_day(t0, 0, d, sizeof(d));
+		buf_addf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s (UTC)</text>\n", W - R,
+		    H - B + 32, d);
+	}
 	{
 		size_t ticks = n < 7 ? n : 7, k;
 		char d[32];
@@ -1350,8 +1361,9 @@ report_html_trend(struct buf *out, const struct report_point *p, size_t n, const
 			double x = TX(ts);
 			fmt_day(ts, with_time, d, sizeof(d));
 			buf_addf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#8a94a6\"/>"
-			    "<text class=\"date\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x,
-			    H - B, x, H - B + 4, x, H - B + 17, d);
+			    "<text class=\"date\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">%s</text>\n", x,
+			    H - B, x, H - B + 4, x, H - B + 17, ticks > 1 && k == 0 ? "start" :
+			    ticks > 1 && k == ticks - 1 ? "end" : "middle", d);
 		}
 	}
 	/* full sweeps: a band label above the axis */
@@ -1493,7 +1505,7 @@ html(const struct report *r, int mask_pii, struct buf *out)
 	report_html_head(out, "atsrecon data-quality report");
 	buf_addf(out, "<header><h1>Keap ↔ ATS data quality</h1><div class=\"sub\">Run <code>%s</code> · "
 	    "%s UTC · %s%s · exit %d (%s)</div></header>\n", r->run_id, day, r->mode,
-	    r->full ? ", full sweep" : "", r->exit_status, exit_words(r->exit_status));
+	    r->full && strcmp(r->mode, "full") != 0 ? ", full sweep" : "", r->exit_status, exit_words(r->exit_status));
 	if (r->message != NULL) {
 		buf_adds(out, "<p class=\"callout warn\">");
 		html_text(out, r->message, 0);
