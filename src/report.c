@@ -1349,8 +1349,8 @@ report_html_trend(struct buf *out, const struct report_point *p, size_t n, const
 	if (with_time == 2) {
 		char d[32];
 		fmt_day(t0, 0, d, sizeof(d));
-		buf_addf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s (UTC)</text>\n", W - R,
-		    H - B + 32, d);
+		buf_addf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">times on %s (UTC)</text>\n",
+		    W - R, H - 4, d);
 	}
 	{
 		size_t ticks = n < 7 ? n : 7, k;
@@ -1379,7 +1379,12 @@ report_html_trend(struct buf *out, const struct report_point *p, size_t n, const
 	for (i = 0; i < n; i++)
 		if (!isnan(p[i].before))
 			buf_addf(out, "%.1f,%.1f ", TX(p[i].ts_ms), TY(p[i].before));
-	buf_adds(out, "\"/>\n<polyline fill=\"none\" stroke=\"#1f7a4d\" stroke-width=\"2.2\" points=\"");
+	buf_adds(out, "\"/>\n");
+	for (i = 0; i < n; i++)
+		if (!isnan(p[i].before))
+			buf_addf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.4\" fill=\"#fff\" stroke=\"#9aa4b5\"/>",
+			    TX(p[i].ts_ms), TY(p[i].before));
+	buf_adds(out, "\n<polyline fill=\"none\" stroke=\"#1f7a4d\" stroke-width=\"2.2\" points=\"");
 	for (i = 0; i < n; i++)
 		buf_addf(out, "%.1f,%.1f ", TX(p[i].ts_ms), TY(p[i].pct));
 	buf_adds(out, "\"/>\n");
@@ -1443,6 +1448,13 @@ report_html_spark(struct buf *out, const double *v, size_t n)
 				buf_addf(out, "%.1f,%.1f ", n > 1 ? 2 + (W - 4) * (double)i / (double)(n - 1) : W / 2,
 				    3 + (H - 6) * (100 - v[i]) / (100 - lo));
 		buf_adds(out, "\"/>");
+		for (i = n; i-- > 0;)
+			if (!isnan(v[i])) {	/* the latest value, a dot (a lone point shows too) */
+				buf_addf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\" fill=\"#2855c7\"/>",
+				    n > 1 ? 2 + (W - 4) * (double)i / (double)(n - 1) : W / 2,
+				    3 + (H - 6) * (100 - v[i]) / (100 - lo));
+				break;
+			}
 	}
 	buf_adds(out, "</svg>");
 }
