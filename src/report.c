@@ -457,13 +457,13 @@ cause_fix(struct report_cause *c)
 	} else if (strcmp(c->kind, "invalid_value") == 0 && str_eq(c->field, "stage_tag")) {
 		buf_addf(&fix, "Give this stage a tag: add it to stage_tags.by_stage (the tag is "
 		    "looked up in Keap's stage tag category), or map its status in stage_tags.by_status.");
-		buf_addf(&ch, "stage_tags: { \"by_stage\": { %s: \"<tag name in Keap>\" } }",
+		buf_addf(&ch, "stage_tags: { \"by_stage\": { %s: \"(a tag name in Keap)\" } }",
 		    jv.p ? jv.p : "\"\"");
 	} else if (strcmp(c->kind, "invalid_value") == 0 && c->value != NULL) {
 		buf_addf(&fix, "Add the option to the Keap dropdown field \"%s\" (Keap: Settings, "
 		    "Custom fields, edit the field's options), or map the value to an existing option.",
 		    field_name(c->field));
-		buf_addf(&ch, "fields: { \"to\": %s, \"map\": { %s: \"<an existing option>\" } }",
+		buf_addf(&ch, "fields: { \"to\": %s, \"map\": { %s: \"(an existing option)\" } }",
 		    jf.p ? jf.p : "\"\"", jv.p ? jv.p : "\"\"");
 	} else if (strcmp(c->kind, "invalid_value") == 0 && strstr(why, "no valid email") != NULL) {
 		buf_adds(&fix, "Add an email address or a phone number to these candidates in the ATS: "
@@ -491,7 +491,7 @@ cause_fix(struct report_cause *c)
 		    "shown; the candidate is retried when it changes in the ATS.");
 		buf_adds(&ch, "run: { \"max_attempts\": N } or the fix for the last error");
 	} else if (strcmp(c->kind, "duplicate_contacts") == 0) {
-		buf_adds(&fix, "Several Keap contacts match one candidate: merge them in Keap (the "
+		buf_adds(&fix, "Merge the contacts in Keap (the "
 		    "extra ones carry the lifecycle.duplicate_tag tag).");
 		buf_adds(&ch, "Keap: merge the tagged duplicate contacts");
 	} else if (strcmp(c->kind, "contact_deleted_in_keap") == 0) {
@@ -1137,11 +1137,8 @@ report_markdown(const struct report *r, int mask_pii, struct buf *out)
 			buf_adds(out, "  \n   Fix: ");
 			report_md_text(out, c[i].fix, 0);
 			if (c[i].change[0]) {
-				const char *s;
-				buf_adds(out, "  \n   Change: `` ");
-				for (s = c[i].change; *s; s++)	/* a code span: only backticks and controls matter */
-					buf_addc(out, *s == '`' ? '\'' : (unsigned char)*s < 0x20 ? ' ' : *s);
-				buf_adds(out, " ``");
+				buf_adds(out, "  \n   Change: ");
+				report_md_text(out, c[i].change, 0);
 			}
 			if (c[i].nex > 0) {
 				size_t e;

@@ -437,11 +437,17 @@ main(void)
 	log_init(LOG_OFF, LOG_FMT_TEXT);
 	if (mkdtemp(tmp) == NULL)
 		return 1;
+	printf("# defect7_mask_by_kind\n");
 	defect7_mask_by_kind();
+	printf("# defect8_csv_formula\n");
 	defect8_csv_formula();
+	printf("# causes\n");
 	causes();
+	printf("# hostile_values\n");
 	hostile_values();
+	printf("# run_record\n");
 	run_record();
+	printf("# period\n");
 	period();
 	if (getenv("KEEP") == NULL) {
 		char cmd[128];
