@@ -50,7 +50,8 @@ const struct opt opt_table[OPT__MAX] = {
 	[OPT_FROM] = { NULL, "from", "from", 0, OT_STR, NULL, 0, 0, NULL, 0,
 		CMD_REPORT, "DATE", "period report from this day (YYYY-MM-DD, UTC)" },
 	[OPT_TO] = { NULL, "to", "to", 0, OT_STR, NULL, 0, 0, NULL, 0,
-		CMD_REPORT, "DATE", "period report up to and including this day (default: today)" },
+		CMD_REPORT, "DATE", "period report up to and including this day (default: now; "
+		"alone: the 30 days before it)" },
 	[OPT_HELP] = { NULL, "help", "help", 'h', OT_FLAG, NULL, 0, 0, NULL, 0,
 		0xffffffffu, NULL, "show this help" },
 

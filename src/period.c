@@ -761,16 +761,35 @@ write_html(struct period *p, struct buf *out)
 	    "NOT masked (report.mask_pii is false)");
 }
 
+static int
+digits(const char *s, size_t n)
+{
+	int v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 /* "YYYY-MM-DD" → ms at 00:00 UTC; -1 when not a date. */
 static int64_t
 parse_day(const char *s)
 {
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	int y, m, d;
-	char tail;
 	int64_t days;
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || strlen(s) != 10 ||
-	    m < 1 || m > 12 || d < 1 || d > 31 || y < 1970 || y > 9999)
+	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	y = digits(s, 4);
+	m = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] ||
+	    (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
 		return -1;
 	/* days from civil (H. Hinnant's algorithm) */
 	y -= m <= 2;
@@ -812,6 +831,8 @@ report_period(const struct config *cfg, const char *format, const char *output)
 	}
 	if (since != NULL)
 		p.from_ms = p.to_ms - cfg_int(cfg, OPT_SINCE) * 1000;
+	else if (from == NULL)
+		p.from_ms = p.to_ms - 30LL * 86400 * 1000;	/* --to alone: the 30 days before */
 	else if ((p.from_ms = parse_day(from)) < 0) {
 		log_error("report", "--from: expected a day like 2026-01-01, got \"%s\"", from);
 		return RC_USAGE;

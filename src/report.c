@@ -1102,7 +1102,8 @@ report_markdown(const struct report *r, int mask_pii, struct buf *out)
 	size_t n, i, shown = 0, nc, np = 0;
 
 	buf_addf(out, "### atsrecon run %s (%s%s) — exit %d, %s\n\n", r->run_id, r->mode,
-	    r->full && strcmp(r->mode, "full") != 0 ? ", full sweep" : "", r->exit_status, exit_words(r->exit_status));
+	    r->full && strcmp(r->mode, "full") != 0 ? ", full sweep" : "", r->exit_status,
+	    exit_words(r->exit_status));
 	if (r->message != NULL) {
 		buf_adds(out, "> ");
 		report_md_text(out, r->message, 0);
@@ -1280,7 +1281,8 @@ report_html_head(struct buf *out, const char *title)
 	    "@media print{@page{size:A4;margin:14mm}main{max-width:none;padding:0}"
 	    "body{font-size:11px}h2{break-after:avoid}section.page{break-before:page}"
 	    "tr,.kpi,.cause,svg{break-inside:avoid;page-break-inside:avoid}thead{display:table-header-group}"
-	    ".kpi{background:none}details summary{color:var(--ink)}"
+	    ".kpis{flex-wrap:nowrap}.kpi{background:none;padding:6px 10px}.kpi .v{font-size:20px}"
+	    "details summary{color:var(--ink)}"
 	    "a{color:inherit;text-decoration:none}}\n"
 	    "</style></head><body><main>\n");
 }
@@ -1514,7 +1516,8 @@ html(const struct report *r, int mask_pii, struct buf *out)
 	report_html_head(out, "atsrecon data-quality report");
 	buf_addf(out, "<header><h1>Keap ↔ ATS data quality</h1><div class=\"sub\">Run <code>%s</code> · "
 	    "%s UTC · %s%s · exit %d (%s)</div></header>\n", r->run_id, day, r->mode,
-	    r->full && strcmp(r->mode, "full") != 0 ? ", full sweep" : "", r->exit_status, exit_words(r->exit_status));
+	    r->full && strcmp(r->mode, "full") != 0 ? ", full sweep" : "", r->exit_status,
+	    exit_words(r->exit_status));
 	if (r->message != NULL) {
 		buf_adds(out, "<p class=\"callout warn\">");
 		html_text(out, r->message, 0);
@@ -1613,8 +1616,9 @@ html(const struct report *r, int mask_pii, struct buf *out)
 	buf_adds(out, "</section>\n");
 	report_causes_free(c, nc);
 	buf_addf(out, "<section id=\"totals-section\"><h2>Totals</h2><table id=\"totals\"><thead><tr>"
-	    "<th>candidates</th><th>linked</th><th>in sync</th><th>drifted</th><th>repaired</th>"
-	    "<th>failed</th><th>deferred</th></tr></thead><tbody>\n<tr><td class=\"num\">%zu"
+	    "<th class=\"num\">candidates</th><th class=\"num\">linked</th><th class=\"num\">in sync</th>"
+	    "<th class=\"num\">drifted</th><th class=\"num\">repaired</th><th class=\"num\">failed</th>"
+	    "<th class=\"num\">deferred</th></tr></thead><tbody>\n<tr><td class=\"num\">%zu"
 	    "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%zu"
 	    "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td></tr></tbody></table></section>\n",
 	    r->candidates, r->linked, r->in_sync, r->drifted, r->repaired, r->failed, r->deferred);
