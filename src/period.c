@@ -589,7 +589,8 @@ write_md(struct period *p, struct buf *out)
 		day(c->first_ms, a, sizeof(a));
 		buf_adds(out, "- **");
 		report_md_text(out, c->title, 0);
-		buf_addf(out, "** — %zu candidates, open since %s (%zu runs)\n", c->last_count, a, c->runs);
+		buf_addf(out, "** — %zu candidate%s, open since %s (%zu runs)\n", c->last_count,
+		    c->last_count == 1 ? "" : "s", a, c->runs);
 	}
 	if (open == 0)
 		buf_adds(out, "Nothing.\n");
@@ -666,8 +667,8 @@ write_html(struct period *p, struct buf *out)
 		day(c->first_ms, a, sizeof(a));
 		buf_addf(out, "<li class=\"cause\" data-count=\"%zu\"><h3>", c->last_count);
 		report_html_text(out, c->title, 0);
-		buf_addf(out, "</h3><div class=\"meta\"><b class=\"count\">%zu</b> candidates · open since %s · "
-		    "seen in %zu runs%s</div></li>\n", c->last_count, a, c->runs,
+		buf_addf(out, "</h3><div class=\"meta\"><b class=\"count\">%zu</b> candidate%s · open since %s · "
+		    "seen in %zu runs%s</div></li>\n", c->last_count, c->last_count == 1 ? "" : "s", a, c->runs,
 		    c->reopened ? " · came back after a fix" : "");
 	}
 	if (open > 0)

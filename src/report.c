@@ -1269,7 +1269,8 @@ report_html_head(struct buf *out, const char *title)
 	    "table{border-collapse:collapse;margin:8px 0 16px;width:100%}\n"
 	    "td,th{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;"
 	    "overflow-wrap:anywhere}\n"
-	    "th{background:var(--soft);font-weight:600;font-size:12.5px}\n"
+	    "th{background:var(--soft);font-weight:600;font-size:12.5px}th.num{white-space:nowrap}\n"
+	    "#recurring-table td:first-child,#fields td:first-child{overflow-wrap:normal;white-space:nowrap}\n"
 	    ".num{text-align:right;font-variant-numeric:tabular-nums}\n"
 	    ".failed{color:var(--bad)}.repaired{color:var(--ok)}\n"
 	    "svg text{font:11px system-ui,sans-serif;fill:#5b6577}\n"
@@ -1327,8 +1328,13 @@ report_html_trend(struct buf *out, const struct report_point *p, size_t n, const
 	if (lo > 90)
 		lo = 90;
 	span = 100 - lo;
-	t0 = p[0].ts_ms;
-	t1 = p[n - 1].ts_ms;
+	t0 = t1 = p[0].ts_ms;	/* records come in key (time) order; a clock step must not break the axis */
+	for (i = 1; i < n; i++) {
+		if (p[i].ts_ms < t0)
+			t0 = p[i].ts_ms;
+		if (p[i].ts_ms > t1)
+			t1 = p[i].ts_ms;
+	}
 	with_time = t1 - t0 >= 3LL * 86400 * 1000 ? 0 : t1 - t0 >= 3600LL * 1000 ? 1 : 2;
 	x0 = L + 10;
 	x1 = W - R - 10;

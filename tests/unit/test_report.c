@@ -304,6 +304,17 @@ run_record(void)
 	buf_free(&rec);
 }
 
+/* A run id of that time (the runs table's keys, as report_init makes them). */
+static void
+run_key(int64_t ms, char *key, size_t size)
+{
+	char ts[32];
+
+	fmt_rfc3339_ms(ms, ts, sizeof(ts));
+	snprintf(key, size, "%.4s%.2s%.2sT%.2s%.2s%.2s%.3sZ-0000", ts, ts + 5, ts + 8, ts + 11, ts + 14,
+	    ts + 17, ts + 20);
+}
+
 /* 40 runs over 40 days; report --since 30d in the four formats */
 static void
 period(void)
@@ -349,7 +360,7 @@ period(void)
 		row(&r, "field_mismatch", "given_name", "greenhouse:1000", "A", "repaired", NULL);
 		r.repaired = 2;
 		report_run_record(&r, &rec);
-		snprintf(key, sizeof(key), "%s-%02zu", r.run_id, i);
+		run_key(r.finished_ms, key, sizeof(key));
 		CHECK(state_put(st, DB_RUNS, key, rec.p, rec.len) == RC_OK);
 		buf_free(&rec);
 		report_free(&r);
@@ -359,7 +370,7 @@ period(void)
 		char old[160], key[40];
 		snprintf(old, sizeof(old), "{\"finished_ms\":%lld,\"after_pct\":91,\"exit\":0,\"mode\":\"incremental\"}",
 		    (long long)(now - 20LL * 86400 * 1000 + 5000));
-		snprintf(key, sizeof(key), "2000old");
+		run_key(now - 20LL * 86400 * 1000 + 5000, key, sizeof(key));
 		CHECK(state_put(st, DB_RUNS, key, old, strlen(old)) == RC_OK);
 	}
 	state_close(st);
