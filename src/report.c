@@ -1280,7 +1280,7 @@ report_html_head(struct buf *out, const char *title)
 	    "footer{margin-top:36px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);"
 	    "padding-top:8px}\n"
 	    "@media print{@page{size:A4;margin:14mm}main{max-width:none;padding:0}"
-	    "body{font-size:11px}h2{break-after:avoid}section.page{break-before:page}"
+	    "body{font-size:11px}h2{break-after:avoid}section.page,#trend-section{break-before:page}"
 	    "tr,.kpi,.cause,svg{break-inside:avoid;page-break-inside:avoid}thead{display:table-header-group}"
 	    ".kpis{flex-wrap:nowrap}.kpi{background:none;padding:6px 10px}.kpi .v{font-size:20px}"
 	    "details summary{color:var(--ink)}"
