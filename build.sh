@@ -65,6 +65,7 @@ ensure_test_tools() {
 		command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 	done <<'TOOLS'
 chromium chromium
+pdftotext poppler-utils
 tmux tmux
 valgrind valgrind
 TOOLS

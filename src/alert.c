@@ -278,7 +278,8 @@ alert_message(const struct config *cfg, const struct report *r, const struct ale
     const char *reasons, struct buf *out)
 {
 	struct buf t = BUF_INIT, md = BUF_INIT, head = BUF_INIT;
-	const char *link = cfg_str(cfg, OPT_ALERT_REPORT_URL);
+	const char *link = cfg_str(cfg, OPT_ALERT_REPORT_URL) != NULL ? cfg_str(cfg, OPT_ALERT_REPORT_URL) :
+	    cfg_str(cfg, OPT_REPORT_URL);	/* where the report is published */
 	char *tenant = metrics_instance(cfg);
 	int st = exit_of(r, f);
 	size_t cut;

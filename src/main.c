@@ -44,7 +44,8 @@ static const struct cmdspec commands[] = {
 	{ "run", CMD_RUN, "", "pull, diff, plan and repair; write the report" },
 	{ "plan", CMD_PLAN, "", "write the repair plan, change nothing" },
 	{ "apply", CMD_APPLY, "PLAN", "apply exactly the ops of a plan file" },
-	{ "report", CMD_REPORT, "", "render the last report from the state" },
+	{ "report", CMD_REPORT, "", "render the last run's report, or with --since 30d (or --from/--to) "
+	    "the audit of a period from the runs table" },
 	{ "check", CMD_CHECK, "", "validate the configuration and print it, secrets redacted" },
 	{ "status", CMD_STATUS, "", "last good run; exit 8 when older than --stale-after" },
 	{ "doctor", CMD_DOCTOR, "", "preflight checks, each with its fix" },
@@ -278,7 +279,8 @@ load_config(const struct cli *cli, struct config *cfg)
 	for (i = 0; i < cli->nset; i++) {
 		const struct opt *o = &opt_table[cli->set[i].id];
 		if (o->section == NULL && o->type != OT_FLAG && cli->set[i].id != OPT_STALE_AFTER &&
-		    cli->set[i].id != OPT_FORMAT)
+		    cli->set[i].id != OPT_FORMAT && cli->set[i].id != OPT_SINCE &&
+		    cli->set[i].id != OPT_FROM && cli->set[i].id != OPT_TO)
 			continue;	/* command-line-only values are read by the command */
 		if ((rc = config_set_cli(cfg, cli->set[i].id, cli->set[i].val, &err)) != RC_OK)
 			goto out;

@@ -44,6 +44,14 @@ const struct opt opt_table[OPT__MAX] = {
 		CMD_AUTH, "URI", "redirect URI the code was issued for" },
 	[OPT_REFRESH_TOKEN] = { NULL, "refresh-token", "refresh-token", 0, OT_STR, NULL, 0, 0,
 		NULL, OF_SECRET, CMD_AUTH, "TOKEN", "bootstrap the state from an existing refresh token" },
+	[OPT_SINCE] = { NULL, "since", "since", 0, OT_DURATION, NULL, 3600, I64_MAX, NULL, 0,
+		CMD_REPORT, "DURATION", "one report over the runs of this period (30d): accuracy trend, "
+		"repairs per week, recurring drift, what needs a person" },
+	[OPT_FROM] = { NULL, "from", "from", 0, OT_STR, NULL, 0, 0, NULL, 0,
+		CMD_REPORT, "DATE", "period report from this day (YYYY-MM-DD, UTC)" },
+	[OPT_TO] = { NULL, "to", "to", 0, OT_STR, NULL, 0, 0, NULL, 0,
+		CMD_REPORT, "DATE", "period report up to and including this day (default: now; "
+		"alone: the 30 days before it)" },
 	[OPT_HELP] = { NULL, "help", "help", 'h', OT_FLAG, NULL, 0, 0, NULL, 0,
 		0xffffffffu, NULL, "show this help" },
 
@@ -149,6 +157,8 @@ const struct opt opt_table[OPT__MAX] = {
 		NULL, "mask emails and phones in reports" },
 	[OPT_REPORT_TREND_RUNS] = { "report", "trend_runs", NULL, 0, OT_INT, "30", 1, 1000, NULL, 0,
 		0, NULL, "runs shown in the trend" },
+	[OPT_REPORT_URL] = { "report", "url", NULL, 0, OT_STR, NULL, 0, 0, NULL, 0, 0, NULL,
+		"where the HTML report is published (shown in it and linked from alerts)" },
 
 	[OPT_MATCH_EXTERNAL_ID_FIELD] = { "match", "external_id_field", NULL, 0, OT_STR,
 		"ATS Candidate ID", 0, 0, NULL, 0, 0, NULL,

@@ -3,10 +3,12 @@
 #include "report.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "json.h"
 #include "log.h"
@@ -61,6 +63,11 @@ report_free(struct report *r)
 		free(r->api[i].endpoint);
 	free(r->api);
 	free(r->trend);
+	for (i = 0; i < r->nftrend; i++) {
+		free(r->ftrend[i].field);
+		free(r->ftrend[i].pct);
+	}
+	free(r->ftrend);
 	free(r->message);
 	memset(r, 0, sizeof(*r));
 }
@@ -69,6 +76,26 @@ static char *
 dupn(const char *s)
 {
 	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* The id part of "ats:id" is an email or a phone number (an export file
+ * keyed by email, say): then the id is personal data and is masked. */
+static int
+id_is_contact_point(const char *key)
+{
+	const char *id = strchr(key, ':'), *s;
+	size_t digits = 0;
+
+	id = id != NULL ? id + 1 : key;
+	if (strchr(id, '@') != NULL)
+		return 1;
+	for (s = id; *s != '\0'; s++) {
+		if (*s >= '0' && *s <= '9')
+			digits++;
+		else if (strchr("+-(). ", *s) == NULL)
+			return 0;
+	}
+	return digits >= 7 && (id[0] == '+' || id[0] == '(' || strpbrk(id, " -().") != NULL);
 }
 
 struct report_row *
@@ -87,6 +114,7 @@ report_add_row(struct report *r, const char *kind, const char *field, const char
 	w->contact = dupn(contact);
 	w->action = xstrdup("reported");
 	w->pii = field != NULL && (strncmp(field, "email", 5) == 0 || strncmp(field, "phone", 5) == 0);
+	w->cand_pii = candidate != NULL && id_is_contact_point(candidate);
 	return w;
 }
 
@@ -140,24 +168,53 @@ void
 report_mask(const char *v, struct buf *out)
 {
 	const char *at;
-	size_t n;
+	size_t n, first;
 
 	if (v == NULL)
 		return;
 	n = strlen(v);
-	if ((at = strchr(v, '@')) != NULL && at > v) {
+	if ((at = strrchr(v, '@')) != NULL && at > v && strchr(at, ' ') == NULL) {
 		buf_add(out, v, 1);
 		buf_adds(out, "***");
 		buf_adds(out, at);
 		return;
 	}
-	if (v[0] == '+' && n > 8) {
+	if (v[0] == '+' && n > 8 && strspn(v + 1, "0123456789") == n - 1) {
 		buf_add(out, v, 5);
 		buf_adds(out, "***");
 		buf_adds(out, v + n - 4);
 		return;
 	}
-	buf_adds(out, v);
+	/* anything else in an email or phone field: its look says nothing */
+	if (n == 0)
+		return;
+	first = utf8_seq((const unsigned char *)v, n);
+	if (first == 0 || n < 4)
+		first = 0;
+	buf_add(out, v, first);
+	buf_adds(out, "***");
+	if (n >= 10 && (unsigned char)v[n - 2] < 0x80 && (unsigned char)v[n - 1] < 0x80 &&
+	    v[n - 2] > 0x20 && v[n - 1] > 0x20)
+		buf_add(out, v + n - 2, 2);
+}
+
+void
+report_candidate(struct buf *b, const char *key, int mask)
+{
+	const char *colon;
+
+	if (key == NULL)
+		return;
+	if (!mask || !id_is_contact_point(key)) {
+		buf_adds(b, key);
+		return;
+	}
+	colon = strchr(key, ':');
+	if (colon != NULL) {
+		buf_add(b, key, (size_t)(colon - key) + 1);
+		key = colon + 1;
+	}
+	report_mask(key, b);
 }
 
 static void
@@ -183,13 +240,728 @@ pct(size_t a, size_t t)
 	return t ? 100.0 * (double)a / (double)t : 100.0;
 }
 
+/* ------------------------------------------------------------- escapers */
+
+void
+report_html_text(struct buf *b, const char *s, int mask)
+{
+	struct buf m = BUF_INIT;
+
+	if (s == NULL)
+		return;
+	if (mask) {
+		report_mask(s, &m);
+		s = m.p ? m.p : "";
+	}
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '<': buf_adds(b, "&lt;"); break;
+		case '>': buf_adds(b, "&gt;"); break;
+		case '&': buf_adds(b, "&amp;"); break;
+		case '"': buf_adds(b, "&quot;"); break;
+		case '\'': buf_adds(b, "&#39;"); break;
+		default:
+			if ((unsigned char)*s < 0x20 || *s == 0x7f)
+				buf_addc(b, ' ');
+			else
+				buf_addc(b, *s);
+		}
+	}
+	buf_free(&m);
+}
+
+#define html_text report_html_text
+
+void
+report_md_text(struct buf *b, const char *s, int mask)
+{
+	struct buf m = BUF_INIT;
+
+	if (s == NULL)
+		return;
+	if (mask) {
+		report_mask(s, &m);
+		s = m.p ? m.p : "";
+	}
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			buf_addc(b, ' ');
+		else if (c == '<')
+			buf_adds(b, "&lt;");
+		else if (c == '>')
+			buf_adds(b, "&gt;");
+		else if (c == '&')
+			buf_adds(b, "&amp;");
+		else if (strchr("|\\`*[]", c) != NULL) {
+			buf_addc(b, '\\');
+			buf_addc(b, (char)c);
+		} else
+			buf_addc(b, (char)c);
+	}
+	buf_free(&m);
+}
+
+/* A cell a spreadsheet would run as a formula: = + - @, a TAB or CR before
+ * one (spreadsheets strip them), and the full-width forms ＝ ＋ － ＠. */
+static int
+csv_formula(const char *v)
+{
+	static const char *const wide[] = { "\xef\xbc\x9d", "\xef\xbc\x8b", "\xef\xbc\x8d",
+		"\xef\xbc\xa0" };
+	size_t i;
+
+	if (*v == '=' || *v == '+' || *v == '-' || *v == '@' || *v == '\t' || *v == '\r')
+		return 1;
+	for (i = 0; i < ARRAY_LEN(wide); i++)
+		if (strncmp(v, wide[i], 3) == 0)
+			return 1;
+	return 0;
+}
+
+/* CSV cell: RFC 4180 quoting; formulas defused with a leading apostrophe;
+ * control characters other than TAB, CR and LF become spaces. */
+void
+report_csv_cell(struct buf *b, const char *v, int mask)
+{
+	struct buf m = BUF_INIT;
+	const char *s;
+
+	if (v == NULL)
+		v = "";
+	if (mask) {
+		report_mask(v, &m);
+		v = m.p ? m.p : "";
+	}
+	buf_addc(b, '"');
+	if (csv_formula(v))
+		buf_addc(b, '\'');
+	for (s = v; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"')
+			buf_addc(b, '"');
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
+			c = ' ';
+		buf_addc(b, (char)c);
+	}
+	buf_addc(b, '"');
+	buf_free(&m);
+}
+
+#define csv_cell report_csv_cell
+
+static void
+add_candidate(cJSON *o, const char *key, const char *v, int mask)
+{
+	struct buf b = BUF_INIT;
+
+	if (v == NULL) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	report_candidate(&b, v, mask);
+	cJSON_AddStringToObject(o, key, b.p ? b.p : "");
+	buf_free(&b);
+}
+
+/* --------------------------------------------------------------- causes */
+
+static int
+row_open(const struct report_row *w)
+{
+	return strcmp(w->action, "repaired") != 0 && strcmp(w->action, "planned") != 0;
+}
+
+static enum cause_who
+row_who(const struct report_row *w)
+{
+	const char *e = w->error != NULL ? w->error : "";
+
+	if (strcmp(w->action, "failed") == 0) {
+		if (strcmp(w->kind, "write_failed") == 0)
+			return CAUSE_PERSON;
+		if (strncmp(e, "HTTP 4", 6) == 0 && strncmp(e, "HTTP 429", 8) != 0 &&
+		    strncmp(e, "HTTP 408", 8) != 0)
+			return CAUSE_PERSON;
+		return CAUSE_RETRY;
+	}
+	if (strcmp(w->action, "deferred") == 0 || strcmp(w->action, "skipped") == 0)
+		return CAUSE_RETRY;
+	if (strncmp(e, "owner ", 6) == 0 || strncmp(e, "erased in the ATS", 17) == 0)
+		return CAUSE_POLICY;
+	if (strcmp(w->kind, "merged_in_ats") == 0 || strcmp(w->kind, "anonymized") == 0 ||
+	    strcmp(w->kind, "deleted_in_ats") == 0 || strcmp(w->kind, "archived_in_ats") == 0)
+		return CAUSE_POLICY;
+	return CAUSE_PERSON;
+}
+
+/* The offending value that names the cause: a dropdown value, a stage. */
+static const char *
+row_value(const struct report_row *w)
+{
+	if (strcmp(w->kind, "invalid_value") != 0 || w->pii)
+		return NULL;
+	if (str_eq(w->field, "stage_tag"))
+		return w->desired;
+	if (w->error != NULL && strstr(w->error, "options") != NULL)
+		return w->desired;
+	return NULL;
+}
+
+/* The reason that names the cause (a give-up note keeps only its last error). */
+static const char *
+row_why(const struct report_row *w)
+{
+	const char *e = w->error, *p;
+
+	if (e != NULL && strcmp(w->kind, "write_failed") == 0 && (p = strstr(e, "last error: ")) != NULL)
+		return p + 12;
+	return e;
+}
+
+static const char *
+field_name(const char *f)
+{
+	const char *c;
+
+	if (f == NULL)
+		return "";
+	if (strncmp(f, "custom:", 7) == 0)
+		return f + 7;
+	if ((c = strchr(f, ':')) != NULL && (strncmp(f, "email", 5) == 0 || strncmp(f, "phone", 5) == 0))
+		return c + 1;
+	return f;
+}
+
+/* The config change, as JSON text, for a cause (values JSON-escaped). */
+static void
+cause_fix(struct report_cause *c)
+{
+	struct buf fix = BUF_INIT, ch = BUF_INIT, jv = BUF_INIT, jf = BUF_INIT;
+	const char *why = c->why != NULL ? c->why : "";
+
+	if (c->value != NULL)
+		json_escape(&jv, c->value, strlen(c->value));
+	if (c->field != NULL)
+		json_escape(&jf, c->field, strlen(c->field));
+	if (c->who == CAUSE_RETRY) {
+		buf_adds(&fix, "Nothing to do: a transient failure (network, server error, quota, or the "
+		    "contact changed meanwhile); the next run retries it.");
+	} else if (c->who == CAUSE_POLICY && strncmp(why, "owner ", 6) == 0) {
+		buf_addf(&fix, "Kept by policy (%s): Keap's value stays. To let the ATS value win, set "
+		    "this field's owner to \"ats\".", why);
+		buf_addf(&ch, "fields: { \"to\": %s, \"owner\": \"ats\" }", jf.p ? jf.p : "\"\"");
+	} else if (c->who == CAUSE_POLICY) {
+		buf_addf(&fix, "Reported by policy (%s); no action is needed unless the policy "
+		    "should change (lifecycle.*).", c->kind);
+	} else if (strcmp(c->kind, "invalid_value") == 0 && str_eq(c->field, "stage_tag")) {
+		buf_addf(&fix, "Give this stage a tag: add it to stage_tags.by_stage (the tag is "
+		    "looked up in Keap's stage tag category), or map its status in stage_tags.by_status.");
+		buf_addf(&ch, "stage_tags: { \"by_stage\": { %s: \"(a tag name in Keap)\" } }",
+		    jv.p ? jv.p : "\"\"");
+	} else if (strcmp(c->kind, "invalid_value") == 0 && c->value != NULL) {
+		buf_addf(&fix, "Add the option to the Keap dropdown field \"%s\" (Keap: Settings, "
+		    "Custom fields, edit the field's options), or map the value to an existing option.",
+		    field_name(c->field));
+		buf_addf(&ch, "fields: { \"to\": %s, \"map\": { %s: \"(an existing option)\" } }",
+		    jf.p ? jf.p : "\"\"", jv.p ? jv.p : "\"\"");
+	} else if (strcmp(c->kind, "invalid_value") == 0 && strstr(why, "no valid email") != NULL) {
+		buf_adds(&fix, "Add an email address or a phone number to these candidates in the ATS: "
+		    "Keap needs one to create a contact.");
+		buf_adds(&ch, "ATS: edit the candidates (source data)");
+	} else if (strcmp(c->kind, "invalid_value") == 0 && strstr(why, "phone") != NULL) {
+		buf_adds(&fix, "Correct these phone numbers in the ATS (source data). If they are "
+		    "local numbers without a country code, set phone.default_region.");
+		buf_adds(&ch, "ATS: edit the candidates, or phone: { \"default_region\": \"US\" }");
+	} else if (strcmp(c->kind, "invalid_value") == 0) {
+		buf_addf(&fix, "Correct the values in the ATS (source data): %s.", why);
+		buf_adds(&ch, "ATS: edit the candidates (source data)");
+	} else if (strncmp(why, "HTTP 403", 8) == 0 || strncmp(why, "HTTP 401", 8) == 0) {
+		buf_adds(&fix, "Keap refused the write for lack of permission: give the Keap user who "
+		    "authorised atsrecon the permission for contacts, tags and custom fields (Keap: "
+		    "Admin, Users), or re-authorise with the needed scope (atsrecon auth keap).");
+		buf_adds(&ch, "Keap: user permissions (contacts, tags, custom fields)");
+	} else if (strncmp(why, "HTTP 4", 6) == 0) {
+		buf_addf(&fix, "Keap refused the value (%s): check the Keap field's type against the "
+		    "mapping, or correct the value in the ATS.", why);
+		if (c->field != NULL)
+			buf_addf(&ch, "fields: { \"to\": %s, ... }", jf.p);
+	} else if (strcmp(c->kind, "write_failed") == 0) {
+		buf_adds(&fix, "atsrecon gave up after run.max_attempts failed writes: fix the last error "
+		    "shown; the candidate is retried when it changes in the ATS.");
+		buf_adds(&ch, "run: { \"max_attempts\": N } or the fix for the last error");
+	} else if (strcmp(c->kind, "duplicate_contacts") == 0) {
+		buf_adds(&fix, "Merge the contacts in Keap (the "
+		    "extra ones carry the lifecycle.duplicate_tag tag).");
+		buf_adds(&ch, "Keap: merge the tagged duplicate contacts");
+	} else if (strcmp(c->kind, "contact_deleted_in_keap") == 0) {
+		buf_adds(&fix, "The linked contact was deleted in Keap: restore it in Keap if that was a "
+		    "mistake; atsrecon never recreates it on its own.");
+		buf_adds(&ch, "Keap: restore the contact");
+	} else {
+		buf_addf(&fix, "Look at these records: %s.", why[0] ? why : c->kind);
+	}
+	c->fix = buf_take(&fix);
+	c->change = ch.p != NULL ? buf_take(&ch) : xstrdup("");
+	buf_free(&ch);
+	buf_free(&jv);
+	buf_free(&jf);
+}
+
+static int
+cause_cmp(const void *a, const void *b)
+{
+	const struct report_cause *x = a, *y = b;
+
+	if (x->who != y->who)
+		return (int)x->who - (int)y->who;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->kind, y->kind);
+}
+
+#define MAX_CAUSES 1000
+
+size_t
+report_causes(const struct report *r, struct report_cause **out)
+{
+	struct report_cause *v = NULL;
+	const char **lastc = NULL;
+	size_t n = 0, i, k, total = 0;
+
+	for (i = 0; i < r->nfields; i++)
+		total += r->fields[i].total;
+	for (i = 0; i < r->nrows; i++) {
+		const struct report_row *w = &r->rows[i];
+		enum cause_who who;
+		const char *val, *why;
+
+		if (!row_open(w))
+			continue;
+		who = row_who(w);
+		val = row_value(w);
+		why = row_why(w);
+		for (k = 0; k < n; k++)
+			if (v[k].who == who && strcmp(v[k].kind, w->kind) == 0 && str_eq(v[k].field, w->field) &&
+			    str_eq(v[k].value, val) && (val != NULL || str_eq(v[k].why, why)))
+				break;
+		if (k == n) {
+			if (n == MAX_CAUSES)
+				k = n - 1;	/* the long tail shares the last one */
+			else {
+				v = xrealloc(v, (n + 1) * sizeof(*v));
+				lastc = xrealloc(lastc, (n + 1) * sizeof(*lastc));
+				memset(&v[n], 0, sizeof(v[n]));
+				v[n].kind = w->kind;
+				v[n].field = w->field;
+				v[n].value = val;
+				v[n].why = why;
+				v[n].who = who;
+				lastc[n] = NULL;
+				n++;
+			}
+		}
+		v[k].count++;
+		if (!str_eq(lastc[k], w->candidate) || w->candidate == NULL)
+			v[k].candidates++;
+		lastc[k] = w->candidate;
+		if (v[k].nex < ARRAY_LEN(v[k].ex))
+			v[k].ex[v[k].nex++] = i;
+	}
+	free(lastc);
+	for (k = 0; k < n; k++) {
+		if (v[k].field != NULL && total > 0)
+			v[k].recover_pct = 100.0 * (double)v[k].count / (double)total;
+		cause_fix(&v[k]);
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cause_cmp);
+	*out = v;
+	return n;
+}
+
+void
+report_causes_free(struct report_cause *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].fix);
+		free(v[i].change);
+	}
+	free(v);
+}
+
+static const char *
+who_str(enum cause_who w)
+{
+	return w == CAUSE_PERSON ? "person" : w == CAUSE_POLICY ? "policy" : "retry";
+}
+
+/* The cause in one sentence, raw (each format escapes it). */
+static void
+cause_title(const struct report_cause *c, struct buf *b)
+{
+	const char *why = c->why != NULL ? c->why : "";
+
+	if (strcmp(c->kind, "invalid_value") == 0 && str_eq(c->field, "stage_tag") && c->value)
+		buf_addf(b, "Stage \"%s\" has no Keap tag configured", c->value);
+	else if (strcmp(c->kind, "invalid_value") == 0 && c->value != NULL)
+		buf_addf(b, "\"%s\" is not an option of the Keap field \"%s\"", c->value,
+		    field_name(c->field));
+	else if (strcmp(c->kind, "invalid_value") == 0)
+		buf_addf(b, "Invalid %s in the ATS: %s", c->field ? field_name(c->field) : "value", why);
+	else if (c->who == CAUSE_POLICY && strncmp(why, "owner ", 6) == 0)
+		buf_addf(b, "\"%s\" differs, kept by policy (%s)", field_name(c->field), why);
+	else if (strcmp(c->kind, "duplicate_contacts") == 0)
+		buf_adds(b, "Several Keap contacts for one candidate");
+	else if (strcmp(c->kind, "contact_deleted_in_keap") == 0)
+		buf_adds(b, "The linked Keap contact was deleted");
+	else if (strcmp(c->kind, "write_failed") == 0)
+		buf_addf(b, "Writes given up after repeated failures: %s", why);
+	else if (c->field != NULL)
+		buf_addf(b, "%s on \"%s\": %s", c->kind, field_name(c->field), why[0] ? why : c->kind);
+	else
+		buf_addf(b, "%s%s%s", c->kind, why[0] ? ": " : "", why);
+}
+
+int
+report_only_people_left(const struct report *r)
+{
+	size_t i, person = 0;
+
+	if (r->deferred > 0)
+		return 0;
+	for (i = 0; i < r->nrows; i++) {
+		const struct report_row *w = &r->rows[i];
+		if (!row_open(w))
+			continue;
+		if (row_who(w) == CAUSE_RETRY)
+			return 0;
+		person += row_who(w) == CAUSE_PERSON;
+	}
+	return person > 0;
+}
+
+static size_t
+rows_needing_person(const struct report *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->nrows; i++)
+		n += row_open(&r->rows[i]) && row_who(&r->rows[i]) == CAUSE_PERSON;
+	return n;
+}
+
+void
+report_causes_text(const struct report *r, int mask_pii, size_t max, struct buf *out)
+{
+	struct report_cause *c;
+	size_t n = report_causes(r, &c), i, shown = 0, np = 0;
+
+	(void)mask_pii;
+	for (i = 0; i < n; i++)
+		np += c[i].who == CAUSE_PERSON;
+	if (np > 0)
+		buf_addf(out, "Needs a person (%zu cause%s, by impact):\n", np, np == 1 ? "" : "s");
+	for (i = 0; i < n && shown < max; i++) {
+		struct buf t = BUF_INIT;
+		if (c[i].who != CAUSE_PERSON)
+			continue;
+		shown++;
+		cause_title(&c[i], &t);
+		buf_addf(out, "%3zu. ", shown);
+		text_escape(out, t.p, t.len);
+		buf_addf(out, " — %zu candidate%s", c[i].candidates, c[i].candidates == 1 ? "" : "s");
+		if (c[i].recover_pct > 0)
+			buf_addf(out, ", +%.1f accuracy points", c[i].recover_pct);
+		buf_adds(out, "\n     fix: ");
+		text_escape(out, c[i].fix, strlen(c[i].fix));
+		if (c[i].change[0]) {
+			buf_adds(out, "\n     change: ");
+			text_escape(out, c[i].change, strlen(c[i].change));
+		}
+		buf_adds(out, "\n");
+		buf_free(&t);
+	}
+	if (np > shown)
+		buf_addf(out, "     … and %zu more in the report\n", np - shown);
+	report_causes_free(c, n);
+}
+
+/* ------------------------------------------------------------ run record */
+
+#define REC_MAX_FIELDS 64
+#define REC_MAX_CAUSES 20
+#define REC_MAX_REPAIRS 200
+
+/* Counts rows by kind, in the order kinds first appear. */
+struct kind_count {
+	const char *kind;
+	size_t n, repaired, failed;
+};
+
+static size_t
+count_kinds(const struct report *r, struct kind_count *kc, size_t max)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < r->nrows; i++) {
+		for (k = 0; k < n; k++)
+			if (strcmp(kc[k].kind, r->rows[i].kind) == 0)
+				break;
+		if (k == n) {
+			if (n == max)
+				continue;
+			kc[n].kind = r->rows[i].kind;
+			kc[n].n = kc[n].repaired = kc[n].failed = 0;
+			n++;
+		}
+		kc[k].n++;
+		kc[k].repaired += strcmp(r->rows[i].action, "repaired") == 0;
+		kc[k].failed += strcmp(r->rows[i].action, "failed") == 0;
+	}
+	return n;
+}
+
+static char *
+print_plain(cJSON *j)
+{
+	char *out = cJSON_PrintUnformatted(j), *copy = xstrdup(out ? out : "{}");
+
+	cJSON_free(out);
+	return copy;
+}
+
+void
+report_run_record(const struct report *r, struct buf *out)
+{
+	cJSON *j = cJSON_CreateObject(), *f, *k, *c, *rep;
+	struct kind_count kc[32];
+	struct report_cause *cs;
+	size_t i, n, nc;
+	char *txt;
+
+	cJSON_AddNumberToObject(j, "finished_ms", (double)r->finished_ms);
+	cJSON_AddNumberToObject(j, "after_pct", floor(r->after_pct * 1000 + 0.5) / 1000);
+	cJSON_AddNumberToObject(j, "exit", r->exit_status);
+	cJSON_AddStringToObject(j, "mode", r->mode);
+	/* version 2: everything below is optional for readers */
+	cJSON_AddNumberToObject(j, "v", 2);
+	cJSON_AddNumberToObject(j, "started_ms", (double)r->started_ms);
+	cJSON_AddNumberToObject(j, "before_pct", floor(r->before_pct * 1000 + 0.5) / 1000);
+	if (r->full)
+		cJSON_AddNumberToObject(j, "full", 1);
+	cJSON_AddNumberToObject(j, "linked", (double)r->linked);
+	cJSON_AddNumberToObject(j, "drifted", (double)r->drifted);
+	cJSON_AddNumberToObject(j, "repaired", (double)r->repaired);
+	cJSON_AddNumberToObject(j, "failed", (double)r->failed);
+	cJSON_AddNumberToObject(j, "deferred", (double)r->deferred);
+	f = cJSON_AddObjectToObject(j, "fields");
+	for (i = 0; i < r->nfields && i < REC_MAX_FIELDS; i++) {
+		cJSON *a = cJSON_CreateArray();
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)r->fields[i].agree));
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)r->fields[i].total));
+		cJSON_AddItemToObject(f, r->fields[i].field, a);
+	}
+	k = cJSON_AddObjectToObject(j, "kinds");
+	n = count_kinds(r, kc, ARRAY_LEN(kc));
+	for (i = 0; i < n; i++) {
+		cJSON *a = cJSON_CreateArray();
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)kc[i].n));
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)kc[i].repaired));
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)kc[i].failed));
+		cJSON_AddItemToObject(k, kc[i].kind, a);
+	}
+	/* [kind, field, value, why, count, who]: the causes named in the period report */
+	c = cJSON_AddArrayToObject(j, "causes");
+	nc = report_causes(r, &cs);
+	for (i = 0; i < nc && i < REC_MAX_CAUSES; i++) {
+		cJSON *a = cJSON_CreateArray();
+		struct buf t = BUF_INIT;
+		cause_title(&cs[i], &t);
+		cJSON_AddItemToArray(a, cJSON_CreateString(cs[i].kind));
+		cJSON_AddItemToArray(a, cs[i].field ? cJSON_CreateString(cs[i].field) : cJSON_CreateNull());
+		cJSON_AddItemToArray(a, cs[i].value ? cJSON_CreateString(cs[i].value) : cJSON_CreateNull());
+		cJSON_AddItemToArray(a, cJSON_CreateString(t.p ? t.p : ""));
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)cs[i].candidates));
+		cJSON_AddItemToArray(a, cJSON_CreateString(who_str(cs[i].who)));
+		cJSON_AddItemToArray(c, a);
+		buf_free(&t);
+	}
+	report_causes_free(cs, nc);
+	/* [candidate, field, side]: what was repaired (recurring drift) */
+	rep = cJSON_AddArrayToObject(j, "rep");
+	for (i = 0, n = 0; i < r->nrows && n < REC_MAX_REPAIRS; i++) {
+		const struct report_row *w = &r->rows[i];
+		cJSON *a;
+		if (strcmp(w->action, "repaired") != 0 || w->candidate == NULL)
+			continue;
+		a = cJSON_CreateArray();
+		cJSON_AddItemToArray(a, cJSON_CreateString(w->candidate));
+		cJSON_AddItemToArray(a, cJSON_CreateString(w->field ? w->field : w->kind));
+		cJSON_AddItemToArray(a, cJSON_CreateString(w->side));
+		cJSON_AddItemToArray(rep, a);
+		n++;
+	}
+	txt = print_plain(j);
+	buf_adds(out, txt);
+	free(txt);
+	cJSON_Delete(j);
+}
+
+static double
+num_or(const cJSON *j, const char *key, double def)
+{
+	const cJSON *v = json_get(j, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+int
+report_trend_add(struct report *r, const void *rec, size_t len)
+{
+	struct buf err = BUF_INIT;
+	cJSON *j = json_parse(rec, len, &err), *f, *e;
+	const cJSON *p = json_get(j, "after_pct");
+	struct report_point *pt;
+	int64_t ts = 0;
+	size_t i;
+
+	buf_free(&err);
+	if (!cJSON_IsNumber(p) || json_int(j, "finished_ms", &ts) != 0) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	r->trend = xrealloc(r->trend, (r->ntrend + 1) * sizeof(*r->trend));
+	pt = &r->trend[r->ntrend];
+	pt->ts_ms = ts;
+	pt->pct = p->valuedouble;
+	pt->before = num_or(j, "before_pct", NAN);
+	pt->exit = (int)num_or(j, "exit", 0);
+	pt->full = num_or(j, "full", 0) != 0 || str_eq(json_str(j, "mode"), "full");
+	for (i = 0; i < r->nftrend; i++) {
+		r->ftrend[i].pct = xrealloc(r->ftrend[i].pct, (r->ntrend + 1) * sizeof(double));
+		r->ftrend[i].pct[r->ntrend] = NAN;
+	}
+	f = (cJSON *)json_get(j, "fields");
+	cJSON_ArrayForEach(e, f) {
+		const cJSON *a = cJSON_GetArrayItem(e, 0), *t = cJSON_GetArrayItem(e, 1);
+		if (e->string == NULL || !cJSON_IsNumber(a) || !cJSON_IsNumber(t))
+			continue;
+		for (i = 0; i < r->nftrend; i++)
+			if (strcmp(r->ftrend[i].field, e->string) == 0)
+				break;
+		if (i == r->nftrend) {
+			size_t k;
+			if (r->nftrend == REC_MAX_FIELDS)
+				continue;
+			r->ftrend = xrealloc(r->ftrend, (r->nftrend + 1) * sizeof(*r->ftrend));
+			r->ftrend[i].field = xstrdup(e->string);
+			r->ftrend[i].pct = xmalloc((r->ntrend + 1) * sizeof(double));
+			for (k = 0; k <= r->ntrend; k++)
+				r->ftrend[i].pct[k] = NAN;
+			r->nftrend++;
+		}
+		r->ftrend[i].pct[r->ntrend] = t->valuedouble > 0 ? 100.0 * a->valuedouble / t->valuedouble :
+		    100.0;
+	}
+	r->ntrend++;
+	cJSON_Delete(j);
+	return 0;
+}
+
+void
+report_trend_keep(struct report *r, size_t n)
+{
+	size_t i, drop;
+
+	if (r->ntrend <= n)
+		return;
+	drop = r->ntrend - n;
+	memmove(r->trend, r->trend + drop, n * sizeof(*r->trend));
+	for (i = 0; i < r->nftrend; i++)
+		memmove(r->ftrend[i].pct, r->ftrend[i].pct + drop, n * sizeof(double));
+	r->ntrend = n;
+}
+
+/* ----------------------------------------------------------------- JSON */
+
+static void
+json_trend(cJSON *j, const struct report *r)
+{
+	cJSON *trend = cJSON_AddArrayToObject(j, "trend"), *ft;
+	char ts[32];
+	size_t i, k;
+
+	for (i = 0; i < r->ntrend; i++) {
+		cJSON *t = cJSON_CreateObject();
+		fmt_rfc3339_ms(r->trend[i].ts_ms, ts, sizeof(ts));
+		cJSON_AddStringToObject(t, "at", ts);
+		cJSON_AddNumberToObject(t, "after_pct", r->trend[i].pct);
+		if (!isnan(r->trend[i].before))
+			cJSON_AddNumberToObject(t, "before_pct", r->trend[i].before);
+		cJSON_AddNumberToObject(t, "exit", r->trend[i].exit);
+		cJSON_AddBoolToObject(t, "full", r->trend[i].full);
+		cJSON_AddItemToArray(trend, t);
+	}
+	ft = cJSON_AddArrayToObject(j, "field_trend");
+	for (k = 0; k < r->nftrend; k++) {
+		cJSON *o = cJSON_CreateObject(), *a;
+		cJSON_AddStringToObject(o, "field", r->ftrend[k].field);
+		a = cJSON_AddArrayToObject(o, "pct");
+		for (i = 0; i < r->ntrend; i++)
+			cJSON_AddItemToArray(a, isnan(r->ftrend[k].pct[i]) ? cJSON_CreateNull() :
+			    cJSON_CreateNumber(floor(r->ftrend[k].pct[i] * 10 + 0.5) / 10));
+		cJSON_AddItemToArray(ft, o);
+	}
+}
+
+static void
+json_causes(cJSON *j, const struct report *r, int mask_pii)
+{
+	cJSON *ca = cJSON_AddArrayToObject(j, "causes");
+	struct report_cause *c;
+	size_t n = report_causes(r, &c), i, e;
+
+	for (i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject(), *ex;
+		struct buf t = BUF_INIT;
+		cause_title(&c[i], &t);
+		cJSON_AddStringToObject(o, "title", t.p ? t.p : "");
+		cJSON_AddStringToObject(o, "who", who_str(c[i].who));
+		cJSON_AddStringToObject(o, "kind", c[i].kind);
+		add_value(o, "field", c[i].field, 0);
+		add_value(o, "value", c[i].value, 0);
+		add_value(o, "why", c[i].why, 0);
+		cJSON_AddNumberToObject(o, "count", (double)c[i].count);
+		cJSON_AddNumberToObject(o, "candidates", (double)c[i].candidates);
+		cJSON_AddNumberToObject(o, "recover_pct", floor(c[i].recover_pct * 100 + 0.5) / 100);
+		cJSON_AddStringToObject(o, "fix", c[i].fix);
+		cJSON_AddStringToObject(o, "change", c[i].change);
+		ex = cJSON_AddArrayToObject(o, "examples");
+		for (e = 0; e < c[i].nex; e++) {
+			const struct report_row *w = &r->rows[c[i].ex[e]];
+			cJSON *x = cJSON_CreateObject();
+			add_candidate(x, "candidate", w->candidate, mask_pii && w->cand_pii);
+			add_value(x, "ats", w->desired, mask_pii && w->pii);
+			add_value(x, "keap", w->actual, mask_pii && w->pii);
+			cJSON_AddItemToArray(ex, x);
+		}
+		cJSON_AddItemToArray(ca, o);
+		buf_free(&t);
+	}
+	report_causes_free(c, n);
+}
+
 char *
 report_json(const struct report *r, int mask_pii)
 {
-	cJSON *j = cJSON_CreateObject(), *run, *tot, *acc, *pf, *drift, *api, *by, *trend;
+	cJSON *j = cJSON_CreateObject(), *run, *tot, *acc, *pf, *drift, *api, *by, *rk;
+	struct kind_count kc[32];
 	char ts[32];
 	char *out;
-	size_t i;
+	size_t i, n;
 
 	run = cJSON_AddObjectToObject(j, "run");
 	cJSON_AddStringToObject(run, "id", r->run_id);
@@ -198,9 +970,13 @@ report_json(const struct report *r, int mask_pii)
 	fmt_rfc3339_ms(r->finished_ms, ts, sizeof(ts));
 	cJSON_AddStringToObject(run, "finished", ts);
 	cJSON_AddStringToObject(run, "mode", r->mode);
+	cJSON_AddBoolToObject(run, "full", r->full);
 	cJSON_AddNumberToObject(run, "exit", r->exit_status);
 	if (r->message != NULL)
 		cJSON_AddStringToObject(run, "message", r->message);
+	cJSON_AddBoolToObject(run, "only_people_left", report_only_people_left(r));
+	if (r->url != NULL)
+		cJSON_AddStringToObject(run, "report_url", r->url);
 	tot = cJSON_AddObjectToObject(j, "totals");
 	cJSON_AddNumberToObject(tot, "candidates", (double)r->candidates);
 	cJSON_AddNumberToObject(tot, "linked", (double)r->linked);
@@ -209,6 +985,7 @@ report_json(const struct report *r, int mask_pii)
 	cJSON_AddNumberToObject(tot, "repaired", (double)r->repaired);
 	cJSON_AddNumberToObject(tot, "failed", (double)r->failed);
 	cJSON_AddNumberToObject(tot, "deferred", (double)r->deferred);
+	cJSON_AddNumberToObject(tot, "needs_person", (double)rows_needing_person(r));
 	acc = cJSON_AddObjectToObject(j, "accuracy");
 	cJSON_AddNumberToObject(acc, "before_pct", r->before_pct);
 	cJSON_AddNumberToObject(acc, "after_pct", r->after_pct);
@@ -243,6 +1020,16 @@ report_json(const struct report *r, int mask_pii)
 		for (i = 0; i < r->nnotes; i++)
 			cJSON_AddItemToArray(na, cJSON_CreateString(r->notes[i]));
 	}
+	json_causes(j, r, mask_pii);
+	rk = cJSON_AddObjectToObject(j, "by_kind");
+	n = count_kinds(r, kc, ARRAY_LEN(kc));
+	for (i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "count", (double)kc[i].n);
+		cJSON_AddNumberToObject(o, "repaired", (double)kc[i].repaired);
+		cJSON_AddNumberToObject(o, "failed", (double)kc[i].failed);
+		cJSON_AddItemToObject(rk, kc[i].kind, o);
+	}
 	drift = cJSON_AddArrayToObject(j, "drift");
 	for (i = 0; i < r->nrows; i++) {
 		const struct report_row *w = &r->rows[i];
@@ -250,7 +1037,7 @@ report_json(const struct report *r, int mask_pii)
 		cJSON_AddStringToObject(d, "kind", w->kind);
 		add_value(d, "field", w->field, 0);
 		cJSON_AddStringToObject(d, "side", w->side);
-		add_value(d, "candidate", w->candidate, 0);
+		add_candidate(d, "candidate", w->candidate, mask_pii && w->cand_pii);
 		add_value(d, "contact", w->contact, 0);
 		add_value(d, "desired", w->desired, mask_pii && w->pii);
 		add_value(d, "actual", w->actual, mask_pii && w->pii);
@@ -276,14 +1063,7 @@ report_json(const struct report *r, int mask_pii)
 		cJSON_AddNumberToObject(api, "quota_left", (double)r->quota_left);
 	else
 		cJSON_AddNullToObject(api, "quota_left");
-	trend = cJSON_AddArrayToObject(j, "trend");
-	for (i = 0; i < r->ntrend; i++) {
-		cJSON *t = cJSON_CreateObject();
-		fmt_rfc3339_ms(r->trend[i].ts_ms, ts, sizeof(ts));
-		cJSON_AddStringToObject(t, "at", ts);
-		cJSON_AddNumberToObject(t, "after_pct", r->trend[i].pct);
-		cJSON_AddItemToArray(trend, t);
-	}
+	json_trend(j, r);
 	out = cJSON_Print(j);
 	cJSON_Delete(j);
 	{
@@ -295,108 +1075,127 @@ report_json(const struct report *r, int mask_pii)
 	return out;
 }
 
-/* Counts rows by kind, in the order kinds first appear. */
-struct kind_count {
-	const char *kind;
-	size_t n, repaired, failed;
-};
+/* ------------------------------------------------------------- Markdown */
 
-static size_t
-count_kinds(const struct report *r, struct kind_count *kc, size_t max)
+static const char *
+exit_words(int st)
 {
-	size_t i, k, n = 0;
-
-	for (i = 0; i < r->nrows; i++) {
-		for (k = 0; k < n; k++)
-			if (strcmp(kc[k].kind, r->rows[i].kind) == 0)
-				break;
-		if (k == n) {
-			if (n == max)
-				continue;
-			kc[n].kind = r->rows[i].kind;
-			kc[n].n = kc[n].repaired = kc[n].failed = 0;
-			n++;
-		}
-		kc[k].n++;
-		kc[k].repaired += strcmp(r->rows[i].action, "repaired") == 0;
-		kc[k].failed += strcmp(r->rows[i].action, "failed") == 0;
+	switch (st) {
+	case 0: return "in sync";
+	case 1: return "record-level problems";
+	case 3: return "configuration error";
+	case 4: return "authorisation needs a person";
+	case 5: return "remote unavailable or deadline; retried later";
+	case 6: return "guard tripped, nothing applied";
+	case 7: return "API quota exhausted";
+	case 9: return "state error";
+	case 75: return "another run holds the lock";
+	default: return "error";
 	}
-	return n;
 }
 
 void
 report_markdown(const struct report *r, int mask_pii, struct buf *out)
 {
 	struct kind_count kc[32];
-	size_t n, i, shown = 0;
+	struct report_cause *c;
+	size_t n, i, shown = 0, nc, np = 0;
 
-	buf_addf(out, "### atsrecon run %s (%s) — exit %d\n\n", r->run_id, r->mode, r->exit_status);
+	buf_addf(out, "### atsrecon run %s (%s%s) — exit %d, %s\n\n", r->run_id, r->mode,
+	    r->full && strcmp(r->mode, "full") != 0 ? ", full sweep" : "", r->exit_status,
+	    exit_words(r->exit_status));
 	if (r->message != NULL) {
 		buf_adds(out, "> ");
-		text_escape(out, r->message, strlen(r->message));
+		report_md_text(out, r->message, 0);
 		buf_adds(out, "\n\n");
 	}
 	for (i = 0; i < r->nnotes; i++) {
 		buf_adds(out, "> note: ");
-		text_escape(out, r->notes[i], strlen(r->notes[i]));
+		report_md_text(out, r->notes[i], 0);
 		buf_adds(out, "\n\n");
 	}
 	buf_addf(out, "**Accuracy:** %.1f %% before, **%.1f %%** after, over %zu linked candidates.\n\n",
 	    r->before_pct, r->after_pct, r->linked);
+	if (report_only_people_left(r))
+		buf_addf(out, "**Everything atsrecon can repair is repaired.** The %zu remaining "
+		    "difference%s need a person: the causes below say what to change.\n\n",
+		    rows_needing_person(r), rows_needing_person(r) == 1 ? "" : "s");
+	nc = report_causes(r, &c);
+	for (i = 0; i < nc; i++)
+		np += c[i].who == CAUSE_PERSON;
+	if (np > 0) {
+		buf_addf(out, "#### Needs a person: %zu cause%s, by impact\n\n", np, np == 1 ? "" : "s");
+		for (i = 0; i < nc && shown < 10; i++) {
+			struct buf t = BUF_INIT;
+			if (c[i].who != CAUSE_PERSON)
+				continue;
+			cause_title(&c[i], &t);
+			buf_addf(out, "%zu. **", ++shown);
+			report_md_text(out, t.p, 0);
+			buf_addf(out, "** — %zu candidate%s", c[i].candidates, c[i].candidates == 1 ? "" : "s");
+			if (c[i].recover_pct > 0)
+				buf_addf(out, ", +%.1f accuracy points", c[i].recover_pct);
+			buf_adds(out, "  \n   Fix: ");
+			report_md_text(out, c[i].fix, 0);
+			if (c[i].change[0]) {
+				buf_adds(out, "  \n   Change: ");
+				report_md_text(out, c[i].change, 0);
+			}
+			if (c[i].nex > 0) {
+				size_t e;
+				buf_adds(out, "  \n   e.g. ");
+				for (e = 0; e < c[i].nex; e++) {
+					struct buf cb = BUF_INIT;
+					const struct report_row *w = &r->rows[c[i].ex[e]];
+					report_candidate(&cb, w->candidate, mask_pii && w->cand_pii);
+					buf_adds(out, e ? ", " : "");
+					report_md_text(out, cb.p ? cb.p : "?", 0);
+					buf_free(&cb);
+				}
+			}
+			buf_adds(out, "\n");
+			buf_free(&t);
+		}
+		if (np > shown)
+			buf_addf(out, "\n… and %zu more causes in the report.\n", np - shown);
+		buf_adds(out, "\n");
+	}
+	report_causes_free(c, nc);
 	buf_addf(out, "| candidates | linked | in sync | drifted | repaired | failed | deferred |\n"
 	    "|---:|---:|---:|---:|---:|---:|---:|\n| %zu | %zu | %zu | %zu | %zu | %zu | %zu |\n\n",
 	    r->candidates, r->linked, r->in_sync, r->drifted, r->repaired, r->failed, r->deferred);
 	n = count_kinds(r, kc, ARRAY_LEN(kc));
 	if (n > 0) {
 		buf_adds(out, "| drift | count | repaired | failed |\n|---|---:|---:|---:|\n");
-		for (i = 0; i < n; i++)
-			buf_addf(out, "| %s | %zu | %zu | %zu |\n", kc[i].kind, kc[i].n, kc[i].repaired,
-			    kc[i].failed);
+		for (i = 0; i < n; i++) {
+			buf_adds(out, "| ");
+			report_md_text(out, kc[i].kind, 0);
+			buf_addf(out, " | %zu | %zu | %zu |\n", kc[i].n, kc[i].repaired, kc[i].failed);
+		}
 		buf_adds(out, "\n");
 	}
+	shown = 0;
 	for (i = 0; i < r->nrows && shown < 10; i++) {
 		const struct report_row *w = &r->rows[i];
-		struct buf v = BUF_INIT;
+		struct buf cb = BUF_INIT;
 		if (strcmp(w->action, "failed") != 0)
 			continue;
 		if (shown++ == 0)
 			buf_adds(out, "Failed (retried next run):\n\n");
-		buf_addf(out, "- %s %s %s: ", w->candidate ? w->candidate : "", w->kind,
-		    w->field ? w->field : "");
-		text_escape(&v, w->error ? w->error : "", strlen(w->error ? w->error : ""));
-		buf_adds(out, v.p ? v.p : "");
+		report_candidate(&cb, w->candidate, mask_pii && w->cand_pii);
+		buf_adds(out, "- ");
+		report_md_text(out, cb.p ? cb.p : "", 0);
+		buf_addf(out, " %s ", w->kind);
+		report_md_text(out, w->field ? w->field : "", 0);
+		buf_adds(out, ": ");
+		report_md_text(out, w->error ? w->error : "", 0);
 		buf_adds(out, "\n");
-		buf_free(&v);
+		buf_free(&cb);
 	}
-	(void)mask_pii;
-	buf_addf(out, "\nAPI: %ld retries, %ld × 429%s\n", r->retries, r->s429,
-	    r->quota_left >= 0 ? "" : "");
+	buf_addf(out, "\nAPI: %ld retries, %ld × 429\n", r->retries, r->s429);
 }
 
-/* CSV cell: RFC 4180 quoting; a leading = + - @ is defused (spreadsheet formulas). */
-static void
-csv_cell(struct buf *b, const char *v, int mask)
-{
-	struct buf m = BUF_INIT;
-	const char *s;
-
-	if (v == NULL)
-		v = "";
-	if (mask) {
-		report_mask(v, &m);
-		v = m.p ? m.p : "";
-	}
-	buf_addc(b, '"');
-	if (*v == '=' || *v == '+' || *v == '-' || *v == '@')
-		buf_addc(b, '\'');
-	for (s = v; *s != '\0'; s++) {
-		if (*s == '"')
-			buf_addc(b, '"');
-		buf_addc(b, *s);
-	}
-	buf_addc(b, '"');
-	buf_free(&m);
-}
+/* ------------------------------------------------------------------ CSV */
 
 static void
 csv(const struct report *r, int mask_pii, struct buf *out)
@@ -406,13 +1205,15 @@ csv(const struct report *r, int mask_pii, struct buf *out)
 	buf_adds(out, "kind,field,side,candidate,contact,desired,actual,action,error\r\n");
 	for (i = 0; i < r->nrows; i++) {
 		const struct report_row *w = &r->rows[i];
+		struct buf cb = BUF_INIT;
+		report_candidate(&cb, w->candidate, mask_pii && w->cand_pii);
 		csv_cell(out, w->kind, 0);
 		buf_addc(out, ',');
 		csv_cell(out, w->field, 0);
 		buf_addc(out, ',');
 		csv_cell(out, w->side, 0);
 		buf_addc(out, ',');
-		csv_cell(out, w->candidate, 0);
+		csv_cell(out, cb.p, 0);
 		buf_addc(out, ',');
 		csv_cell(out, w->contact, 0);
 		buf_addc(out, ',');
@@ -424,103 +1225,417 @@ csv(const struct report *r, int mask_pii, struct buf *out)
 		buf_addc(out, ',');
 		csv_cell(out, w->error, 0);
 		buf_adds(out, "\r\n");
+		buf_free(&cb);
 	}
 }
 
-static void
-html_text(struct buf *b, const char *s, int mask)
-{
-	struct buf m = BUF_INIT;
+/* ----------------------------------------------------------------- HTML */
 
-	if (s == NULL)
+void
+report_html_head(struct buf *out, const char *title)
+{
+	buf_adds(out, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width\">"
+	    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+	    "style-src 'unsafe-inline'; img-src data:\">\n<title>");
+	html_text(out, title, 0);
+	buf_adds(out, "</title>\n<style>\n"
+	    ":root{--ink:#1d2433;--muted:#5b6577;--line:#d9dee7;--ok:#1f7a4d;--bad:#b42318;"
+	    "--warn:#b54708;--accent:#2855c7;--soft:#f5f7fb}\n"
+	    "*{box-sizing:border-box}\n"
+	    "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;"
+	    "color:var(--ink);background:#fff}\n"
+	    "main{max-width:1040px;margin:0 auto;padding:28px 32px 48px}\n"
+	    "header{border-bottom:3px solid var(--ink);padding-bottom:12px;margin-bottom:20px}\n"
+	    "header h1{font-size:24px;margin:0 0 4px}header .sub{color:var(--muted)}\n"
+	    "h2{font-size:18px;margin:28px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}\n"
+	    ".kpis{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}\n"
+	    ".kpi{flex:1 1 150px;border:1px solid var(--line);border-radius:8px;padding:10px 14px;"
+	    "background:var(--soft)}\n"
+	    ".kpi .v{font-size:26px;font-weight:650}.kpi .l{color:var(--muted);font-size:12px;"
+	    "text-transform:uppercase;letter-spacing:.04em}\n"
+	    ".kpi.good .v{color:var(--ok)}.kpi.bad .v{color:var(--bad)}\n"
+	    ".callout{border-left:4px solid var(--accent);background:var(--soft);padding:10px 14px;"
+	    "margin:14px 0}\n.callout.warn{border-color:var(--warn)}\n"
+	    "ol.causes{list-style:none;padding:0;margin:0;counter-reset:c}\n"
+	    ".cause{border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin:10px 0;"
+	    "break-inside:avoid;page-break-inside:avoid}\n"
+	    ".cause h3{font-size:15px;margin:0 0 6px}\n"
+	    ".cause h3::before{counter-increment:c;content:counter(c) \". \";color:var(--muted)}\n"
+	    ".cause .meta{color:var(--muted);margin-bottom:6px}.cause .meta b{color:var(--ink)}\n"
+	    ".cause .fix{margin:4px 0}.cause code,.mono{font:12.5px ui-monospace,Menlo,Consolas,monospace;"
+	    "background:#eef1f6;padding:1px 5px;border-radius:4px;overflow-wrap:anywhere}\n"
+	    ".cause .ex{color:var(--muted);font-size:12.5px}\n"
+	    "table{border-collapse:collapse;margin:8px 0 16px;width:100%}\n"
+	    "td,th{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;"
+	    "overflow-wrap:anywhere}\n"
+	    "th{background:var(--soft);font-weight:600;font-size:12.5px}th.num{white-space:nowrap}\n"
+	    "#recurring-table td:first-child,#fields td:first-child{overflow-wrap:normal;white-space:nowrap}\n"
+	    ".num{text-align:right;font-variant-numeric:tabular-nums}\n"
+	    ".failed{color:var(--bad)}.repaired{color:var(--ok)}\n"
+	    "svg text{font:11px system-ui,sans-serif;fill:#5b6577}\n"
+	    "svg.chart{width:100%;height:auto;max-width:960px}\n"
+	    ".legend{color:var(--muted);font-size:12px}\n"
+	    "details summary{cursor:pointer;color:var(--accent);margin:8px 0}\n"
+	    "footer{margin-top:36px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);"
+	    "padding-top:8px}\n"
+	    "@media print{@page{size:A4;margin:14mm}main{max-width:none;padding:0}"
+	    "body{font-size:11px}h2{break-after:avoid}section.page,#trend-section{break-before:page}"
+	    "tr,.kpi,.cause,svg{break-inside:avoid;page-break-inside:avoid}thead{display:table-header-group}"
+	    ".kpis{flex-wrap:nowrap}.kpi{background:none;padding:6px 10px}.kpi .v{font-size:20px}"
+	    "details summary{color:var(--ink)}"
+	    "a{color:inherit;text-decoration:none}}\n"
+	    "</style></head><body><main>\n");
+}
+
+/* with_time: 0 "07 Dec", 1 "07 Dec 11:36", 2 "11:36:05" */
+static void
+fmt_day(int64_t ms, int with_time, char *out, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, size, with_time == 2 ? "%H:%M:%S" : with_time ? "%d %b %H:%M" : "%d %b", &tm);
+}
+
+/* The trend chart: after (line and dots) and before (dashed) per run, dates
+ * on the axis, full sweeps and failed runs marked. */
+void
+report_html_trend(struct buf *out, const struct report_point *p, size_t n, const char *id)
+{
+	const double W = 960, H = 280, L = 48, R = 16, T = 14, B = 54;
+	double lo = 100, span, x0, x1;
+	int64_t t0, t1;
+	size_t i;
+	int with_time;
+
+	buf_addf(out, "<svg class=\"chart\" id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "
+	    "%.0f %.0f\" role=\"img\" aria-label=\"accuracy per run\">\n", id, W, H);
+	if (n == 0) {
+		buf_adds(out, "<text x=\"20\" y=\"40\">no runs recorded yet</text></svg>\n");
 		return;
-	if (mask) {
-		report_mask(s, &m);
-		s = m.p ? m.p : "";
 	}
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '&': buf_adds(b, "&amp;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		case '\'': buf_adds(b, "&#39;"); break;
-		default:
-			if ((unsigned char)*s < 0x20)
-				buf_addc(b, ' ');
-			else
-				buf_addc(b, *s);
+	for (i = 0; i < n; i++) {
+		if (p[i].pct < lo)
+			lo = p[i].pct;
+		if (!isnan(p[i].before) && p[i].before < lo)
+			lo = p[i].before;
+	}
+	lo = floor((lo - 2) / 10) * 10;
+	if (lo < 0)
+		lo = 0;
+	if (lo > 90)
+		lo = 90;
+	span = 100 - lo;
+	t0 = t1 = p[0].ts_ms;	/* records come in key (time) order; a clock step must not break the axis */
+	for (i = 1; i < n; i++) {
+		if (p[i].ts_ms < t0)
+			t0 = p[i].ts_ms;
+		if (p[i].ts_ms > t1)
+			t1 = p[i].ts_ms;
+	}
+	with_time = t1 - t0 >= 3LL * 86400 * 1000 ? 0 : t1 - t0 >= 3600LL * 1000 ? 1 : 2;
+	x0 = L + 10;
+	x1 = W - R - 10;
+#define TX(ts) (t1 > t0 ? x0 + (x1 - x0) * (double)((ts) - t0) / (double)(t1 - t0) : (x0 + x1) / 2)
+#define TY(v) (T + (H - T - B) * (100 - (v)) / span)
+	/* grid and y labels */
+	for (i = 0; i <= 5; i++) {
+		double v = lo + span * (double)i / 5;
+		buf_addf(out, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#e3e7ee\"/>"
+		    "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>\n", L, TY(v), W - R, TY(v),
+		    L - 6, TY(v) + 4, v);
+	}
+	buf_addf(out, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#8a94a6\"/>\n", L,
+	    H - B, W - R, H - B);
+	/* date labels: up to 7 ticks, evenly spaced in time (the day once, under
+	 * the axis, when every run is within the hour) */
+	if (with_time == 2) {
+		char d[32];
+		fmt_day(t0, 0, d, sizeof(d));
+		buf_addf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">times on %s (UTC)</text>\n",
+		    W - R, H - 4, d);
+	}
+	{
+		size_t ticks = n < 7 ? n : 7, k;
+		char d[32];
+		for (k = 0; k < ticks; k++) {
+			int64_t ts = ticks > 1 ? t0 + (int64_t)((double)(t1 - t0) * (double)k / (double)(ticks - 1))
+			    : t0;
+			double x = TX(ts);
+			fmt_day(ts, with_time, d, sizeof(d));
+			buf_addf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#8a94a6\"/>"
+			    "<text class=\"date\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">%s</text>\n", x,
+			    H - B, x, H - B + 4, x, H - B + 17, ticks > 1 && k == 0 ? "start" :
+			    ticks > 1 && k == ticks - 1 ? "end" : "middle", d);
 		}
 	}
-	buf_free(&m);
+	/* full sweeps: a band label above the axis */
+	for (i = 0; i < n; i++)
+		if (p[i].full)
+			buf_addf(out, "<g class=\"full\"><line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.1f\" "
+			    "stroke=\"#2855c7\" stroke-dasharray=\"2 3\" opacity=\".5\"/><path d=\"M%.1f %.1f l5 8 "
+			    "l-10 0 z\" fill=\"#2855c7\"/></g>\n", TX(p[i].ts_ms), T, TX(p[i].ts_ms), H - B,
+			    TX(p[i].ts_ms), H - B + 22);
+	/* before (dashed) */
+	buf_adds(out, "<polyline fill=\"none\" stroke=\"#9aa4b5\" stroke-width=\"1.5\" "
+	    "stroke-dasharray=\"4 3\" points=\"");
+	for (i = 0; i < n; i++)
+		if (!isnan(p[i].before))
+			buf_addf(out, "%.1f,%.1f ", TX(p[i].ts_ms), TY(p[i].before));
+	buf_adds(out, "\"/>\n");
+	for (i = 0; i < n; i++)
+		if (!isnan(p[i].before))
+			buf_addf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.4\" fill=\"#fff\" stroke=\"#9aa4b5\"/>",
+			    TX(p[i].ts_ms), TY(p[i].before));
+	buf_adds(out, "\n<polyline fill=\"none\" stroke=\"#1f7a4d\" stroke-width=\"2.2\" points=\"");
+	for (i = 0; i < n; i++)
+		buf_addf(out, "%.1f,%.1f ", TX(p[i].ts_ms), TY(p[i].pct));
+	buf_adds(out, "\"/>\n");
+	for (i = 0; i < n; i++) {
+		char d[32];
+		double x = TX(p[i].ts_ms), y = TY(p[i].pct);
+		int failed = p[i].exit >= 2;
+		fmt_day(p[i].ts_ms, 1, d, sizeof(d));
+		if (failed)
+			buf_addf(out, "<g class=\"failed-run\"><path d=\"M%.1f %.1f l8 8 m0 -8 l-8 8\" "
+			    "stroke=\"#b42318\" stroke-width=\"2.2\"/>", x - 4, y - 4);
+		else
+			buf_addf(out, "<g class=\"run\"><circle cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"#1f7a4d\"/>",
+			    x, y, n > 60 ? "1.8" : "3.2");
+		buf_addf(out, "<title>%s: ", d);
+		if (!isnan(p[i].before))
+			buf_addf(out, "%.1f %% before, ", p[i].before);
+		buf_addf(out, "%.1f %% after, exit %d%s</title></g>\n", p[i].pct, p[i].exit,
+		    p[i].full ? ", full sweep" : "");
+	}
+	/* legend */
+	buf_addf(out, "<g transform=\"translate(%.0f %.0f)\">"
+	    "<line x1=\"0\" y1=\"0\" x2=\"18\" y2=\"0\" stroke=\"#1f7a4d\" stroke-width=\"2.2\"/>"
+	    "<text x=\"22\" y=\"4\">after the run</text>"
+	    "<line x1=\"110\" y1=\"0\" x2=\"128\" y2=\"0\" stroke=\"#9aa4b5\" stroke-dasharray=\"4 3\"/>"
+	    "<text x=\"132\" y=\"4\">before the run</text>"
+	    "<path d=\"M231 -5 l5 8 l-10 0 z\" fill=\"#2855c7\"/><text x=\"240\" y=\"4\">full sweep</text>"
+	    "<path d=\"M320 -4 l8 8 m0 -8 l-8 8\" stroke=\"#b42318\" stroke-width=\"2\"/>"
+	    "<text x=\"332\" y=\"4\">failed run (exit 2 or more)</text></g>\n", L, H - 8);
+#undef TX
+#undef TY
+	buf_adds(out, "</svg>\n");
+}
+
+/* A small trend of one field (NAN: not recorded that run). */
+void
+report_html_spark(struct buf *out, const double *v, size_t n)
+{
+	const double W = 160, H = 30;
+	double lo = 100;
+	size_t i, have = 0;
+
+	for (i = 0; i < n; i++)
+		if (!isnan(v[i])) {
+			have++;
+			if (v[i] < lo)
+				lo = v[i];
+		}
+	buf_addf(out, "<svg class=\"spark\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+	    "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"trend\">", W, H, W, H);
+	if (have > 0) {
+		lo = floor((lo - 1) / 5) * 5;
+		if (lo < 0)
+			lo = 0;
+		if (lo > 95)
+			lo = 95;
+		buf_addf(out, "<line x1=\"0\" y1=\"3\" x2=\"%.0f\" y2=\"3\" stroke=\"#e3e7ee\"/>", W);
+		buf_adds(out, "<polyline fill=\"none\" stroke=\"#2855c7\" stroke-width=\"1.6\" points=\"");
+		for (i = 0; i < n; i++)
+			if (!isnan(v[i]))
+				buf_addf(out, "%.1f,%.1f ", n > 1 ? 2 + (W - 4) * (double)i / (double)(n - 1) : W / 2,
+				    3 + (H - 6) * (100 - v[i]) / (100 - lo));
+		buf_adds(out, "\"/>");
+		for (i = n; i-- > 0;)
+			if (!isnan(v[i])) {	/* the latest value, a dot (a lone point shows too) */
+				buf_addf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\" fill=\"#2855c7\"/>",
+				    n > 1 ? 2 + (W - 4) * (double)i / (double)(n - 1) : W / 2,
+				    3 + (H - 6) * (100 - v[i]) / (100 - lo));
+				break;
+			}
+	}
+	buf_adds(out, "</svg>");
+}
+
+static void
+html_cause(struct buf *out, const struct report *r, const struct report_cause *c, int mask_pii)
+{
+	struct buf t = BUF_INIT;
+	size_t e;
+
+	cause_title(c, &t);
+	buf_addf(out, "<li class=\"cause\" data-kind=\"%s\" data-count=\"%zu\" data-candidates=\"%zu\">"
+	    "<h3>", c->kind, c->count, c->candidates);
+	html_text(out, t.p, 0);
+	buf_addf(out, "</h3>\n<div class=\"meta\"><b class=\"count\">%zu</b> candidate%s", c->candidates,
+	    c->candidates == 1 ? "" : "s");
+	if (c->count != c->candidates)
+		buf_addf(out, " (%zu values)", c->count);
+	if (c->recover_pct > 0)
+		buf_addf(out, " · fixing it recovers <b>+%.1f</b> accuracy points", c->recover_pct);
+	buf_adds(out, "</div>\n<div class=\"fix\"><b>Fix:</b> ");
+	html_text(out, c->fix, 0);
+	buf_adds(out, "</div>\n");
+	if (c->change[0]) {
+		buf_adds(out, "<div class=\"fix\"><b>Change:</b> <code>");
+		html_text(out, c->change, 0);
+		buf_adds(out, "</code></div>\n");
+	}
+	if (c->nex > 0) {
+		buf_adds(out, "<div class=\"ex\">For example: ");
+		for (e = 0; e < c->nex; e++) {
+			const struct report_row *w = &r->rows[c->ex[e]];
+			struct buf cb = BUF_INIT;
+			report_candidate(&cb, w->candidate, mask_pii && w->cand_pii);
+			buf_adds(out, e ? "; " : "");
+			html_text(out, cb.p ? cb.p : "?", 0);
+			if (w->desired != NULL && c->value == NULL) {
+				buf_adds(out, " (");
+				html_text(out, w->desired, mask_pii && w->pii);
+				buf_adds(out, ")");
+			}
+			buf_free(&cb);
+		}
+		buf_adds(out, "</div>\n");
+	}
+	buf_adds(out, "</li>\n");
+	buf_free(&t);
 }
 
 static void
 html(const struct report *r, int mask_pii, struct buf *out)
 {
 	struct kind_count kc[32];
-	size_t n, i, k;
-	const double w = 640, h = 160, pad = 30;
+	struct report_cause *c;
+	size_t n, i, k, nc, np = 0, nother = 0;
+	char started[32], day[32];
 
-	buf_adds(out, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<title>atsrecon report</title>\n<style>\n"
-	    "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}"
-	    "h1{font-size:1.4em}table{border-collapse:collapse;margin:1em 0}"
-	    "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
-	    "th{background:#f3f3f3}.num{text-align:right}.failed{color:#b00}.repaired{color:#070}"
-	    "svg{background:#fafafa;border:1px solid #ddd}\n</style></head><body>\n");
-	buf_addf(out, "<h1>atsrecon run <code>%s</code></h1>\n<p>mode %s, exit %d", r->run_id, r->mode,
-	    r->exit_status);
+	fmt_rfc3339_ms(r->started_ms, started, sizeof(started));
+	fmt_day(r->finished_ms ? r->finished_ms : r->started_ms, 1, day, sizeof(day));
+	report_html_head(out, "atsrecon data-quality report");
+	buf_addf(out, "<header><h1>Keap ↔ ATS data quality</h1><div class=\"sub\">Run <code>%s</code> · "
+	    "%s UTC · %s%s · exit %d (%s)</div></header>\n", r->run_id, day, r->mode,
+	    r->full && strcmp(r->mode, "full") != 0 ? ", full sweep" : "", r->exit_status,
+	    exit_words(r->exit_status));
 	if (r->message != NULL) {
-		buf_adds(out, " — ");
+		buf_adds(out, "<p class=\"callout warn\">");
 		html_text(out, r->message, 0);
+		buf_adds(out, "</p>\n");
 	}
 	for (i = 0; i < r->nnotes; i++) {
-		buf_adds(out, "</p>\n<p class=\"note\">note: ");
+		buf_adds(out, "<p class=\"note callout\">Note: ");
 		html_text(out, r->notes[i], 0);
+		buf_adds(out, "</p>\n");
 	}
-	buf_addf(out, "</p>\n<p>Accuracy <b>%.1f %%</b> after the run (%.1f %% before) over %zu linked "
-	    "candidates.</p>\n", r->after_pct, r->before_pct, r->linked);
-	/* trend chart */
-	buf_addf(out, "<h2>Agreement over the last %zu runs</h2>\n<svg id=\"trend\" xmlns=\"http://www.w3.org/2000/svg\" "
-	    "width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"agreement trend\">\n", r->ntrend, w, h);
-	buf_addf(out, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#999\"/>\n", pad,
-	    h - pad, w - 10, h - pad);
-	buf_addf(out, "<text x=\"2\" y=\"%.0f\" font-size=\"10\">100%%</text><text x=\"2\" y=\"%.0f\" "
-	    "font-size=\"10\">0%%</text>\n", 14.0, h - pad);
-	if (r->ntrend > 0) {
-		buf_adds(out, "<polyline fill=\"none\" stroke=\"#2a6\" stroke-width=\"2\" points=\"");
-		for (i = 0; i < r->ntrend; i++) {
-			double x = pad + (r->ntrend > 1 ? (w - pad - 10) * (double)i / (double)(r->ntrend - 1) : 0);
-			double y = (h - pad) - (h - pad - 10) * r->trend[i].pct / 100.0;
-			buf_addf(out, "%.1f,%.1f ", x, y);
-		}
-		buf_adds(out, "\"/>\n");
+	nc = report_causes(r, &c);
+	for (i = 0; i < nc; i++) {
+		np += c[i].who == CAUSE_PERSON;
+		nother += c[i].who != CAUSE_PERSON;
 	}
-	buf_adds(out, "</svg>\n");
-	/* totals */
-	buf_addf(out, "<table id=\"totals\"><tr><th>candidates</th><th>linked</th><th>in sync</th>"
-	    "<th>drifted</th><th>repaired</th><th>failed</th><th>deferred</th></tr>\n<tr><td class=\"num\">%zu"
-	    "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%zu"
-	    "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td></tr></table>\n", r->candidates,
-	    r->linked, r->in_sync, r->drifted, r->repaired, r->failed, r->deferred);
+	buf_addf(out, "<div class=\"kpis\"><div class=\"kpi %s\" id=\"acc-after\"><div class=\"v\">%.1f %%"
+	    "</div><div class=\"l\">accuracy after the run</div></div>"
+	    "<div class=\"kpi\"><div class=\"v\">%.1f %%</div><div class=\"l\">before the run</div></div>"
+	    "<div class=\"kpi\"><div class=\"v\">%zu</div><div class=\"l\">linked candidates</div></div>"
+	    "<div class=\"kpi good\"><div class=\"v\">%zu</div><div class=\"l\">repaired</div></div>"
+	    "<div class=\"kpi %s\"><div class=\"v\">%zu</div><div class=\"l\">causes need a person</div>"
+	    "</div></div>\n", r->after_pct >= 99.5 ? "good" : r->after_pct < 90 ? "bad" : "", r->after_pct,
+	    r->before_pct, r->linked, r->repaired, np > 0 ? "bad" : "good", np);
+	if (report_only_people_left(r))
+		buf_addf(out, "<p class=\"callout\" id=\"only-people\"><b>Everything atsrecon can repair is "
+		    "repaired.</b> The %zu remaining difference%s need a person; the causes below say "
+		    "what to change.</p>\n", rows_needing_person(r), rows_needing_person(r) == 1 ? "" : "s");
+	/* causes */
+	buf_addf(out, "<section id=\"causes\"><h2>What needs a person</h2>\n");
+	if (np == 0)
+		buf_adds(out, "<p>Nothing: every difference found was repaired or is retried "
+		    "automatically.</p>\n");
+	else {
+		buf_adds(out, "<p class=\"legend\">Grouped by cause and sorted by impact. One fix clears "
+		    "every candidate of its cause; the accuracy gain counts the values that would agree.</p>\n"
+		    "<ol class=\"causes\">\n");
+		for (i = 0; i < nc; i++)
+			if (c[i].who == CAUSE_PERSON)
+				html_cause(out, r, &c[i], mask_pii);
+		buf_adds(out, "</ol>\n");
+	}
+	buf_adds(out, "</section>\n");
+	/* trend */
+	buf_addf(out, "<section id=\"trend-section\"><h2>Accuracy over the last %zu run%s</h2>\n", r->ntrend,
+	    r->ntrend == 1 ? "" : "s");
+	report_html_trend(out, r->trend, r->ntrend, "trend");
+	buf_adds(out, "</section>\n");
 	/* per field */
-	buf_adds(out, "<h2>Agreement per field</h2>\n<table id=\"fields\"><tr><th>field</th><th>agree</th>"
-	    "<th>total</th><th>%</th></tr>\n");
+	buf_adds(out, "<section id=\"fields-section\"><h2>Agreement per field</h2>\n<table id=\"fields\">"
+	    "<thead><tr><th>field</th><th>trend</th><th class=\"num\">agree</th><th class=\"num\">total</th>"
+	    "<th class=\"num\">%</th></tr></thead><tbody>\n");
 	for (i = 0; i < r->nfields; i++) {
 		buf_adds(out, "<tr><td>");
 		html_text(out, r->fields[i].field, 0);
+		buf_adds(out, "</td><td>");
+		for (k = 0; k < r->nftrend; k++)
+			if (strcmp(r->ftrend[k].field, r->fields[i].field) == 0) {
+				report_html_spark(out, r->ftrend[k].pct, r->ntrend);
+				break;
+			}
 		buf_addf(out, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%.1f"
 		    "</td></tr>\n", r->fields[i].agree, r->fields[i].total,
 		    pct(r->fields[i].agree, r->fields[i].total));
 	}
-	buf_adds(out, "</table>\n");
+	buf_adds(out, "</tbody></table></section>\n");
+	/* what was repaired, by kind */
+	n = count_kinds(r, kc, ARRAY_LEN(kc));
+	buf_adds(out, "<section id=\"repairs\"><h2>Drift by kind</h2>\n<table id=\"kinds\"><thead><tr>"
+	    "<th>kind</th><th class=\"num\">found</th><th class=\"num\">repaired</th><th class=\"num\">"
+	    "failed</th></tr></thead><tbody>\n");
+	for (i = 0; i < n; i++) {
+		buf_adds(out, "<tr><td>");
+		html_text(out, kc[i].kind, 0);
+		buf_addf(out, "</td><td class=\"num\">%zu</td><td class=\"num repaired\">%zu</td>"
+		    "<td class=\"num\">%zu</td></tr>\n", kc[i].n, kc[i].repaired, kc[i].failed);
+	}
+	buf_adds(out, "</tbody></table>\n");
+	if (nother > 0) {
+		buf_adds(out, "<h3>Reported by policy or retried automatically</h3>\n<table id=\"other-causes\">"
+		    "<thead><tr><th>cause</th><th>what happens</th><th class=\"num\">candidates</th></tr>"
+		    "</thead><tbody>\n");
+		for (i = 0; i < nc; i++) {
+			struct buf t = BUF_INIT;
+			if (c[i].who == CAUSE_PERSON)
+				continue;
+			cause_title(&c[i], &t);
+			buf_adds(out, "<tr><td>");
+			html_text(out, t.p, 0);
+			buf_adds(out, "</td><td>");
+			html_text(out, c[i].fix, 0);
+			buf_addf(out, "</td><td class=\"num\">%zu</td></tr>\n", c[i].candidates);
+			buf_free(&t);
+		}
+		buf_adds(out, "</tbody></table>\n");
+	}
+	buf_adds(out, "</section>\n");
+	report_causes_free(c, nc);
+	buf_addf(out, "<section id=\"totals-section\"><h2>Totals</h2><table id=\"totals\"><thead><tr>"
+	    "<th class=\"num\">candidates</th><th class=\"num\">linked</th><th class=\"num\">in sync</th>"
+	    "<th class=\"num\">drifted</th><th class=\"num\">repaired</th><th class=\"num\">failed</th>"
+	    "<th class=\"num\">deferred</th></tr></thead><tbody>\n<tr><td class=\"num\">%zu"
+	    "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%zu"
+	    "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td></tr></tbody></table></section>\n",
+	    r->candidates, r->linked, r->in_sync, r->drifted, r->repaired, r->failed, r->deferred);
 	{
 		static const char *const title[RG__MAX] = { NULL, "stage", "job" };
 		int g;
+		buf_adds(out, "<section class=\"page\" id=\"groups\">");
 		for (g = RG_STAGE; g < RG__MAX; g++) {
-			buf_addf(out, "<h2>Candidates in sync per %s</h2>\n<table id=\"per-%s\"><tr><th>%s</th>"
-			    "<th>in sync</th><th>total</th><th>%%</th></tr>\n", title[g], title[g], title[g]);
+			buf_addf(out, "<h2>Candidates in sync per %s</h2>\n<table id=\"per-%s\"><thead><tr><th>%s</th>"
+			    "<th class=\"num\">in sync</th><th class=\"num\">total</th><th class=\"num\">%%</th></tr>"
+			    "</thead><tbody>\n", title[g], title[g], title[g]);
 			for (i = 0; i < r->ngroups[g]; i++) {
 				const struct report_field *x = &r->groups[g][i];
 				buf_adds(out, "<tr><td>");
@@ -528,19 +1643,21 @@ html(const struct report *r, int mask_pii, struct buf *out)
 				buf_addf(out, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td "
 				    "class=\"num\">%.1f</td></tr>\n", x->agree, x->total, pct(x->agree, x->total));
 			}
-			buf_adds(out, "</table>\n");
+			buf_adds(out, "</tbody></table>\n");
 		}
+		buf_adds(out, "</section>\n");
 	}
-	buf_adds(out, "<h2>Drift</h2>\n<table id=\"drift\"><tr><th>kind</th><th>field</th>"
+	buf_addf(out, "<section id=\"all-drift\"><h2>Every drift record</h2>\n<details><summary>Show all %zu "
+	    "rows (also in drift.csv)</summary>\n<table id=\"drift\"><thead><tr><th>kind</th><th>field</th>"
 	    "<th>side</th><th>candidate</th><th>contact</th><th>ATS</th><th>Keap</th><th>action</th>"
-	    "<th>error</th></tr>\n");
-	/* grouped by kind */
-	n = count_kinds(r, kc, ARRAY_LEN(kc));
+	    "<th>error</th></tr></thead><tbody>\n", r->nrows);
 	for (k = 0; k < n; k++)
 		for (i = 0; i < r->nrows; i++) {
 			const struct report_row *x = &r->rows[i];
+			struct buf cb = BUF_INIT;
 			if (strcmp(x->kind, kc[k].kind) != 0)
 				continue;
+			report_candidate(&cb, x->candidate, mask_pii && x->cand_pii);
 			buf_adds(out, "<tr><td>");
 			html_text(out, x->kind, 0);
 			buf_adds(out, "</td><td>");
@@ -548,20 +1665,34 @@ html(const struct report *r, int mask_pii, struct buf *out)
 			buf_adds(out, "</td><td>");
 			html_text(out, x->side, 0);
 			buf_adds(out, "</td><td>");
-			html_text(out, x->candidate, 0);
+			html_text(out, cb.p, 0);
 			buf_adds(out, "</td><td>");
 			html_text(out, x->contact, 0);
 			buf_adds(out, "</td><td>");
 			html_text(out, x->desired, mask_pii && x->pii);
 			buf_adds(out, "</td><td>");
 			html_text(out, x->actual, mask_pii && x->pii);
-			buf_addf(out, "</td><td class=\"%s\">", x->action);
+			buf_adds(out, "</td><td class=\"");
+			html_text(out, x->action, 0);
+			buf_adds(out, "\">");
 			html_text(out, x->action, 0);
 			buf_adds(out, "</td><td>");
 			html_text(out, x->error, 0);
 			buf_adds(out, "</td></tr>\n");
+			buf_free(&cb);
 		}
-	buf_adds(out, "</table>\n</body></html>\n");
+	buf_adds(out, "</tbody></table></details></section>\n");
+	buf_addf(out, "<footer>atsrecon · run started %s · API: %ld retries, %ld × 429", started,
+	    r->retries, r->s429);
+	if (r->quota_left >= 0)
+		buf_addf(out, ", quota left %ld", r->quota_left);
+	if (r->url != NULL) {
+		buf_adds(out, " · published at ");
+		html_text(out, r->url, 0);
+	}
+	buf_adds(out, " · emails and phones ");
+	buf_adds(out, mask_pii ? "masked" : "NOT masked (report.mask_pii is false)");
+	buf_adds(out, "</footer>\n</main></body></html>\n");
 }
 
 enum rc

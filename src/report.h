@@ -23,6 +23,7 @@ struct report_row {
 	char *action;		/* repaired | failed | reported | planned | deferred | skipped */
 	char *error;		/* why it failed or is only reported */
 	int pii;		/* desired/actual are an email or a phone: mask them */
+	int cand_pii;		/* the candidate's id is an email or a phone: mask it */
 };
 
 struct report_field {
@@ -35,8 +36,17 @@ struct report_field {
 enum report_group { RG_FIELD, RG_STAGE, RG_JOB, RG__MAX };
 
 struct report_point {
-	int64_t ts_ms;
-	double pct;
+	int64_t ts_ms;		/* when the run finished */
+	double pct;		/* accuracy after the run */
+	double before;		/* accuracy before it (NAN: not recorded) */
+	int exit;		/* the run's exit status */
+	int full;		/* a full sweep */
+};
+
+/* Agreement of one field over the trend's runs (NAN where a run did not record it). */
+struct report_ftrend {
+	char *field;
+	double *pct;		/* ntrend values, oldest first */
 };
 
 struct report_api {
@@ -65,7 +75,48 @@ struct report {
 	long retries, s429, quota_left;
 	struct report_point *trend;	/* oldest first, this run last */
 	size_t ntrend;
+	struct report_ftrend *ftrend;	/* per field, over the same runs */
+	size_t nftrend;
+	int full;			/* this run was a full sweep */
+	const char *url;		/* where the report is published (report.url), or NULL */
 };
+
+/*
+ * A cause: the drift rows that share a kind, a field and an offending value
+ * (or, for emails and phones, the reason: each bad address is its own value),
+ * with what a person does about it. Causes are sorted by impact: the number
+ * of values that disagree because of it.
+ */
+enum cause_who { CAUSE_PERSON, CAUSE_POLICY, CAUSE_RETRY };
+
+struct report_cause {
+	const char *kind, *field, *value, *why;	/* borrowed from the first row */
+	enum cause_who who;
+	size_t count;			/* rows (values that disagree) */
+	size_t candidates;		/* distinct candidates */
+	size_t ex[3], nex;		/* example rows */
+	double recover_pct;		/* accuracy points fixing it recovers */
+	char *fix;			/* the fix in words */
+	char *change;			/* the config or Keap change to make */
+};
+
+/* The causes of r's unrepaired rows, sorted by impact (caller frees with report_causes_free). */
+size_t report_causes(const struct report *, struct report_cause **out);
+void report_causes_free(struct report_cause *, size_t n);
+
+/* The run record kept in the runs table (compact JSON; the trend and
+ * `report --since` read it). Old records hold only finished_ms, after_pct,
+ * exit and mode: every reader treats the other members as optional. */
+void report_run_record(const struct report *, struct buf *out);
+/* Adds one run record to r's trend (and per-field trend); 0 ok, -1 not a record. */
+int report_trend_add(struct report *, const void *rec, size_t len);
+/* Keeps the last n points of the trend. */
+void report_trend_keep(struct report *, size_t n);
+
+/* One line per cause that needs a person, for stdout ("" when none). */
+void report_causes_text(const struct report *, int mask_pii, size_t max, struct buf *out);
+/* 1 when the run's remaining differences all need a person (none is retried automatically). */
+int report_only_people_left(const struct report *);
 
 void report_init(struct report *, const char *mode);
 void report_free(struct report *);
@@ -75,8 +126,19 @@ void report_field_count(struct report *, const char *field, int agree);
 void report_group_count(struct report *, enum report_group, const char *name, int agree);
 void report_add_note(struct report *, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
-/* "j***@x.com", "+1415***0100"; other text unchanged. */
+/* Masks an email or phone value whatever it looks like: "j***@x.com",
+ * "+1415***0100", anything else "(***le" (first character, last two of a
+ * long value). Callers decide by the field's kind, not by the value's look. */
 void report_mask(const char *value, struct buf *out);
+
+/* Escapers for every format: HTML text and attributes; a Markdown table cell
+ * (pipes, backticks, brackets, control characters); a CSV cell (RFC 4180,
+ * formula prefixes defused); each masks first when mask is set. */
+void report_html_text(struct buf *, const char *, int mask);
+void report_md_text(struct buf *, const char *, int mask);
+void report_csv_cell(struct buf *, const char *, int mask);
+/* A candidate key for display ("file:j***@x.com" when its id is an email). */
+void report_candidate(struct buf *, const char *key, int mask);
 
 /* Writes the four files into dir (created 0700 if missing). */
 enum rc report_write(const struct report *, const char *dir, int mask_pii);
@@ -84,5 +146,12 @@ enum rc report_write(const struct report *, const char *dir, int mask_pii);
 char *report_json(const struct report *, int mask_pii);
 /* The Markdown summary. */
 void report_markdown(const struct report *, int mask_pii, struct buf *out);
+
+/* HTML pieces shared with the period report: the page head (inline style,
+ * print stylesheet, a CSP that forbids every fetch), the trend chart, a
+ * field's small trend. */
+void report_html_head(struct buf *, const char *title);
+void report_html_trend(struct buf *, const struct report_point *, size_t n, const char *id);
+void report_html_spark(struct buf *, const double *v, size_t n);
 
 #endif

@@ -23,6 +23,7 @@
 #include "norm.h"
 #include "plan.h"
 #include "progress.h"
+#include "period.h"
 #include "report.h"
 #include "s3.h"
 #include "snap.h"
@@ -2211,42 +2212,29 @@ replay_journal(struct run *r)
 
 /* ---------------------------------------------------------------- report */
 
-struct trend_acc {
-	struct report_point *v;
-	size_t n;
-};
-
+/* Each run record adds a point to the trend; only the last report.trend_runs
+ * are kept, so memory stays bounded however many runs the table holds. */
 static enum rc
 trend_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 {
-	struct trend_acc *t = arg;
-	struct buf err = BUF_INIT;
-	cJSON *j = json_parse(val, vlen, &err);
-	const cJSON *p = json_get(j, "after_pct");
-	int64_t ts = 0;
+	struct run *r = arg;
+	size_t keep = (size_t)cfg_int(r->cfg, OPT_REPORT_TREND_RUNS);
 
 	(void)key;
 	(void)klen;
-	if (cJSON_IsNumber(p) && json_int(j, "finished_ms", &ts) == 0) {
-		t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
-		t->v[t->n].ts_ms = ts;
-		t->v[t->n].pct = p->valuedouble;
-		t->n++;
-	}
-	cJSON_Delete(j);
-	buf_free(&err);
+	if (report_trend_add(&r->rep, val, vlen) == 0 && r->rep.ntrend > 2 * keep)
+		report_trend_keep(&r->rep, keep);
 	return RC_OK;
 }
 
 static void
 finish_report(struct run *r, enum rc rc)
 {
-	struct trend_acc t = { NULL, 0 };
 	const struct keap_endpoint *ep;
 	const struct http_stats *hs;
 	struct pace_info pi;
-	size_t n = 0, i, keep;
-	char rec[256];
+	size_t n = 0, i;
+	struct buf rec = BUF_INIT;
 	const char *dir = cfg_str(r->cfg, OPT_REPORT_DIR);
 	char *defdir = NULL;
 
@@ -2277,19 +2265,15 @@ finish_report(struct run *r, enum rc rc)
 	}
 	if (r->st == NULL)
 		return;
-	/* the run record (trend source), then the trend of the last N runs */
-	snprintf(rec, sizeof(rec), "{\"finished_ms\":%lld,\"after_pct\":%.3f,\"exit\":%d,\"mode\":\"%s\"}",
-	    (long long)r->rep.finished_ms, r->rep.after_pct, r->rep.exit_status, r->rep.mode);
+	/* the run record (trend and period report source), then the trend of the last N runs */
+	r->rep.full = r->full;
+	r->rep.url = cfg_str(r->cfg, OPT_REPORT_URL);
+	report_run_record(&r->rep, &rec);
 	if (rc != RC_LOCKED)
-		state_put(r->st, DB_RUNS, r->rep.run_id, rec, strlen(rec));
-	state_each(r->st, DB_RUNS, NULL, trend_one, &t);
-	keep = (size_t)cfg_int(r->cfg, OPT_REPORT_TREND_RUNS);
-	if (t.n > keep) {
-		memmove(t.v, t.v + (t.n - keep), keep * sizeof(*t.v));
-		t.n = keep;
-	}
-	r->rep.trend = t.v;
-	r->rep.ntrend = t.n;
+		state_put(r->st, DB_RUNS, r->rep.run_id, rec.p, rec.len);
+	buf_free(&rec);
+	state_each(r->st, DB_RUNS, NULL, trend_one, r);
+	report_trend_keep(&r->rep, (size_t)cfg_int(r->cfg, OPT_REPORT_TREND_RUNS));
 	if (dir == NULL)
 		dir = defdir = xasprintf("%s/reports", r->state_dir);
 	report_write(&r->rep, dir, cfg_bool(r->cfg, OPT_REPORT_MASK_PII));
@@ -2627,6 +2611,8 @@ run_report(const struct config *cfg, const char *format, const char *output)
 	struct buf b = BUF_INIT;
 	enum rc rc = RC_OK;
 
+	if (cfg_str(cfg, OPT_SINCE) != NULL || cfg_str(cfg, OPT_FROM) != NULL || cfg_str(cfg, OPT_TO) != NULL)
+		return report_period(cfg, format, output);
 	if (dir == NULL)
 		dir = defdir = xasprintf("%s/reports", cfg_str(cfg, OPT_STATE_DIR));
 	path = xasprintf("%s/%s", dir, file);

@@ -76,8 +76,28 @@ w=$(writes)
 rc=$?
 echo "Keap writes before: $w, after: $(writes) (exit $rc)"
 
-say "the report"
-echo "HTML: $D/state/reports/report.html"
+say "the report: what needs a person"
+python3 - "$D/state/reports/report.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+acc = j["accuracy"]
+print("Accuracy %.1f %% after the last run." % acc["after_pct"])
+if j["run"].get("only_people_left"):
+    print("Everything atsrecon can repair is repaired; what is left needs a person:")
+causes = [c for c in j.get("causes", []) if c["who"] == "person"]
+for i, c in enumerate(causes[:5], 1):
+    gain = " (+%.1f accuracy points)" % c["recover_pct"] if c["recover_pct"] > 0 else ""
+    print("  %d. %s: %d candidate%s%s" % (i, c["title"], c["candidates"],
+          "" if c["candidates"] == 1 else "s", gain))
+    print("     fix: %s" % c["fix"])
+    if c["change"]:
+        print("     change: %s" % c["change"])
+if not causes:
+    print("Nothing needs a person.")
+PY
+echo
+echo "HTML report (open it, or print it to PDF): $D/state/reports/report.html"
 echo "JSON: $D/state/reports/report.json   CSV: $D/state/reports/drift.csv"
+echo "The month so far: $BIN report -c $D/atsrecon.jsonc --since 30d --format html -o audit.html"
 echo "(the demo directory $D is kept; the fakes stop now)"
 exit 0

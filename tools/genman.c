@@ -545,6 +545,10 @@ page1(void)
 	buf_addf(&out, ".It Pa %s/reports\n", opt_table[OPT_STATE_DIR].def);
 	text("The default report directory (report.dir): report.json, report.md, report.html and "
 	    "drift.csv of the last run.");
+	text("report --since 30d (or --from/--to) prints one report over a period instead, read from "
+	    "the state's runs table: accuracy at the start and the end with its trend, repairs by kind "
+	    "per week, recurring drift named as a process problem, time from detection to repair, and "
+	    "what still needs a person, in the same four formats (csv: one row per run).");
 	mac("It Pa configs/*.jsonc");
 	text("Commented example configurations in the source tree, one per ATS and per run mode.");
 	mac("El");
