@@ -1397,7 +1397,7 @@ reconcile_one(struct run *r, const char *key)
 				lifecycle_tag(r, key, ids[0], contact, tag, "merged_in_ats", 1);
 				r->rep.rows[r->rep.nrows - 1].desired = xstrdup(survivor);
 				r->rep.rows[r->rep.nrows - 1].error = xstrdup("merged in the ATS into a "
-				    "candidate with a contact of its own: this contact gets the archive tag");
+				    "candidate with a contact of its own: the archive tag goes on this contact");
 			}
 			goto done;
 		}
