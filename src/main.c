@@ -17,6 +17,7 @@
 #include "json.h"
 #include "lambda.h"
 #include "log.h"
+#include "login.h"
 #include "mapping.h"
 #include "opts.h"
 #include "run.h"
@@ -439,74 +440,46 @@ cmd_status(const struct config *cfg, const struct cli *cli)
 	return rc;
 }
 
-/* auth keap (--code CODE --redirect-uri URI | --refresh-token TOKEN): put the
- * first Keap OAuth tokens into the state. */
+/* auth keap (--login | --code-file FILE | --refresh-token-file FILE): put the
+ * first Keap OAuth tokens into the state (login.c). */
 static enum rc
 cmd_auth(const struct config *cfg, const struct cli *cli)
 {
 	const char *refresh = cli_value(cli, OPT_REFRESH_TOKEN), *code = cli_value(cli, OPT_CODE);
-	const char *redirect = cli_value(cli, OPT_REDIRECT_URI);
-	struct state *st = NULL;
-	struct http *h = NULL;
-	struct auth *a = NULL;
-	struct http_cfg hc = http_cfg_from(cfg);
-	struct auth_cfg ac;
-	struct s3state *s3 = NULL;
-	char *s3dir = NULL;
+	const char *rfile = cli_value(cli, OPT_REFRESH_TOKEN_FILE), *cfile = cli_value(cli, OPT_CODE_FILE);
+	int login = cli_value(cli, OPT_LOGIN) != NULL;
+	struct buf err = BUF_INIT;
+	char *secret = NULL;
+	enum auth_how how;
 	enum rc rc;
 
-	if (cli->npos != 1 || strcmp(cli->pos[0], "keap") != 0 || (refresh == NULL) == (code == NULL) ||
-	    (code != NULL && redirect == NULL)) {
-		fprintf(stderr, "usage: atsrecon auth keap (--code CODE --redirect-uri URI | "
-		    "--refresh-token TOKEN)\n");
+	if (cli->npos != 1 || strcmp(cli->pos[0], "keap") != 0 ||
+	    login + (refresh != NULL) + (code != NULL) + (rfile != NULL) + (cfile != NULL) != 1) {
+		fprintf(stderr, "usage: atsrecon auth keap (--login | --code-file FILE | "
+		    "--refresh-token-file FILE) [--redirect-uri URI]\n"
+		    "  FILE may be - for stdin\n");
 		return RC_USAGE;
 	}
-	if (strcmp(cfg_str(cfg, OPT_KEAP_AUTH), "oauth") != 0) {
-		log_error("auth", "keap.auth is \"%s\": API keys need no authorisation step",
-		    cfg_str(cfg, OPT_KEAP_AUTH));
-		return RC_CONFIG;
+	if (refresh != NULL || code != NULL)
+		log_warn("auth", "--%s puts a secret on the command line, where ps, /proc and the shell "
+		    "history show it; use --%s-file FILE (or - for stdin)%s instead",
+		    refresh ? "refresh-token" : "code", refresh ? "refresh-token" : "code",
+		    refresh ? "" : " or --login");
+	how = login ? AUTH_BY_LOGIN : (refresh != NULL || rfile != NULL) ? AUTH_BY_REFRESH : AUTH_BY_CODE;
+	if (rfile != NULL || cfile != NULL) {
+		if (login_read_secret(rfile ? rfile : cfile, &secret, &err) != 0) {
+			log_error("auth", "--%s: %s", rfile ? "refresh-token-file" : "code-file", err.p);
+			buf_free(&err);
+			return RC_USAGE;
+		}
+	} else if (refresh != NULL || code != NULL)
+		secret = xstrdup(refresh ? refresh : code);
+	rc = login_keap(cfg, how, secret);
+	if (secret != NULL) {
+		memset(secret, 0, strlen(secret));
+		free(secret);
 	}
-	memset(&ac, 0, sizeof(ac));
-	ac.mode = AUTH_OAUTH;
-	ac.token_url = cfg_str(cfg, OPT_KEAP_TOKEN_URL);
-	ac.client_id = cfg_str(cfg, OPT_KEAP_CLIENT_ID);
-	ac.client_secret = cfg_str(cfg, OPT_KEAP_CLIENT_SECRET);
-	ac.max_retries = cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
-	if (code != NULL && (ac.client_id == NULL || ac.client_secret == NULL)) {
-		log_error("auth", "--code needs keap.client_id and keap.client_secret");
-		return RC_CONFIG;
-	}
-	if (ac.client_id == NULL)
-		ac.client_id = "";	/* --refresh-token only stores; the first run refreshes */
-	if (ac.client_secret == NULL)
-		ac.client_secret = "";
-	if (cfg_str(cfg, OPT_STATE_URL) != NULL) {
-		/* a state kept in S3: work on a local copy under its lease, put it back */
-		if ((rc = s3state_begin(cfg, &s3dir, &s3)) != RC_OK)
-			return rc;
-	}
-	if ((rc = state_open(s3dir != NULL ? s3dir : cfg_str(cfg, OPT_STATE_DIR), STATE_RW, &st)) != RC_OK)
-		goto out;
-	if ((rc = http_new(&hc, &h)) != RC_OK || (rc = auth_new(&ac, h, st, &a)) != RC_OK)
-		goto out;
-	if (refresh != NULL) {
-		rc = auth_store_refresh_token(a, refresh);
-		if (rc == RC_OK)
-			log_info("auth", "stored the Keap refresh token in %s; the next run refreshes it",
-			    state_dir(st));
-	} else
-		rc = auth_exchange_code(a, code, redirect, mono_ms() + cfg_int(cfg, OPT_HTTP_TIMEOUT) * 3000);
-out:
-	auth_free(a);
-	http_free(h);
-	state_close(st);
-	if (s3 != NULL) {
-		enum rc e = rc == RC_OK ? s3state_commit(s3) : RC_OK;
-		if (e != RC_OK)
-			rc = e;
-		s3state_end(s3);
-		free(s3dir);
-	}
+	buf_free(&err);
 	return rc;
 }
 
