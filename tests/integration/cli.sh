@@ -90,6 +90,26 @@ check "state file is private (0600)" test "$(stat -c %a "$st/data.mdb")" = 600
 expect_rc 8 "status after auth is still stale (no good run)" "$ATSRECON" status --state-dir "$st" --json
 check "status --json" out_has '"last_good_run":null'
 expect_rc 2 "auth needs exactly one of --code and --refresh-token" "$ATSRECON" auth keap --state-dir "$st"
+# defect5_token_not_on_argv (issue 16 #5): the refresh token and the code come
+# from a file or stdin; the argv forms still work but warn (ps, shell history)
+printf 'RT-FILE-0006\n' >"$T_TMP/rt"
+chmod 600 "$T_TMP/rt"
+expect_rc 0 "defect5_token_not_on_argv: --refresh-token-file stores the token" "$ATSRECON" auth keap \
+	--refresh-token-file "$T_TMP/rt" --state-dir "$st"
+check "defect5_token_not_on_argv: the file form does not warn" bash -c "! grep -q 'command line' '$T_TMP/err'"
+check "defect5_token_not_on_argv: the token is not logged" bash -c "! grep -q RT-FILE-0006 '$T_TMP/err' '$T_TMP/out'"
+run bash -c "printf 'RT-STDIN-0007\n' | '$ATSRECON' auth keap --refresh-token-file - --state-dir '$st'"
+check "defect5_token_not_on_argv: --refresh-token-file - reads stdin (exit $RC)" test "$RC" = 0
+# (tests/integration/init.sh checks that a token read from stdin is the one the next run uses)
+expect_rc 0 "defect5_token_not_on_argv: the argv form still works" "$ATSRECON" auth keap --refresh-token RT-ARGV-0008 --state-dir "$st"
+check "defect5_token_not_on_argv: the argv form warns" err_has "puts a secret on the command line"
+check "defect5_token_not_on_argv: the warning does not show the token" bash -c "! grep -q RT-ARGV-0008 '$T_TMP/err'"
+run bash -c "printf '\n' | '$ATSRECON' auth keap --refresh-token-file - --state-dir '$st'"
+check "defect5_token_not_on_argv: an empty stdin is refused (exit $RC)" test "$RC" = 2
+expect_rc 2 "defect5_token_not_on_argv: a missing file is a usage error" "$ATSRECON" auth keap \
+	--refresh-token-file "$T_TMP/nope" --state-dir "$st"
+expect_rc 3 "defect5_token_not_on_argv: --code-file needs the client and redirect URI" "$ATSRECON" auth keap \
+	--code-file "$T_TMP/rt" --state-dir "$st"
 # Another process holds the lock (flock(1) takes the same flock(2) lock).
 flock "$st/lock" sleep 3 &
 T_PIDS+=($!)
