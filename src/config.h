@@ -66,4 +66,8 @@ void cfg_origin(const struct config *, enum opt_id, struct buf *out);
 /* The effective configuration as text, secrets redacted (atsrecon check). */
 void config_dump(const struct config *, struct buf *out);
 
+/* Appends "; did you mean \"X\"?" when one of choices ("a|b|c") is close to
+ * word by edit distance (at most a third of its length, 1..3), else nothing. */
+void did_you_mean(struct buf *out, const char *word, const char *choices);
+
 #endif

@@ -245,6 +245,17 @@ pick_tenant_config(const char *dir, const char *index_s, char **out, struct buf 
 	return rc;
 }
 
+/* Every error of a file, one "atsrecon: file:line: message" line each. */
+static void
+print_errors(const char *l)
+{
+	while (l != NULL) {
+		const char *nl = strchr(l, '\n');
+		fprintf(stderr, "atsrecon: %.*s\n", nl ? (int)(nl - l) : (int)strlen(l), l);
+		l = nl ? nl + 1 : NULL;
+	}
+}
+
 /* Builds the effective configuration: defaults < file < environment < flags. */
 static enum rc
 load_config(const struct cli *cli, struct config *cfg)
@@ -301,7 +312,7 @@ load_config(const struct cli *cli, struct config *cfg)
 	}
 out:
 	if (rc != RC_OK) {
-		fprintf(stderr, "atsrecon: %s\n", err.p ? err.p : rc_str(rc));
+		print_errors(err.p ? err.p : rc_str(rc));
 		config_free(cfg);
 	}
 	buf_free(&err);
@@ -345,7 +356,7 @@ cmd_check(const struct config *cfg)
 	/* the field mapping and stage tags are checked too (their Keap side is
 	 * checked against Keap's model by every run and by doctor) */
 	if (mapping_load(&m, cfg, &b) != RC_OK) {
-		fprintf(stderr, "atsrecon: %s\n", b.p);
+		print_errors(b.p);
 		buf_free(&b);
 		return RC_CONFIG;
 	}

@@ -27,6 +27,21 @@ check "malformed JSON error has file:line" err_has "$cfg:5: expected ',' or '}'"
 printf '{\n  "keap": {\n    "concurency": 2\n  }\n}\n' >"$cfg"
 expect_rc 3 "unknown key" "$ATSRECON" check -c "$cfg"
 check "unknown key error has file:line" err_has "$cfg:3: unknown key \"keap.concurency\""
+# issue 19: "did you mean", and every error of the file at once
+check "unknown key: did you mean" err_has 'unknown key "keap.concurency"; did you mean "concurrency"?'
+printf '{\n "keap": {\n  "auth": "oauht",\n  "client_secret_fil": "x"\n },\n "gaurds": {},\n "state": {"lease_ttl": "5x"}\n}\n' >"$cfg"
+expect_rc 3 "a file with four errors" "$ATSRECON" check -c "$cfg"
+check "enum value: did you mean (a swap of two letters)" err_has "$cfg:3: keap.auth: \"oauht\" is not one of oauth|pat|sak; did you mean \"oauth\"?"
+check "secret file key: did you mean" err_has "$cfg:4: unknown key \"keap.client_secret_fil\"; did you mean \"client_secret_file\"?"
+check "unknown section: did you mean" err_has "$cfg:6: unknown section \"gaurds\"; did you mean \"guards\"?"
+check "the fourth error is reported too" err_has "$cfg:7: state.lease_ttl: expected a duration"
+check "one line per error, each file:line: message" test "$(grep -c "^atsrecon: $cfg:[0-9]*: " "$T_TMP/err")" = 4
+printf '{ "keap": { "zzzzqq": 1 } }\n' >"$cfg"
+expect_rc 3 "a key like nothing known" "$ATSRECON" check -c "$cfg"
+check "... gets no suggestion" bash -c "! grep -q 'did you mean' '$T_TMP/err'"
+printf '{\n "fields": [\n  {"from": "frist_name", "to": "given_name"},\n  {"from": "email", "to": "emial:EMAIL1"},\n  {"from": "phone", "to": "phone:PHONE1", "ownr": "ats"}\n ]\n}\n' >"$cfg"
+expect_rc 3 "a mapping with three errors" "$ATSRECON" check -c "$cfg"
+check "mapping: every rule's error, each with its suggestion" test "$(grep -c "^atsrecon: $cfg:[345]: fields\[[012]\]: .*did you mean" "$T_TMP/err")" = 3
 printf '{ "guards": {\n "max_change_percent": "ten" } }\n' >"$cfg"
 expect_rc 3 "wrong type" "$ATSRECON" check -c "$cfg"
 check "wrong type error has file:line" err_has "$cfg:2: guards.max_change_percent: expected an integer, got a string"
