@@ -14,6 +14,7 @@
 #include "config.h"
 #include "doctor.h"
 #include "http.h"
+#include "init.h"
 #include "json.h"
 #include "lambda.h"
 #include "log.h"
@@ -48,6 +49,7 @@ static const struct cmdspec commands[] = {
 	{ "status", CMD_STATUS, "", "last good run; exit 8 when older than --stale-after" },
 	{ "doctor", CMD_DOCTOR, "", "preflight checks, each with its fix" },
 	{ "auth", CMD_AUTH, "keap", "store Keap OAuth tokens in the state" },
+	{ "init", CMD_INIT, "", "write a configuration from what Keap and the ATS hold" },
 	{ "lambda", CMD_LAMBDA, "", "AWS Lambda custom-runtime loop" },
 	{ "probe", CMD_PROBE, "URL", "one HTTPS GET with the configured TLS settings (diagnostic)" },
 	{ "version", CMD_VERSION, "", "versions of atsrecon and its libraries" },
@@ -288,7 +290,7 @@ load_config(const struct cli *cli, struct config *cfg)
 	for (i = 0; i < cli->nset; i++) {
 		const struct opt *o = &opt_table[cli->set[i].id];
 		if (o->section == NULL && o->type != OT_FLAG && cli->set[i].id != OPT_STALE_AFTER &&
-		    cli->set[i].id != OPT_FORMAT)
+		    cli->set[i].id != OPT_FORMAT && cli->set[i].id != OPT_LOGIN_TIMEOUT)
 			continue;	/* command-line-only values are read by the command */
 		if ((rc = config_set_cli(cfg, cli->set[i].id, cli->set[i].val, &err)) != RC_OK)
 			goto out;
@@ -590,6 +592,18 @@ main(int argc, char **argv)
 	case CMD_PROBE: rc = cmd_probe(&cfg, &cli); break;
 	case CMD_STATUS: rc = cmd_status(&cfg, &cli); break;
 	case CMD_AUTH: rc = cmd_auth(&cfg, &cli); break;
+	case CMD_INIT: {
+		struct init_opts io;
+		memset(&io, 0, sizeof(io));
+		io.ats = cli_value(&cli, OPT_INIT_ATS);
+		io.out = cfg_str(&cfg, OPT_INIT_OUT) ? cfg_str(&cfg, OPT_INIT_OUT) : "atsrecon.jsonc";
+		io.out = cli_value(&cli, OPT_INIT_OUT) ? cli_value(&cli, OPT_INIT_OUT) : io.out;
+		io.non_interactive = cli_value(&cli, OPT_NON_INTERACTIVE) != NULL;
+		io.login = cli_value(&cli, OPT_LOGIN) != NULL;
+		io.self = argv[0];
+		rc = cli.npos == 0 ? init_main(&cfg, &io) : RC_USAGE;
+		break;
+	}
 	case CMD_RUN:
 	case CMD_PLAN:
 	case CMD_APPLY: rc = cmd_run(&cfg, &cli); break;

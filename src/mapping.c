@@ -32,6 +32,7 @@ mapping_free(struct mapping *m)
 		free(r->key);
 		strv_free(r->map_from, r->nmap);
 		strv_free(r->map_to, r->nmap);
+		strv_free(r->confirm, r->nconfirm);
 		free(r->custom_id);
 		free(r->custom_type);
 		strv_free(r->options, r->noptions);
@@ -104,7 +105,7 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 	const char *from = json_str(f, "from"), *to = json_str(f, "to"), *owner = json_str(f, "owner");
 	const char *null = json_str(f, "null"), *constant = json_str(f, "constant");
 	const cJSON *map = json_get(f, "map"), *it;
-	static const char *const keys[] = { "from", "to", "owner", "map", "null", "constant" };
+	static const char *const keys[] = { "from", "to", "owner", "map", "null", "constant", "confirm" };
 
 	snprintf(what, sizeof(what), "fields[%zu]", i);
 	r->line = json_line_of(&cfg->lines, f);
@@ -116,8 +117,9 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 	cJSON_ArrayForEach(it, f)
 		if (!in_list(it->string, keys, ARRAY_LEN(keys))) {
 			where(cfg, it, what, err);
-			buf_addf(err, "unknown key \"%s\" (from, to, owner, map, null, constant)", it->string);
-			did_you_mean(err, it->string, "from|to|owner|map|null|constant");
+			buf_addf(err, "unknown key \"%s\" (from, to, owner, map, null, constant, confirm)",
+			    it->string);
+			did_you_mean(err, it->string, "from|to|owner|map|null|constant|confirm");
 			return RC_CONFIG;
 		}
 	if ((from == NULL) == (constant == NULL)) {
@@ -201,6 +203,34 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 		}
 		r->nmap = n;
 		free(kv);
+	}
+	if (json_get(f, "confirm") != NULL) {
+		const cJSON *cf = json_get(f, "confirm");
+		if (!cJSON_IsArray(cf)) {
+			where(cfg, cf, what, err);
+			buf_adds(err, "\"confirm\" must be a list of the map's keys");
+			return RC_CONFIG;
+		}
+		cJSON_ArrayForEach(it, cf) {
+			size_t k;
+			int found = 0;
+			for (k = 0; cJSON_IsString(it) && k < r->nmap; k++)
+				if (strcmp(r->map_from[k], it->valuestring) == 0)
+					found = 1;
+			if (!found) {
+				where(cfg, it, what, err);
+				buf_adds(err, "\"confirm\" names ");
+				if (cJSON_IsString(it)) {
+					buf_addc(err, '"');
+					text_escape(err, it->valuestring, strlen(it->valuestring));
+					buf_adds(err, "\", which is not a key of \"map\"");
+				} else
+					buf_adds(err, "a value that is not a string");
+				return RC_CONFIG;
+			}
+			r->confirm = xrealloc(r->confirm, (r->nconfirm + 1) * sizeof(char *));
+			r->confirm[r->nconfirm++] = xstrdup(it->valuestring);
+		}
 	}
 	return RC_OK;
 }
