@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 
 #include "ats.h"
 #include "auth.h"
+#include "csv.h"
 #include "http.h"
 #include "json.h"
 #include "keap.h"
@@ -64,6 +66,12 @@ set_free(struct strset *s)
 {
 	strv_free(s->v, s->n);
 	memset(s, 0, sizeof(*s));
+}
+
+static void
+jstr(struct buf *b, const char *s)
+{
+	json_escape(b, s, strlen(s));
 }
 
 struct ctx {
@@ -172,6 +180,7 @@ ask_setting(struct ctx *c, enum opt_id id, const char *question)
 		if (login_read_secret(a, &s, &err) != 0)
 			log_error("init", "%s", err.p);
 		else if (config_set_secret(c->cfg, id, s, &err) == RC_OK) {
+			c->cfg->v[id].src = SRC_CLI;
 			free(c->secret_path[id]);
 			c->secret_path[id] = realpath(a, NULL);
 			rc = 0;
@@ -266,6 +275,10 @@ gather_answers(struct ctx *c)
 	for (i = 0; i < n; i++) {
 		char env[128];
 		if (cfg_str(cfg, ids[i]) != NULL)
+			continue;
+		/* the redirect URI is needed only to authorise (a state with tokens, or
+		 * `auth keap --login` later, needs none from init) */
+		if (ids[i] == OPT_KEAP_REDIRECT_URI && !c->interactive)
 			continue;
 		if (c->interactive) {
 			if (ask_setting(c, ids[i], qs[i]) != 0)
@@ -408,6 +421,8 @@ out:
 	return rc;
 }
 
+static enum rc propose_columns(struct ctx *);
+
 static enum rc
 on_candidate(void *arg, const struct candidate *cand)
 {
@@ -435,6 +450,8 @@ read_ats(struct ctx *c, struct http *h)
 
 	memset(&ref, 0, sizeof(ref));
 	memset(&pull, 0, sizeof(pull));
+	if (strcmp(c->cfg->v[OPT_ATS_KIND].str, "file") == 0 && (rc = propose_columns(c)) != RC_OK)
+		return rc;
 	if ((rc = ats_open(c->cfg, h, &a)) != RC_OK)
 		return rc;
 	a->deadline_ms = mono_ms() + 10 * 60 * 1000;
@@ -463,6 +480,193 @@ read_ats(struct ctx *c, struct http *h)
 		    c->capped ? ", the first ones" : "");
 	ats_ref_free(&ref);
 	ats_close(a);
+	return rc;
+}
+
+/* --------------------------------------------------- export file columns */
+
+static void
+norm_name(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 1 < size; s++)
+		if (isalnum((unsigned char)*s))
+			out[n++] = (char)tolower((unsigned char)*s);
+	out[n] = '\0';
+}
+
+static const struct {
+	const char *field;
+	const char *names;	/* normalised header names, "|"-separated */
+	int multi;		/* email, phone: every matching column */
+} col_names[] = {
+	{ "id", "id|applicantid|candidateid|personid|applicant|candidate|profileid", 0 },
+	{ "first_name", "firstname|givenname|first", 0 },
+	{ "last_name", "lastname|surname|familyname|last", 0 },
+	{ "name", "name|fullname|candidatename|applicantname", 0 },
+	{ "email", "email|emailaddress|workemail|personalemail|otheremail|email2|secondaryemail", 1 },
+	{ "phone", "phone|phonenumber|mobile|mobilephone|cell|telephone|otherphone", 1 },
+	{ "title", "title|jobtitle|currenttitle|headline", 0 },
+	{ "company", "company|currentcompany|employer", 0 },
+	{ "stage", "stage|currentstage|interviewstage|pipelinestage", 0 },
+	{ "status", "status|applicationstatus|candidatestatus", 0 },
+	{ "job", "job|jobname|position|requisition|posting|opening", 0 },
+	{ "source", "source|candidatesource|applicationsource", 0 },
+	{ "referrer", "referrer|referredby", 0 },
+	{ "applied_at", "dateapplied|applied|appliedat|applieddate|applicationdate", 0 },
+	{ "updated_at", "updated|updatedat|lastupdated|lastactivity|modified|dateupdated", 0 },
+	{ "created_at", "created|createdat|datecreated", 0 },
+	{ "anonymized", "anonymized|anonymised|gdprerased|erased", 0 },
+};
+
+static int
+name_in(const char *n, const char *names)
+{
+	size_t nl = strlen(n);
+	const char *p = names;
+
+	while (p != NULL && *p != '\0') {
+		const char *bar = strchr(p, '|');
+		size_t l = bar ? (size_t)(bar - p) : strlen(p);
+		if (l == nl && strncmp(p, n, l) == 0)
+			return 1;
+		p = bar ? bar + 1 : NULL;
+	}
+	return 0;
+}
+
+/* The header of an export file (CSV header cells, or the keys of the first
+ * JSON line). 0, or -1 (said). */
+static int
+read_header(const char *path, int jsonl, struct strset *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), bom = 0, r = -1;
+	struct csv cs;
+	struct csv_row row;
+	size_t i;
+
+	if (fd < 0) {
+		log_error("init", "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	memset(&row, 0, sizeof(row));
+	if (csv_init(&cs, fd, ',', 1 << 20, 4096, &bom) != 0) {
+		log_error("init", "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (jsonl) {
+		if (csv_line(&cs, &row) == 1 && row.nf == 1) {
+			size_t len;
+			const char *t = csv_field(&row, 0, &len);
+			struct buf err = BUF_INIT;
+			cJSON *j = json_parse(t, len, &err), *it;
+			if (cJSON_IsObject(j)) {
+				cJSON_ArrayForEach(it, j)
+					set_add(out, it->string);
+				r = 0;
+			}
+			if (j != NULL)
+				cJSON_Delete(j);
+			buf_free(&err);
+		}
+	} else {
+		char delims[] = { ';', '\t' };
+		if (csv_next(&cs, &row) == 1 && row.bad == NULL) {
+			for (i = 0; row.nf == 1 && i < sizeof(delims); i++) {
+				/* one cell: perhaps another delimiter */
+				csv_row_free(&row);
+				memset(&row, 0, sizeof(row));
+				csv_free(&cs);
+				lseek(fd, 0, SEEK_SET);
+				if (csv_init(&cs, fd, delims[i], 1 << 20, 4096, &bom) != 0 ||
+				    csv_next(&cs, &row) != 1)
+					break;
+			}
+			for (i = 0; i < row.nf; i++) {
+				size_t len;
+				const char *f = csv_field(&row, i, &len);
+				char *cell = xstrndup(f, len), *s = cell, *e;
+				while (*s == ' ' || *s == '\t')
+					s++;
+				e = s + strlen(s);
+				while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+					*--e = '\0';
+				set_add(out, s);
+				free(cell);
+			}
+			r = 0;
+		}
+	}
+	if (r != 0)
+		log_error("init", "%s: no header row could be read", path);
+	csv_row_free(&row);
+	csv_free(&cs);
+	close(fd);
+	return r;
+}
+
+/* ats.columns from the header, when it is not set. */
+static enum rc
+propose_columns(struct ctx *c)
+{
+	const char *path = cfg_str(c->cfg, OPT_ATS_FILE), *fmt = cfg_str(c->cfg, OPT_ATS_FORMAT);
+	struct strset hdr;
+	struct buf j = BUF_INIT, err = BUF_INIT, used = BUF_INIT;
+	size_t i, k, nl;
+	int jsonl, have_first = 0;
+	enum rc rc = RC_OK;
+
+	if (cfg_str(c->cfg, OPT_ATS_COLUMNS) != NULL || path == NULL)
+		return RC_OK;
+	nl = strlen(path);
+	jsonl = strcmp(fmt, "jsonl") == 0 || (strcmp(fmt, "auto") == 0 && ((nl > 6 &&
+	    strcasecmp(path + nl - 6, ".jsonl") == 0) || (nl > 7 && strcasecmp(path + nl - 7, ".ndjson") == 0)));
+	memset(&hdr, 0, sizeof(hdr));
+	if (read_header(path, jsonl, &hdr) != 0)
+		return RC_CONFIG;
+	buf_adds(&j, "{");
+	for (k = 0; k < ARRAY_LEN(col_names); k++) {
+		struct buf cols = BUF_INIT;
+		size_t n = 0;
+		if (strcmp(col_names[k].field, "name") == 0 && have_first)
+			continue;
+		for (i = 0; i < hdr.n; i++) {
+			char nn[128], mark[140];
+			norm_name(hdr.v[i], nn, sizeof(nn));
+			snprintf(mark, sizeof(mark), "|%zu|", i);
+			if (!name_in(nn, col_names[k].names) || (used.p && strstr(used.p, mark)))
+				continue;
+			if (n > 0 && !col_names[k].multi)
+				break;
+			buf_adds(&cols, n ? ", " : "");
+			jstr(&cols, hdr.v[i]);
+			buf_addf(&used, "|%zu|", i);
+			n++;
+		}
+		if (n > 0) {
+			if (strcmp(col_names[k].field, "first_name") == 0 ||
+			    strcmp(col_names[k].field, "last_name") == 0)
+				have_first = 1;
+			buf_addf(&j, "%s\"%s\": %s%s%s", j.len > 1 ? ", " : "", col_names[k].field,
+			    n > 1 ? "[" : "", cols.p, n > 1 ? "]" : "");
+		}
+		buf_free(&cols);
+	}
+	buf_adds(&j, "}");
+	if (strstr(j.p, "\"id\"") == NULL) {
+		log_error("init", "%s: no column looks like the candidate id (header: %zu columns); set "
+		    "ats.columns in -c FILE (see atsrecon.conf(5))", path, hdr.n);
+		rc = RC_CONFIG;
+	} else {
+		config_set_cli(c->cfg, OPT_ATS_COLUMNS, j.p, &err);
+		printf("%s: %zu columns; ats.columns proposed from the header: %s\n", path, hdr.n, j.p);
+	}
+	set_free(&hdr);
+	buf_free(&j);
+	buf_free(&err);
+	buf_free(&used);
 	return rc;
 }
 
@@ -615,12 +819,6 @@ guess_option(const char *source, const struct keap_field *f, int *sure)
 }
 
 /* ---------------------------------------------------------------- writing */
-
-static void
-jstr(struct buf *b, const char *s)
-{
-	json_escape(b, s, strlen(s));
-}
 
 /* Writes a secret typed or given inline to <outdir>/credentials/<name>
  * (0600, its directory 0700); the path into *path. */
