@@ -55,9 +55,10 @@ did_you_mean(struct buf *out, const char *word, const char *choices)
 	const char *c = choices, *best = NULL;
 	size_t best_len = 0, best_d = 99, wl = strlen(word), limit;
 
-	/* a third of the word, at least 1, at most 3: "concurency" finds
-	 * "concurrency", "x" finds nothing */
-	limit = wl / 3 < 1 ? 1 : wl / 3 > 3 ? 3 : wl / 3;
+	/* a third of the word, at most 3 ("concurency" finds "concurrency",
+	 * "oauht" finds "oauth"); words shorter than 3 only differ in case or
+	 * '-'/'_' ("x" finds nothing) */
+	limit = wl < 3 ? 0 : wl / 3 < 1 ? 1 : wl / 3 > 3 ? 3 : wl / 3;
 	while (c != NULL && *c != '\0') {
 		const char *bar = strchr(c, '|');
 		size_t cl = bar ? (size_t)(bar - c) : strlen(c), d;
@@ -75,7 +76,8 @@ did_you_mean(struct buf *out, const char *word, const char *choices)
 		}
 		c = bar ? bar + 1 : NULL;
 	}
-	if (best != NULL && best_d <= limit && best_d > 0) {
+	if (best != NULL && best_d <= limit && !(strlen(word) == best_len &&
+	    strncmp(word, best, best_len) == 0)) {
 		buf_adds(out, "; did you mean \"");
 		buf_add(out, best, best_len);
 		buf_adds(out, "\"?");
