@@ -211,7 +211,8 @@ const struct opt opt_table[OPT__MAX] = {
 		NULL, "link to the report, added to every alert" },
 
 	[OPT_FIELDS] = { "fields", NULL, NULL, 0, OT_JSON, NULL, 0, 0, NULL, 0, 0, NULL,
-		"field mapping: [{from, to, owner, map, null}]" },
+		"field mapping: [{from, to, owner, map, null, confirm}]; confirm lists map keys "
+		"atsrecon init guessed (doctor warns until a person removes it)" },
 	[OPT_STAGE_TAGS] = { "stage_tags", NULL, NULL, 0, OT_JSON, NULL, 0, 0, NULL, 0, 0, NULL,
 		"stage → tag: {category, by_status, by_stage}" },
 };
