@@ -84,6 +84,7 @@ struct ctx {
 	struct keap_tags tags;
 	int have_model, have_tags;
 	struct strset stages, sources, statuses, jobs;
+	struct strset reasons;		/* "name (hired)" / "name": archive or rejection reasons */
 	long ncand;
 	int capped;
 	int ref_stages, ref_sources;	/* the driver's reference lists were read */
@@ -462,6 +463,12 @@ read_ats(struct ctx *c, struct http *h)
 				set_add(&c->stages, ref.stages.v[i].name);
 			for (i = 0; i < ref.sources.n; i++)
 				set_add(&c->sources, ref.sources.v[i].name);
+			for (i = 0; i < ref.reasons.n; i++) {
+				char *r = xasprintf("%s%s", ref.reasons.v[i].name,
+				    ref.reasons.v[i].flag ? " (hired)" : "");
+				set_add(&c->reasons, r);
+				free(r);
+			}
 			c->ref_stages = ref.stages.n > 0;
 			c->ref_sources = ref.sources.n > 0;
 		} else
@@ -1050,6 +1057,16 @@ write_stage_tags(struct ctx *c, struct buf *b)
 		jstr(b, t.p);
 		buf_free(&t);
 	}
+	if (c->reasons.n > 0) {
+		buf_addf(b, "\n      // the ATS's %s reasons (a candidate archived with one is \"rejected\", "
+		    "with\n      // one marked (hired) \"hired\"):", strcmp(cfg_str(c->cfg, OPT_ATS_KIND),
+		    "lever") == 0 ? "archive" : "rejection");
+		for (i = 0; i < c->reasons.n; i++) {
+			int nl = strchr(c->reasons.v[i], '\n') != NULL;
+			if (!nl)
+				buf_addf(b, "%s %s", i % 4 == 0 ? "\n      //" : ",", c->reasons.v[i]);
+		}
+	}
 	buf_adds(b, "\n    },\n    \"by_stage\": {");
 	for (i = 0; i < c->stages.n; i++) {
 		struct buf t = BUF_INIT;
@@ -1286,6 +1303,7 @@ out:
 	set_free(&c.sources);
 	set_free(&c.statuses);
 	set_free(&c.jobs);
+	set_free(&c.reasons);
 	for (i = 0; i < OPT__MAX; i++)
 		free(c.secret_path[i]);
 	free(c.outdir);
