@@ -490,7 +490,6 @@ login_keap(const struct config *cfg, enum auth_how how, const char *secret)
 		ac.client_id = "";	/* a refresh token is only stored; the first run refreshes */
 	if (ac.client_secret == NULL)
 		ac.client_secret = "";
-	hc.ca_file = NULL;
 	memset(&hc, 0, sizeof(hc));
 	hc.ca_file = cfg_str(cfg, OPT_HTTP_CA_FILE);
 	hc.connect_timeout_ms = (long)cfg_int(cfg, OPT_HTTP_CONNECT_TIMEOUT) * 1000;
