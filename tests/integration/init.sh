@@ -219,7 +219,7 @@ start_fake greenhouse --limit-per-window 100000 --idle-timeout 600 || { t_done; 
 GU=$FAKE_URL
 seed greenhouse "$GU"
 
-# --- init, answered in a terminal (Greenhouse; the Keap tokens from the login above)
+# --- init, answered in a terminal (Greenhouse; a new state: init authorises Keap)
 mkdir -p "$T_TMP/i1"
 tm -f /dev/null new-session -d -s init -x 250 -y 80 -c "$T_TMP/i1" \
 	"env $(env_for greenhouse "$GU" | tr '\n' ' ') '$ATSRECON' init --out '$T_TMP/i1/atsrecon.jsonc' --log-format text 2>'$T_TMP/i1.err'; echo \$? >'$T_TMP/i1.rc'; sleep 120"
@@ -231,7 +231,9 @@ wait_screen init "Greenhouse user id" && type_line init 4711
 wait_screen init "Keap app client id" && type_line init atsrecon-test-client
 wait_screen init "Keap app client secret" && type_line init atsrecon-test-secret	# pasted: goes to a 0600 file
 wait_screen init "redirect URI registered" && type_line init "$REDIRECT"
-wait_screen init "state directory" && type_line init "$T_TMP/st-login"
+wait_screen init "state directory" && type_line init "$T_TMP/st-i1"
+check "init (terminal): with no Keap tokens it shows the authorize URL" wait_screen init "/app/oauth/authorize?"
+type_line init "$(approve "$(authorize_url init)")"
 check "init (terminal): ends" wait_file "$T_TMP/i1.rc" 180
 check "init (terminal): exit 0 (got $(cat "$T_TMP/i1.rc" 2>/dev/null))" test "$(cat "$T_TMP/i1.rc" 2>/dev/null)" = 0
 screen init >"$T_TMP/i1.screen"
@@ -252,7 +254,7 @@ expect_rc 0 "init (terminal): atsrecon doctor passes" env $(env_for greenhouse "
 check "init (terminal): doctor has 0 fail" out_has ", 0 fail,"
 check "init (terminal): doctor names the guessed source" bash -c "grep '^warn  keap.confirm' '$T_TMP/out' | grep -q '\"Meetups\" -> '"
 expect_rc 0 "init (terminal): the first dry run" env $(env_for greenhouse "$GU") "$ATSRECON" run --dry-run -c "$G1" --log-level warn
-check "init (terminal): the dry run reports no invalid_value" no_invalid "$T_TMP/st-login"
+check "init (terminal): the dry run reports no invalid_value" no_invalid "$T_TMP/st-i1"
 tm kill-session -t init
 
 # --- init --non-interactive, every source
