@@ -307,3 +307,11 @@ ats_close(struct ats *a)
 	free(a->sync_out);
 	free(a);
 }
+
+void
+ats_ref_free(struct ats_ref *r)
+{
+	ats_idmap_free(&r->stages);
+	ats_idmap_free(&r->sources);
+	ats_idmap_free(&r->reasons);
+}

@@ -155,6 +155,14 @@ struct ats_pull {
 	int skipped;		/* malformed source records left out (export file) */
 };
 
+/* A source's reference lists, for `atsrecon init`: every stage a job can be
+ * in (names), every source, and the archive/rejection reasons (flag: Lever's
+ * "hired" type). */
+struct ats_ref {
+	struct ats_idmap stages, sources, reasons;
+};
+void ats_ref_free(struct ats_ref *);
+
 /* Driver flags. */
 #define ATS_F_FULL_ONLY 0x1	/* every listing is complete (an export file): each run is a
 				 * full sweep; pull_window is never called */
@@ -186,6 +194,9 @@ struct ats_driver {
 	 * error (a->degraded, a->degraded_note). */
 	enum rc (*lookups)(struct ats *);
 	void (*close)(struct ats *);
+	/* Optional (NULL: init learns the values from the candidates alone): the
+	 * source's reference lists, after open. */
+	enum rc (*reference)(struct ats *, struct ats_ref *);
 };
 
 /* What every driver instance is given. */

@@ -937,8 +937,34 @@ gh_close(struct ats *a)
 	a->priv = NULL;
 }
 
+/* For init: the sources, every job's interview stages (by name, once each)
+ * and the rejection reasons. */
+static enum rc
+gh_reference(struct ats *a, struct ats_ref *r)
+{
+	struct gh *g = a->priv;
+	static const char *const paths[] = { "job_interview_stages", "rejection_reasons" };
+	struct ats_idmap *maps[] = { &r->stages, &r->reasons };
+	size_t i;
+	enum rc rc;
+
+	if ((rc = load_maps(a)) != RC_OK)
+		return rc;
+	for (i = 0; i < g->sources.n; i++)
+		ats_idmap_add(&r->sources, g->sources.v[i].id, g->sources.v[i].name, 0);
+	for (i = 0; i < ARRAY_LEN(paths); i++) {
+		char *url = xasprintf("%s/%s?per_page=500", g->base, paths[i]);
+		rc = list_pages(a, url, collect_names, maps[i], NULL);
+		free(url);
+		if (rc != RC_OK)
+			return rc;
+	}
+	return RC_OK;
+}
+
 const struct ats_driver ats_greenhouse = {
 	.name = "greenhouse",
+	.reference = gh_reference,
 	.open = gh_open,
 	.pull_window = gh_pull_window,
 	.pull_all = gh_pull_all,

@@ -1072,8 +1072,27 @@ lv_close(struct ats *a)
 	a->priv = NULL;
 }
 
+/* For init: the pipeline stages and the archive reasons. */
+static enum rc
+lv_reference(struct ats *a, struct ats_ref *r)
+{
+	struct lv *l = a->priv;
+	size_t i;
+	enum rc rc;
+
+	if ((rc = need_stages(a)) != RC_OK)
+		return rc;
+	for (i = 0; i < l->stages.n; i++)
+		ats_idmap_add(&r->stages, l->stages.v[i].id, l->stages.v[i].name, 0);
+	for (i = 0; i < l->reasons.n; i++)
+		ats_idmap_add(&r->reasons, l->reasons.v[i].id, l->reasons.v[i].name,
+		    l->reasons.v[i].flag);
+	return RC_OK;
+}
+
 const struct ats_driver ats_lever = {
 	.name = "lever",
+	.reference = lv_reference,
 	.open = lv_open,
 	.pull_window = lv_pull_window,
 	.pull_all = lv_pull_all,

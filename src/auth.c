@@ -91,8 +91,8 @@ load_tokens(struct auth *a)
 		return RC_OK;
 	rc = state_get(a->state, DB_TOKENS, TOKENS_KEY, &v);
 	if (rc == RC_RECORD) {
-		log_error("auth", "no Keap tokens in the state; run `atsrecon auth keap --code CODE "
-		    "--redirect-uri URI` (or --refresh-token TOKEN) once");
+		log_error("auth", "no Keap tokens in the state; run `atsrecon auth keap --login` "
+		    "(or --refresh-token-file FILE) once");
 		rc = RC_AUTH;
 		goto out;
 	}
@@ -214,10 +214,14 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 		struct buf safe = BUF_INIT;
 		e = json_str(j, "error");
 		text_escape(&safe, e ? e : "no error code", strlen(e ? e : "no error code"));
-		if (e != NULL && (strcmp(e, "invalid_grant") == 0 || strcmp(e, "invalid_request") == 0))
+		if (e != NULL && strcmp(e, "invalid_grant") == 0 && strstr(what, "code") != NULL)
+			log_error("auth", "%s: Keap refused the code (%s): it expired (codes live a few "
+			    "minutes), was already used, or was issued for another client or redirect URI; "
+			    "run `atsrecon auth keap --login` again and paste the new address at once",
+			    what, safe.p);
+		else if (e != NULL && (strcmp(e, "invalid_grant") == 0 || strcmp(e, "invalid_request") == 0))
 			log_error("auth", "%s: Keap answered %s: the authorisation is gone; run `atsrecon "
-			    "auth keap --code CODE --redirect-uri URI` (or --refresh-token TOKEN) to "
-			    "authorise again", what, safe.p);
+			    "auth keap --login` (or --refresh-token-file FILE) to authorise again", what, safe.p);
 		else
 			log_error("auth", "%s: Keap answered HTTP %ld (%s); check keap.client_id and "
 			    "keap.client_secret", what, job.resp.status, safe.p);

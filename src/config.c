@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,85 @@
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define SECRET_MAX_BYTES (64 * 1024)
+
+static int
+same_char(int a, int b)
+{
+	a = tolower(a);
+	b = tolower(b);
+	return a == b || ((a == '-' || a == '_') && (b == '-' || b == '_'));
+}
+
+/* Edit distance (insert, delete, substitute, swap two neighbours: the typos
+ * people make), case-insensitive, '-' and '_' alike; capped at 9. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[65][65];
+
+	if (la > 64 || lb > 64)
+		return 9;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			size_t sub = d[i - 1][j - 1] + !same_char((unsigned char)a[i - 1],
+			    (unsigned char)b[j - 1]);
+			size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1, best;
+			best = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+			if (i > 1 && j > 1 && same_char((unsigned char)a[i - 1], (unsigned char)b[j - 2]) &&
+			    same_char((unsigned char)a[i - 2], (unsigned char)b[j - 1]) &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb] > 9 ? 9 : d[la][lb];
+}
+
+void
+did_you_mean(struct buf *out, const char *word, const char *choices)
+{
+	const char *c = choices, *best = NULL;
+	size_t best_len = 0, best_d = 99, wl = strlen(word), limit;
+
+	/* a third of the word, at most 3 ("concurency" finds "concurrency",
+	 * "oauht" finds "oauth"); words shorter than 3 only differ in case or
+	 * '-'/'_' ("x" finds nothing) */
+	limit = wl < 3 ? 0 : wl / 3 < 1 ? 1 : wl / 3 > 3 ? 3 : wl / 3;
+	while (c != NULL && *c != '\0') {
+		const char *bar = strchr(c, '|');
+		size_t cl = bar ? (size_t)(bar - c) : strlen(c), d;
+		char cand[65];
+
+		if (cl < sizeof(cand)) {
+			memcpy(cand, c, cl);
+			cand[cl] = '\0';
+			d = edit_distance(word, cand);
+			if (d < best_d) {
+				best_d = d;
+				best = c;
+				best_len = cl;
+			}
+		}
+		c = bar ? bar + 1 : NULL;
+	}
+	if (best != NULL && best_d <= limit && !(strlen(word) == best_len &&
+	    strncmp(word, best, best_len) == 0)) {
+		buf_adds(out, "; did you mean \"");
+		buf_add(out, best, best_len);
+		buf_adds(out, "\"?");
+	}
+}
+
+/* Starts a new error line in err (errors of one file are all reported). */
+static void
+err_line(struct buf *err)
+{
+	if (err->len > 0)
+		buf_addc(err, '\n');
+}
 
 static void
 val_clear(struct cfg_val *v)
@@ -77,6 +157,7 @@ store_text(const struct opt *o, const char *text, struct cfg_val *v, struct buf 
 		}
 		if (!ok) {
 			buf_addf(msg, "\"%s\" is not one of %s", text, o->choices);
+			did_you_mean(msg, text, o->choices);
 			return -1;
 		}
 		break;
@@ -213,6 +294,7 @@ enum rc
 config_finish(struct config *c, struct buf *err)
 {
 	size_t i;
+	int nerr = 0;
 
 	for (i = 0; i < OPT__MAX; i++) {
 		struct cfg_val *v = &c->v[i];
@@ -227,10 +309,10 @@ config_finish(struct config *c, struct buf *err)
 		free(s);
 		if (bad) {
 			cfg_origin(c, (enum opt_id)i, &where);
+			err_line(err);
 			buf_addf(err, "%s: %s.%s: %s", where.p, opt_table[i].section, opt_table[i].key, msg.p);
 			buf_free(&where);
-			buf_free(&msg);
-			return RC_CONFIG;
+			nerr++;
 		}
 		buf_free(&msg);
 	}
@@ -238,12 +320,13 @@ config_finish(struct config *c, struct buf *err)
 	    strstr(cfg_str(c, OPT_MATCH_EXTERNAL_ID_FORMAT), "{id}") == NULL) {
 		struct buf where = BUF_INIT;
 		cfg_origin(c, OPT_MATCH_EXTERNAL_ID_FORMAT, &where);
+		err_line(err);
 		buf_addf(err, "%s: match.external_id_format: \"%s\" has no {id} (e.g. \"{id}\" or "
 		    "\"{ats}:{id}\")", where.p, cfg_str(c, OPT_MATCH_EXTERNAL_ID_FORMAT));
 		buf_free(&where);
-		return RC_CONFIG;
+		nerr++;
 	}
-	return RC_OK;
+	return nerr ? RC_CONFIG : RC_OK;
 }
 
 static void
@@ -298,10 +381,41 @@ node_type_ok(const struct opt *o, const cJSON *node, struct buf *msg)
 	return ok;
 }
 
-static enum rc
+/* "k1|k2|..." of a section's keys (secrets also as KEY_file), or of every
+ * section when section is NULL. */
+static void
+known_names(struct buf *out, const char *section)
+{
+	size_t i;
+
+	for (i = 0; i < OPT__MAX; i++) {
+		const struct opt *o = &opt_table[i];
+		if (o->section == NULL)
+			continue;
+		if (section == NULL) {
+			struct buf probe = BUF_INIT;
+			buf_addf(&probe, "|%s|", o->section);
+			if (out->p == NULL || strstr(out->p, probe.p) == NULL) {
+				if (out->len == 0)
+					buf_addc(out, '|');
+				buf_addf(out, "%s|", o->section);
+			}
+			buf_free(&probe);
+			continue;
+		}
+		if (o->key == NULL || strcmp(o->section, section) != 0)
+			continue;
+		buf_addf(out, "%s|", o->key);
+		if (o->flags & OF_SECRET)
+			buf_addf(out, "%s_file|", o->key);
+	}
+}
+
+static int
 load_section(struct config *c, const cJSON *sec, struct buf *err)
 {
 	const cJSON *item;
+	int nerr = 0;
 
 	cJSON_ArrayForEach(item, sec) {
 		int is_file = 0, line = json_line_of(&c->lines, item);
@@ -311,25 +425,36 @@ load_section(struct config *c, const cJSON *sec, struct buf *err)
 		int rc;
 
 		if (id == OPT__MAX) {
+			struct buf names = BUF_INIT;
+			err_line(err);
 			buf_addf(err, "%s:%d: unknown key \"", c->path, line);
 			text_escape(err, sec->string, strlen(sec->string));
 			buf_addc(err, '.');
 			text_escape(err, item->string, strlen(item->string));
 			buf_adds(err, "\"");
-			return RC_CONFIG;
+			known_names(&names, sec->string);
+			if (names.p != NULL)
+				did_you_mean(err, item->string, names.p);
+			buf_free(&names);
+			nerr++;
+			continue;
 		}
 		o = &opt_table[id];
 		if (c->v[id].src == SRC_FILE) {
+			err_line(err);
 			buf_addf(err, "%s:%d: \"%s.%s\" is set twice (as %s and %s_file)", c->path, line,
 			    o->section, o->key, o->key, o->key);
-			return RC_CONFIG;
+			nerr++;
+			continue;
 		}
 		if (is_file ? !cJSON_IsString(item) : !node_type_ok(o, item, &msg)) {
 			if (is_file)
 				buf_addf(&msg, "expected a file path string, got %s", node_kind(item));
+			err_line(err);
 			buf_addf(err, "%s:%d: %s.%s: %s", c->path, line, o->section, item->string, msg.p);
 			buf_free(&msg);
-			return RC_CONFIG;
+			nerr++;
+			continue;
 		}
 		node_text(item, &text);
 		if (o->flags & OF_SECRET)
@@ -338,15 +463,17 @@ load_section(struct config *c, const cJSON *sec, struct buf *err)
 			rc = store_text(o, text.p, &c->v[id], &msg);
 		buf_free(&text);
 		if (rc != 0) {
+			err_line(err);
 			buf_addf(err, "%s:%d: %s.%s: %s", c->path, line, o->section, item->string, msg.p);
 			buf_free(&msg);
-			return RC_CONFIG;
+			nerr++;
+			continue;
 		}
 		c->v[id].src = SRC_FILE;
 		c->v[id].line = line;
 		buf_free(&msg);
 	}
-	return RC_OK;
+	return nerr;
 }
 
 enum rc
@@ -354,7 +481,7 @@ config_load_file(struct config *c, const char *path, struct buf *err)
 {
 	struct buf text = BUF_INIT, msg = BUF_INIT;
 	const cJSON *sec;
-	int err_line = 0;
+	int err_line_no = 0, nerr = 0;
 	enum rc rc = RC_CONFIG;
 
 	free(c->path);
@@ -373,9 +500,9 @@ config_load_file(struct config *c, const char *path, struct buf *err)
 		buf_addf(err, "%s:%zu: the file is not valid UTF-8", path, line);
 		goto out;
 	}
-	c->root = jsonc_parse(text.p, text.len, &c->lines, &err_line, &msg);
+	c->root = jsonc_parse(text.p, text.len, &c->lines, &err_line_no, &msg);
 	if (c->root == NULL) {
-		buf_addf(err, "%s:%d: %s", path, err_line, msg.p);
+		buf_addf(err, "%s:%d: %s", path, err_line_no, msg.p);
 		goto out;
 	}
 	if (!cJSON_IsObject(c->root)) {
@@ -394,9 +521,11 @@ config_load_file(struct config *c, const char *path, struct buf *err)
 				continue;
 			structured = 1;
 			if (i == OPT_FIELDS ? !cJSON_IsArray(sec) : !cJSON_IsObject(sec)) {
+				err_line(err);
 				buf_addf(err, "%s:%d: %s: expected %s, got %s", path, line, sec->string,
 				    i == OPT_FIELDS ? "an array" : "an object", node_kind(sec));
-				goto out;
+				nerr++;
+				continue;
 			}
 			free(c->v[i].str);
 			c->v[i].str = json_print(sec);
@@ -407,20 +536,29 @@ config_load_file(struct config *c, const char *path, struct buf *err)
 		if (structured)
 			continue;
 		if (!opt_section_known(sec->string)) {
+			struct buf names = BUF_INIT;
+			err_line(err);
 			buf_addf(err, "%s:%d: unknown section \"", path, line);
 			text_escape(err, sec->string, strlen(sec->string));
 			buf_addc(err, '"');
-			goto out;
+			known_names(&names, NULL);
+			if (names.p != NULL)
+				did_you_mean(err, sec->string, names.p + 1);
+			buf_free(&names);
+			nerr++;
+			continue;
 		}
 		if (!cJSON_IsObject(sec)) {
+			err_line(err);
 			buf_addf(err, "%s:%d: %s: expected an object, got %s", path, line, sec->string,
 			    node_kind(sec));
-			goto out;
+			nerr++;
+			continue;
 		}
-		if (load_section(c, sec, err) != RC_OK)
-			goto out;
+		nerr += load_section(c, sec, err);
 	}
-	rc = RC_OK;
+	if (nerr == 0)
+		rc = RC_OK;
 out:
 	buf_free(&text);
 	buf_free(&msg);

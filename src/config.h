@@ -71,4 +71,8 @@ enum rc config_check_run(const struct config *, struct buf *err);
 /* The effective configuration as text, secrets redacted (atsrecon check). */
 void config_dump(const struct config *, struct buf *out);
 
+/* Appends "; did you mean \"X\"?" when one of choices ("a|b|c") is close to
+ * word by edit distance (at most a third of its length, 1..3), else nothing. */
+void did_you_mean(struct buf *out, const char *word, const char *choices);
+
 #endif

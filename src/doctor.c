@@ -1111,8 +1111,8 @@ skip_keap_from(struct doctor *d, size_t first, const char *why)
 static const char *
 reauth_fix(const struct doctor *d)
 {
-	return d->oauth ? "authorise again: atsrecon auth keap --code CODE --redirect-uri URI (or "
-	    "--refresh-token TOKEN)" : "check keap.api_key (a valid personal access token or "
+	return d->oauth ? "authorise again: atsrecon auth keap --login (or "
+	    "--refresh-token-file FILE)" : "check keap.api_key (a valid personal access token or "
 	    "service account key)";
 }
 
@@ -1261,8 +1261,8 @@ check_keap_access(struct doctor *d)
 			skip_keap_from(d, 1, "the OAuth tokens live in the state, which is not usable (see "
 			    "state.dir and state)");
 		else {
-			add(d, "keap.credentials", D_FAIL, RC_AUTH, "atsrecon auth keap --code CODE "
-			    "--redirect-uri URI (or --refresh-token TOKEN) stores the first tokens",
+			add(d, "keap.credentials", D_FAIL, RC_AUTH, "atsrecon auth keap --login (or "
+			    "--refresh-token-file FILE) stores the first tokens",
 			    "keap.auth is oauth, and there is no state with Keap tokens in %s",
 			    d->state_url != NULL ? d->state_url : cfg_str(d->cfg, OPT_STATE_DIR));
 			skip_keap_from(d, 2, "no Keap credentials (see keap.credentials)");
@@ -1462,6 +1462,29 @@ check_fields(struct doctor *d)
 		add(d, "keap.fields", D_OK, RC_OK, NULL, "%zu mapped custom fields exist with usable "
 		    "types; %zu dropdown map values are options (%zu custom fields in Keap)", nfields,
 		    nmapped, d->model.n);
+	{
+		/* map entries `atsrecon init` guessed, listed in "confirm" */
+		struct buf g = BUF_INIT;
+		for (i = 0; i < d->map.n; i++) {
+			const struct map_rule *r = &d->map.rules[i];
+			for (k = 0; k < r->nconfirm; k++) {
+				size_t m;
+				for (m = 0; m < r->nmap; m++)
+					if (strcmp(r->map_from[m], r->confirm[k]) == 0)
+						break;
+				buf_addf(&g, "%sline %d: \"%s\" -> \"%s\"", g.len ? "; " : "", r->line,
+				    r->confirm[k], m < r->nmap ? r->map_to[m] : "?");
+			}
+		}
+		if (g.len > 0) {
+			redact_secrets(&g);
+			add(d, "keap.confirm", D_WARN, RC_OK, "check each mapping (or add the ATS value "
+			    "as an option in Keap and drop its map entry), then remove \"confirm\" from "
+			    "the fields entry", "ATS values that are not options of the Keap field, mapped "
+			    "by a guess of atsrecon init: %s", g.p);
+		}
+		buf_free(&g);
+	}
 	f = keap_model_field(&d->model, xlabel);
 	fix = xasprintf("create a text custom field labelled \"%s\" in Keap, or set "
 	    "match.external_id_field to the label of one", xlabel);

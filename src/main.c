@@ -16,9 +16,11 @@
 #include "config.h"
 #include "doctor.h"
 #include "http.h"
+#include "init.h"
 #include "json.h"
 #include "lambda.h"
 #include "log.h"
+#include "login.h"
 #include "mapping.h"
 #include "opts.h"
 #include "run.h"
@@ -50,6 +52,7 @@ static const struct cmdspec commands[] = {
 	{ "status", CMD_STATUS, "", "last good run; exit 8 when older than --stale-after" },
 	{ "doctor", CMD_DOCTOR, "", "preflight checks, each with its fix" },
 	{ "auth", CMD_AUTH, "keap", "store Keap OAuth tokens in the state" },
+	{ "init", CMD_INIT, "", "write a configuration from what Keap and the ATS hold" },
 	{ "lambda", CMD_LAMBDA, "", "AWS Lambda custom-runtime loop" },
 	{ "probe", CMD_PROBE, "URL", "one HTTPS GET with the configured TLS settings (diagnostic)" },
 	{ "version", CMD_VERSION, "", "versions of atsrecon and its libraries" },
@@ -247,6 +250,17 @@ pick_tenant_config(const char *dir, const char *index_s, char **out, struct buf 
 	return rc;
 }
 
+/* Every error of a file, one "atsrecon: file:line: message" line each. */
+static void
+print_errors(const char *l)
+{
+	while (l != NULL) {
+		const char *nl = strchr(l, '\n');
+		fprintf(stderr, "atsrecon: %.*s\n", nl ? (int)(nl - l) : (int)strlen(l), l);
+		l = nl ? nl + 1 : NULL;
+	}
+}
+
 /* Builds the effective configuration: defaults < file < environment < flags. */
 static enum rc
 load_config(const struct cli *cli, struct config *cfg)
@@ -280,7 +294,8 @@ load_config(const struct cli *cli, struct config *cfg)
 		const struct opt *o = &opt_table[cli->set[i].id];
 		if (o->section == NULL && o->type != OT_FLAG && cli->set[i].id != OPT_STALE_AFTER &&
 		    cli->set[i].id != OPT_FORMAT && cli->set[i].id != OPT_SINCE &&
-		    cli->set[i].id != OPT_FROM && cli->set[i].id != OPT_TO)
+		    cli->set[i].id != OPT_FROM && cli->set[i].id != OPT_TO &&
+		    cli->set[i].id != OPT_LOGIN_TIMEOUT)
 			continue;	/* command-line-only values are read by the command */
 		if ((rc = config_set_cli(cfg, cli->set[i].id, cli->set[i].val, &err)) != RC_OK)
 			goto out;
@@ -304,7 +319,7 @@ load_config(const struct cli *cli, struct config *cfg)
 	}
 out:
 	if (rc != RC_OK) {
-		fprintf(stderr, "atsrecon: %s\n", err.p ? err.p : rc_str(rc));
+		print_errors(err.p ? err.p : rc_str(rc));
 		config_free(cfg);
 	}
 	buf_free(&err);
@@ -348,7 +363,7 @@ cmd_check(const struct config *cfg)
 	/* the field mapping and stage tags are checked too (their Keap side is
 	 * checked against Keap's model by every run and by doctor) */
 	if (mapping_load(&m, cfg, &b) != RC_OK) {
-		fprintf(stderr, "atsrecon: %s\n", b.p);
+		print_errors(b.p);
 		buf_free(&b);
 		return RC_CONFIG;
 	}
@@ -448,74 +463,46 @@ cmd_status(const struct config *cfg, const struct cli *cli)
 	return rc;
 }
 
-/* auth keap (--code CODE --redirect-uri URI | --refresh-token TOKEN): put the
- * first Keap OAuth tokens into the state. */
+/* auth keap (--login | --code-file FILE | --refresh-token-file FILE): put the
+ * first Keap OAuth tokens into the state (login.c). */
 static enum rc
 cmd_auth(const struct config *cfg, const struct cli *cli)
 {
 	const char *refresh = cli_value(cli, OPT_REFRESH_TOKEN), *code = cli_value(cli, OPT_CODE);
-	const char *redirect = cli_value(cli, OPT_REDIRECT_URI);
-	struct state *st = NULL;
-	struct http *h = NULL;
-	struct auth *a = NULL;
-	struct http_cfg hc = http_cfg_from(cfg);
-	struct auth_cfg ac;
-	struct s3state *s3 = NULL;
-	char *s3dir = NULL;
+	const char *rfile = cli_value(cli, OPT_REFRESH_TOKEN_FILE), *cfile = cli_value(cli, OPT_CODE_FILE);
+	int login = cli_value(cli, OPT_LOGIN) != NULL;
+	struct buf err = BUF_INIT;
+	char *secret = NULL;
+	enum auth_how how;
 	enum rc rc;
 
-	if (cli->npos != 1 || strcmp(cli->pos[0], "keap") != 0 || (refresh == NULL) == (code == NULL) ||
-	    (code != NULL && redirect == NULL)) {
-		fprintf(stderr, "usage: atsrecon auth keap (--code CODE --redirect-uri URI | "
-		    "--refresh-token TOKEN)\n");
+	if (cli->npos != 1 || strcmp(cli->pos[0], "keap") != 0 ||
+	    login + (refresh != NULL) + (code != NULL) + (rfile != NULL) + (cfile != NULL) != 1) {
+		fprintf(stderr, "usage: atsrecon auth keap (--login | --code-file FILE | "
+		    "--refresh-token-file FILE) [--redirect-uri URI]\n"
+		    "  FILE may be - for stdin\n");
 		return RC_USAGE;
 	}
-	if (strcmp(cfg_str(cfg, OPT_KEAP_AUTH), "oauth") != 0) {
-		log_error("auth", "keap.auth is \"%s\": API keys need no authorisation step",
-		    cfg_str(cfg, OPT_KEAP_AUTH));
-		return RC_CONFIG;
+	if (refresh != NULL || code != NULL)
+		log_warn("auth", "--%s puts a secret on the command line, where ps, /proc and the shell "
+		    "history show it; use --%s-file FILE (or - for stdin)%s instead",
+		    refresh ? "refresh-token" : "code", refresh ? "refresh-token" : "code",
+		    refresh ? "" : " or --login");
+	how = login ? AUTH_BY_LOGIN : (refresh != NULL || rfile != NULL) ? AUTH_BY_REFRESH : AUTH_BY_CODE;
+	if (rfile != NULL || cfile != NULL) {
+		if (login_read_secret(rfile ? rfile : cfile, &secret, &err) != 0) {
+			log_error("auth", "--%s: %s", rfile ? "refresh-token-file" : "code-file", err.p);
+			buf_free(&err);
+			return RC_USAGE;
+		}
+	} else if (refresh != NULL || code != NULL)
+		secret = xstrdup(refresh ? refresh : code);
+	rc = login_keap(cfg, how, secret);
+	if (secret != NULL) {
+		memset(secret, 0, strlen(secret));
+		free(secret);
 	}
-	memset(&ac, 0, sizeof(ac));
-	ac.mode = AUTH_OAUTH;
-	ac.token_url = cfg_str(cfg, OPT_KEAP_TOKEN_URL);
-	ac.client_id = cfg_str(cfg, OPT_KEAP_CLIENT_ID);
-	ac.client_secret = cfg_str(cfg, OPT_KEAP_CLIENT_SECRET);
-	ac.max_retries = cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
-	if (code != NULL && (ac.client_id == NULL || ac.client_secret == NULL)) {
-		log_error("auth", "--code needs keap.client_id and keap.client_secret");
-		return RC_CONFIG;
-	}
-	if (ac.client_id == NULL)
-		ac.client_id = "";	/* --refresh-token only stores; the first run refreshes */
-	if (ac.client_secret == NULL)
-		ac.client_secret = "";
-	if (cfg_str(cfg, OPT_STATE_URL) != NULL) {
-		/* a state kept in S3: work on a local copy under its lease, put it back */
-		if ((rc = s3state_begin(cfg, &s3dir, &s3)) != RC_OK)
-			return rc;
-	}
-	if ((rc = state_open(s3dir != NULL ? s3dir : cfg_str(cfg, OPT_STATE_DIR), STATE_RW, &st)) != RC_OK)
-		goto out;
-	if ((rc = http_new(&hc, &h)) != RC_OK || (rc = auth_new(&ac, h, st, &a)) != RC_OK)
-		goto out;
-	if (refresh != NULL) {
-		rc = auth_store_refresh_token(a, refresh);
-		if (rc == RC_OK)
-			log_info("auth", "stored the Keap refresh token in %s; the next run refreshes it",
-			    state_dir(st));
-	} else
-		rc = auth_exchange_code(a, code, redirect, mono_ms() + cfg_int(cfg, OPT_HTTP_TIMEOUT) * 3000);
-out:
-	auth_free(a);
-	http_free(h);
-	state_close(st);
-	if (s3 != NULL) {
-		enum rc e = rc == RC_OK ? s3state_commit(s3) : RC_OK;
-		if (e != RC_OK)
-			rc = e;
-		s3state_end(s3);
-		free(s3dir);
-	}
+	buf_free(&err);
 	return rc;
 }
 
@@ -628,6 +615,18 @@ main(int argc, char **argv)
 	case CMD_PROBE: rc = cmd_probe(&cfg, &cli); break;
 	case CMD_STATUS: rc = cmd_status(&cfg, &cli); break;
 	case CMD_AUTH: rc = cmd_auth(&cfg, &cli); break;
+	case CMD_INIT: {
+		struct init_opts io;
+		memset(&io, 0, sizeof(io));
+		io.ats = cli_value(&cli, OPT_INIT_ATS);
+		io.out = cfg_str(&cfg, OPT_INIT_OUT) ? cfg_str(&cfg, OPT_INIT_OUT) : "atsrecon.jsonc";
+		io.out = cli_value(&cli, OPT_INIT_OUT) ? cli_value(&cli, OPT_INIT_OUT) : io.out;
+		io.non_interactive = cli_value(&cli, OPT_NON_INTERACTIVE) != NULL;
+		io.login = cli_value(&cli, OPT_LOGIN) != NULL;
+		io.self = argv[0];
+		rc = cli.npos == 0 ? init_main(&cfg, &io) : RC_USAGE;
+		break;
+	}
 	case CMD_RUN:
 	case CMD_PLAN:
 	case CMD_APPLY: rc = cmd_run(&cfg, &cli); break;

@@ -32,6 +32,7 @@ mapping_free(struct mapping *m)
 		free(r->key);
 		strv_free(r->map_from, r->nmap);
 		strv_free(r->map_to, r->nmap);
+		strv_free(r->confirm, r->nconfirm);
 		free(r->custom_id);
 		free(r->custom_type);
 		strv_free(r->options, r->noptions);
@@ -104,7 +105,7 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 	const char *from = json_str(f, "from"), *to = json_str(f, "to"), *owner = json_str(f, "owner");
 	const char *null = json_str(f, "null"), *constant = json_str(f, "constant");
 	const cJSON *map = json_get(f, "map"), *it;
-	static const char *const keys[] = { "from", "to", "owner", "map", "null", "constant" };
+	static const char *const keys[] = { "from", "to", "owner", "map", "null", "constant", "confirm" };
 
 	snprintf(what, sizeof(what), "fields[%zu]", i);
 	r->line = json_line_of(&cfg->lines, f);
@@ -116,7 +117,9 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 	cJSON_ArrayForEach(it, f)
 		if (!in_list(it->string, keys, ARRAY_LEN(keys))) {
 			where(cfg, it, what, err);
-			buf_addf(err, "unknown key \"%s\" (from, to, owner, map, null, constant)", it->string);
+			buf_addf(err, "unknown key \"%s\" (from, to, owner, map, null, constant, confirm)",
+			    it->string);
+			did_you_mean(err, it->string, "from|to|owner|map|null|constant|confirm");
 			return RC_CONFIG;
 		}
 	if ((from == NULL) == (constant == NULL)) {
@@ -129,6 +132,9 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 		where(cfg, json_get(f, "from"), what, err);
 		buf_addf(err, "\"%s\" is not a canonical field (first_name, email, phone, source, "
 		    "applied_at, custom:<key>, ...)", from);
+		did_you_mean(err, from, "first_name|last_name|preferred_name|email|email2|email3|phone|"
+		    "phone2|phone3|company|title|stage|status|job|source|referrer|applied_at|created_at|"
+		    "updated_at|id");
 		return RC_CONFIG;
 	}
 	if (to == NULL) {
@@ -152,6 +158,8 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 		where(cfg, json_get(f, "to"), what, err);
 		buf_addf(err, "\"%s\" is not a Keap target (given_name, family_name, job_title, "
 		    "email:EMAIL1..3, phone:PHONE1..5, custom:<label>)", to);
+		did_you_mean(err, to, "given_name|family_name|middle_name|preferred_name|job_title|"
+		    "email:EMAIL1|email:EMAIL2|email:EMAIL3|phone:PHONE1|phone:PHONE2|phone:PHONE3");
 		return RC_CONFIG;
 	}
 	r->to = xstrdup(to);
@@ -168,6 +176,7 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 	else {
 		where(cfg, json_get(f, "owner"), what, err);
 		buf_addf(err, "owner \"%s\" is not one of ats, keap, fill, create", owner);
+		did_you_mean(err, owner, "ats|keap|fill|create");
 		return RC_CONFIG;
 	}
 	if (json_get(f, "owner") != NULL && owner == NULL) {
@@ -195,6 +204,34 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 		r->nmap = n;
 		free(kv);
 	}
+	if (json_get(f, "confirm") != NULL) {
+		const cJSON *cf = json_get(f, "confirm");
+		if (!cJSON_IsArray(cf)) {
+			where(cfg, cf, what, err);
+			buf_adds(err, "\"confirm\" must be a list of the map's keys");
+			return RC_CONFIG;
+		}
+		cJSON_ArrayForEach(it, cf) {
+			size_t k;
+			int found = 0;
+			for (k = 0; cJSON_IsString(it) && k < r->nmap; k++)
+				if (strcmp(r->map_from[k], it->valuestring) == 0)
+					found = 1;
+			if (!found) {
+				where(cfg, it, what, err);
+				buf_adds(err, "\"confirm\" names ");
+				if (cJSON_IsString(it)) {
+					buf_addc(err, '"');
+					text_escape(err, it->valuestring, strlen(it->valuestring));
+					buf_adds(err, "\", which is not a key of \"map\"");
+				} else
+					buf_adds(err, "a value that is not a string");
+				return RC_CONFIG;
+			}
+			r->confirm = xrealloc(r->confirm, (r->nconfirm + 1) * sizeof(char *));
+			r->confirm[r->nconfirm++] = xstrdup(it->valuestring);
+		}
+	}
 	return RC_OK;
 }
 
@@ -208,14 +245,21 @@ mapping_load(struct mapping *m, const struct config *cfg, struct buf *err)
 	memset(m, 0, sizeof(*m));
 	m->region = cfg_str(cfg, OPT_PHONE_DEFAULT_REGION);
 	m->rules = xcalloc((size_t)cJSON_GetArraySize(fields) + 1, sizeof(*m->rules));
+	/* every rule's error at once, one line each */
 	cJSON_ArrayForEach(f, fields) {
-		if ((rc = load_rule(cfg, f, i, &m->rules[i], err)) != RC_OK) {
-			m->n = i + 1;
-			goto fail;
+		struct buf one = BUF_INIT;
+		if (load_rule(cfg, f, i, &m->rules[i], &one) != RC_OK) {
+			if (err->len > 0)
+				buf_addc(err, '\n');
+			buf_adds(err, one.p ? one.p : "invalid rule");
+			rc = RC_CONFIG;
 		}
+		buf_free(&one);
 		i++;
 	}
 	m->n = i;
+	if (rc != RC_OK)
+		goto fail;
 	/* one rule per target: two would fight over the same Keap field */
 	for (i = 0; i < m->n; i++)
 		for (j = i + 1; j < m->n; j++)
@@ -234,6 +278,7 @@ mapping_load(struct mapping *m, const struct config *cfg, struct buf *err)
 			    strcmp(it->string, "by_stage") != 0) {
 				where(cfg, it, "stage_tags", err);
 				buf_addf(err, "unknown key \"%s\" (category, by_status, by_stage)", it->string);
+				did_you_mean(err, it->string, "category|by_status|by_stage");
 				rc = RC_CONFIG;
 				goto fail;
 			}
@@ -256,6 +301,7 @@ mapping_load(struct mapping *m, const struct config *cfg, struct buf *err)
 				    "stage_tags.by_status", err);
 				buf_addf(err, "\"%s\" is not a status (active, rejected, hired, withdrawn, "
 				    "archived)", m->by_status[i].k);
+				did_you_mean(err, m->by_status[i].k, "active|rejected|hired|withdrawn|archived");
 				rc = RC_CONFIG;
 				goto fail;
 			}

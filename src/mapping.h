@@ -17,6 +17,9 @@
  *        (never written after create; differences only reported), fill (written
  *        only while Keap is empty), create (set on create only). Default ats.
  * null:  skip (default: an empty ATS value leaves Keap alone) or clear.
+ * confirm: ["LinkedIn (Prospecting)", ...]: map keys whose value `atsrecon
+ *        init` guessed; they work as mapped, and doctor warns, naming them,
+ *        until a person checks them and removes the list.
  *
  * Values are written in one canonical form per target: emails lowercased,
  * phones E.164, names and text trimmed with whitespace collapsed, Keap DATE
@@ -56,6 +59,8 @@ struct map_rule {
 	int null_clear;
 	char **map_from, **map_to;
 	size_t nmap;
+	char **confirm;		/* map keys a person must still confirm (written by init) */
+	size_t nconfirm;
 	int line;		/* in the config file */
 	/* resolved against Keap's model (TGT_CUSTOM) */
 	char *custom_id;

@@ -39,11 +39,29 @@ const struct opt opt_table[OPT__MAX] = {
 	[OPT_JSON_OUT] = { NULL, "json", "json", 0, OT_FLAG, NULL, 0, 0, NULL, 0,
 		CMD_DOCTOR | CMD_STATUS | CMD_PROBE, NULL, "machine-readable output" },
 	[OPT_CODE] = { NULL, "code", "code", 0, OT_STR, NULL, 0, 0, NULL, OF_SECRET,
-		CMD_AUTH, "CODE", "OAuth authorization code to exchange" },
-	[OPT_REDIRECT_URI] = { NULL, "redirect-uri", "redirect-uri", 0, OT_STR, NULL, 0, 0, NULL, 0,
-		CMD_AUTH, "URI", "redirect URI the code was issued for" },
+		CMD_AUTH, "CODE", "OAuth authorization code to exchange (visible in ps and shell "
+		"history: prefer --code-file or --login)" },
 	[OPT_REFRESH_TOKEN] = { NULL, "refresh-token", "refresh-token", 0, OT_STR, NULL, 0, 0,
-		NULL, OF_SECRET, CMD_AUTH, "TOKEN", "bootstrap the state from an existing refresh token" },
+		NULL, OF_SECRET, CMD_AUTH, "TOKEN", "bootstrap the state from an existing refresh token "
+		"(visible in ps and shell history: prefer --refresh-token-file)" },
+	[OPT_CODE_FILE] = { NULL, "code-file", "code-file", 0, OT_PATH, NULL, 0, 0, NULL, 0,
+		CMD_AUTH, "FILE", "read the OAuth authorization code from FILE (- for stdin)" },
+	[OPT_REFRESH_TOKEN_FILE] = { NULL, "refresh-token-file", "refresh-token-file", 0, OT_PATH,
+		NULL, 0, 0, NULL, 0, CMD_AUTH, "FILE", "read the refresh token to store from FILE "
+		"(- for stdin)" },
+	[OPT_LOGIN] = { NULL, "login", "login", 0, OT_FLAG, NULL, 0, 0, NULL, 0, CMD_AUTH | CMD_INIT,
+		NULL, "print Keap's authorize URL, take the redirected URL (or the code) on stdin "
+		"(or on a loopback redirect URI's port) and store the tokens" },
+	[OPT_LOGIN_TIMEOUT] = { NULL, "login-timeout", "login-timeout", 0, OT_DURATION, "10m", 5,
+		3600, NULL, 0, CMD_AUTH | CMD_INIT, "DURATION", "how long --login waits for the "
+		"approval" },
+	[OPT_INIT_ATS] = { NULL, "ats", "ats", 0, OT_ENUM, NULL, 0, 0, "greenhouse|lever|ashby|file",
+		0, CMD_INIT, "KIND", "the applicant tracking system (ats.kind)" },
+	[OPT_INIT_OUT] = { NULL, "out", "out", 0, OT_PATH, "atsrecon.jsonc", 0, 0, NULL, 0, CMD_INIT,
+		"FILE", "the configuration file to write (never overwritten)" },
+	[OPT_NON_INTERACTIVE] = { NULL, "non-interactive", "non-interactive", 0, OT_FLAG, NULL, 0, 0,
+		NULL, 0, CMD_INIT, NULL, "ask nothing: take every answer from the flags, the "
+		"environment and -c FILE (scripts, CI)" },
 	[OPT_SINCE] = { NULL, "since", "since", 0, OT_DURATION, NULL, 3600, I64_MAX, NULL, 0,
 		CMD_REPORT, "DURATION", "one report over the runs of this period (30d): accuracy trend, "
 		"repairs per week, recurring drift, what needs a person" },
@@ -93,6 +111,12 @@ const struct opt opt_table[OPT__MAX] = {
 		"https://api.infusionsoft.com/crm/rest", 0, 0, NULL, 0, 0, NULL, "Keap REST base URL" },
 	[OPT_KEAP_TOKEN_URL] = { "keap", "token_url", NULL, 0, OT_URL,
 		"https://api.infusionsoft.com/token", 0, 0, NULL, 0, 0, NULL, "Keap OAuth token URL" },
+	[OPT_KEAP_AUTHORIZE_URL] = { "keap", "authorize_url", NULL, 0, OT_URL,
+		"https://accounts.infusionsoft.com/app/oauth/authorize", 0, 0, NULL, 0, 0, NULL,
+		"Keap OAuth authorize page (atsrecon auth keap --login)" },
+	[OPT_KEAP_REDIRECT_URI] = { "keap", "redirect_uri", "redirect-uri", 0, OT_STR, NULL, 0, 0,
+		NULL, 0, CMD_AUTH | CMD_INIT, "URI", "the redirect URI registered for the Keap app "
+		"(the code is issued for it)" },
 	[OPT_KEAP_AUTH] = { "keap", "auth", NULL, 0, OT_ENUM, "oauth", 0, 0, "oauth|pat|sak", 0, 0,
 		NULL, "OAuth2 (rotating refresh tokens), personal access token or service account key" },
 	[OPT_KEAP_CLIENT_ID] = { "keap", "client_id", NULL, 0, OT_STR, NULL, 0, 0, NULL, 0, 0, NULL,
@@ -207,7 +231,8 @@ const struct opt opt_table[OPT__MAX] = {
 		NULL, "link to the report, added to every alert" },
 
 	[OPT_FIELDS] = { "fields", NULL, NULL, 0, OT_JSON, NULL, 0, 0, NULL, 0, 0, NULL,
-		"field mapping: [{from, to, owner, map, null}]" },
+		"field mapping: [{from, to, owner, map, null, confirm}]; confirm lists map keys "
+		"atsrecon init guessed (doctor warns until a person removes it)" },
 	[OPT_STAGE_TAGS] = { "stage_tags", NULL, NULL, 0, OT_JSON, NULL, 0, 0, NULL, 0, 0, NULL,
 		"stage → tag: {category, by_status, by_stage}" },
 };

@@ -59,7 +59,7 @@ SEED=(python3 "$TOP/tests/fakes/seed_demo.py" "$GU" "$KU" "$D/ca/ca.pem" --ats "
 say "seeding the world ($ATS): the ATS and the Keap an earlier integration left"
 "${BROWN[@]}" seed --candidates 500 || exit 1
 RT=$(python3 "$TOP/tests/fakes/admin.py" "$KU" "$D/ca/ca.pem" POST /_admin/tokens '{}' --get refresh_token)
-"$BIN" auth keap --refresh-token "$RT" -c "$D/atsrecon.jsonc" --log-format text -q || exit 1
+printf "%s\n" "$RT" | "$BIN" auth keap --refresh-token-file - -c "$D/atsrecon.jsonc" --log-format text -q || exit 1
 
 say "first run: link, create and repair"
 "$BIN" run -c "$D/atsrecon.jsonc" --log-format text --log-level warn

@@ -160,6 +160,9 @@ Admin endpoints (besides common.py's state/faults/requests/reset-log/shutdown):
   GET  /_admin/tokens                 every access/refresh token, API key and auth code
   POST /_admin/tokens                 {client_id?, permissions?, access_lifetime_s?} -> a pair
   POST /_admin/auth-codes             {redirect_uri, client_id?, code?, permissions?} -> {code}
+  GET  /app/oauth/authorize           the authorize page, approved at once: 302 to
+                                      redirect_uri?code=..&state=.. (codes single-use, expiring
+                                      after lifetimes.code_s; settings.authorize_deny: denied)
   POST /_admin/api-keys               {key?, kind?: SAK|PAT, permissions?} -> {key}
   POST /_admin/expire-access-tokens   {token?} expire one or all access tokens
   POST /_admin/revoke                 {token} revoke an access or refresh token or API key
@@ -403,6 +406,7 @@ DEFAULT_SETTINGS = {
     "trailing_empty_page": False,
     "default_page_size": 100,
     "error_code": "int",               # "int" | "string"
+    "authorize_deny": False,           # /app/oauth/authorize answers error=access_denied
     "unknown_properties": "record",    # "record" | "reject" | "ignore"
     "max_tag_batch": 100,
     "tag_bumps_update_time": True,
@@ -1092,6 +1096,8 @@ class KeapFake(StatefulFake):
             with self.lock:
                 self.stats["token_requests"] += 1
             return super().dispatch(req)
+        if req.path == "/app/oauth/authorize":
+            return super().dispatch(req)
         with self.lock:
             self.stats["requests"] += 1
             principal, err = self.authenticate(req)
@@ -1165,6 +1171,36 @@ class KeapFake(StatefulFake):
     def oauth_error(status, error, description):
         raise HttpError(status, {"error": error, "error_description": description},
                         {"Cache-Control": "no-store"})
+
+    @route("GET", r"^/app/oauth/authorize$")
+    def authorize(self, req):
+        """Keap's authorize page (accounts.infusionsoft.com/app/oauth/authorize, research
+        §6.1) with the person's approval already given: a valid request is answered with
+        302 to redirect_uri?code=..&state=.. (the state echoed when sent); the code is the
+        same single-use, expiring kind /_admin/auth-codes issues. settings.authorize_deny
+        makes it answer as a person who clicked "deny" (error=access_denied)."""
+        req.op = "authorize"
+        q = {k: v[-1] for k, v in (req.query or {}).items() if v}
+        cid, uri = q.get("client_id"), q.get("redirect_uri")
+        if not cid or cid not in self.clients:
+            return 400, {"Content-Type": "text/html"}, \
+                "<html><body>Invalid client_id</body></html>"
+        if not uri or not uri.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            return 400, {"Content-Type": "text/html"}, \
+                "<html><body>Invalid redirect_uri</body></html>"
+        sep = "&" if "?" in uri else "?"
+        tail = ("&state=" + urllib.parse.quote(q["state"], safe="")) if "state" in q else ""
+        if q.get("response_type") != "code" or q.get("scope") != "full":
+            return 302, {"Location": uri + sep + "error=invalid_request" + tail}, None
+        if self.settings.get("authorize_deny"):
+            return 302, {"Location": uri + sep + "error=access_denied" + tail}, None
+        code = "KC-" + secrets.token_urlsafe(12)
+        self.auth_codes[code] = {
+            "client_id": cid, "redirect_uri": uri,
+            "permissions": self.check_permissions(self.default_permissions),
+            "expires": self.now_ms() + self.lifetimes["code_s"] * 1000, "used": False}
+        return 302, {"Location": uri + sep + "code=" + urllib.parse.quote(code, safe="") +
+                     tail}, None
 
     @route("POST", r"^/token$")
     def token(self, req):

@@ -27,6 +27,21 @@ check "malformed JSON error has file:line" err_has "$cfg:5: expected ',' or '}'"
 printf '{\n  "keap": {\n    "concurency": 2\n  }\n}\n' >"$cfg"
 expect_rc 3 "unknown key" "$ATSRECON" check -c "$cfg"
 check "unknown key error has file:line" err_has "$cfg:3: unknown key \"keap.concurency\""
+# issue 19: "did you mean", and every error of the file at once
+check "unknown key: did you mean" err_has 'unknown key "keap.concurency"; did you mean "concurrency"?'
+printf '{\n "keap": {\n  "auth": "oauht",\n  "client_secret_fil": "x"\n },\n "gaurds": {},\n "state": {"lease_ttl": "5x"}\n}\n' >"$cfg"
+expect_rc 3 "a file with four errors" "$ATSRECON" check -c "$cfg"
+check "enum value: did you mean (a swap of two letters)" err_has "$cfg:3: keap.auth: \"oauht\" is not one of oauth|pat|sak; did you mean \"oauth\"?"
+check "secret file key: did you mean" err_has "$cfg:4: unknown key \"keap.client_secret_fil\"; did you mean \"client_secret_file\"?"
+check "unknown section: did you mean" err_has "$cfg:6: unknown section \"gaurds\"; did you mean \"guards\"?"
+check "the fourth error is reported too" err_has "$cfg:7: state.lease_ttl: expected a duration"
+check "one line per error, each file:line: message" test "$(grep -c "^atsrecon: $cfg:[0-9]*: " "$T_TMP/err")" = 4
+printf '{ "keap": { "zzzzqq": 1 } }\n' >"$cfg"
+expect_rc 3 "a key like nothing known" "$ATSRECON" check -c "$cfg"
+check "... gets no suggestion" bash -c "! grep -q 'did you mean' '$T_TMP/err'"
+printf '{\n "fields": [\n  {"from": "frist_name", "to": "given_name"},\n  {"from": "email", "to": "emial:EMAIL1"},\n  {"from": "phone", "to": "phone:PHONE1", "ownr": "ats"}\n ]\n}\n' >"$cfg"
+expect_rc 3 "a mapping with three errors" "$ATSRECON" check -c "$cfg"
+check "mapping: every rule's error, each with its suggestion" test "$(grep -c "^atsrecon: $cfg:[345]: fields\[[012]\]: .*did you mean" "$T_TMP/err")" = 3
 printf '{ "guards": {\n "max_change_percent": "ten" } }\n' >"$cfg"
 expect_rc 3 "wrong type" "$ATSRECON" check -c "$cfg"
 check "wrong type error has file:line" err_has "$cfg:2: guards.max_change_percent: expected an integer, got a string"
@@ -90,6 +105,26 @@ check "state file is private (0600)" test "$(stat -c %a "$st/data.mdb")" = 600
 expect_rc 8 "status after auth is still stale (no good run)" "$ATSRECON" status --state-dir "$st" --json
 check "status --json" out_has '"last_good_run":null'
 expect_rc 2 "auth needs exactly one of --code and --refresh-token" "$ATSRECON" auth keap --state-dir "$st"
+# defect5_token_not_on_argv (issue 16 #5): the refresh token and the code come
+# from a file or stdin; the argv forms still work but warn (ps, shell history)
+printf 'RT-FILE-0006\n' >"$T_TMP/rt"
+chmod 600 "$T_TMP/rt"
+expect_rc 0 "defect5_token_not_on_argv: --refresh-token-file stores the token" "$ATSRECON" auth keap \
+	--refresh-token-file "$T_TMP/rt" --state-dir "$st"
+check "defect5_token_not_on_argv: the file form does not warn" bash -c "! grep -q 'command line' '$T_TMP/err'"
+check "defect5_token_not_on_argv: the token is not logged" bash -c "! grep -q RT-FILE-0006 '$T_TMP/err' '$T_TMP/out'"
+run bash -c "printf 'RT-STDIN-0007\n' | '$ATSRECON' auth keap --refresh-token-file - --state-dir '$st'"
+check "defect5_token_not_on_argv: --refresh-token-file - reads stdin (exit $RC)" test "$RC" = 0
+# (tests/integration/init.sh checks that a token read from stdin is the one the next run uses)
+expect_rc 0 "defect5_token_not_on_argv: the argv form still works" "$ATSRECON" auth keap --refresh-token RT-ARGV-0008 --state-dir "$st"
+check "defect5_token_not_on_argv: the argv form warns" err_has "puts a secret on the command line"
+check "defect5_token_not_on_argv: the warning does not show the token" bash -c "! grep -q RT-ARGV-0008 '$T_TMP/err'"
+run bash -c "printf '\n' | '$ATSRECON' auth keap --refresh-token-file - --state-dir '$st'"
+check "defect5_token_not_on_argv: an empty stdin is refused (exit $RC)" test "$RC" = 2
+expect_rc 2 "defect5_token_not_on_argv: a missing file is a usage error" "$ATSRECON" auth keap \
+	--refresh-token-file "$T_TMP/nope" --state-dir "$st"
+expect_rc 3 "defect5_token_not_on_argv: --code-file needs the client and redirect URI" "$ATSRECON" auth keap \
+	--code-file "$T_TMP/rt" --state-dir "$st"
 # Another process holds the lock (flock(1) takes the same flock(2) lock).
 flock "$st/lock" sleep 3 &
 T_PIDS+=($!)

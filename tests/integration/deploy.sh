@@ -786,7 +786,7 @@ check "... and its state is the PVC's mount" out_has "state.dir = \"$P1/state\""
 
 # Run the CronJob's args against the fakes: the environment points the config
 # at them (URLs, client ids), the Secret's files get the fakes' secrets. First
-# keap-auth-job.yaml's args, with $(KEAP_REFRESH_TOKEN) filled in as Kubernetes does.
+# keap-auth-job.yaml's args, with the bootstrap Secret's file in place.
 printf 'atsrecon-test-secret\n' >"$P1/secrets/keap_client_secret"
 printf 'gh-secret\n' >"$P1/secrets/greenhouse_client_secret"
 fake_env=(ATSRECON_ATS_BASE_URL="$GU/v3" ATSRECON_ATS_AUTH_URL="$GU/auth" ATSRECON_ATS_CLIENT_ID=gh-client
@@ -794,9 +794,11 @@ fake_env=(ATSRECON_ATS_BASE_URL="$GU/v3" ATSRECON_ATS_AUTH_URL="$GU/auth" ATSREC
 	ATSRECON_KEAP_CLIENT_ID=atsrecon-test-client ATSRECON_HTTP_CA_FILE="$CA")
 pod_args() {	# pod_args MANIFEST POD: the container's args as the pod would run them
 	node "$T_TMP/k8s.cjs" args "$1" | sed -e "s#/etc/atsrecon#$2/etc/atsrecon#g" \
-		-e "s#\\\$(KEAP_REFRESH_TOKEN)#${KEAP_REFRESH_TOKEN:-}#"
+		-e "s#/run/secrets/atsrecon-bootstrap#$2/bootstrap#g"
 }
-mapfile -t auth_args < <(KEAP_REFRESH_TOKEN=$(new_refresh_token) pod_args "$K/keap-auth-job.yaml" "$P1")
+mkdir -p "$P1/bootstrap"
+new_refresh_token >"$P1/bootstrap/refresh_token"
+mapfile -t auth_args < <(pod_args "$K/keap-auth-job.yaml" "$P1")
 expect_rc 0 "keap-auth-job.yaml's args store the Keap token in the pod's state" \
 	env "${fake_env[@]}" "$ATSRECON" "${auth_args[@]}"
 mapfile -t cj_args < <(pod_args "$T_TMP/k8s-base.yaml" "$P1")

@@ -257,8 +257,9 @@ check_config() {
 	for i in 1 2 3 4 5; do
 		run env "${extra[@]}" "$ATSRECON" check -c "$f"
 		[ "$RC" = 3 ] || return 0
-		sk=$(sed -n 's/.*: \([a-z_]*\.[a-z_]*\): cannot read secret file \(.*\): No such file or directory$/\1/p' "$T_TMP/err")
-		path=$(sed -n 's/.*: [a-z_]*\.[a-z_]*: cannot read secret file \(.*\): No such file or directory$/\1/p' "$T_TMP/err")
+		# check names every unreadable file at once; one is relocated per round
+		sk=$(sed -n 's/.*: \([a-z_]*\.[a-z_]*\): cannot read secret file \(.*\): No such file or directory$/\1/p' "$T_TMP/err" | head -n 1)
+		path=$(sed -n 's/.*: [a-z_]*\.[a-z_]*: cannot read secret file \(.*\): No such file or directory$/\1/p' "$T_TMP/err" | head -n 1)
 		[ -n "$sk" ] || return 0
 		var=ATSRECON_$(echo "$sk" | tr 'a-z.' 'A-Z_')_FILE
 		printf 'example-%s-SECRET-%04d\n' "$sk" "$i" >"$T_TMP/secrets/$sk"

@@ -199,7 +199,7 @@ check "  ... and the Keap checks wait for it" line skip keap.credentials "locked
 NEW=$(mkcfg fresh)
 doc "$NEW"
 expect 4 "no Keap tokens: authorise first" fail keap.credentials "no state with Keap tokens"
-check "  ... the fix is the command" line fail keap.credentials "fix: atsrecon auth keap --code"
+check "  ... the fix is the command" line fail keap.credentials "fix: atsrecon auth keap --login"
 check "  ... and doctor created no state" test ! -e "$T_TMP/fresh/state"
 check "  ... the missing state itself is fine" line ok state "no state in"
 
