@@ -83,11 +83,19 @@ run_a run
 check "second run writes nothing" test "$(kwrites)" = "$w1"
 check "second run still exits 1 (the invalid value stays until fixed)" test "$RC" = 1
 
-# --- representation-only noise in Keap: no write
+# --- a phone retyped in Keap the local way: the right number in a form SMS and
+# dialer automations cannot use, so drift on the Keap side (reason format),
+# rewritten in E.164 (DESIGN.md §4); email case in Keap is noise, no write
 kadm POST /_admin/edit-contact '{"id": "9001", "set": {"phone_numbers": [{"number": "(415) 555-0101", "field": "PHONE1"}]}}' >/dev/null
 w1=$(kwrites)
 run_a run
-check "a phone reformatted in Keap is not drift (no write)" test "$(kwrites)" = "$w1"
+check "a phone reformatted in Keap is drift: one write" test "$(kwrites)" = "$((w1 + 1))"
+check "the phone is E.164 again" bash -c "python3 '$ADM' '$KU' '$CA' GET '/_admin/contact?id=9001' | grep -q '+14155550101'"
+check "the drift says format, on the Keap side" bash -c "grep -q 'format' '$ST/reports/drift.csv' && grep -q 'keap_edited' '$ST/reports/drift.csv'"
+kadm POST /_admin/edit-contact '{"id": "9001", "set": {"email_addresses": [{"email": "ADA@Example.com", "field": "EMAIL1"}, {"email": "ada@home.example", "field": "EMAIL2"}]}}' >/dev/null
+w1=$(kwrites)
+run_a run
+check "an email in other case in Keap is not drift (no write)" test "$(kwrites)" = "$w1"
 
 # --- a Keap-side edit and an ATS-side change are both repaired, with their sides
 kadm POST /_admin/edit-contact '{"id": "9001", "set": {"given_name": "Adah"}}' >/dev/null
