@@ -46,9 +46,9 @@ rules = [dict(k, match=m, probability=P, seed=i + 1) for i, k in enumerate([
     {"kind": "cut"}, {"kind": "truncate"}, {"kind": "malformed"}, {"kind": "midreset"},
     {"kind": "reset"}, {"kind": "status", "status": 500}, {"kind": "status", "status": 503},
     {"kind": "delay", "ms": 300}])]
-# a 429 storm: 40 answers in a row, twice
+# a 429 storm: 15 answers in a row (15 s at Retry-After 1), twice
 rules += [{"kind": "status", "status": 429, "headers": {"Retry-After": "1"}, "match": m,
-           "after": a, "times": 40} for a in (150, 900)]
+           "after": a, "times": 15} for a in (150, 900)]
 print(json.dumps(rules))
 PY
 }
