@@ -46,9 +46,9 @@ rules = [dict(k, match=m, probability=P, seed=i + 1) for i, k in enumerate([
     {"kind": "cut"}, {"kind": "truncate"}, {"kind": "malformed"}, {"kind": "midreset"},
     {"kind": "reset"}, {"kind": "status", "status": 500}, {"kind": "status", "status": 503},
     {"kind": "delay", "ms": 300}])]
-# a 429 storm: 40 answers in a row, twice
+# a 429 storm: 15 answers in a row (15 s at Retry-After 1), twice
 rules += [{"kind": "status", "status": 429, "headers": {"Retry-After": "1"}, "match": m,
-           "after": a, "times": 40} for a in (150, 900)]
+           "after": a, "times": 15} for a in (150, 900)]
 print(json.dumps(rules))
 PY
 }
@@ -75,9 +75,9 @@ PY
 # world: fresh fakes, N people, an empty Keap, tokens
 world() {
 	local label=$1
-	start_fake keap || exit 1
+	start_fake keap --max-lifetime 3600 || exit 1
 	KU=$FAKE_URL
-	start_fake "$SRC" "${EXTRA[@]}" || exit 1
+	start_fake "$SRC" "${EXTRA[@]}" --max-lifetime 3600 || exit 1
 	AU=$FAKE_URL
 	ST="$T_TMP/state-$label"
 	CFG="$T_TMP/$label.jsonc"
@@ -86,7 +86,8 @@ print(json.dumps([f for f in tenant.FIELDS if f["from"] != "source"]))' "$TOP/te
 	python3 "$TOP/tests/fakes/tenant.py" --ats "$SRC" --ats-url "$AU" --keap-url "$KU" --ca "$CA" \
 		--state "$ST" --set "fields=$fields" \
 		--set "guards={\"max_creates\": $((N * 2)), \"max_change_percent\": 100, \"max_archives\": 100}" \
-		--set keap.max_rps=100 --set keap.concurrency=4 --set run.max_runtime='"50m"' >"$CFG"
+		--set keap.max_rps=100 --set keap.concurrency=4 --set run.max_runtime='"50m"' \
+		--set "http={\"ca_file\": \"$CA\"}" >"$CFG"	# the default retries (6), not the tests' 3
 	aadm POST /_admin/canon/generate "{\"people\": $N, \"seed\": 31}" >/dev/null || exit 1
 	RT=$(kadm POST /_admin/tokens '{}' --get refresh_token)
 	"$ATSRECON" auth keap --refresh-token "$RT" -c "$CFG" >/dev/null 2>&1 || { echo "auth failed" >&2; exit 1; }

@@ -565,6 +565,9 @@ struct run_job {
 	int active;
 	int done;
 	int slot;
+	int n429;	/* attempts answered 429: their own budget (max_retries_429), so
+			 * a 429 storm does not use up the budget of 5xx, resets and
+			 * bad bodies, nor the other way round */
 };
 
 static int
@@ -755,8 +758,10 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 					rc = j->rc = RC_REMOTE;
 				}
 			}
-			if (j->attempts > (rc == RC_OK && j->resp.status == 429 ? max429 : pol->max_retries) ||
-			    !should_retry(j, rc)) {
+			if (rc == RC_OK && j->resp.status == 429)
+				rj[k].n429++;
+			if ((rc == RC_OK && j->resp.status == 429 ? rj[k].n429 > max429 :
+			    j->attempts - rj[k].n429 > pol->max_retries) || !should_retry(j, rc)) {
 				rj[k].done = 1;
 				left--;
 				continue;
@@ -802,7 +807,8 @@ http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_poli
 	 * remote is unavailable, whatever the status was. */
 	for (i = 0; i < n && pol->max_retries > 0; i++)
 		if (jobs[i].rc == RC_OK && http_status_retryable(jobs[i].resp.status) &&
-		    jobs[i].attempts > (jobs[i].resp.status == 429 ? max429 : pol->max_retries))
+		    (jobs[i].resp.status == 429 ? rj[i].n429 > max429 :
+		    jobs[i].attempts - rj[i].n429 > pol->max_retries))
 			jobs[i].rc = RC_REMOTE;
 	free(rj);
 }

@@ -145,9 +145,11 @@ struct http_pacer {
  */
 struct http_policy {
 	int concurrency;		/* transfers in flight at once (>= 1) */
-	int max_retries;		/* attempts after the first */
+	int max_retries;		/* attempts after the first (429s not counted) */
 	int max_retries_429;		/* for 429s, which the server did not act on
-					 * (0: 3 * max_retries); the deadline still bounds them */
+					 * (0: 3 * max_retries); a budget of their own,
+					 * so a 429 storm does not use up max_retries;
+					 * the deadline still bounds them */
 	long backoff_base_ms;		/* default 500 */
 	long backoff_cap_ms;		/* default 30000 */
 	long retry_after_cap_ms;	/* default 120000 */

@@ -381,6 +381,14 @@ test_retry(struct http *h)
 		http_resp_free(&j.resp);
 	}
 
+	/* 429s have their own budget: three of them, then three 500s, then
+	 * success, with max_retries 4 (429s used to count against it too) */
+	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":429,\"times\":3},"
+	    "{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":500,\"times\":3}]");
+	job_get(&j, "/echo", url, sizeof(url));
+	CHECK(http_call(h, &j, &pol) == RC_OK && j.resp.status == 200 && j.attempts == 7);
+	http_resp_free(&j.resp);
+
 	/* retries run out: RC_REMOTE with the last answer */
 	faults(h, "[{\"match\":{\"path\":\"^/echo$\"},\"kind\":\"status\",\"status\":500}]");
 	job_get(&j, "/echo", url, sizeof(url));
