@@ -21,26 +21,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define KEY "fuzz-keap-key"
 
+/* A client per input, with its own pacer: a pacer that a former input left
+ * with its daily quota used up would refuse every request after it. */
 static struct keap *
 client(struct pace **pp)
 {
-	static struct keap *k;
 	static struct auth *a;
 	static struct buf base = BUF_INIT;
 	struct auth_cfg ac;
 	struct keap_cfg kc;
+	struct keap *k;
 
-	if (k != NULL)
-		return k;
-	fuzz_quiet_logs();
-	json_init();
-	memset(&ac, 0, sizeof(ac));
-	ac.mode = AUTH_API_KEY;
-	ac.api_key = KEY;
-	ac.max_retries = 0;
-	if (auth_new(&ac, fuzz_http(), NULL, &a) != RC_OK)
-		abort();
-	buf_addf(&base, "%s/crm/rest", fuzz_url("ATSRECON_TEST_KEAP", FUZZ_REPLAY_ORIGIN));
+	if (a == NULL) {
+		fuzz_quiet_logs();
+		json_init();
+		memset(&ac, 0, sizeof(ac));
+		ac.mode = AUTH_API_KEY;
+		ac.api_key = KEY;
+		ac.max_retries = 0;
+		if (auth_new(&ac, fuzz_http(), NULL, &a) != RC_OK)
+			abort();
+		buf_addf(&base, "%s/crm/rest", fuzz_url("ATSRECON_TEST_KEAP", FUZZ_REPLAY_ORIGIN));
+	}
 	memset(&kc, 0, sizeof(kc));
 	kc.base_url = base.p;
 	kc.page_size = 2;
@@ -82,8 +84,8 @@ on_page(void *arg, const cJSON *contacts, int page)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct keap *k;
-	static struct pace *p;
+	struct keap *k;
+	struct pace *p;
 	struct keap_model model;
 	struct keap_tags tags;
 	struct keap_err err;
@@ -93,9 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cJSON *one = NULL, *out = NULL, *body, *changes;
 	int pages = 0, complete = 0, created = 0;
 
-	if (k == NULL)
-		k = client(&p);
-	(void)p;
+	k = client(&p);
 	wire_load(data, size);
 	memset(&w, 0, sizeof(w));
 	memset(&model, 0, sizeof(model));
@@ -132,6 +132,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (getenv("FUZZ_LOG") != NULL)
 		fprintf(stderr, "fuzz keap: %ld contacts in %d pages, %zu requests\n", w.contacts, pages,
 		    wire_requests());
+	keap_free(k);
+	pace_free(p);
 	wire_reset();
 	return 0;
 }
