@@ -241,16 +241,6 @@ struct aidx {
 	struct strtab str;
 };
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* 0 when s is a canonical lower-case UUID (written into b). */
 static int
 uuid_parse(const char *s, uint8_t b[16])
@@ -266,8 +256,8 @@ uuid_parse(const char *s, uint8_t b[16])
 				return -1;
 			continue;
 		}
-		hi = hexval((unsigned char)s[i]);
-		lo = hexval((unsigned char)s[i + 1]);
+		hi = hex_digit((unsigned char)s[i]);
+		lo = hex_digit((unsigned char)s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		b[k++] = (uint8_t)(hi << 4 | lo);

@@ -128,18 +128,6 @@ struct seen {
 	int has_zero;
 };
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 seen_key(const char *id, unsigned char out[16])
 {
@@ -154,8 +142,8 @@ seen_key(const char *id, unsigned char out[16])
 					break;
 				continue;
 			}
-			hi = hexval((unsigned char)id[i]);
-			lo = i + 1 < 36 ? hexval((unsigned char)id[i + 1]) : -1;
+			hi = hex_digit((unsigned char)id[i]);
+			lo = i + 1 < 36 ? hex_digit((unsigned char)id[i + 1]) : -1;
 			if (hi < 0 || lo < 0)
 				break;
 			out[j++] = (unsigned char)(hi << 4 | lo);

@@ -136,6 +136,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "session.h"
 #include "ats.h"
 #include "auth.h"
 #include "http.h"
@@ -1933,11 +1934,7 @@ doctor_main(struct config *cfg, int json)
 	check_state_dir(&d);
 	check_report_dir(&d);
 	check_state(&d);
-	memset(&hc, 0, sizeof(hc));
-	hc.ca_file = cfg_str(cfg, OPT_HTTP_CA_FILE);
-	hc.connect_timeout_ms = (long)cfg_int(cfg, OPT_HTTP_CONNECT_TIMEOUT) * 1000;
-	hc.timeout_ms = (long)cfg_int(cfg, OPT_HTTP_TIMEOUT) * 1000;
-	hc.max_body = (size_t)cfg_int(cfg, OPT_HTTP_MAX_BODY);
+	session_http_cfg(cfg, &hc);
 	{
 		struct capture cap;
 		capture_begin(&d, &cap);

@@ -52,22 +52,6 @@ extid_spellings(const char *fmt, const char *ats, const char *id, char *out[EXTI
 	return n;
 }
 
-/* value without surrounding whitespace, as [*start, *start + *len) */
-static void
-trimmed(const char *value, const char **start, size_t *len)
-{
-	size_t n;
-
-	while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
-		value++;
-	n = strlen(value);
-	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t' || value[n - 1] == '\r' ||
-	    value[n - 1] == '\n'))
-		n--;
-	*start = value;
-	*len = n;
-}
-
 int
 extid_names(const char *fmt, const char *ats, const char *id, const char *value)
 {
@@ -114,7 +98,7 @@ extid_parse(const char *fmt, const char *ats, const char *value, struct buf *id_
 	buf_reset(id_out);
 	if (value == NULL)
 		return 0;
-	trimmed(value, &v, &len);
+	v = str_trim(value, &len);
 	if (len == 0)
 		return 0;
 	if (len > alen + 1 && strncmp(v, ats, alen) == 0 && v[alen] == ':') {

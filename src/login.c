@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "session.h"
 #include "auth.h"
 #include "http.h"
 #include "log.h"
@@ -102,18 +103,6 @@ login_authorize_url(struct buf *out, const char *authorize_url, const char *clie
 	http_urlencode(out, state);
 }
 
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The percent-decoded value of name in a query string (NULL when absent);
  * a '#' ends the query. */
 static char *
@@ -129,10 +118,10 @@ query_param(const char *q, const char *name)
 			const char *p;
 			buf_adds(&v, "");
 			for (p = q + nl + 1; p < end; p++) {
-				if (*p == '%' && p + 2 < end && hexv((unsigned char)p[1]) >= 0 &&
-				    hexv((unsigned char)p[2]) >= 0) {
-					buf_addc(&v, (char)(hexv((unsigned char)p[1]) * 16 +
-					    hexv((unsigned char)p[2])));
+				if (*p == '%' && p + 2 < end && hex_digit((unsigned char)p[1]) >= 0 &&
+				    hex_digit((unsigned char)p[2]) >= 0) {
+					buf_addc(&v, (char)(hex_digit((unsigned char)p[1]) * 16 +
+					    hex_digit((unsigned char)p[2])));
 					p += 2;
 				} else
 					buf_addc(&v, *p == '+' ? ' ' : *p);
@@ -490,11 +479,7 @@ login_keap(const struct config *cfg, enum auth_how how, const char *secret)
 		ac.client_id = "";	/* a refresh token is only stored; the first run refreshes */
 	if (ac.client_secret == NULL)
 		ac.client_secret = "";
-	memset(&hc, 0, sizeof(hc));
-	hc.ca_file = cfg_str(cfg, OPT_HTTP_CA_FILE);
-	hc.connect_timeout_ms = (long)cfg_int(cfg, OPT_HTTP_CONNECT_TIMEOUT) * 1000;
-	hc.timeout_ms = (long)cfg_int(cfg, OPT_HTTP_TIMEOUT) * 1000;
-	hc.max_body = (size_t)cfg_int(cfg, OPT_HTTP_MAX_BODY);
+	session_http_cfg(cfg, &hc);
 	if (cfg_str(cfg, OPT_STATE_URL) != NULL) {
 		/* a state kept in S3: work on a local copy under its lease, put it back */
 		if ((rc = s3state_begin(cfg, &s3dir, &s3)) != RC_OK)

@@ -569,12 +569,7 @@ mapping_actual(const struct mapping *m, const struct map_rule *r, const cJSON *c
 	if (v != NULL && stored_exactly(r)) {
 		/* what Keap's automations read: the stored text itself */
 		size_t len;
-		while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
-			v++;
-		len = strlen(v);
-		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\n' ||
-		    v[len - 1] == '\r'))
-			len--;
+		v = str_trim(v, &len);
 		out = xstrndup(v, len);
 	} else if (v == NULL || transform(m, r, v, &out, &why) != 0)
 		out = xstrdup(v ? v : "");	/* unreadable: kept as is, so it differs */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "session.h"
 #include "ats.h"
 #include "auth.h"
 #include "codec.h"
@@ -276,11 +277,7 @@ setup(struct run *r)
 		r->ats->deadline_ms = r->deadline;
 		goto out;
 	}
-	memset(&hc, 0, sizeof(hc));
-	hc.ca_file = cfg_str(cfg, OPT_HTTP_CA_FILE);
-	hc.connect_timeout_ms = (long)cfg_int(cfg, OPT_HTTP_CONNECT_TIMEOUT) * 1000;
-	hc.timeout_ms = (long)cfg_int(cfg, OPT_HTTP_TIMEOUT) * 1000;
-	hc.max_body = (size_t)cfg_int(cfg, OPT_HTTP_MAX_BODY);
+	session_http_cfg(cfg, &hc);
 	if ((rc = http_new(&hc, &r->http)) != RC_OK)
 		goto out;
 	memset(&ac, 0, sizeof(ac));

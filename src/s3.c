@@ -1,6 +1,7 @@
 /* s3.c — see s3.h. */
 #define _XOPEN_SOURCE 700
 #include "s3.h"
+#include "session.h"
 #include "state.h"
 
 #include <dirent.h>
@@ -275,10 +276,7 @@ s3_open_with(const struct config *cfg, long timeout_ms, struct s3 **out)
 			s->endpoint[--n] = '\0';
 	}
 	s->max_retries = (int)cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
-	memset(&hc, 0, sizeof(hc));
-	hc.ca_file = cfg_str(cfg, OPT_HTTP_CA_FILE);
-	hc.connect_timeout_ms = (long)cfg_int(cfg, OPT_HTTP_CONNECT_TIMEOUT) * 1000;
-	hc.timeout_ms = (long)cfg_int(cfg, OPT_HTTP_TIMEOUT) * 1000;
+	session_http_cfg(cfg, &hc);
 	if (timeout_ms > 0 && timeout_ms < hc.timeout_ms)
 		hc.timeout_ms = timeout_ms;
 	hc.max_body = MEM_MAX;

@@ -142,12 +142,7 @@ contact_keys(const cJSON *contact, const char *custom_field_id, char ***emails, 
 		    custom_field_id) || v == NULL)
 			continue;
 		/* as a person may have typed it: surrounding blanks are not part of it */
-		while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
-			v++;
-		len = strlen(v);
-		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r' ||
-		    v[len - 1] == '\n'))
-			len--;
+		v = str_trim(v, &len);
 		if (len > 0) {
 			free(*ext);
 			*ext = xstrndup(v, len);

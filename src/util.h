@@ -82,6 +82,11 @@ void strv_free(char **v, size_t n);
 size_t str_copy(char *dst, size_t size, const char *src);
 int str_eq(const char *, const char *);		/* NULL-safe */
 int str_has_prefix(const char *, const char *);
+/* s without surrounding ASCII blanks (space, tab, CR, LF): the start, and its
+ * length in *len. */
+const char *str_trim(const char *s, size_t *len);
+/* The value of a hexadecimal digit, or -1. */
+int hex_digit(int c);
 
 /* Strict number parsing: the whole string, in range, no sign surprises. */
 int parse_i64(const char *, int64_t *);
