@@ -452,6 +452,9 @@ read_ats(struct ctx *c, struct http *h)
 		return rc;
 	if ((rc = ats_open(c->cfg, h, &a)) != RC_OK)
 		return rc;
+	/* init proposes the mapping: it reads every reference list, whatever the
+	 * configuration it starts from maps (the drivers read only what is used) */
+	a->used = ATS_FLD_ALL;
 	a->deadline_ms = mono_ms() + 10 * 60 * 1000;
 	if (a->drv->reference != NULL) {
 		rc = a->drv->reference(a, &ref);
