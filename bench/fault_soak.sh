@@ -75,9 +75,9 @@ PY
 # world: fresh fakes, N people, an empty Keap, tokens
 world() {
 	local label=$1
-	start_fake keap --max-lifetime 3600 || exit 1
+	start_fake keap --max-lifetime 7200 --idle-timeout 7200 || exit 1
 	KU=$FAKE_URL
-	start_fake "$SRC" "${EXTRA[@]}" --max-lifetime 3600 || exit 1
+	start_fake "$SRC" "${EXTRA[@]}" --max-lifetime 7200 --idle-timeout 7200 || exit 1	# the ATS idles while Keap is written
 	AU=$FAKE_URL
 	ST="$T_TMP/state-$label"
 	CFG="$T_TMP/$label.jsonc"
