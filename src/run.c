@@ -1940,6 +1940,10 @@ write_chunk(struct run *r, struct keap_op *kops, const size_t *which, size_t n)
 	for (i = 0; i < n; i++) {
 		struct op *o = &r->plan.v[which[i]];
 		struct keap_op *k = &kops[i];
+		/* what one write changes in the state (the contact, the link, the
+		 * base, the failed record, the journal entry) is one transaction:
+		 * one fsync per write, not one per record (DESIGN.md §6) */
+		int txn = !r->in_batch && state_batch_begin(r->st) == RC_OK;
 
 		if (k->rc == RC_OK) {
 			int changed;
@@ -1959,6 +1963,8 @@ write_chunk(struct run *r, struct keap_op *kops, const size_t *which, size_t n)
 				worst = k->rc;
 		}
 		state_del(r->st, DB_JOURNAL, o->id);
+		if (txn && state_batch_commit(r->st) != RC_OK && worst == RC_OK)
+			worst = RC_STATE;
 		test_hook("write");
 		cJSON_Delete(k->result);
 		k->result = NULL;
