@@ -149,6 +149,9 @@ diff_fields(const struct mapping *m, const struct candidate *c, const cJSON *con
 		}
 		if (dr->repair)
 			want_change(r, rule, d.value);
+		else
+			r->fields_agree++;	/* kept by its owner (keap, create, fill): Keap's value
+						 * is the agreed one; reported, not a disagreement */
 		free(actual);
 		desired_free(&d);
 	}

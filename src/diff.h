@@ -69,7 +69,8 @@ struct diff_result {
 	const char *tag_add;	/* stage tag to apply, or NULL (borrowed from the mapping) */
 	char **tag_remove;	/* stage tags to remove */
 	size_t ntag_remove;
-	/* accuracy: rules that had an opinion, and how many agreed before repair */
+	/* accuracy: rules that had an opinion, and how many agreed before repair
+	 * (a difference its owner keeps — keap, create, fill with a value — agrees) */
 	size_t fields_total, fields_agree;
 	int stage_ok;		/* the stage tag was right (or nothing to say) */
 };

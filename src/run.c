@@ -1772,7 +1772,8 @@ acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 			mapping_desired(&r->map, &r->map.rules[i], &c, &want);
 			if (want.opinion) {
 				for (d = 0; d < dr.n; d++)
-					bad |= str_eq(dr.v[d].field, r->map.rules[i].to);
+					bad |= str_eq(dr.v[d].field, r->map.rules[i].to) &&
+					    !(dr.v[d].kind == DRIFT_FIELD_MISMATCH && !dr.v[d].repair);
 				report_field_count(&r->rep, r->map.rules[i].to, !bad);
 			}
 			desired_free(&want);

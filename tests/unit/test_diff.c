@@ -124,6 +124,19 @@ main(void)
 		diff_result_free(&r);
 		cJSON_Delete(k2);
 	}
+	/* a difference the rule's owner keeps (preferred_name: owner create) is
+	 * reported, never written, and counts as agreement: Keap's value is the
+	 * agreed one */
+	{
+		cJSON *k4 = cJSON_Parse(CONTACT("Jane", "Doe", "jane@x.com", "+14155550100", "Engineer",
+		    "LinkedIn", "Someone Else Inc"));
+		diff_candidate(&m, &c, k4, NULL, &tags_ok, &r);
+		d = find(&r, DRIFT_FIELD_MISMATCH, "preferred_name");
+		CHECK(d != NULL && !d->repair && r.changes == NULL);
+		CHECK(r.fields_total == 7 && r.fields_agree == 7);
+		diff_result_free(&r);
+		cJSON_Delete(k4);
+	}
 	/* matched by the external id with another email: the ATS changed the
 	 * address (email_changed), even without a base (a Keap another tool filled) */
 	{
