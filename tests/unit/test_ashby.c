@@ -825,13 +825,18 @@ test_hostile(void)
 	fake_admin0("POST", "/_admin/limits", "{\"limit_per_window\": 1, \"window_s\": 1}");
 	fake_admin0("POST", "/_admin/reset-counters", "{}");
 	fake_admin0("POST", "/_admin/stats/reset", "{}");
+	t0 = mono_ms();
 	CHECK(pull_all(&e, &g, &p) == RC_OK && p.complete && g.n == 30);
 	{
 		cJSON *st = fake_admin("GET", "/_admin/stats", NULL);
-		int64_t n429 = -1;
+		int64_t n429 = -1, reqs = 0, took = mono_ms() - t0;
 		json_int(st, "429", &n429);
-		printf("# limiter: %lld 429s\n", (long long)n429);
-		CHECK(n429 >= 1);
+		json_int(st, "requests", &reqs);
+		printf("# limiter: %lld 429s, %lld requests in %lld ms\n", (long long)n429,
+		    (long long)reqs, (long long)took);
+		/* the limiter was met (429s, retried) or the client never outran it: a
+		 * request a second at most (a busy machine may space them by itself) */
+		CHECK(n429 >= 1 || (reqs > 1 && took >= (reqs - 1) * 900));
 		cJSON_Delete(st);
 	}
 	got_free(&g);
