@@ -11,5 +11,5 @@ make -s MODE=release CC=musl-gcc OUT=build/release DEPS=build/deps/musl CA_BUNDL
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 for n in ${@:-1000 10000}; do
 	mkdir -p "build/bench-period/$n"
-	build/release/bench/period_report "build/bench-period/$n" "$n"
+	./build/release/bench/period_report "build/bench-period/$n" "$n"
 done
