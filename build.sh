@@ -33,6 +33,18 @@ MAX_SIZE=$((2 * 1024 * 1024))
 say() { printf 'build: %s\n' "$*" >&2; }
 die() { printf 'build: error: %s\n' "$*" >&2; exit 1; }
 
+# apt_install LOG WHAT PKG...: installs Debian packages (as root), its output in
+# $BUILD/LOG; WHAT names them in messages.
+apt_install() {
+	local log=$1 what=$2
+	shift 2
+	[ "$(id -u)" = 0 ] || die "missing $what: $* (install them, or run as root)"
+	say "installing $what: $*"
+	apt-get update -qq >/dev/null 2>&1 || true
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" \
+		>"$BUILD/$log" 2>&1 || die "apt-get install $* failed; see $BUILD/$log"
+}
+
 # Debian packages the build and the tests need, by the command that shows them.
 ensure_tools() {
 	local need=() cmd pkg
@@ -51,11 +63,7 @@ strace strace
 flock util-linux
 EOF
 	[ ${#need[@]} -eq 0 ] && return 0
-	[ "$(id -u)" = 0 ] || die "missing packages: ${need[*]} (install them, or run as root)"
-	say "installing ${need[*]}"
-	apt-get update -qq >/dev/null 2>&1 || true
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" \
-		>"$BUILD/apt-install.log" 2>&1 || die "apt-get install ${need[*]} failed; see $BUILD/apt-install.log"
+	apt_install apt-install.log packages "${need[@]}"
 }
 
 # What the test suite drives (real components, not mocks of them), by command.
@@ -70,12 +78,7 @@ tmux tmux
 valgrind valgrind
 TOOLS
 	[ ${#need[@]} -eq 0 ] && return 0
-	[ "$(id -u)" = 0 ] || die "missing test tools: ${need[*]} (install them, or run as root)"
-	say "installing test tools: ${need[*]}"
-	apt-get update -qq >/dev/null 2>&1 || true
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" \
-		>"$BUILD/apt-install-test.log" 2>&1 ||
-		die "apt-get install ${need[*]} failed; see $BUILD/apt-install-test.log"
+	apt_install apt-install-test.log "test tools" "${need[@]}"
 }
 
 # clang and its libFuzzer and sanitizer runtimes (Debian: clang, libclang-rt-N-dev).
@@ -88,11 +91,7 @@ ensure_fuzz_tools() {
 			need+=("libclang-rt-$major-dev")
 	fi
 	[ ${#need[@]} -eq 0 ] && return 0
-	[ "$(id -u)" = 0 ] || die "missing packages: ${need[*]} (install them, or run as root)"
-	say "installing ${need[*]}"
-	apt-get update -qq >/dev/null 2>&1 || true
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" \
-		>"$BUILD/apt-install-fuzz.log" 2>&1 || die "apt-get install ${need[*]} failed; see $BUILD/apt-install-fuzz.log"
+	apt_install apt-install-fuzz.log "fuzzing tools" "${need[@]}"
 	if [ ${#need[@]} -eq 1 ] && [ "${need[0]}" = clang ]; then
 		ensure_fuzz_tools	# now the runtime, for the clang just installed
 	fi

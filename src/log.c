@@ -111,19 +111,28 @@ log_parse_format(const char *s, enum log_format *out)
 	return 0;
 }
 
-void
-log_add_secret(const char *value)
+/* 1 when value is a configured secret already (the caller holds log_mu). */
+static int
+known_secret(const char *value)
 {
 	size_t i;
 
+	for (i = 0; i < L.nsecrets; i++)
+		if (strcmp(L.secrets[i], value) == 0)
+			return 1;
+	return 0;
+}
+
+void
+log_add_secret(const char *value)
+{
 	if (value == NULL || strlen(value) < 4)
 		return;
 	pthread_mutex_lock(&log_mu);
-	for (i = 0; i < L.nsecrets; i++)
-		if (strcmp(L.secrets[i], value) == 0) {
-			pthread_mutex_unlock(&log_mu);
-			return;
-		}
+	if (known_secret(value)) {
+		pthread_mutex_unlock(&log_mu);
+		return;
+	}
 	if (L.nsecrets == L.capsecrets) {
 		L.capsecrets = L.capsecrets ? 2 * L.capsecrets : 16;
 		L.secrets = xrealloc(L.secrets, L.capsecrets * sizeof(L.secrets[0]));
@@ -140,11 +149,10 @@ log_add_token(const char *value)
 	if (value == NULL || strlen(value) < 4)
 		return;
 	pthread_mutex_lock(&log_mu);
-	for (i = 0; i < L.nsecrets; i++)
-		if (strcmp(L.secrets[i], value) == 0) {
-			pthread_mutex_unlock(&log_mu);
-			return;
-		}
+	if (known_secret(value)) {
+		pthread_mutex_unlock(&log_mu);
+		return;
+	}
 	L.clock++;
 	for (i = 0; i < TOKEN_RING; i++) {
 		if (L.tokens[i] != NULL && strcmp(L.tokens[i], value) == 0) {

@@ -242,6 +242,16 @@ pct(size_t a, size_t t)
 
 /* ------------------------------------------------------------- escapers */
 
+/* s as a report shows it: masked into m when mask is set. */
+static const char *
+masked(const char *s, int mask, struct buf *m)
+{
+	if (!mask)
+		return s;
+	report_mask(s, m);
+	return m->p ? m->p : "";
+}
+
 void
 report_html_text(struct buf *b, const char *s, int mask)
 {
@@ -249,10 +259,7 @@ report_html_text(struct buf *b, const char *s, int mask)
 
 	if (s == NULL)
 		return;
-	if (mask) {
-		report_mask(s, &m);
-		s = m.p ? m.p : "";
-	}
+	s = masked(s, mask, &m);
 	for (; *s != '\0'; s++) {
 		switch (*s) {
 		case '<': buf_adds(b, "&lt;"); break;
@@ -279,10 +286,7 @@ report_md_text(struct buf *b, const char *s, int mask)
 
 	if (s == NULL)
 		return;
-	if (mask) {
-		report_mask(s, &m);
-		s = m.p ? m.p : "";
-	}
+	s = masked(s, mask, &m);
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c < 0x20 || c == 0x7f)
