@@ -288,6 +288,58 @@ classify(CURLcode c)
 	}
 }
 
+/* The CA bundle: the configured file, else the one built in. */
+static void
+set_ca(const struct http *h, CURL *e)
+{
+	struct curl_blob blob;
+
+	if (h->ca_file != NULL) {
+		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+		return;
+	}
+	blob.data = (void *)ca_bundle_pem;
+	blob.len = (size_t)(ca_bundle_pem_end - ca_bundle_pem);
+	blob.flags = CURL_BLOB_NOCOPY;
+	curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+}
+
+/* Accept, Expect, the credential and the caller's headers, after any
+ * Content-Type already in x->hdrs. */
+static void
+set_headers(struct xfer *x, const struct http_req *req)
+{
+	CURL *e = x->easy;
+	struct buf line = BUF_INIT;
+	const char *const *hp;
+	int own = 0;
+
+	/* the caller's own Accept (Ashby's "version=1") replaces ours */
+	for (hp = req->headers; hp != NULL && *hp != NULL; hp++)
+		own |= strncasecmp(*hp, "Accept:", 7) == 0;
+	if (!own)
+		x->hdrs = curl_slist_append(x->hdrs, "Accept: application/json");
+	x->hdrs = curl_slist_append(x->hdrs, "Expect:");	/* no 100-continue round trip */
+	if (req->bearer != NULL) {
+		buf_addf(&line, "Authorization: Bearer %s", req->bearer);
+		x->hdrs = curl_slist_append(x->hdrs, line.p);
+		memset(line.p, 0, line.len);	/* no stray copy of the token */
+		buf_reset(&line);
+	} else if (req->basic_user != NULL) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, req->basic_pass ? req->basic_pass : "");
+	} else if (req->aws_sigv4 != NULL) {
+		curl_easy_setopt(e, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+		curl_easy_setopt(e, CURLOPT_USERNAME, req->aws_key_id ? req->aws_key_id : "");
+		curl_easy_setopt(e, CURLOPT_PASSWORD, req->aws_secret ? req->aws_secret : "");
+	}
+	for (hp = req->headers; hp != NULL && *hp != NULL; hp++)
+		x->hdrs = curl_slist_append(x->hdrs, *hp);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	buf_free(&line);
+}
+
 /* Prepares x->easy for req; resp is zeroed. Returns RC_OK, RC_CONFIG (URL) or
  * RC_STATE (the download file cannot be truncated). timeout 0: none. */
 static enum rc
@@ -296,7 +348,6 @@ xfer_setup(struct http *h, struct xfer *x, const struct http_req *req, struct ht
 {
 	CURL *e = x->easy;
 	struct buf line = BUF_INIT;
-	const char *const *hp;
 
 	memset(resp, 0, sizeof(*resp));
 	x->h = h;
@@ -328,15 +379,7 @@ xfer_setup(struct http *h, struct xfer *x, const struct http_req *req, struct ht
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (h->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
-	else {
-		struct curl_blob blob;
-		blob.data = (void *)ca_bundle_pem;
-		blob.len = (size_t)(ca_bundle_pem_end - ca_bundle_pem);
-		blob.flags = CURL_BLOB_NOCOPY;
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-	}
+	set_ca(h, e);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout == 0 ||
 	    h->connect_timeout_ms < timeout ? h->connect_timeout_ms : timeout);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
@@ -382,33 +425,7 @@ xfer_setup(struct http *h, struct xfer *x, const struct http_req *req, struct ht
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
 	if (req->body == NULL && strcmp(req->method, "POST") == 0)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
-	{
-		/* the caller's own Accept (Ashby's "version=1") replaces ours */
-		int own = 0;
-		const char *const *ah;
-		for (ah = req->headers; ah != NULL && *ah != NULL; ah++)
-			own |= strncasecmp(*ah, "Accept:", 7) == 0;
-		if (!own)
-			x->hdrs = curl_slist_append(x->hdrs, "Accept: application/json");
-	}
-	x->hdrs = curl_slist_append(x->hdrs, "Expect:");	/* no 100-continue round trip */
-	if (req->bearer != NULL) {
-		buf_addf(&line, "Authorization: Bearer %s", req->bearer);
-		x->hdrs = curl_slist_append(x->hdrs, line.p);
-		memset(line.p, 0, line.len);	/* no stray copy of the token */
-		buf_reset(&line);
-	} else if (req->basic_user != NULL) {
-		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user);
-		curl_easy_setopt(e, CURLOPT_PASSWORD, req->basic_pass ? req->basic_pass : "");
-	} else if (req->aws_sigv4 != NULL) {
-		curl_easy_setopt(e, CURLOPT_AWS_SIGV4, req->aws_sigv4);
-		curl_easy_setopt(e, CURLOPT_USERNAME, req->aws_key_id ? req->aws_key_id : "");
-		curl_easy_setopt(e, CURLOPT_PASSWORD, req->aws_secret ? req->aws_secret : "");
-	}
-	for (hp = req->headers; hp != NULL && *hp != NULL; hp++)
-		x->hdrs = curl_slist_append(x->hdrs, *hp);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	set_headers(x, req);
 	buf_free(&line);
 	return RC_OK;
 }
@@ -587,230 +604,311 @@ should_retry(const struct http_job *j, enum rc rc)
 	return j->idempotent || r->status == 429 || r->status == 503;
 }
 
+/* The state of one http_run call. */
+struct runner {
+	struct http *h;
+	struct http_job *jobs;
+	size_t n;
+	const struct http_policy *pol;
+	struct run_job *rj;
+	struct xfer slots[MAX_SLOTS];
+	int slot_busy[MAX_SLOTS];
+	int conc;
+	long base;	/* backoff base, cap and Retry-After cap, in ms */
+	long cap;
+	long ra_cap;
+	int max429;
+	size_t left;	/* jobs not done */
+	int active;	/* jobs in flight */
+};
+
+/* Job i is finished with rc. */
+static void
+job_end(struct runner *r, size_t i, enum rc rc)
+{
+	r->jobs[i].rc = rc;
+	r->rj[i].done = 1;
+	r->left--;
+}
+
+/* Job k has used up its attempts: the 429 budget when it ended on a 429, the
+ * general one otherwise. */
+static int
+budget_spent(const struct runner *r, size_t k, enum rc rc)
+{
+	const struct http_job *j = &r->jobs[k];
+
+	return rc == RC_OK && j->resp.status == 429 ? r->rj[k].n429 > r->max429 :
+	    j->attempts - r->rj[k].n429 > r->pol->max_retries;
+}
+
+/* Tries to start job i at now, lowering *wake to when a waiting job may
+ * start; ends the job when the deadline, a stop or the quota says so.
+ * Returns 1 when the pacer says wait: start nothing more now. */
+static int
+start_job(struct runner *r, size_t i, int64_t now, int64_t *wake)
+{
+	const struct http_policy *pol = r->pol;
+	struct http_job *j = &r->jobs[i];
+	long timeout = j->req.no_timeout ? 0 : r->h->timeout_ms;
+	enum rc src;
+	int s;
+
+	if (r->rj[i].done || r->rj[i].active)
+		return 0;
+	if (r->rj[i].not_before > now) {
+		if (r->rj[i].not_before < *wake)
+			*wake = r->rj[i].not_before;
+		return 0;
+	}
+	if ((pol->deadline_ms > 0 && now >= pol->deadline_ms) ||
+	    (!j->req.past_stop && stop_requested())) {
+		if (j->attempts == 0) {
+			j->resp.fail = HTTP_ERR_TIMEOUT;
+			str_copy(j->resp.err, sizeof(j->resp.err), stop_requested() ?
+			    "stopped (signal)" : "deadline reached");
+		}
+		job_end(r, i, RC_REMOTE);
+		return 0;
+	}
+	if (pol->pacer.before != NULL) {
+		long pace_wait = pol->pacer.before(pol->pacer.arg);
+
+		if (pace_wait < 0) {
+			if (j->attempts == 0)
+				str_copy(j->resp.err, sizeof(j->resp.err), "API quota exhausted");
+			job_end(r, i, RC_QUOTA);
+			return 0;
+		}
+		if (pace_wait > 0) {
+			if (now + pace_wait < *wake)
+				*wake = now + pace_wait;
+			return 1;
+		}
+	}
+	for (s = 0; s < r->conc && r->slot_busy[s]; s++)
+		;
+	if (pol->deadline_ms > 0 && (timeout == 0 || pol->deadline_ms - now < timeout))
+		timeout = (long)(pol->deadline_ms - now);
+	http_resp_free(&j->resp);	/* the previous attempt's */
+	r->slots[s].easy = slot_easy(r->h, (size_t)s);
+	if (r->slots[s].easy == NULL) {
+		job_end(r, i, RC_BUG);
+		return 0;
+	}
+	j->attempts++;
+	if ((src = xfer_setup(r->h, &r->slots[s], &j->req, &j->resp, timeout)) != RC_OK) {
+		job_end(r, i, src);
+		return 0;
+	}
+	curl_multi_add_handle(r->h->multi, r->slots[s].easy);
+	r->slot_busy[s] = 1;
+	r->rj[i].active = 1;
+	r->rj[i].slot = s;
+	r->active++;
+	return 0;
+}
+
+/* Takes job i's transfer out of the multi handle and frees its slot. */
+static void
+release_slot(struct runner *r, size_t i)
+{
+	curl_multi_remove_handle(r->h->multi, r->slots[r->rj[i].slot].easy);
+	r->slot_busy[r->rj[i].slot] = 0;
+	r->rj[i].active = 0;
+	r->active--;
+}
+
+/* A stop's grace is over: abandons what is still in flight, apart from the
+ * state's own requests (past_stop). */
+static void
+abandon_in_flight(struct runner *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		struct http_job *j = &r->jobs[i];
+
+		if (!r->rj[i].active || j->req.past_stop)
+			continue;
+		(void)xfer_finish(&r->slots[r->rj[i].slot], CURLE_ABORTED_BY_CALLBACK);
+		release_slot(r, i);
+		job_end(r, i, RC_REMOTE);
+		j->resp.fail = HTTP_ERR_TIMEOUT;
+		str_copy(j->resp.err, sizeof(j->resp.err),
+		    "abandoned: stopped (signal) and the grace ran out");
+	}
+}
+
+/* A read whose 2xx body is cut or malformed: failed like a 5xx, so that it
+ * is retried. Returns the job's rc after the check. */
+static enum rc
+check_body(struct http *h, struct http_job *j, enum rc rc)
+{
+	char why[200] = "";
+	struct buf safe = BUF_INIT;
+
+	if (rc != RC_OK || !j->idempotent || j->body_ok == NULL || j->resp.status < 200 ||
+	    j->resp.status >= 300 || j->req.download != NULL)
+		return rc;
+	if (j->body_ok(&j->resp, j->body_ok_arg, why, sizeof(why)))
+		return rc;
+	buf_addf(&safe, "HTTP %ld, ", j->resp.status);
+	text_escape(&safe, why, strlen(why));
+	j->resp.fail = HTTP_ERR_BODY;
+	j->resp.status = 0;	/* as for any failed transfer */
+	str_copy(j->resp.err, sizeof(j->resp.err), safe.p ? safe.p : "");
+	buf_free(&safe);
+	h->stats.bad_bodies++;
+	return j->rc = RC_REMOTE;
+}
+
+/* How long job j waits before its next attempt: the server's Retry-After
+ * (capped), else a full-jitter exponential backoff. */
+static long
+retry_wait(struct runner *r, const struct http_job *j, enum rc rc)
+{
+	long wait = rc == RC_OK ? http_retry_after_ms(http_header(&j->resp, "retry-after"),
+	    now_ms() / 1000) : -1;
+
+	if (wait > r->ra_cap)
+		wait = r->ra_cap;
+	if (wait < 0) {
+		long ceil = r->base;
+		int a;
+		for (a = 1; a < j->attempts && ceil < r->cap; a++)
+			ceil *= 2;
+		if (ceil > r->cap)
+			ceil = r->cap;
+		wait = (long)(rng_next(r->h) % (uint64_t)(ceil + 1));
+	}
+	return wait;
+}
+
+/* A transfer is over: settles its job, or schedules its retry. */
+static void
+transfer_done(struct runner *r, CURLMsg *msg)
+{
+	const struct http_policy *pol = r->pol;
+	struct http_job *j;
+	enum rc rc;
+	long wait;
+	size_t k;
+
+	for (k = 0; k < r->n; k++)
+		if (r->rj[k].active && r->slots[r->rj[k].slot].easy == msg->easy_handle)
+			break;
+	if (k == r->n)
+		return;
+	j = &r->jobs[k];
+	rc = xfer_finish(&r->slots[r->rj[k].slot], msg->data.result);
+	release_slot(r, k);
+	if (pol->pacer.after != NULL)
+		pol->pacer.after(pol->pacer.arg, &j->resp);
+	j->rc = rc;
+	/* tests: die right after the Nth write landed, before anyone saw it */
+	if (rc == RC_OK && strcmp(j->req.method, "GET") != 0 && j->resp.status < 300 &&
+	    !j->req.credential)
+		test_hook("http-write");
+	rc = check_body(r->h, j, rc);
+	if (rc == RC_OK && j->resp.status == 429)
+		r->rj[k].n429++;
+	if (budget_spent(r, k, rc) || !should_retry(j, rc)) {
+		r->rj[k].done = 1;
+		r->left--;
+		return;
+	}
+	wait = retry_wait(r, j, rc);
+	if (pol->deadline_ms > 0 && mono_ms() + wait >= pol->deadline_ms) {
+		log_debug("http", "%s %s: not retrying, the deadline is %lld ms away",
+		    j->req.method, j->req.url, (long long)(pol->deadline_ms - mono_ms()));
+		/* a retryable status, and no time left */
+		job_end(r, k, j->rc == RC_OK ? RC_REMOTE : j->rc);
+		return;
+	}
+	log_debug("http", "%s %s: attempt %d got %ld%s%s; retrying in %ld ms",
+	    j->req.method, j->req.url, j->attempts, j->resp.status,
+	    j->resp.fail ? " " : "", j->resp.fail ? j->resp.err : "", wait);
+	r->h->stats.retries++;
+	r->rj[k].not_before = mono_ms() + wait;
+}
+
+/* One turn of http_run's loop: starts what may start, then waits for and
+ * settles transfers. */
+static void
+run_turn(struct runner *r)
+{
+	int64_t now = mono_ms(), wake = now + 1000;
+	int running = 0;
+	CURLMsg *msg;
+	int nmsg;
+	size_t i;
+
+	for (i = 0; i < r->n && r->active < r->conc; i++)
+		if (start_job(r, i, now, &wake))
+			break;
+	if (r->left == 0)
+		return;
+	if (r->active == 0) {
+		long w = (long)(wake - mono_ms());
+		if (w > 0) {
+			r->h->stats.waited_ms += w;
+			sleep_ms(w);
+		}
+		return;
+	}
+	if (stop_requested() && now - stop_requested_at() > stop_grace_ms()) {
+		abandon_in_flight(r);
+		if (r->active == 0)
+			return;
+	}
+	curl_multi_perform(r->h->multi, &running);
+	while ((msg = curl_multi_info_read(r->h->multi, &nmsg)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+			transfer_done(r, msg);
+	if (r->active > 0) {
+		long w = (long)(wake - mono_ms());
+		if (w < 0)
+			w = 0;
+		if (w > 1000)
+			w = 1000;
+		curl_multi_poll(r->h->multi, NULL, 0, (int)w, NULL);
+	}
+}
+
 void
 http_run(struct http *h, struct http_job *jobs, size_t n, const struct http_policy *pol)
 {
-	struct run_job *rj = xcalloc(n ? n : 1, sizeof(*rj));
-	struct xfer slots[MAX_SLOTS];
-	int slot_busy[MAX_SLOTS] = { 0 };
-	int conc = pol->concurrency < 1 ? 1 : pol->concurrency > MAX_SLOTS ? MAX_SLOTS :
-	    pol->concurrency;
-	long base = pol->backoff_base_ms > 0 ? pol->backoff_base_ms : 500;
-	long cap = pol->backoff_cap_ms > 0 ? pol->backoff_cap_ms : 30000;
-	long ra_cap = pol->retry_after_cap_ms > 0 ? pol->retry_after_cap_ms : 120000;
-	int max429 = pol->max_retries_429 > 0 ? pol->max_retries_429 : 3 * pol->max_retries;
-	size_t left = n, i;
-	int active = 0;
+	struct runner *r = xcalloc(1, sizeof(*r));
+	size_t i;
 
-	memset(slots, 0, sizeof(slots));
+	r->h = h;
+	r->jobs = jobs;
+	r->n = n;
+	r->pol = pol;
+	r->rj = xcalloc(n ? n : 1, sizeof(*r->rj));
+	r->conc = pol->concurrency < 1 ? 1 : pol->concurrency > MAX_SLOTS ? MAX_SLOTS :
+	    pol->concurrency;
+	r->base = pol->backoff_base_ms > 0 ? pol->backoff_base_ms : 500;
+	r->cap = pol->backoff_cap_ms > 0 ? pol->backoff_cap_ms : 30000;
+	r->ra_cap = pol->retry_after_cap_ms > 0 ? pol->retry_after_cap_ms : 120000;
+	r->max429 = pol->max_retries_429 > 0 ? pol->max_retries_429 : 3 * pol->max_retries;
+	r->left = n;
 	for (i = 0; i < n; i++) {
 		memset(&jobs[i].resp, 0, sizeof(jobs[i].resp));
 		jobs[i].rc = RC_BUG;
 		jobs[i].attempts = 0;
 	}
-	while (left > 0) {
-		int64_t now = mono_ms(), wake = now + 1000;
-		long pace_wait = 0;
-		int running = 0;
-		CURLMsg *msg;
-		int nmsg;
-
-		/* Start what may start. */
-		for (i = 0; i < n && active < conc; i++) {
-			struct http_job *j = &jobs[i];
-			long timeout = j->req.no_timeout ? 0 : h->timeout_ms;
-			enum rc src;
-			int s;
-
-			if (rj[i].done || rj[i].active)
-				continue;
-			if (rj[i].not_before > now) {
-				if (rj[i].not_before < wake)
-					wake = rj[i].not_before;
-				continue;
-			}
-			if ((pol->deadline_ms > 0 && now >= pol->deadline_ms) ||
-			    (!j->req.past_stop && stop_requested())) {
-				if (j->attempts == 0) {
-					j->resp.fail = HTTP_ERR_TIMEOUT;
-					str_copy(j->resp.err, sizeof(j->resp.err), stop_requested() ?
-					    "stopped (signal)" : "deadline reached");
-				}
-				j->rc = RC_REMOTE;
-				rj[i].done = 1;
-				left--;
-				continue;
-			}
-			if (pol->pacer.before != NULL) {
-				pace_wait = pol->pacer.before(pol->pacer.arg);
-				if (pace_wait < 0) {
-					if (j->attempts == 0)
-						str_copy(j->resp.err, sizeof(j->resp.err), "API quota exhausted");
-					j->rc = RC_QUOTA;
-					rj[i].done = 1;
-					left--;
-					continue;
-				}
-				if (pace_wait > 0) {
-					if (now + pace_wait < wake)
-						wake = now + pace_wait;
-					break;	/* the pacer says wait: start nothing more now */
-				}
-			}
-			for (s = 0; s < conc && slot_busy[s]; s++)
-				;
-			if (pol->deadline_ms > 0 && (timeout == 0 || pol->deadline_ms - now < timeout))
-				timeout = (long)(pol->deadline_ms - now);
-			http_resp_free(&j->resp);	/* the previous attempt's */
-			slots[s].easy = slot_easy(h, (size_t)s);
-			if (slots[s].easy == NULL) {
-				j->rc = RC_BUG;
-				rj[i].done = 1;
-				left--;
-				continue;
-			}
-			j->attempts++;
-			if ((src = xfer_setup(h, &slots[s], &j->req, &j->resp, timeout)) != RC_OK) {
-				j->rc = src;
-				rj[i].done = 1;
-				left--;
-				continue;
-			}
-			curl_multi_add_handle(h->multi, slots[s].easy);
-			slot_busy[s] = 1;
-			rj[i].active = 1;
-			rj[i].slot = s;
-			active++;
-		}
-		if (left == 0)
-			break;
-		if (active == 0) {
-			long w = (long)(wake - mono_ms());
-			if (w > 0) {
-				h->stats.waited_ms += w;
-				sleep_ms(w);
-			}
-			continue;
-		}
-		if (stop_requested() && now - stop_requested_at() > stop_grace_ms()) {
-			/* the grace is over: abandon what is still in flight */
-			for (i = 0; i < n; i++) {
-				if (!rj[i].active || jobs[i].req.past_stop)
-					continue;
-				(void)xfer_finish(&slots[rj[i].slot], CURLE_ABORTED_BY_CALLBACK);
-				curl_multi_remove_handle(h->multi, slots[rj[i].slot].easy);
-				slot_busy[rj[i].slot] = 0;
-				rj[i].active = 0;
-				rj[i].done = 1;
-				active--;
-				left--;
-				jobs[i].rc = RC_REMOTE;
-				jobs[i].resp.fail = HTTP_ERR_TIMEOUT;
-				str_copy(jobs[i].resp.err, sizeof(jobs[i].resp.err),
-				    "abandoned: stopped (signal) and the grace ran out");
-			}
-			if (active == 0)
-				continue;
-			/* the state's own requests (past_stop) go on */
-		}
-		curl_multi_perform(h->multi, &running);
-		while ((msg = curl_multi_info_read(h->multi, &nmsg)) != NULL) {
-			struct http_job *j;
-			enum rc rc;
-			long wait;
-			size_t k;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			for (k = 0; k < n; k++)
-				if (rj[k].active && slots[rj[k].slot].easy == msg->easy_handle)
-					break;
-			if (k == n)
-				continue;
-			j = &jobs[k];
-			rc = xfer_finish(&slots[rj[k].slot], msg->data.result);
-			curl_multi_remove_handle(h->multi, msg->easy_handle);
-			slot_busy[rj[k].slot] = 0;
-			rj[k].active = 0;
-			active--;
-			if (pol->pacer.after != NULL)
-				pol->pacer.after(pol->pacer.arg, &j->resp);
-			j->rc = rc;
-			/* tests: die right after the Nth write landed, before anyone saw it */
-			if (rc == RC_OK && strcmp(j->req.method, "GET") != 0 && j->resp.status < 300 &&
-			    !j->req.credential)
-				test_hook("http-write");
-			/* a read whose 2xx body is cut or malformed: retried like a 5xx */
-			if (rc == RC_OK && j->idempotent && j->body_ok != NULL &&
-			    j->resp.status >= 200 && j->resp.status < 300 && j->req.download == NULL) {
-				char why[200] = "";
-
-				if (!j->body_ok(&j->resp, j->body_ok_arg, why, sizeof(why))) {
-					struct buf safe = BUF_INIT;
-
-					buf_addf(&safe, "HTTP %ld, ", j->resp.status);
-					text_escape(&safe, why, strlen(why));
-					j->resp.fail = HTTP_ERR_BODY;
-					j->resp.status = 0;	/* as for any failed transfer */
-					str_copy(j->resp.err, sizeof(j->resp.err), safe.p ? safe.p : "");
-					buf_free(&safe);
-					h->stats.bad_bodies++;
-					rc = j->rc = RC_REMOTE;
-				}
-			}
-			if (rc == RC_OK && j->resp.status == 429)
-				rj[k].n429++;
-			if ((rc == RC_OK && j->resp.status == 429 ? rj[k].n429 > max429 :
-			    j->attempts - rj[k].n429 > pol->max_retries) || !should_retry(j, rc)) {
-				rj[k].done = 1;
-				left--;
-				continue;
-			}
-			wait = rc == RC_OK ? http_retry_after_ms(http_header(&j->resp, "retry-after"),
-			    now_ms() / 1000) : -1;
-			if (wait > ra_cap)
-				wait = ra_cap;
-			if (wait < 0) {
-				long ceil = base;
-				int a;
-				for (a = 1; a < j->attempts && ceil < cap; a++)
-					ceil *= 2;
-				if (ceil > cap)
-					ceil = cap;
-				wait = (long)(rng_next(h) % (uint64_t)(ceil + 1));
-			}
-			if (pol->deadline_ms > 0 && mono_ms() + wait >= pol->deadline_ms) {
-				log_debug("http", "%s %s: not retrying, the deadline is %lld ms away",
-				    j->req.method, j->req.url, (long long)(pol->deadline_ms - mono_ms()));
-				if (j->rc == RC_OK)
-					j->rc = RC_REMOTE;	/* a retryable status, and no time left */
-				rj[k].done = 1;
-				left--;
-				continue;
-			}
-			log_debug("http", "%s %s: attempt %d got %ld%s%s; retrying in %ld ms",
-			    j->req.method, j->req.url, j->attempts, j->resp.status,
-			    j->resp.fail ? " " : "", j->resp.fail ? j->resp.err : "", wait);
-			h->stats.retries++;
-			rj[k].not_before = mono_ms() + wait;
-		}
-		if (active > 0) {
-			long w = (long)(wake - mono_ms());
-			if (w < 0)
-				w = 0;
-			if (w > 1000)
-				w = 1000;
-			curl_multi_poll(h->multi, NULL, 0, (int)w, NULL);
-		}
-	}
+	while (r->left > 0)
+		run_turn(r);
 	/* A job that ends on a retryable status after its last attempt: the
 	 * remote is unavailable, whatever the status was. */
 	for (i = 0; i < n && pol->max_retries > 0; i++)
 		if (jobs[i].rc == RC_OK && http_status_retryable(jobs[i].resp.status) &&
-		    (jobs[i].resp.status == 429 ? rj[i].n429 > max429 :
-		    jobs[i].attempts - rj[i].n429 > pol->max_retries))
+		    budget_spent(r, i, jobs[i].rc))
 			jobs[i].rc = RC_REMOTE;
-	free(rj);
+	free(r->rj);
+	free(r);
 }
 
 enum rc
