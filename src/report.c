@@ -1303,23 +1303,35 @@ fmt_day(int64_t ms, int with_time, char *out, size_t size)
 	strftime(out, size, with_time == 2 ? "%H:%M:%S" : with_time ? "%d %b %H:%M" : "%d %b", &tm);
 }
 
-/* The trend chart: after (line and dots) and before (dashed) per run, dates
- * on the axis, full sweeps and failed runs marked. */
-void
-report_html_trend(struct buf *out, const struct report_point *p, size_t n, const char *id)
-{
-	const double W = 960, H = 280, L = 48, R = 16, T = 14, B = 54;
-	double lo = 100, span, x0, x1;
+/* The trend chart's geometry: the plot's size and margins, the value axis
+ * from lo to 100, the time axis from t0 to t1 (x0 to x1 on the page). */
+struct trend {
+	double W, H, L, R, T, B;
+	double lo, span, x0, x1;
 	int64_t t0, t1;
-	size_t i;
-	int with_time;
+	int with_time;	/* fmt_day's: 0 dates, 1 dates and times, 2 times only */
+};
 
-	buf_addf(out, "<svg class=\"chart\" id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "
-	    "%.0f %.0f\" role=\"img\" aria-label=\"accuracy per run\">\n", id, W, H);
-	if (n == 0) {
-		buf_adds(out, "<text x=\"20\" y=\"40\">no runs recorded yet</text></svg>\n");
-		return;
-	}
+static double
+trend_x(const struct trend *g, int64_t ts)
+{
+	return g->t1 > g->t0 ? g->x0 + (g->x1 - g->x0) * (double)(ts - g->t0) / (double)(g->t1 - g->t0) :
+	    (g->x0 + g->x1) / 2;
+}
+
+static double
+trend_y(const struct trend *g, double v)
+{
+	return g->T + (g->H - g->T - g->B) * (100 - v) / g->span;
+}
+
+/* Fits the axes to the n (> 0) points. */
+static void
+trend_scale(struct trend *g, const struct report_point *p, size_t n)
+{
+	double lo = 100;
+	size_t i;
+
 	for (i = 0; i < n; i++) {
 		if (p[i].pct < lo)
 			lo = p[i].pct;
@@ -1331,75 +1343,84 @@ report_html_trend(struct buf *out, const struct report_point *p, size_t n, const
 		lo = 0;
 	if (lo > 90)
 		lo = 90;
-	span = 100 - lo;
-	t0 = t1 = p[0].ts_ms;	/* records come in key (time) order; a clock step must not break the axis */
+	g->lo = lo;
+	g->span = 100 - lo;
+	g->t0 = g->t1 = p[0].ts_ms;	/* records come in key (time) order; a clock step must not break the axis */
 	for (i = 1; i < n; i++) {
-		if (p[i].ts_ms < t0)
-			t0 = p[i].ts_ms;
-		if (p[i].ts_ms > t1)
-			t1 = p[i].ts_ms;
+		if (p[i].ts_ms < g->t0)
+			g->t0 = p[i].ts_ms;
+		if (p[i].ts_ms > g->t1)
+			g->t1 = p[i].ts_ms;
 	}
-	with_time = t1 - t0 >= 3LL * 86400 * 1000 ? 0 : t1 - t0 >= 3600LL * 1000 ? 1 : 2;
-	x0 = L + 10;
-	x1 = W - R - 10;
-#define TX(ts) (t1 > t0 ? x0 + (x1 - x0) * (double)((ts) - t0) / (double)(t1 - t0) : (x0 + x1) / 2)
-#define TY(v) (T + (H - T - B) * (100 - (v)) / span)
-	/* grid and y labels */
+	g->with_time = g->t1 - g->t0 >= 3LL * 86400 * 1000 ? 0 : g->t1 - g->t0 >= 3600LL * 1000 ? 1 : 2;
+	g->x0 = g->L + 10;
+	g->x1 = g->W - g->R - 10;
+}
+
+/* The grid with its value labels, the time axis with up to 7 date ticks,
+ * evenly spaced in time (the day once, under the axis, when every run is
+ * within the hour). */
+static void
+trend_axes(struct buf *out, const struct trend *g, size_t n)
+{
+	size_t i, ticks = n < 7 ? n : 7;
+	char d[32];
+
 	for (i = 0; i <= 5; i++) {
-		double v = lo + span * (double)i / 5;
+		double v = g->lo + g->span * (double)i / 5;
 		buf_addf(out, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#e3e7ee\"/>"
-		    "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>\n", L, TY(v), W - R, TY(v),
-		    L - 6, TY(v) + 4, v);
+		    "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>\n", g->L, trend_y(g, v),
+		    g->W - g->R, trend_y(g, v), g->L - 6, trend_y(g, v) + 4, v);
 	}
-	buf_addf(out, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#8a94a6\"/>\n", L,
-	    H - B, W - R, H - B);
-	/* date labels: up to 7 ticks, evenly spaced in time (the day once, under
-	 * the axis, when every run is within the hour) */
-	if (with_time == 2) {
-		char d[32];
-		fmt_day(t0, 0, d, sizeof(d));
+	buf_addf(out, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#8a94a6\"/>\n", g->L,
+	    g->H - g->B, g->W - g->R, g->H - g->B);
+	if (g->with_time == 2) {
+		fmt_day(g->t0, 0, d, sizeof(d));
 		buf_addf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">times on %s (UTC)</text>\n",
-		    W - R, H - 4, d);
+		    g->W - g->R, g->H - 4, d);
 	}
-	{
-		size_t ticks = n < 7 ? n : 7, k;
-		char d[32];
-		for (k = 0; k < ticks; k++) {
-			int64_t ts = ticks > 1 ? t0 + (int64_t)((double)(t1 - t0) * (double)k / (double)(ticks - 1))
-			    : t0;
-			double x = TX(ts);
-			fmt_day(ts, with_time, d, sizeof(d));
-			buf_addf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#8a94a6\"/>"
-			    "<text class=\"date\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">%s</text>\n", x,
-			    H - B, x, H - B + 4, x, H - B + 17, ticks > 1 && k == 0 ? "start" :
-			    ticks > 1 && k == ticks - 1 ? "end" : "middle", d);
-		}
+	for (i = 0; i < ticks; i++) {
+		int64_t ts = ticks > 1 ? g->t0 + (int64_t)((double)(g->t1 - g->t0) * (double)i /
+		    (double)(ticks - 1)) : g->t0;
+		double x = trend_x(g, ts);
+		fmt_day(ts, g->with_time, d, sizeof(d));
+		buf_addf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#8a94a6\"/>"
+		    "<text class=\"date\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">%s</text>\n", x,
+		    g->H - g->B, x, g->H - g->B + 4, x, g->H - g->B + 17, ticks > 1 && i == 0 ? "start" :
+		    ticks > 1 && i == ticks - 1 ? "end" : "middle", d);
 	}
-	/* full sweeps: a band label above the axis */
+}
+
+/* The runs: full sweeps marked above the axis, before (dashed), after
+ * (line and dots, a cross for a failed run). */
+static void
+trend_runs(struct buf *out, const struct trend *g, const struct report_point *p, size_t n)
+{
+	size_t i;
+
 	for (i = 0; i < n; i++)
 		if (p[i].full)
 			buf_addf(out, "<g class=\"full\"><line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.1f\" "
 			    "stroke=\"#2855c7\" stroke-dasharray=\"2 3\" opacity=\".5\"/><path d=\"M%.1f %.1f l5 8 "
-			    "l-10 0 z\" fill=\"#2855c7\"/></g>\n", TX(p[i].ts_ms), T, TX(p[i].ts_ms), H - B,
-			    TX(p[i].ts_ms), H - B + 22);
-	/* before (dashed) */
+			    "l-10 0 z\" fill=\"#2855c7\"/></g>\n", trend_x(g, p[i].ts_ms), g->T,
+			    trend_x(g, p[i].ts_ms), g->H - g->B, trend_x(g, p[i].ts_ms), g->H - g->B + 22);
 	buf_adds(out, "<polyline fill=\"none\" stroke=\"#9aa4b5\" stroke-width=\"1.5\" "
 	    "stroke-dasharray=\"4 3\" points=\"");
 	for (i = 0; i < n; i++)
 		if (!isnan(p[i].before))
-			buf_addf(out, "%.1f,%.1f ", TX(p[i].ts_ms), TY(p[i].before));
+			buf_addf(out, "%.1f,%.1f ", trend_x(g, p[i].ts_ms), trend_y(g, p[i].before));
 	buf_adds(out, "\"/>\n");
 	for (i = 0; i < n; i++)
 		if (!isnan(p[i].before))
 			buf_addf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.4\" fill=\"#fff\" stroke=\"#9aa4b5\"/>",
-			    TX(p[i].ts_ms), TY(p[i].before));
+			    trend_x(g, p[i].ts_ms), trend_y(g, p[i].before));
 	buf_adds(out, "\n<polyline fill=\"none\" stroke=\"#1f7a4d\" stroke-width=\"2.2\" points=\"");
 	for (i = 0; i < n; i++)
-		buf_addf(out, "%.1f,%.1f ", TX(p[i].ts_ms), TY(p[i].pct));
+		buf_addf(out, "%.1f,%.1f ", trend_x(g, p[i].ts_ms), trend_y(g, p[i].pct));
 	buf_adds(out, "\"/>\n");
 	for (i = 0; i < n; i++) {
 		char d[32];
-		double x = TX(p[i].ts_ms), y = TY(p[i].pct);
+		double x = trend_x(g, p[i].ts_ms), y = trend_y(g, p[i].pct);
 		int failed = p[i].exit >= 2;
 		fmt_day(p[i].ts_ms, 1, d, sizeof(d));
 		if (failed)
@@ -1414,6 +1435,24 @@ report_html_trend(struct buf *out, const struct report_point *p, size_t n, const
 		buf_addf(out, "%.1f %% after, exit %d%s</title></g>\n", p[i].pct, p[i].exit,
 		    p[i].full ? ", full sweep" : "");
 	}
+}
+
+/* The trend chart: after (line and dots) and before (dashed) per run, dates
+ * on the axis, full sweeps and failed runs marked. */
+void
+report_html_trend(struct buf *out, const struct report_point *p, size_t n, const char *id)
+{
+	struct trend g = { .W = 960, .H = 280, .L = 48, .R = 16, .T = 14, .B = 54 };
+
+	buf_addf(out, "<svg class=\"chart\" id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "
+	    "%.0f %.0f\" role=\"img\" aria-label=\"accuracy per run\">\n", id, g.W, g.H);
+	if (n == 0) {
+		buf_adds(out, "<text x=\"20\" y=\"40\">no runs recorded yet</text></svg>\n");
+		return;
+	}
+	trend_scale(&g, p, n);
+	trend_axes(out, &g, n);
+	trend_runs(out, &g, p, n);
 	/* legend */
 	buf_addf(out, "<g transform=\"translate(%.0f %.0f)\">"
 	    "<line x1=\"0\" y1=\"0\" x2=\"18\" y2=\"0\" stroke=\"#1f7a4d\" stroke-width=\"2.2\"/>"
@@ -1422,9 +1461,7 @@ report_html_trend(struct buf *out, const struct report_point *p, size_t n, const
 	    "<text x=\"132\" y=\"4\">before the run</text>"
 	    "<path d=\"M231 -5 l5 8 l-10 0 z\" fill=\"#2855c7\"/><text x=\"240\" y=\"4\">full sweep</text>"
 	    "<path d=\"M320 -4 l8 8 m0 -8 l-8 8\" stroke=\"#b42318\" stroke-width=\"2\"/>"
-	    "<text x=\"332\" y=\"4\">failed run (exit 2 or more)</text></g>\n", L, H - 8);
-#undef TX
-#undef TY
+	    "<text x=\"332\" y=\"4\">failed run (exit 2 or more)</text></g>\n", g.L, g.H - 8);
 	buf_adds(out, "</svg>\n");
 }
 
@@ -1513,15 +1550,13 @@ html_cause(struct buf *out, const struct report *r, const struct report_cause *c
 	buf_free(&t);
 }
 
+/* The page's header: run, mode and exit, the run's message and notes. */
 static void
-html(const struct report *r, int mask_pii, struct buf *out)
+html_header(const struct report *r, struct buf *out)
 {
-	struct kind_count kc[32];
-	struct report_cause *c;
-	size_t n, i, k, nc, np = 0, nother = 0;
-	char started[32], day[32];
+	char day[32];
+	size_t i;
 
-	fmt_rfc3339_ms(r->started_ms, started, sizeof(started));
 	fmt_day(r->finished_ms ? r->finished_ms : r->started_ms, 1, day, sizeof(day));
 	report_html_head(out, "atsrecon data-quality report");
 	buf_addf(out, "<header><h1>Keap ↔ ATS data quality</h1><div class=\"sub\">Run <code>%s</code> · "
@@ -1538,11 +1573,12 @@ html(const struct report *r, int mask_pii, struct buf *out)
 		html_text(out, r->notes[i], 0);
 		buf_adds(out, "</p>\n");
 	}
-	nc = report_causes(r, &c);
-	for (i = 0; i < nc; i++) {
-		np += c[i].who == CAUSE_PERSON;
-		nother += c[i].who != CAUSE_PERSON;
-	}
+}
+
+/* The key figures; np: the causes that need a person. */
+static void
+html_kpis(const struct report *r, size_t np, struct buf *out)
+{
 	buf_addf(out, "<div class=\"kpis\"><div class=\"kpi %s\" id=\"acc-after\"><div class=\"v\">%.1f %%"
 	    "</div><div class=\"l\">accuracy after the run</div></div>"
 	    "<div class=\"kpi\"><div class=\"v\">%.1f %%</div><div class=\"l\">before the run</div></div>"
@@ -1555,7 +1591,15 @@ html(const struct report *r, int mask_pii, struct buf *out)
 		buf_addf(out, "<p class=\"callout\" id=\"only-people\"><b>Everything atsrecon can repair is "
 		    "repaired.</b> The %zu remaining difference%s need a person; the causes below say "
 		    "what to change.</p>\n", rows_needing_person(r), rows_needing_person(r) == 1 ? "" : "s");
-	/* causes */
+}
+
+/* The causes that need a person, by impact. */
+static void
+html_causes(const struct report *r, const struct report_cause *c, size_t nc, size_t np, int mask_pii,
+    struct buf *out)
+{
+	size_t i;
+
 	buf_addf(out, "<section id=\"causes\"><h2>What needs a person</h2>\n");
 	if (np == 0)
 		buf_adds(out, "<p>Nothing: every difference found was repaired or is retried "
@@ -1570,12 +1614,14 @@ html(const struct report *r, int mask_pii, struct buf *out)
 		buf_adds(out, "</ol>\n");
 	}
 	buf_adds(out, "</section>\n");
-	/* trend */
-	buf_addf(out, "<section id=\"trend-section\"><h2>Accuracy over the last %zu run%s</h2>\n", r->ntrend,
-	    r->ntrend == 1 ? "" : "s");
-	report_html_trend(out, r->trend, r->ntrend, "trend");
-	buf_adds(out, "</section>\n");
-	/* per field */
+}
+
+/* Agreement per field, each with its sparkline. */
+static void
+html_fields(const struct report *r, struct buf *out)
+{
+	size_t i, k;
+
 	buf_adds(out, "<section id=\"fields-section\"><h2>Agreement per field</h2>\n<table id=\"fields\">"
 	    "<thead><tr><th>field</th><th>trend</th><th class=\"num\">agree</th><th class=\"num\">total</th>"
 	    "<th class=\"num\">%</th></tr></thead><tbody>\n");
@@ -1593,8 +1639,15 @@ html(const struct report *r, int mask_pii, struct buf *out)
 		    pct(r->fields[i].agree, r->fields[i].total));
 	}
 	buf_adds(out, "</tbody></table></section>\n");
-	/* what was repaired, by kind */
-	n = count_kinds(r, kc, ARRAY_LEN(kc));
+}
+
+/* Drift by kind, then the causes reported by policy or retried. */
+static void
+html_repairs(const struct kind_count *kc, size_t n, const struct report_cause *c, size_t nc,
+    size_t nother, struct buf *out)
+{
+	size_t i;
+
 	buf_adds(out, "<section id=\"repairs\"><h2>Drift by kind</h2>\n<table id=\"kinds\"><thead><tr>"
 	    "<th>kind</th><th class=\"num\">found</th><th class=\"num\">repaired</th><th class=\"num\">"
 	    "failed</th></tr></thead><tbody>\n");
@@ -1624,7 +1677,16 @@ html(const struct report *r, int mask_pii, struct buf *out)
 		buf_adds(out, "</tbody></table>\n");
 	}
 	buf_adds(out, "</section>\n");
-	report_causes_free(c, nc);
+}
+
+/* The totals, and candidates in sync per stage and per job. */
+static void
+html_totals(const struct report *r, struct buf *out)
+{
+	static const char *const title[RG__MAX] = { NULL, "stage", "job" };
+	size_t i;
+	int g;
+
 	buf_addf(out, "<section id=\"totals-section\"><h2>Totals</h2><table id=\"totals\"><thead><tr>"
 	    "<th class=\"num\">candidates</th><th class=\"num\">linked</th><th class=\"num\">in sync</th>"
 	    "<th class=\"num\">drifted</th><th class=\"num\">repaired</th><th class=\"num\">failed</th>"
@@ -1632,60 +1694,79 @@ html(const struct report *r, int mask_pii, struct buf *out)
 	    "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%zu"
 	    "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td></tr></tbody></table></section>\n",
 	    r->candidates, r->linked, r->in_sync, r->drifted, r->repaired, r->failed, r->deferred);
-	{
-		static const char *const title[RG__MAX] = { NULL, "stage", "job" };
-		int g;
-		buf_adds(out, "<section class=\"page\" id=\"groups\">");
-		for (g = RG_STAGE; g < RG__MAX; g++) {
-			buf_addf(out, "<h2>Candidates in sync per %s</h2>\n<table id=\"per-%s\"><thead><tr><th>%s</th>"
-			    "<th class=\"num\">in sync</th><th class=\"num\">total</th><th class=\"num\">%%</th></tr>"
-			    "</thead><tbody>\n", title[g], title[g], title[g]);
-			for (i = 0; i < r->ngroups[g]; i++) {
-				const struct report_field *x = &r->groups[g][i];
-				buf_adds(out, "<tr><td>");
-				html_text(out, x->field, 0);
-				buf_addf(out, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td "
-				    "class=\"num\">%.1f</td></tr>\n", x->agree, x->total, pct(x->agree, x->total));
-			}
-			buf_adds(out, "</tbody></table>\n");
+	buf_adds(out, "<section class=\"page\" id=\"groups\">");
+	for (g = RG_STAGE; g < RG__MAX; g++) {
+		buf_addf(out, "<h2>Candidates in sync per %s</h2>\n<table id=\"per-%s\"><thead><tr><th>%s</th>"
+		    "<th class=\"num\">in sync</th><th class=\"num\">total</th><th class=\"num\">%%</th></tr>"
+		    "</thead><tbody>\n", title[g], title[g], title[g]);
+		for (i = 0; i < r->ngroups[g]; i++) {
+			const struct report_field *x = &r->groups[g][i];
+			buf_adds(out, "<tr><td>");
+			html_text(out, x->field, 0);
+			buf_addf(out, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td "
+			    "class=\"num\">%.1f</td></tr>\n", x->agree, x->total, pct(x->agree, x->total));
 		}
-		buf_adds(out, "</section>\n");
+		buf_adds(out, "</tbody></table>\n");
 	}
+	buf_adds(out, "</section>\n");
+}
+
+/* One drift record as a table row. */
+static void
+html_drift_row(const struct report_row *x, int mask_pii, struct buf *out)
+{
+	struct buf cb = BUF_INIT;
+
+	report_candidate(&cb, x->candidate, mask_pii && x->cand_pii);
+	buf_adds(out, "<tr><td>");
+	html_text(out, x->kind, 0);
+	buf_adds(out, "</td><td>");
+	html_text(out, x->field, 0);
+	buf_adds(out, "</td><td>");
+	html_text(out, x->side, 0);
+	buf_adds(out, "</td><td>");
+	html_text(out, cb.p, 0);
+	buf_adds(out, "</td><td>");
+	html_text(out, x->contact, 0);
+	buf_adds(out, "</td><td>");
+	html_text(out, x->desired, mask_pii && x->pii);
+	buf_adds(out, "</td><td>");
+	html_text(out, x->actual, mask_pii && x->pii);
+	buf_adds(out, "</td><td class=\"");
+	html_text(out, x->action, 0);
+	buf_adds(out, "\">");
+	html_text(out, x->action, 0);
+	buf_adds(out, "</td><td>");
+	html_text(out, x->error, 0);
+	buf_adds(out, "</td></tr>\n");
+	buf_free(&cb);
+}
+
+/* Every drift record, grouped in the order of the kinds table. */
+static void
+html_drift(const struct report *r, const struct kind_count *kc, size_t n, int mask_pii,
+    struct buf *out)
+{
+	size_t i, k;
+
 	buf_addf(out, "<section id=\"all-drift\"><h2>Every drift record</h2>\n<details><summary>Show all %zu "
 	    "rows (also in drift.csv)</summary>\n<table id=\"drift\"><thead><tr><th>kind</th><th>field</th>"
 	    "<th>side</th><th>candidate</th><th>contact</th><th>ATS</th><th>Keap</th><th>action</th>"
 	    "<th>error</th></tr></thead><tbody>\n", r->nrows);
 	for (k = 0; k < n; k++)
-		for (i = 0; i < r->nrows; i++) {
-			const struct report_row *x = &r->rows[i];
-			struct buf cb = BUF_INIT;
-			if (strcmp(x->kind, kc[k].kind) != 0)
-				continue;
-			report_candidate(&cb, x->candidate, mask_pii && x->cand_pii);
-			buf_adds(out, "<tr><td>");
-			html_text(out, x->kind, 0);
-			buf_adds(out, "</td><td>");
-			html_text(out, x->field, 0);
-			buf_adds(out, "</td><td>");
-			html_text(out, x->side, 0);
-			buf_adds(out, "</td><td>");
-			html_text(out, cb.p, 0);
-			buf_adds(out, "</td><td>");
-			html_text(out, x->contact, 0);
-			buf_adds(out, "</td><td>");
-			html_text(out, x->desired, mask_pii && x->pii);
-			buf_adds(out, "</td><td>");
-			html_text(out, x->actual, mask_pii && x->pii);
-			buf_adds(out, "</td><td class=\"");
-			html_text(out, x->action, 0);
-			buf_adds(out, "\">");
-			html_text(out, x->action, 0);
-			buf_adds(out, "</td><td>");
-			html_text(out, x->error, 0);
-			buf_adds(out, "</td></tr>\n");
-			buf_free(&cb);
-		}
+		for (i = 0; i < r->nrows; i++)
+			if (strcmp(r->rows[i].kind, kc[k].kind) == 0)
+				html_drift_row(&r->rows[i], mask_pii, out);
 	buf_adds(out, "</tbody></table></details></section>\n");
+}
+
+/* The footer: start, API use, where it is published and whether PII is masked. */
+static void
+html_footer(const struct report *r, int mask_pii, struct buf *out)
+{
+	char started[32];
+
+	fmt_rfc3339_ms(r->started_ms, started, sizeof(started));
 	buf_addf(out, "<footer>atsrecon · run started %s · API: %ld retries, %ld × 429", started,
 	    r->retries, r->s429);
 	if (r->quota_left >= 0)
@@ -1697,6 +1778,34 @@ html(const struct report *r, int mask_pii, struct buf *out)
 	buf_adds(out, " · emails and phones ");
 	buf_adds(out, mask_pii ? "masked" : "NOT masked (report.mask_pii is false)");
 	buf_adds(out, "</footer>\n</main></body></html>\n");
+}
+
+static void
+html(const struct report *r, int mask_pii, struct buf *out)
+{
+	struct kind_count kc[32];
+	struct report_cause *c;
+	size_t n, i, nc, np = 0, nother = 0;
+
+	html_header(r, out);
+	nc = report_causes(r, &c);
+	for (i = 0; i < nc; i++) {
+		np += c[i].who == CAUSE_PERSON;
+		nother += c[i].who != CAUSE_PERSON;
+	}
+	html_kpis(r, np, out);
+	html_causes(r, c, nc, np, mask_pii, out);
+	buf_addf(out, "<section id=\"trend-section\"><h2>Accuracy over the last %zu run%s</h2>\n", r->ntrend,
+	    r->ntrend == 1 ? "" : "s");
+	report_html_trend(out, r->trend, r->ntrend, "trend");
+	buf_adds(out, "</section>\n");
+	html_fields(r, out);
+	n = count_kinds(r, kc, ARRAY_LEN(kc));
+	html_repairs(kc, n, c, nc, nother, out);
+	report_causes_free(c, nc);
+	html_totals(r, out);
+	html_drift(r, kc, n, mask_pii, out);
+	html_footer(r, mask_pii, out);
 }
 
 enum rc
