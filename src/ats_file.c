@@ -1120,6 +1120,136 @@ past_deadline(const struct ats *a)
 	return a->deadline_ms != 0 && mono_ms() > a->deadline_ms;
 }
 
+/* Reads the values of the current (good, non-blank) row. Returns 0 when the
+ * row was skipped: a JSONL line that is not an object, a CSV row whose fields
+ * do not match the header. */
+static int
+row_values(struct scan *s)
+{
+	struct buf err = BUF_INIT;
+	const char *line;
+	cJSON *obj;
+	size_t n;
+
+	if (!s->fs->jsonl) {
+		if (s->row.nf != s->nheader) {
+			char m[96];
+			snprintf(m, sizeof(m), "%zu fields where the header has %zu", s->row.nf,
+			    s->nheader);
+			skip_row(s, m, NULL, 0);
+			return 0;
+		}
+		vals_csv(s);
+		return 1;
+	}
+	line = csv_field(&s->row, 0, &n);
+	obj = json_parse(line, n, &err);
+	if (obj == NULL || !cJSON_IsObject(obj)) {
+		struct buf m = BUF_INIT;
+		buf_addf(&m, "not a JSON object%s%s", err.len ? ": " : "",
+		    err.len ? err.p : "");
+		skip_row(s, m.p, NULL, 0);
+		buf_free(&m);
+		buf_free(&err);
+		cJSON_Delete(obj);
+		return 0;
+	}
+	buf_free(&err);
+	vals_json(s, obj);
+	cJSON_Delete(obj);
+	return 1;
+}
+
+/* Get: keeps the row when it has the wanted id and its application is the
+ * better one (every row with the id: the current application's wins). */
+static void
+keep_wanted(struct scan *s, const char *id)
+{
+	struct rowapp ra;
+
+	if (strcmp(id, s->want) != 0)
+		return;
+	row_app(s, &ra);
+	if (s->found != NULL && !rowapp_better(&s->found_app, &ra, s->a->app_policy)) {
+		free(ra.app_id);
+		return;
+	}
+	if (s->found != NULL)
+		candidate_free(s->found);
+	else
+		s->found = xcalloc(1, sizeof(*s->found));
+	build(s, id, s->found);
+	free(s->found_app.app_id);
+	s->found_app = ra;
+}
+
+/* Pull: counts the row's id (census), keeps its application when it is the
+ * person's best (pick), or delivers the row as a candidate when it is the one
+ * to deliver. */
+static enum rc
+take_row(struct scan *s, const char *id)
+{
+	uint64_t h = hash_id(id, strlen(id));
+	struct candidate c;
+	enum rc rc;
+
+	if (s->mode == SCAN_CENSUS) {
+		if (!idset_add(&s->ids, h) && idset_add(&s->multi, h))
+			s->nmulti++;
+		return RC_OK;
+	}
+	if (s->mode == SCAN_PICK) {
+		struct rowapp ra, *best;
+		if (!idset_has(&s->multi, h))
+			return RC_OK;
+		row_app(s, &ra);
+		best = pickmap_get(&s->picks, h, 1);
+		if (rowapp_better(best, &ra, s->a->app_policy)) {
+			free(best->app_id);
+			*best = ra;
+		} else
+			free(ra.app_id);
+		return RC_OK;
+	}
+	if (s->nmulti > 0 && idset_has(&s->multi, h)) {
+		const struct rowapp *best = pickmap_get(&s->picks, h, 0);
+		if (best == NULL || best->row != s->data_rows)
+			return RC_OK;	/* another application of this person is current */
+	}
+	if (!idset_add(&s->ids, h)) {
+		skip_row(s, "duplicate id (the first row with it was kept):", id, 1);
+		return RC_OK;
+	}
+	build(s, id, &c);
+	rc = s->fn(s->arg, &c);
+	s->pull->records++;
+	candidate_free(&c);
+	return rc;
+}
+
+/* A JSONL pull: a configured key that no line had is a misspelling. */
+static enum rc
+check_keys_seen(struct scan *s)
+{
+	struct fsrc *fs = s->fs;
+	size_t k;
+
+	if (!fs->jsonl || s->want != NULL || s->data_rows == 0)
+		return RC_OK;
+	for (k = 0; k < fs->ncols; k++) {
+		struct buf m = BUF_INIT;
+		if (fs->cols[k].seen)
+			continue;
+		show(&m, fs->cols[k].name);
+		log_error("file", "%s: key %s (ats.columns.%s) is in none of the %ld lines; check "
+		    "its spelling (if the export leaves out empty values, remove it from "
+		    "ats.columns)", fs->path, m.p, fs->cols[k].cfg, s->data_rows);
+		buf_free(&m);
+		return RC_CONFIG;
+	}
+	return RC_OK;
+}
+
 /*
  * Reads the whole file. Pull (s->fn): delivers each good row. Get (s->want):
  * stops at the first good row with that id (s->found). RC_OK at the end of
@@ -1130,14 +1260,11 @@ scan(struct scan *s)
 {
 	struct fsrc *fs = s->fs;
 	enum rc rc;
-	size_t k;
 
 	if ((rc = scan_open(s)) != RC_OK)
 		return rc;
 	for (;;) {
 		const char *id, *why = NULL;
-		cJSON *obj = NULL;
-		uint64_t h;
 		int r = fs->jsonl ? csv_line(&s->rd, &s->row) : csv_next(&s->rd, &s->row);
 
 		if (r < 0)
@@ -1155,113 +1282,20 @@ scan(struct scan *s)
 			skip_row(s, s->row.bad, NULL, 0);
 			continue;
 		}
-		if (row_blank(&s->row))
+		if (row_blank(&s->row) || !row_values(s))
 			continue;
-		if (fs->jsonl) {
-			struct buf err = BUF_INIT;
-			size_t n;
-			const char *line = csv_field(&s->row, 0, &n);
-
-			obj = json_parse(line, n, &err);
-			if (obj == NULL || !cJSON_IsObject(obj)) {
-				struct buf m = BUF_INIT;
-				buf_addf(&m, "not a JSON object%s%s", err.len ? ": " : "",
-				    err.len ? err.p : "");
-				skip_row(s, m.p, NULL, 0);
-				buf_free(&m);
-				buf_free(&err);
-				cJSON_Delete(obj);
-				continue;
-			}
-			buf_free(&err);
-			vals_json(s, obj);
-			cJSON_Delete(obj);
-		} else {
-			if (s->row.nf != s->nheader) {
-				char m[96];
-				snprintf(m, sizeof(m), "%zu fields where the header has %zu", s->row.nf,
-				    s->nheader);
-				skip_row(s, m, NULL, 0);
-				continue;
-			}
-			vals_csv(s);
-		}
 		s->data_rows++;
 		if ((id = row_id(s, &why)) == NULL) {
-			k = (size_t)fs->single[FF_ID];
+			size_t k = (size_t)fs->single[FF_ID];
 			skip_row(s, why, why[strlen(why) - 1] == ':' ? val(s, k, 0) : NULL, 0);
 			continue;
 		}
-		if (s->want != NULL) {
-			struct rowapp ra;
-			if (strcmp(id, s->want) != 0)
-				continue;
-			/* every row with the id: the current application's wins */
-			row_app(s, &ra);
-			if (s->found != NULL && !rowapp_better(&s->found_app, &ra, s->a->app_policy)) {
-				free(ra.app_id);
-				continue;
-			}
-			if (s->found != NULL)
-				candidate_free(s->found);
-			else
-				s->found = xcalloc(1, sizeof(*s->found));
-			build(s, id, s->found);
-			free(s->found_app.app_id);
-			s->found_app = ra;
-			continue;
-		}
-		h = hash_id(id, strlen(id));
-		if (s->mode == SCAN_CENSUS) {
-			if (!idset_add(&s->ids, h) && idset_add(&s->multi, h))
-				s->nmulti++;
-			continue;
-		}
-		if (s->mode == SCAN_PICK) {
-			struct rowapp ra, *best;
-			if (!idset_has(&s->multi, h))
-				continue;
-			row_app(s, &ra);
-			best = pickmap_get(&s->picks, h, 1);
-			if (rowapp_better(best, &ra, s->a->app_policy)) {
-				free(best->app_id);
-				*best = ra;
-			} else
-				free(ra.app_id);
-			continue;
-		}
-		if (s->nmulti > 0 && idset_has(&s->multi, h)) {
-			const struct rowapp *best = pickmap_get(&s->picks, h, 0);
-			if (best == NULL || best->row != s->data_rows)
-				continue;	/* another application of this person is current */
-		}
-		if (!idset_add(&s->ids, h)) {
-			skip_row(s, "duplicate id (the first row with it was kept):", id, 1);
-			continue;
-		}
-		{
-			struct candidate c;
-			build(s, id, &c);
-			rc = s->fn(s->arg, &c);
-			s->pull->records++;
-			candidate_free(&c);
-			if (rc != RC_OK)
-				return rc;
-		}
+		if (s->want != NULL)
+			keep_wanted(s, id);
+		else if ((rc = take_row(s, id)) != RC_OK)
+			return rc;
 	}
-	if (fs->jsonl && s->want == NULL && s->data_rows > 0)
-		for (k = 0; k < fs->ncols; k++) {
-			struct buf m = BUF_INIT;
-			if (fs->cols[k].seen)
-				continue;
-			show(&m, fs->cols[k].name);
-			log_error("file", "%s: key %s (ats.columns.%s) is in none of the %ld lines; check "
-			    "its spelling (if the export leaves out empty values, remove it from "
-			    "ats.columns)", fs->path, m.p, fs->cols[k].cfg, s->data_rows);
-			buf_free(&m);
-			return RC_CONFIG;
-		}
-	return RC_OK;
+	return check_keys_seen(s);
 }
 
 /* --------------------------------------------------------------- driver */
