@@ -98,22 +98,15 @@ load_kv(const struct config *cfg, const cJSON *obj, const char *what, struct map
 	return RC_OK;
 }
 
+/* The rule's keys: only known ones, exactly one of from and constant, a
+ * canonical from, a to. */
 static enum rc
-load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r, struct buf *err)
+rule_check_keys(const struct config *cfg, const cJSON *f, const char *what, struct buf *err)
 {
-	char what[64];
-	const char *from = json_str(f, "from"), *to = json_str(f, "to"), *owner = json_str(f, "owner");
-	const char *null = json_str(f, "null"), *constant = json_str(f, "constant");
-	const cJSON *map = json_get(f, "map"), *it;
+	const char *from = json_str(f, "from"), *constant = json_str(f, "constant");
 	static const char *const keys[] = { "from", "to", "owner", "map", "null", "constant", "confirm" };
+	const cJSON *it;
 
-	snprintf(what, sizeof(what), "fields[%zu]", i);
-	r->line = json_line_of(&cfg->lines, f);
-	if (!cJSON_IsObject(f)) {
-		where(cfg, f, what, err);
-		buf_adds(err, "expected an object {from, to, owner}");
-		return RC_CONFIG;
-	}
 	cJSON_ArrayForEach(it, f)
 		if (!in_list(it->string, keys, ARRAY_LEN(keys))) {
 			where(cfg, it, what, err);
@@ -137,11 +130,21 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 		    "updated_at|id");
 		return RC_CONFIG;
 	}
-	if (to == NULL) {
+	if (json_str(f, "to") == NULL) {
 		where(cfg, f, what, err);
 		buf_adds(err, "\"to\" is missing");
 		return RC_CONFIG;
 	}
+	return RC_OK;
+}
+
+/* The Keap target the rule's "to" names: its kind and key. */
+static enum rc
+rule_target(const struct config *cfg, const cJSON *f, const char *what, struct map_rule *r,
+    struct buf *err)
+{
+	const char *to = json_str(f, "to");
+
 	if (in_list(to, text_targets, ARRAY_LEN(text_targets))) {
 		r->tgt = TGT_TEXT;
 		r->key = xstrdup(to);
@@ -162,9 +165,16 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 		    "email:EMAIL1|email:EMAIL2|email:EMAIL3|phone:PHONE1|phone:PHONE2|phone:PHONE3");
 		return RC_CONFIG;
 	}
-	r->to = xstrdup(to);
-	r->from = from ? xstrdup(from) : NULL;
-	r->constant = constant ? xstrdup(constant) : NULL;
+	return RC_OK;
+}
+
+/* The rule's owner (ats when left out) and its null policy. */
+static enum rc
+rule_owner(const struct config *cfg, const cJSON *f, const char *what, struct map_rule *r,
+    struct buf *err)
+{
+	const char *owner = json_str(f, "owner"), *null = json_str(f, "null");
+
 	if (owner == NULL || strcmp(owner, "ats") == 0)
 		r->owner = OWN_ATS;
 	else if (strcmp(owner, "keap") == 0)
@@ -190,6 +200,16 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 		return RC_CONFIG;
 	}
 	r->null_clear = null != NULL && strcmp(null, "clear") == 0;
+	return RC_OK;
+}
+
+/* The rule's value map and the keys of it to confirm. */
+static enum rc
+rule_map(const struct config *cfg, const cJSON *f, const char *what, struct map_rule *r,
+    struct buf *err)
+{
+	const cJSON *map = json_get(f, "map"), *cf = json_get(f, "confirm"), *it;
+
 	if (map != NULL) {
 		struct map_kv *kv = NULL;
 		size_t n = 0, k;
@@ -204,35 +224,59 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 		r->nmap = n;
 		free(kv);
 	}
-	if (json_get(f, "confirm") != NULL) {
-		const cJSON *cf = json_get(f, "confirm");
-		if (!cJSON_IsArray(cf)) {
-			where(cfg, cf, what, err);
-			buf_adds(err, "\"confirm\" must be a list of the map's keys");
+	if (cf == NULL)
+		return RC_OK;
+	if (!cJSON_IsArray(cf)) {
+		where(cfg, cf, what, err);
+		buf_adds(err, "\"confirm\" must be a list of the map's keys");
+		return RC_CONFIG;
+	}
+	cJSON_ArrayForEach(it, cf) {
+		size_t k;
+		int found = 0;
+		for (k = 0; cJSON_IsString(it) && k < r->nmap; k++)
+			if (strcmp(r->map_from[k], it->valuestring) == 0)
+				found = 1;
+		if (!found) {
+			where(cfg, it, what, err);
+			buf_adds(err, "\"confirm\" names ");
+			if (cJSON_IsString(it)) {
+				buf_addc(err, '"');
+				text_escape(err, it->valuestring, strlen(it->valuestring));
+				buf_adds(err, "\", which is not a key of \"map\"");
+			} else
+				buf_adds(err, "a value that is not a string");
 			return RC_CONFIG;
 		}
-		cJSON_ArrayForEach(it, cf) {
-			size_t k;
-			int found = 0;
-			for (k = 0; cJSON_IsString(it) && k < r->nmap; k++)
-				if (strcmp(r->map_from[k], it->valuestring) == 0)
-					found = 1;
-			if (!found) {
-				where(cfg, it, what, err);
-				buf_adds(err, "\"confirm\" names ");
-				if (cJSON_IsString(it)) {
-					buf_addc(err, '"');
-					text_escape(err, it->valuestring, strlen(it->valuestring));
-					buf_adds(err, "\", which is not a key of \"map\"");
-				} else
-					buf_adds(err, "a value that is not a string");
-				return RC_CONFIG;
-			}
-			r->confirm = xrealloc(r->confirm, (r->nconfirm + 1) * sizeof(char *));
-			r->confirm[r->nconfirm++] = xstrdup(it->valuestring);
-		}
+		r->confirm = xrealloc(r->confirm, (r->nconfirm + 1) * sizeof(char *));
+		r->confirm[r->nconfirm++] = xstrdup(it->valuestring);
 	}
 	return RC_OK;
+}
+
+static enum rc
+load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r, struct buf *err)
+{
+	char what[64];
+	const char *from, *constant;
+
+	snprintf(what, sizeof(what), "fields[%zu]", i);
+	r->line = json_line_of(&cfg->lines, f);
+	if (!cJSON_IsObject(f)) {
+		where(cfg, f, what, err);
+		buf_adds(err, "expected an object {from, to, owner}");
+		return RC_CONFIG;
+	}
+	if (rule_check_keys(cfg, f, what, err) != RC_OK || rule_target(cfg, f, what, r, err) != RC_OK)
+		return RC_CONFIG;
+	from = json_str(f, "from");
+	constant = json_str(f, "constant");
+	r->to = xstrdup(json_str(f, "to"));
+	r->from = from ? xstrdup(from) : NULL;
+	r->constant = constant ? xstrdup(constant) : NULL;
+	if (rule_owner(cfg, f, what, r, err) != RC_OK)
+		return RC_CONFIG;
+	return rule_map(cfg, f, what, r, err);
 }
 
 enum rc
