@@ -544,6 +544,73 @@ delta(const struct period *p)
 	return fabs(d) < 0.05 ? 0.0 : d;
 }
 
+/* How the table of repairs per week is spelled: in Markdown or in HTML. */
+struct weeks_style {
+	const char *head;	/* up to the kinds' headings */
+	const char *kind_open, *kind_close;
+	const char *head_close;
+	const char *kind_rule;	/* once a kind after head_close (Markdown's alignment row) */
+	const char *head_end;
+	const char *row_open, *date_close;
+	const char *num_open, *num_close;
+	const char *row_close;
+	const char *end;
+	void (*text)(struct buf *, const char *, int mask);
+};
+
+static const struct weeks_style weeks_md = {
+	"| week from | runs | failed | repaired |", " ", " |", "\n|---|---:|---:|---:|", "---:|", "\n",
+	"| ", " |", " ", " |", "\n", "", report_md_text
+};
+
+static const struct weeks_style weeks_html = {
+	"<section id=\"weeks-section\"><h2>Repairs per week, by kind</h2><table id=\"weeks\">"
+	"<thead><tr><th>week from</th><th class=\"num\">runs</th><th class=\"num\">failed</th>"
+	"<th class=\"num\">repaired</th>", "<th class=\"num\">", "</th>", "</tr></thead><tbody>\n", "", "",
+	"<tr><td>", "</td>", "<td class=\"num\">", "</td>", "</tr>\n", "</tbody></table></section>\n",
+	report_html_text
+};
+
+static void
+weeks_num(struct buf *out, const struct weeks_style *st, size_t v)
+{
+	buf_adds(out, st->num_open);
+	buf_addf(out, "%zu", v);
+	buf_adds(out, st->num_close);
+}
+
+/* The table of runs, failed runs and repairs per week, by kind. */
+static void
+write_weeks(const struct period *p, const struct weeks_style *st, struct buf *out)
+{
+	char a[32];
+	size_t i, k;
+
+	buf_adds(out, st->head);
+	for (k = 0; k < p->nkinds; k++) {
+		buf_adds(out, st->kind_open);
+		st->text(out, p->kinds[k], 0);
+		buf_adds(out, st->kind_close);
+	}
+	buf_adds(out, st->head_close);
+	for (k = 0; k < p->nkinds; k++)
+		buf_adds(out, st->kind_rule);
+	buf_adds(out, st->head_end);
+	for (i = 0; i < p->nweeks; i++) {
+		day(p->from_ms + (int64_t)i * 7 * 86400 * 1000, a, sizeof(a));
+		buf_adds(out, st->row_open);
+		buf_adds(out, a);
+		buf_adds(out, st->date_close);
+		weeks_num(out, st, p->weeks[i].runs);
+		weeks_num(out, st, p->weeks[i].failed_runs);
+		weeks_num(out, st, p->weeks[i].repaired);
+		for (k = 0; k < p->nkinds; k++)
+			weeks_num(out, st, p->weeks[i].by_kind[k]);
+		buf_adds(out, st->row_close);
+	}
+	buf_adds(out, st->end);
+}
+
 static void
 write_md(struct period *p, struct buf *out)
 {
@@ -562,24 +629,7 @@ write_md(struct period *p, struct buf *out)
 	    "runs (%zu full sweeps, %zu failed).\n\n", p->start_pct, p->end_pct, delta(p),
 	    p->runs, p->full_runs, p->failed_runs);
 	buf_addf(out, "**Repaired:** %zu values and tags.\n\n", p->repaired_total);
-	buf_adds(out, "| week from | runs | failed | repaired |");
-	for (k = 0; k < p->nkinds; k++) {
-		buf_adds(out, " ");
-		report_md_text(out, p->kinds[k], 0);
-		buf_adds(out, " |");
-	}
-	buf_adds(out, "\n|---|---:|---:|---:|");
-	for (k = 0; k < p->nkinds; k++)
-		buf_adds(out, "---:|");
-	buf_adds(out, "\n");
-	for (i = 0; i < p->nweeks; i++) {
-		day(p->from_ms + (int64_t)i * 7 * 86400 * 1000, a, sizeof(a));
-		buf_addf(out, "| %s | %zu | %zu | %zu |", a, p->weeks[i].runs, p->weeks[i].failed_runs,
-		    p->weeks[i].repaired);
-		for (k = 0; k < p->nkinds; k++)
-			buf_addf(out, " %zu |", p->weeks[i].by_kind[k]);
-		buf_adds(out, "\n");
-	}
+	write_weeks(p, &weeks_md, out);
 	buf_adds(out, "\n#### Still needs a person\n\n");
 	for (i = 0; i < p->ncauses; i++) {
 		const struct pcause *c = &p->causes[i];
@@ -629,25 +679,10 @@ write_md(struct period *p, struct buf *out)
 	}
 }
 
+/* The key figures; open: the causes that still need a person. */
 static void
-write_html(struct period *p, struct buf *out)
+html_kpis(const struct period *p, size_t open, struct buf *out)
 {
-	char a[32], b[32], dur[32];
-	struct recur rv[64];
-	size_t nr, npairs, i, k, open = 0;
-
-	day(p->from_ms, a, sizeof(a));
-	day(p->to_ms - 1, b, sizeof(b));
-	report_html_head(out, "atsrecon data-quality audit");
-	buf_addf(out, "<header><h1>Keap ↔ ATS data-quality audit</h1><div class=\"sub\">%s to %s · %zu "
-	    "runs (%zu full sweeps, %zu failed)</div></header>\n", a, b, p->runs, p->full_runs,
-	    p->failed_runs);
-	if (p->runs == 0) {
-		buf_adds(out, "<p class=\"callout\">No run recorded in this period.</p></main></body></html>\n");
-		return;
-	}
-	for (i = 0; i < p->ncauses; i++)
-		open += p->causes[i].resolved_ms == 0 && strcmp(p->causes[i].who, "person") == 0;
 	buf_addf(out, "<div class=\"kpis\"><div class=\"kpi\" id=\"acc-start\"><div class=\"v\">%.1f %%</div>"
 	    "<div class=\"l\">accuracy at the start</div></div><div class=\"kpi %s\" id=\"acc-end\">"
 	    "<div class=\"v\">%.1f %%</div><div class=\"l\">at the end (%+.1f points)</div></div>"
@@ -655,6 +690,15 @@ write_html(struct period *p, struct buf *out)
 	    "<div class=\"kpi %s\"><div class=\"v\">%zu</div><div class=\"l\">causes still need a "
 	    "person</div></div></div>\n", p->start_pct, p->end_pct >= p->start_pct ? "good" : "bad",
 	    p->end_pct, delta(p), p->repaired_total, open ? "bad" : "good", open);
+}
+
+/* The causes that still need a person. */
+static void
+html_open_causes(const struct period *p, size_t open, struct buf *out)
+{
+	char a[32];
+	size_t i;
+
 	buf_adds(out, "<section id=\"causes\"><h2>Still needs a person</h2>\n");
 	if (open == 0)
 		buf_adds(out, "<p>Nothing is waiting for a person.</p>\n");
@@ -674,71 +718,76 @@ write_html(struct period *p, struct buf *out)
 	if (open > 0)
 		buf_adds(out, "</ol>\n<p class=\"legend\">The fix for each is in the latest run's report "
 		    "(report.html).</p>\n");
-	buf_adds(out, "</section>\n<section id=\"trend-section\"><h2>Accuracy over the period</h2>\n");
-	report_html_trend(out, p->tr.trend, p->tr.ntrend, "trend");
 	buf_adds(out, "</section>\n");
-	if (p->tr.nftrend > 0) {
-		buf_adds(out, "<section><h2>Agreement per field</h2><table id=\"fields\"><thead><tr><th>field</th>"
-		    "<th>trend</th><th class=\"num\">at the end</th></tr></thead><tbody>\n");
-		for (k = 0; k < p->tr.nftrend; k++) {
-			double last = NAN;
-			for (i = 0; i < p->tr.ntrend; i++)
-				if (!isnan(p->tr.ftrend[k].pct[i]))
-					last = p->tr.ftrend[k].pct[i];
-			buf_adds(out, "<tr><td>");
-			report_html_text(out, p->tr.ftrend[k].field, 0);
-			buf_adds(out, "</td><td>");
-			report_html_spark(out, p->tr.ftrend[k].pct, p->tr.ntrend);
-			buf_addf(out, "</td><td class=\"num\">%.1f</td></tr>\n", last);
-		}
-		buf_adds(out, "</tbody></table></section>\n");
-	}
-	buf_adds(out, "<section id=\"weeks-section\"><h2>Repairs per week, by kind</h2><table id=\"weeks\">"
-	    "<thead><tr><th>week from</th><th class=\"num\">runs</th><th class=\"num\">failed</th>"
-	    "<th class=\"num\">repaired</th>");
-	for (k = 0; k < p->nkinds; k++) {
-		buf_adds(out, "<th class=\"num\">");
-		report_html_text(out, p->kinds[k], 0);
-		buf_adds(out, "</th>");
-	}
-	buf_adds(out, "</tr></thead><tbody>\n");
-	for (i = 0; i < p->nweeks; i++) {
-		day(p->from_ms + (int64_t)i * 7 * 86400 * 1000, a, sizeof(a));
-		buf_addf(out, "<tr><td>%s</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td>"
-		    "<td class=\"num\">%zu</td>", a, p->weeks[i].runs, p->weeks[i].failed_runs,
-		    p->weeks[i].repaired);
-		for (k = 0; k < p->nkinds; k++)
-			buf_addf(out, "<td class=\"num\">%zu</td>", p->weeks[i].by_kind[k]);
-		buf_adds(out, "</tr>\n");
+}
+
+/* Agreement per field: its sparkline and its last recorded value. */
+static void
+html_fields(const struct period *p, struct buf *out)
+{
+	size_t i, k;
+
+	if (p->tr.nftrend == 0)
+		return;
+	buf_adds(out, "<section><h2>Agreement per field</h2><table id=\"fields\"><thead><tr><th>field</th>"
+	    "<th>trend</th><th class=\"num\">at the end</th></tr></thead><tbody>\n");
+	for (k = 0; k < p->tr.nftrend; k++) {
+		double last = NAN;
+		for (i = 0; i < p->tr.ntrend; i++)
+			if (!isnan(p->tr.ftrend[k].pct[i]))
+				last = p->tr.ftrend[k].pct[i];
+		buf_adds(out, "<tr><td>");
+		report_html_text(out, p->tr.ftrend[k].field, 0);
+		buf_adds(out, "</td><td>");
+		report_html_spark(out, p->tr.ftrend[k].pct, p->tr.ntrend);
+		buf_addf(out, "</td><td class=\"num\">%.1f</td></tr>\n", last);
 	}
 	buf_adds(out, "</tbody></table></section>\n");
+}
+
+/* The fields repaired again and again for the same candidate. */
+static void
+html_recurring(const struct period *p, struct buf *out)
+{
+	struct recur rv[64];
+	size_t nr, npairs, i;
+
 	nr = recurring(p, rv, ARRAY_LEN(rv), &npairs);
 	buf_addf(out, "<section id=\"recurring\"><h2>Recurring drift: a process problem upstream</h2>\n"
 	    "<p class=\"legend\">The same candidate's field repaired in %d or more runs of the period. "
 	    "atsrecon repairs it each time, but something upstream keeps undoing it: fix the process, "
 	    "not the record.</p>\n", RECURRING_MIN);
-	if (nr == 0)
-		buf_adds(out, "<p>None.</p>\n");
-	else {
-		buf_adds(out, "<table id=\"recurring-table\"><thead><tr><th>field</th><th class=\"num\">"
-		    "candidates</th><th class=\"num\">repairs</th><th>what it means</th><th>example</th></tr>"
-		    "</thead><tbody>\n");
-		for (i = 0; i < nr; i++) {
-			struct buf cb = BUF_INIT;
-			candidate_of(p, rv[i].example, &cb);
-			buf_adds(out, "<tr><td>");
-			report_html_text(out, rv[i].field, 0);
-			buf_addf(out, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td>",
-			    rv[i].candidates, rv[i].repairs);
-			report_html_text(out, side_words(rv[i].side), 0);
-			buf_adds(out, "</td><td>");
-			report_html_text(out, cb.p, 0);
-			buf_adds(out, "</td></tr>\n");
-			buf_free(&cb);
-		}
-		buf_adds(out, "</tbody></table>\n");
+	if (nr == 0) {
+		buf_adds(out, "<p>None.</p>\n</section>\n");
+		return;
 	}
-	buf_adds(out, "</section>\n<section id=\"repair-time\"><h2>Time from detection to repair</h2>\n");
+	buf_adds(out, "<table id=\"recurring-table\"><thead><tr><th>field</th><th class=\"num\">"
+	    "candidates</th><th class=\"num\">repairs</th><th>what it means</th><th>example</th></tr>"
+	    "</thead><tbody>\n");
+	for (i = 0; i < nr; i++) {
+		struct buf cb = BUF_INIT;
+		candidate_of(p, rv[i].example, &cb);
+		buf_adds(out, "<tr><td>");
+		report_html_text(out, rv[i].field, 0);
+		buf_addf(out, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td>",
+		    rv[i].candidates, rv[i].repairs);
+		report_html_text(out, side_words(rv[i].side), 0);
+		buf_adds(out, "</td><td>");
+		report_html_text(out, cb.p, 0);
+		buf_adds(out, "</td></tr>\n");
+		buf_free(&cb);
+	}
+	buf_adds(out, "</tbody></table>\n</section>\n");
+}
+
+/* Time from detection to repair: the mean run, and each cause a person fixed. */
+static void
+html_repair_time(const struct period *p, struct buf *out)
+{
+	char a[32], b[32], dur[32];
+	size_t i;
+
+	buf_adds(out, "<section id=\"repair-time\"><h2>Time from detection to repair</h2>\n");
 	if (p->ndur > 0) {
 		fmt_dur(p->dur_sum / (double)p->ndur, dur, sizeof(dur));
 		buf_addf(out, "<p>Automatic repairs land in the run that finds them: mean run time %s.</p>\n", dur);
@@ -757,6 +806,35 @@ write_html(struct period *p, struct buf *out)
 		buf_addf(out, "</td><td>%s</td><td>%s</td><td class=\"num\">%s</td></tr>\n", a, b, dur);
 	}
 	buf_adds(out, "</tbody></table></section>\n");
+}
+
+static void
+write_html(struct period *p, struct buf *out)
+{
+	char a[32], b[32];
+	size_t i, open = 0;
+
+	day(p->from_ms, a, sizeof(a));
+	day(p->to_ms - 1, b, sizeof(b));
+	report_html_head(out, "atsrecon data-quality audit");
+	buf_addf(out, "<header><h1>Keap ↔ ATS data-quality audit</h1><div class=\"sub\">%s to %s · %zu "
+	    "runs (%zu full sweeps, %zu failed)</div></header>\n", a, b, p->runs, p->full_runs,
+	    p->failed_runs);
+	if (p->runs == 0) {
+		buf_adds(out, "<p class=\"callout\">No run recorded in this period.</p></main></body></html>\n");
+		return;
+	}
+	for (i = 0; i < p->ncauses; i++)
+		open += p->causes[i].resolved_ms == 0 && strcmp(p->causes[i].who, "person") == 0;
+	html_kpis(p, open, out);
+	html_open_causes(p, open, out);
+	buf_adds(out, "<section id=\"trend-section\"><h2>Accuracy over the period</h2>\n");
+	report_html_trend(out, p->tr.trend, p->tr.ntrend, "trend");
+	buf_adds(out, "</section>\n");
+	html_fields(p, out);
+	write_weeks(p, &weeks_html, out);
+	html_recurring(p, out);
+	html_repair_time(p, out);
 	buf_addf(out, "<footer>atsrecon · %zu runs read from the runs table (%zu with details) · emails and "
 	    "phones %s</footer>\n</main></body></html>\n", p->runs, p->v2, p->mask ? "masked" :
 	    "NOT masked (report.mask_pii is false)");
