@@ -207,17 +207,13 @@ tally_emit(struct buf *b, const char *metric, const char *label, const struct ta
 	}
 }
 
-void
-metrics_render(const struct report *r, const struct metrics_extra *x, struct buf *b)
+/* The build, and the last run's mode, time, duration, exit and guard. */
+static void
+render_run(const struct report *r, const struct metrics_extra *x, struct buf *b)
 {
-	static const char *const actions[] = { "repaired", "failed", "reported", "planned",
-		"deferred", "skipped" };
-	struct tally kinds, acts;
 	int exit_status = x != NULL && x->exit_status >= 0 ? x->exit_status : r->exit_status;
 	double dur = x != NULL && x->duration_s >= 0 ? x->duration_s :
 	    (r->finished_ms > r->started_ms ? (double)(r->finished_ms - r->started_ms) / 1000.0 : 0);
-	long quota = x != NULL && x->quota_left >= 0 ? x->quota_left : r->quota_left;
-	size_t i;
 
 	head(b, "atsrecon_build_info", "The atsrecon version that made these metrics (always 1).");
 	series1(b, "atsrecon_build_info", "version", ATSRECON_VERSION);
@@ -239,16 +235,21 @@ metrics_render(const struct report *r, const struct metrics_extra *x, struct buf
 	gauge_ll(b, "atsrecon_last_run_guard_tripped",
 	    "1 if a guard stopped the last run before any write, else 0.",
 	    (x != NULL && x->guard_tripped) || exit_status == rc_exit_status(RC_GUARD));
+}
+
+/* Candidates by state, seen and linked; accuracy before and after, per field. */
+static void
+render_accuracy(const struct report *r, struct buf *b)
+{
+	static const char *const st[] = { "in_sync", "drifted", "repaired", "failed", "deferred" };
+	const size_t v[] = { r->in_sync, r->drifted, r->repaired, r->failed, r->deferred };
+	size_t i;
 
 	head(b, "atsrecon_last_run_candidates", "Candidates of the last run by state; the states "
 	    "overlap (repaired and failed candidates are drifted ones), do not sum them.");
-	{
-		static const char *const st[] = { "in_sync", "drifted", "repaired", "failed", "deferred" };
-		const size_t v[] = { r->in_sync, r->drifted, r->repaired, r->failed, r->deferred };
-		for (i = 0; i < ARRAY_LEN(st); i++) {
-			series1(b, "atsrecon_last_run_candidates", "state", st[i]);
-			num_ll(b, (long long)v[i]);
-		}
+	for (i = 0; i < ARRAY_LEN(st); i++) {
+		series1(b, "atsrecon_last_run_candidates", "state", st[i]);
+		num_ll(b, (long long)v[i]);
 	}
 	gauge_ll(b, "atsrecon_last_run_candidates_seen",
 	    "Candidates in the snapshot that the last run's accuracy looked at.",
@@ -271,6 +272,16 @@ metrics_render(const struct report *r, const struct metrics_extra *x, struct buf
 			num_ratio(b, f->total ? (double)f->agree / (double)f->total : 1.0);
 		}
 	}
+}
+
+/* The drift rows by kind and by action, every kind and action listed. */
+static void
+render_drift(const struct report *r, struct buf *b)
+{
+	static const char *const actions[] = { "repaired", "failed", "reported", "planned",
+		"deferred", "skipped" };
+	struct tally kinds, acts;
+	size_t i;
 
 	kinds.len = acts.len = 0;
 	for (i = 0; i < DRIFT__MAX; i++)
@@ -286,31 +297,45 @@ metrics_render(const struct report *r, const struct metrics_extra *x, struct buf
 	head(b, "atsrecon_last_run_drift_actions",
 	    "What the last run did with the drift it found, by action.");
 	tally_emit(b, "atsrecon_last_run_drift_actions", "action", &acts);
+}
+
+/* One Keap endpoint's requests by status class (other: the rest of its calls). */
+static void
+render_endpoint(const struct report_api *a, struct buf *b)
+{
+	const char *cls[] = { "2xx", "4xx", "429", "5xx", "transport" };
+	const long v[] = { a->ok, a->client_errors, a->status_429, a->server_errors,
+		a->transport_errors };
+	long sum = 0;
+	size_t k;
+
+	for (k = 0; k < ARRAY_LEN(cls); k++) {
+		buf_adds(b, "atsrecon_last_run_api_requests{endpoint=\"");
+		metrics_escape_label(b, a->endpoint);
+		buf_addf(b, "\",class=\"%s\"}", cls[k]);
+		num_ll(b, v[k]);
+		sum += v[k];
+	}
+	if (a->calls > sum) {
+		buf_adds(b, "atsrecon_last_run_api_requests{endpoint=\"");
+		metrics_escape_label(b, a->endpoint);
+		buf_adds(b, "\",class=\"other\"}");
+		num_ll(b, a->calls - sum);
+	}
+}
+
+/* Keap API requests, retries, 429s, waits, the quota left and the token's expiry. */
+static void
+render_api(const struct report *r, const struct metrics_extra *x, struct buf *b)
+{
+	long quota = x != NULL && x->quota_left >= 0 ? x->quota_left : r->quota_left;
+	size_t i;
 
 	if (r->napi > 0) {
 		head(b, "atsrecon_last_run_api_requests",
 		    "Keap API requests of the last run, by endpoint and status class.");
-		for (i = 0; i < r->napi; i++) {
-			const struct report_api *a = &r->api[i];
-			const char *cls[] = { "2xx", "4xx", "429", "5xx", "transport" };
-			const long v[] = { a->ok, a->client_errors, a->status_429, a->server_errors,
-				a->transport_errors };
-			long sum = 0;
-			size_t k;
-			for (k = 0; k < ARRAY_LEN(cls); k++) {
-				buf_adds(b, "atsrecon_last_run_api_requests{endpoint=\"");
-				metrics_escape_label(b, a->endpoint);
-				buf_addf(b, "\",class=\"%s\"}", cls[k]);
-				num_ll(b, v[k]);
-				sum += v[k];
-			}
-			if (a->calls > sum) {
-				buf_adds(b, "atsrecon_last_run_api_requests{endpoint=\"");
-				metrics_escape_label(b, a->endpoint);
-				buf_adds(b, "\",class=\"other\"}");
-				num_ll(b, a->calls - sum);
-			}
-		}
+		for (i = 0; i < r->napi; i++)
+			render_endpoint(&r->api[i], b);
 	}
 	gauge_ll(b, "atsrecon_last_run_http_retries",
 	    "Requests the last run sent again after a retryable failure.", r->retries);
@@ -330,6 +355,15 @@ metrics_render(const struct report *r, const struct metrics_extra *x, struct buf
 	if (x != NULL && x->token_expires_ms > 0)
 		gauge_ts(b, "atsrecon_keap_refresh_token_expiry_timestamp_seconds",
 		    "When the stored Keap refresh token expires (Unix time).", x->token_expires_ms);
+}
+
+void
+metrics_render(const struct report *r, const struct metrics_extra *x, struct buf *b)
+{
+	render_run(r, x, b);
+	render_accuracy(r, b);
+	render_drift(r, b);
+	render_api(r, x, b);
 }
 
 char *
