@@ -8,6 +8,7 @@
 #define ATSRECON_FAKEADM_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
@@ -41,7 +42,40 @@ fake_admin(const char *method, const char *path, const char *body)
 	return j;
 }
 
+/* How many requests to path the fake has answered since its stats were last
+ * reset (0 when it cannot say). */
+static inline int64_t
+fake_requests_to(const char *path)
+{
+	cJSON *st = fake_admin("GET", "/_admin/stats", NULL);
+	int64_t n = 0;
+
+	if (json_int(json_get(st, "by_path"), path, &n) != 0)
+		n = 0;
+	cJSON_Delete(st);
+	return n;
+}
+
 #ifdef ATSRECON_T_H
+/* The fake whose root URL is in the environment variable var, and the test
+ * CA (ATSRECON_TEST_CA): sets *root, *ca, fake_root and fake_http (free it
+ * with http_free). 0, a failed check: either is missing. */
+static inline int
+fake_connect(const char *var, const char **root, const char **ca)
+{
+	struct http_cfg hc = { 0 };
+
+	*root = getenv(var);
+	*ca = getenv("ATSRECON_TEST_CA");
+	CHECK(*root != NULL && *ca != NULL);
+	if (*root == NULL || *ca == NULL)
+		return 0;
+	hc.ca_file = *ca;
+	http_new(&hc, &fake_http);
+	fake_root = *root;
+	return 1;
+}
+
 /* The same, for a call that must succeed: a failure is a failed check. */
 static void
 fake_admin0(const char *method, const char *path, const char *body)

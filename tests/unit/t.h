@@ -45,6 +45,26 @@ static int t_pass, t_fail;
 		} \
 	} while (0)
 
+/* Runs the test function f and prints how long it took (mono_ms, util.h). */
+#define TIMED(f) \
+	do { \
+		int64_t t0_ = mono_ms(); \
+		f(); \
+		printf("# %s: %lld ms\n", #f, (long long)(mono_ms() - t0_)); \
+	} while (0)
+
+/* How many times needle occurs in text (NULL: none). */
+static inline size_t
+t_count(const char *text, const char *needle)
+{
+	size_t n = 0;
+	const char *p;
+
+	for (p = text; p != NULL && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
 static int
 t_done(const char *name)
 {

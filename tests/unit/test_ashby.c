@@ -21,6 +21,7 @@
 #include "log.h"
 #include "t.h"
 #include "fakeadm.h"
+#include "atsenv.h"
 
 #define KEY "ashby-test-key"
 #define LIMITED_KEY "limited-key-7f3a"
@@ -41,12 +42,6 @@ reset_world(void)
 	fake_admin0("POST", "/_admin/keys", "{\"key\": \"" NOAPPS_KEY "\", \"deny\": [\"/application.list\"]}");
 }
 
-struct env {
-	struct config cfg;
-	struct http *h;
-	struct ats *a;
-};
-
 /* A driver on the fake, configured through the same layers as the binary. */
 static const char *retries = "4";	/* http.max_retries for the next env_open */
 
@@ -55,13 +50,9 @@ static const char *env_policy;	/* ats.current_application for the next env_open 
 static enum rc
 env_open(struct env *e, const char *key, size_t max_body, const char *page_size, const char *max_pages)
 {
-	struct http_cfg hc = { 0 };
-	struct buf err = BUF_INIT;
 	char *v[12];
 	int i = 0;
 
-	memset(e, 0, sizeof(*e));
-	config_init(&e->cfg);
 	v[i++] = xstrdup("ATSRECON_ATS_KIND=ashby");
 	v[i++] = xasprintf("ATSRECON_ATS_BASE_URL=%s/", root);
 	if (key != NULL)
@@ -73,24 +64,7 @@ env_open(struct env *e, const char *key, size_t max_body, const char *page_size,
 		v[i++] = xasprintf("ATSRECON_ATS_MAX_PAGES=%s", max_pages);
 	if (env_policy != NULL)
 		v[i++] = xasprintf("ATSRECON_ATS_CURRENT_APPLICATION=%s", env_policy);
-	v[i] = NULL;
-	CHECK(config_apply_env(&e->cfg, v, &err) == RC_OK);
-	while (i-- > 0)
-		free(v[i]);
-	buf_free(&err);
-	hc.ca_file = ca;
-	hc.max_body = max_body;
-	hc.timeout_ms = 10000;
-	http_new(&hc, &e->h);
-	return ats_open(&e->cfg, e->h, &e->a);
-}
-
-static void
-env_close(struct env *e)
-{
-	ats_close(e->a);
-	http_free(e->h);
-	config_free(&e->cfg);
+	return env_start(e, v, i, NULL, ca, max_body);
 }
 
 /* A deep copy of what the checks look at. */
@@ -866,8 +840,6 @@ main(void)
 	hc.ca_file = ca;
 	http_new(&hc, &fake_http);
 	fake_root = root;
-#define TIMED(f) do { int64_t t0_ = mono_ms(); f(); printf("# %s: %lld ms\n", #f, \
-	(long long)(mono_ms() - t0_)); } while (0)
 	TIMED(test_parse);
 	TIMED(test_agrees_with_canon);
 	TIMED(test_pages_and_tokens);

@@ -14,10 +14,11 @@
 #include "http.h"
 #include "log.h"
 #include "t.h"
+#include "tlog.h"
 #include "fakeadm.h"
+#include "atsenv.h"
 
 static const char *root, *ca;
-static struct http *adm;
 
 /* The "fields" rules env_open's configuration has (the lookups the driver
  * reads follow them), and ats.current_application (NULL: the default). */
@@ -39,23 +40,12 @@ reset_world(void)
 }
 
 /* A driver on the fake, configured through the same layers as the binary. */
-struct env {
-	struct config cfg;
-	struct http *h;
-	struct ats *a;
-};
-
 static enum rc
 env_open(struct env *e, const char *secret, size_t max_body)
 {
-	struct http_cfg hc = { 0 };
-	struct buf err = BUF_INIT;
 	char *v[8];
-	enum rc rc;
 	int i = 0;
 
-	memset(e, 0, sizeof(*e));
-	config_init(&e->cfg);
 	v[i++] = xasprintf("ATSRECON_ATS_BASE_URL=%s/v3", root);
 	v[i++] = xasprintf("ATSRECON_ATS_AUTH_URL=%s/auth", root);
 	v[i++] = xasprintf("ATSRECON_ATS_CLIENT_ID=gh-client");
@@ -64,27 +54,7 @@ env_open(struct env *e, const char *secret, size_t max_body)
 	v[i++] = xasprintf("ATSRECON_HTTP_MAX_RETRIES=4");
 	if (env_policy != NULL)
 		v[i++] = xasprintf("ATSRECON_ATS_CURRENT_APPLICATION=%s", env_policy);
-	v[i] = NULL;
-	CHECK(config_apply_env(&e->cfg, v, &err) == RC_OK);
-	e->cfg.root = json_parse(env_fields, strlen(env_fields), &err);
-	CHECK(e->cfg.root != NULL);
-	while (i-- > 0)
-		free(v[i]);
-	buf_free(&err);
-	hc.ca_file = ca;
-	hc.max_body = max_body;
-	hc.timeout_ms = 10000;
-	http_new(&hc, &e->h);
-	rc = ats_open(&e->cfg, e->h, &e->a);
-	return rc;
-}
-
-static void
-env_close(struct env *e)
-{
-	ats_close(e->a);
-	http_free(e->h);
-	config_free(&e->cfg);
+	return env_start(e, v, i, env_fields, ca, max_body);
 }
 
 /* Collects what a pull delivered. */
@@ -555,60 +525,6 @@ test_current_application(void)
 	check_current("latest_updated");
 }
 
-/* Warnings logged while fn runs, into a temporary file: the count of lines
- * containing needle. */
-static int logfd = -1;
-
-static void
-capture_begin(void)
-{
-	char path[] = "/tmp/atsrecon-gh-logXXXXXX";
-
-	logfd = mkstemp(path);
-	CHECK(logfd >= 0);
-	unlink(path);
-	log_init(LOG_WARN, LOG_FMT_TEXT);
-	log_set_fd(logfd);
-}
-
-static size_t
-capture_end(const char *needle)
-{
-	struct buf b = BUF_INIT;
-	char chunk[4096];
-	ssize_t n;
-	size_t count = 0;
-	const char *p;
-
-	log_set_fd(2);
-	log_init(LOG_ERROR, LOG_FMT_TEXT);
-	if (logfd < 0)
-		return 0;
-	lseek(logfd, 0, SEEK_SET);
-	while ((n = read(logfd, chunk, sizeof(chunk))) > 0)
-		buf_add(&b, chunk, (size_t)n);
-	close(logfd);
-	logfd = -1;
-	for (p = b.p; p != NULL && (p = strstr(p, needle)) != NULL; p += strlen(needle))
-		count++;
-	if (count != 1 && b.p != NULL)
-		printf("# log: %.800s\n", b.p);
-	buf_free(&b);
-	return count;
-}
-
-static int64_t
-requests_to(const char *path)
-{
-	cJSON *st = fake_admin("GET", "/_admin/stats", NULL);
-	int64_t n = 0;
-
-	if (json_int(json_get(st, "by_path"), path, &n) != 0)
-		n = 0;
-	cJSON_Delete(st);
-	return n;
-}
-
 /* Reference lists are read only when a rule uses their field; a refused
  * optional one degrades its field and the run goes on. */
 static void
@@ -619,6 +535,8 @@ test_lookups(void)
 	struct got g;
 	struct candidate *one = NULL;
 	cJSON *gen;
+	char *text;
+	int fd;
 
 	reset_world();
 	gen = fake_admin("POST", "/_admin/generate", "{\"candidates\": 60, \"applications_per_candidate\": 2}");
@@ -645,9 +563,9 @@ test_lookups(void)
 	}
 	CHECK(g.kept && str_eq(g.keep.job, "DevOps Engineer") && g.keep.referrer == NULL);
 	CHECK(g.with_referrer == 0 && g.referrer_unknown == 0);
-	CHECK(requests_to("/v3/referrers") == 0);
-	CHECK(requests_to("/v3/sources") == 0);
-	CHECK(requests_to("/v3/jobs") == 1);
+	CHECK(fake_requests_to("/v3/referrers") == 0);
+	CHECK(fake_requests_to("/v3/sources") == 0);
+	CHECK(fake_requests_to("/v3/jobs") == 1);
 	got_free(&g);
 	env_close(&e);
 
@@ -659,12 +577,16 @@ test_lookups(void)
 	    "\"harvest:jobs:list\", \"harvest:sources:list\"]}");
 	fake_admin0("POST", "/_admin/stats/reset", "{}");
 	CHECK(env_open(&e, "gh-secret", 1 << 20) == RC_OK);
-	capture_begin();
+	fd = t_log_begin(LOG_WARN, LOG_FMT_TEXT);
 	memset(&g, 0, sizeof(g));
 	g.keep_id = "201";
 	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && pull.complete && g.n == 61);
 	CHECK(e.a->drv->get(e.a, "201", &one) == RC_OK);
-	CHECK(capture_end("/v3/referrers") == 1);	/* warned once, not per candidate or call */
+	text = t_log_end(fd);
+	CHECK(t_count(text, "/v3/referrers") == 1);	/* warned once, not per candidate or call */
+	if (t_count(text, "/v3/referrers") != 1)
+		printf("# log: %.800s\n", text);
+	free(text);
 	CHECK(one != NULL && one->referrer == NULL && candidate_field_unknown(one, "referrer"));
 	CHECK(one != NULL && str_eq(one->source, "Indeed") && !candidate_field_unknown(one, "source"));
 	if (one != NULL) {
@@ -678,7 +600,7 @@ test_lookups(void)
 	CHECK(e.a->degraded == ATS_FLD_REFERRER);
 	CHECK(strstr(e.a->degraded_note, "referrer") != NULL &&
 	    strstr(e.a->degraded_note, "harvest:referrers:list") != NULL);
-	CHECK(requests_to("/v3/referrers") == 1);	/* asked once per run */
+	CHECK(fake_requests_to("/v3/referrers") == 1);	/* asked once per run */
 	got_free(&g);
 	env_close(&e);
 
@@ -717,26 +639,15 @@ test_lookups(void)
 int
 main(void)
 {
-	struct http_cfg hc = { 0 };
-
 	json_init();
 	log_init(LOG_ERROR, LOG_FMT_TEXT);
-	root = getenv("ATSRECON_TEST_GREENHOUSE");
-	ca = getenv("ATSRECON_TEST_CA");
-	CHECK(root != NULL && ca != NULL);
-	if (root == NULL || ca == NULL)
+	if (!fake_connect("ATSRECON_TEST_GREENHOUSE", &root, &ca))
 		return t_done("test_greenhouse");
-	hc.ca_file = ca;
-	http_new(&hc, &adm);
-	fake_http = adm;
-	fake_root = root;
-#define TIMED(f) do { int64_t t0_ = mono_ms(); f(); printf("# %s: %lld ms\n", #f, \
-	(long long)(mono_ms() - t0_)); } while (0)
 	TIMED(test_full_and_window);
 	TIMED(test_lifecycle);
 	TIMED(test_hostile);
 	TIMED(test_current_application);
 	TIMED(test_lookups);
-	http_free(adm);
+	http_free(fake_http);
 	return t_done("test_greenhouse");
 }

@@ -775,8 +775,6 @@ main(void)
 	fake_root = root;
 	all_tokens = cJSON_CreateArray();
 
-#define TIMED(f) do { int64_t t0_ = mono_ms(); f(); printf("# %s: %lld ms\n", #f, \
-	(long long)(mono_ms() - t0_)); } while (0)
 	TIMED(test_pagination_and_filter);
 	TIMED(test_upsert_and_patch);
 	TIMED(test_tags);

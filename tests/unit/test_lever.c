@@ -15,7 +15,9 @@
 #include "log.h"
 #include "pace.h"
 #include "t.h"
+#include "tlog.h"
 #include "fakeadm.h"
+#include "atsenv.h"
 
 #define KEY "lever-test-key-0001"	/* the fake's default key: every permission */
 
@@ -37,52 +39,21 @@ reset_world(void)
 	fake_admin0("POST", "/_admin/stats/reset", "{}");
 }
 
-struct env {
-	struct config cfg;
-	struct http *h;
-	struct ats *a;
-};
-
 /* Opens the driver on the fake with key and extra "ATSRECON_..=.." settings
  * (NULL-terminated). */
 static enum rc
 env_open(struct env *e, const char *key, size_t max_body, const char *const *extra)
 {
-	struct http_cfg hc = { 0 };
-	struct buf err = BUF_INIT;
 	char *v[16];
 	int i = 0, j;
 
-	memset(e, 0, sizeof(*e));
-	config_init(&e->cfg);
 	v[i++] = xstrdup("ATSRECON_ATS_KIND=lever");
 	v[i++] = xasprintf("ATSRECON_ATS_BASE_URL=%s/v1/", root);	/* a trailing slash is fine */
 	v[i++] = xasprintf("ATSRECON_ATS_API_KEY=%s", key);
 	v[i++] = xstrdup("ATSRECON_HTTP_MAX_RETRIES=2");
 	for (j = 0; extra != NULL && extra[j] != NULL && i < 15; j++)
 		v[i++] = xstrdup(extra[j]);
-	v[i] = NULL;
-	CHECK(config_apply_env(&e->cfg, v, &err) == RC_OK);
-	if (err.len)
-		printf("# config: %s\n", err.p);
-	e->cfg.root = json_parse(env_fields, strlen(env_fields), &err);
-	CHECK(e->cfg.root != NULL);
-	while (i-- > 0)
-		free(v[i]);
-	buf_free(&err);
-	hc.ca_file = ca;
-	hc.max_body = max_body;
-	hc.timeout_ms = 10000;
-	http_new(&hc, &e->h);
-	return ats_open(&e->cfg, e->h, &e->a);
-}
-
-static void
-env_close(struct env *e)
-{
-	ats_close(e->a);
-	http_free(e->h);
-	config_free(&e->cfg);
+	return env_start(e, v, i, env_fields, ca, max_body);
 }
 
 /* What a pull delivered: copies of the candidates. */
@@ -580,37 +551,6 @@ test_anonymized(void)
 	env_close(&e);
 }
 
-/* The log, captured in a file. */
-static int log_fd = -1;
-static char log_path[64];
-
-static void
-log_capture(void)
-{
-	snprintf(log_path, sizeof(log_path), "/tmp/test_lever_log_XXXXXX");
-	log_fd = mkstemp(log_path);
-	log_init(LOG_DEBUG, LOG_FMT_JSON);
-	log_set_fd(log_fd);
-}
-
-static char *
-log_text(void)
-{
-	struct buf b = BUF_INIT;
-
-	read_file(log_path, 64 << 20, &b);
-	return buf_take(&b);
-}
-
-static void
-log_release(void)
-{
-	log_set_fd(2);
-	log_init(LOG_ERROR, LOG_FMT_TEXT);
-	close(log_fd);
-	unlink(log_path);
-}
-
 static void
 test_confidential_and_auth(void)
 {
@@ -619,6 +559,7 @@ test_confidential_and_auth(void)
 	struct got g;
 	char p1[40], p2[40], body[256], *text;
 	const char *priv[] = { "ATSRECON_ATS_PRIVATE_CANDIDATES=true", NULL };
+	int fd;
 
 	reset_world();
 	add_opp("{\"contact\": {\"name\": \"Only Secret\"}, \"confidential\": true}", p1, NULL);
@@ -649,7 +590,7 @@ test_confidential_and_auth(void)
 	/* a key without confidential access: RC_AUTH, and the log says what is missing */
 	fake_admin0("POST", "/_admin/keys", "{\"key\": \"plain-key-123\", \"permissions\": "
 	    "[\"opportunities:read:admin\", \"archive_reasons:read:admin\", \"postings:read:admin\"]}");
-	log_capture();
+	fd = t_log_begin(LOG_DEBUG, LOG_FMT_JSON);
 	CHECK(env_open(&e, "plain-key-123", 1 << 20, priv) == RC_OK);
 	memset(&g, 0, sizeof(g));
 	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_AUTH);
@@ -681,8 +622,7 @@ test_confidential_and_auth(void)
 	env_close(&e);
 	CHECK(env_open(&e, "a:b-key", 1 << 20, NULL) == RC_CONFIG);
 	env_close(&e);
-	text = log_text();
-	log_release();
+	text = t_log_end(fd);
 	CHECK_CONTAINS(text, "confidential:access:admin");
 	CHECK_CONTAINS(text, "archive_reasons:read:admin");
 	CHECK_CONTAINS(text, "401");
@@ -756,29 +696,6 @@ test_current_application(void)
 	check_current("latest_updated", a, b, t);
 }
 
-static int64_t
-requests_to(const char *path)
-{
-	cJSON *st = fake_admin("GET", "/_admin/stats", NULL);
-	int64_t n = 0;
-
-	if (json_int(json_get(st, "by_path"), path, &n) != 0)
-		n = 0;
-	cJSON_Delete(st);
-	return n;
-}
-
-static size_t
-count_of(const char *text, const char *needle)
-{
-	size_t n = 0;
-	const char *p;
-
-	for (p = text; p != NULL && (p = strstr(p, needle)) != NULL; p += strlen(needle))
-		n++;
-	return n;
-}
-
 /* Reference lists only when used; a refused one degrades its field. */
 static void
 test_lookups(void)
@@ -787,7 +704,7 @@ test_lookups(void)
 	struct ats_pull pull;
 	struct got g;
 	char a[40], body[512], *text;
-	int i;
+	int i, fd;
 
 	reset_world();
 	add_opp("{\"contact\": {\"name\": \"Ada Job\"}, \"stage\": \"Offer\", \"posting\": "
@@ -807,9 +724,9 @@ test_lookups(void)
 	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && g.n == 31);
 	CHECK(find(&g, a) != NULL && find(&g, a)->job == NULL && find(&g, a)->unknown == 0);
 	got_free(&g);
-	CHECK(requests_to("/v1/postings") == 0);
-	CHECK(requests_to("/v1/archive_reasons") == 0);
-	CHECK(requests_to("/v1/stages") == 0);
+	CHECK(fake_requests_to("/v1/postings") == 0);
+	CHECK(fake_requests_to("/v1/archive_reasons") == 0);
+	CHECK(fake_requests_to("/v1/stages") == 0);
 	env_close(&e);
 
 	/* the same with job and stage tags: each list read once */
@@ -821,15 +738,15 @@ test_lookups(void)
 	CHECK(find(&g, a) != NULL && str_eq(find(&g, a)->job, "Data Scientist - BK") &&
 	    str_eq(find(&g, a)->status, "hired"));
 	got_free(&g);
-	CHECK(requests_to("/v1/postings") == 1);
-	CHECK(requests_to("/v1/archive_reasons") == 1);
+	CHECK(fake_requests_to("/v1/postings") == 1);
+	CHECK(fake_requests_to("/v1/archive_reasons") == 1);
 	env_close(&e);
 
 	/* (b) job mapped, the key lacks postings:read:admin: the pull completes,
 	 * the job is unknown for everyone, one warning naming the permission */
 	fake_admin0("POST", "/_admin/keys", "{\"key\": \"no-postings-key\", \"permissions\": "
 	    "[\"opportunities:read:admin\", \"archive_reasons:read:admin\"]}");
-	log_capture();
+	fd = t_log_begin(LOG_DEBUG, LOG_FMT_JSON);
 	CHECK(env_open(&e, "no-postings-key", 1 << 20, NULL) == RC_OK);
 	memset(&g, 0, sizeof(g));
 	CHECK(e.a->drv->pull_all(e.a, take, &g, &pull) == RC_OK && pull.complete && g.n == 31);
@@ -839,11 +756,10 @@ test_lookups(void)
 	CHECK(strstr(e.a->degraded_note, "postings:read:admin") != NULL);
 	got_free(&g);
 	env_close(&e);
-	text = log_text();
-	log_release();
-	CHECK(count_of(text, "postings:read:admin") == 1);
-	CHECK(count_of(text, "\"level\":\"warn\"") == 1 || count_of(text, "\"level\": \"warn\"") == 1);
-	if (count_of(text, "postings:read:admin") != 1)
+	text = t_log_end(fd);
+	CHECK(t_count(text, "postings:read:admin") == 1);
+	CHECK(t_count(text, "\"level\":\"warn\"") == 1 || t_count(text, "\"level\": \"warn\"") == 1);
+	if (t_count(text, "postings:read:admin") != 1)
 		printf("# log: %.1000s\n", text);
 	free(text);
 }
@@ -990,13 +906,14 @@ test_no_key_in_logs(void)
 	cJSON *gen, *reqs;
 	char *text, *rq;
 	const char *small[] = { "ATSRECON_ATS_PAGE_SIZE=20", NULL };
+	int fd;
 
 	reset_world();
 	gen = fake_admin("POST", "/_admin/canon/generate", "{\"people\": 30, \"seed\": 3}");
 	snprintf(mid_body, sizeof(mid_body), "{\"id\": \"%s\", \"set\": {\"name\": \"X Y\"}}",
 	    cJSON_GetArrayItem(json_get(gen, "ids"), 0)->valuestring);
 	fake_admin0("POST", "/_admin/reset-log", "{}");
-	log_capture();
+	fd = t_log_begin(LOG_DEBUG, LOG_FMT_JSON);
 	CHECK(env_open(&e, KEY, 1 << 20, small) == RC_OK);
 	memset(&g, 0, sizeof(g));
 	g.hook = mid_edit;
@@ -1025,8 +942,7 @@ test_no_key_in_logs(void)
 	got_free(&g);
 	fake_admin0("POST", "/_admin/faults", "[]");
 	env_close(&e);
-	text = log_text();
-	log_release();
+	text = t_log_end(fd);
 	CHECK(text != NULL && strlen(text) > 1000);	/* it did log, at debug level */
 	CHECK(text != NULL && strstr(text, KEY) == NULL);
 	CHECK_CONTAINS(text, "opportunities:read:admin");
@@ -1044,22 +960,10 @@ test_no_key_in_logs(void)
 int
 main(void)
 {
-	struct http_cfg hc = { 0 };
-	struct http *adm;
-
 	json_init();
 	log_init(LOG_ERROR, LOG_FMT_TEXT);
-	root = getenv("ATSRECON_TEST_LEVER");
-	ca = getenv("ATSRECON_TEST_CA");
-	CHECK(root != NULL && ca != NULL);
-	if (root == NULL || ca == NULL)
+	if (!fake_connect("ATSRECON_TEST_LEVER", &root, &ca))
 		return t_done("test_lever");
-	hc.ca_file = ca;
-	http_new(&hc, &adm);
-	fake_http = adm;
-	fake_root = root;
-#define TIMED(f) do { int64_t t0_ = mono_ms(); f(); printf("# %s: %lld ms\n", #f, \
-	(long long)(mono_ms() - t0_)); } while (0)
 	TIMED(test_people);
 	TIMED(test_bare_ids);
 	TIMED(test_window);
@@ -1071,6 +975,6 @@ main(void)
 	TIMED(test_no_key_in_logs);
 	TIMED(test_current_application);
 	TIMED(test_lookups);
-	http_free(adm);
+	http_free(fake_http);
 	return t_done("test_lever");
 }
