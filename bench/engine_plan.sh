@@ -7,31 +7,21 @@
 # own size. Prints the wall time, peak anonymous memory (sampled from outside
 # every 20 ms) and the anonymous bytes per planned op beyond a 5 %-drift sweep
 # of the same world.
-set -euo pipefail
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-cd "$TOP"
+. "$(dirname "$0")/lib.sh"
 N=${1:-200000}
 PCT=${2:-90}
-make -s MODE=release CC=musl-gcc OUT=build/release DEPS=build/deps/musl CA_BUNDLE=build/ca-bundle.pem \
-	"$PWD/build/release/bench/engine_sweep"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+bench_build engine_sweep
+bench_machine
 D=$(mktemp -d "${TMPDIR:-/tmp}/atsrecon-plan-XXXXXX")
 trap 'rm -rf "$D"' EXIT
 ./build/release/bench/engine_sweep populate "$D" "$N" | grep '^populate'
 cp -a "$D/state" "$D/state.settled"
 sweep() {	# sweep PCT: prints "<wall line>|<peak anon kB>"
-	local pid peak=0 a
 	rm -rf "$D/state"
 	cp -a "$D/state.settled" "$D/state"
 	BENCH_DRIFT_PCT=$1 ./build/release/bench/engine_sweep sweep "$D" "$N" >"$D/out" &
-	pid=$!
-	while kill -0 "$pid" 2>/dev/null; do
-		a=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-		[ -n "$a" ] && [ "$a" -gt "$peak" ] && peak=$a
-		sleep 0.02
-	done
-	wait "$pid" || true
-	echo "$(grep '^sweep' "$D/out")|$peak"
+	bench_peak_anon $! || true
+	echo "$(grep '^sweep' "$D/out")|$PEAK"
 }
 base=$(sweep 5)
 big=$(sweep "$PCT")

@@ -4,14 +4,11 @@
 # 1,000,000 rows to show memory stays flat (apart from the duplicate-id set).
 # The generated files live in build/bench-file/ (not committed) and are kept
 # for reruns.
-set -euo pipefail
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-cd "$TOP"
-make -s MODE=release CC=musl-gcc OUT=build/release DEPS=build/deps/musl CA_BUNDLE=build/ca-bundle.pem \
-	"$PWD/build/release/bench/file_pull"
+. "$(dirname "$0")/lib.sh"
+bench_build file_pull
 D=build/bench-file
 mkdir -p "$D"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+bench_machine
 for n in ${@:-100000 1000000}; do
 	f="$D/export-$n.csv"
 	if [ ! -s "$f" ]; then

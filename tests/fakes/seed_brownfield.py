@@ -47,12 +47,11 @@ import re
 import ssl
 import sys
 import time
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import tenant  # noqa: E402
+from admin import Admin  # noqa: E402
 
 EXT_FIELD = "ATS Candidate ID"
 TAG_ARCHIVE = "ATS: Archived"
@@ -96,27 +95,12 @@ def config(a):
 
 # --- talking to the fakes -------------------------------------------------------------------
 
-class Http:
-    def __init__(self, base, ctx):
-        self.base, self.ctx = base, ctx
-
-    def call(self, method, path, body=None):
-        req = urllib.request.Request(self.base + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, context=self.ctx, timeout=300) as r:
-                return json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as e:
-            raise RuntimeError("%s %s: HTTP %d %s" % (method, path, e.code, e.read()[:300]))
-
-
 def open_ats(a, ctx):
     if a.ats == "file":
         sys.path.insert(0, os.path.join(HERE, "..", "scenarios"))
         from seed_demo import file_ats
         return file_ats(a.file)
-    return Http(a.ats_url, ctx)
+    return Admin(a.ats_url, ctx=ctx)
 
 
 def people_of(ats):
@@ -850,7 +834,7 @@ def main(argv):
         sys.stdout.write("\n")
         return 0
     ctx = ssl.create_default_context(cafile=a.ca)
-    kp = Http(a.keap_url, ctx)
+    kp = Admin(a.keap_url, ctx=ctx)
     if a.cmd == "writes":
         print(kp.call("GET", "/_admin/stats")["writes"])
         return 0

@@ -25,22 +25,11 @@ import pickle
 import random
 import ssl
 import sys
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scenarios"))
-
-
-class Http:
-    def __init__(self, base, ctx):
-        self.base, self.ctx = base, ctx
-
-    def call(self, method, path, body=None):
-        req = urllib.request.Request(self.base + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, context=self.ctx, timeout=300) as r:
-            return json.loads(r.read() or b"null")
+sys.path.insert(0, HERE)
+from admin import Admin  # noqa: E402
 
 
 def file_ats(path):
@@ -163,8 +152,8 @@ def main(argv):
     a = p.parse_args(argv[1:])
     ctx = ssl.create_default_context(cafile=a.ca)
     rng = random.Random(a.seed + (1 if a.activity else 0))
-    ats = file_ats(a.file) if a.ats == "file" else Http(a.ats_url, ctx)
-    kp = Http(a.keap, ctx)
+    ats = file_ats(a.file) if a.ats == "file" else Admin(a.ats_url, ctx=ctx)
+    kp = Admin(a.keap, ctx=ctx)
     out = activity(ats, kp, rng, a.ats) if a.activity else seed(ats, kp, a.candidates, rng)
     if a.ats == "file":
         ats.save()

@@ -58,17 +58,15 @@ import re
 import shlex
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
 import tenant  # noqa: E402
+from admin import Admin  # noqa: E402
 
 PASSED = 0
 FAILED = 0
@@ -82,22 +80,6 @@ def report(ok, what):
     else:
         FAILED += 1
     return ok
-
-
-class Fake:
-    def __init__(self, url, ca):
-        self.url = url
-        self.ctx = ssl.create_default_context(cafile=ca)
-
-    def call(self, method, path, body=None):
-        req = urllib.request.Request(self.url + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, context=self.ctx, timeout=120) as r:
-                return json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as e:
-            raise RuntimeError("%s %s: %d %s" % (method, path, e.code, e.read()[:300]))
 
 
 class FileAts:
@@ -191,9 +173,9 @@ class World:
     def __init__(self, a, kind, url, work):
         self.a = a
         self.kind = kind
-        self.keap = Fake(a.keap, a.ca)
+        self.keap = Admin(a.keap, ca=a.ca, timeout=120)
         self.file = os.path.join(work, "export.csv")
-        self.ats = FileAts(self.file) if kind == "file" else Fake(url, a.ca)
+        self.ats = FileAts(self.file) if kind == "file" else Admin(url, ca=a.ca, timeout=120)
         self.state = os.path.join(work, "state")
         self.cfg = os.path.join(work, "atsrecon.jsonc")
         self.work = work
@@ -701,7 +683,7 @@ def main():
     a = p.parse_args()
     a.work = a.work or tempfile.mkdtemp(prefix="atsrecon-scn-")
     os.makedirs(a.work, exist_ok=True)
-    a.pristine_keap = Fake(a.keap, a.ca).call("GET", "/_admin/state")
+    a.pristine_keap = Admin(a.keap, ca=a.ca, timeout=120).call("GET", "/_admin/state")
     a.pristine_ats = {}
     kinds = []
     for item in a.ats:
@@ -710,7 +692,7 @@ def main():
             continue
         kinds.append((kind, url or None))
         if url:
-            a.pristine_ats[kind] = Fake(url, a.ca).call("GET", "/_admin/state")
+            a.pristine_ats[kind] = Admin(url, ca=a.ca, timeout=120).call("GET", "/_admin/state")
     for path in sorted(glob.glob(os.path.join(HERE, "*.scn"))):
         if a.only and a.only not in os.path.basename(path):
             continue

@@ -67,39 +67,6 @@ env_open(struct env *e, const char *key, size_t max_body, const char *page_size,
 	return env_start(e, v, i, NULL, ca, max_body);
 }
 
-/* A deep copy of what the checks look at. */
-static void
-cand_copy(struct candidate *d, const struct candidate *c)
-{
-	size_t i;
-
-#define S(f) d->f = c->f ? xstrdup(c->f) : NULL
-	memset(d, 0, sizeof(*d));
-	S(ats); S(id); S(first_name); S(last_name); S(full_name); S(company); S(title);
-	S(app_id); S(stage_id); S(stage_name); S(status); S(job); S(source); S(referrer);
-#undef S
-	d->emails = xcalloc(c->nemails + 1, sizeof(char *));
-	for (i = 0; i < c->nemails; i++)
-		d->emails[i] = xstrdup(c->emails[i]);
-	d->nemails = c->nemails;
-	d->phones = xcalloc(c->nphones + 1, sizeof(char *));
-	d->phone_exts = xcalloc(c->nphones + 1, sizeof(char *));
-	for (i = 0; i < c->nphones; i++) {
-		d->phones[i] = xstrdup(c->phones[i]);
-		d->phone_exts[i] = xstrdup(c->phone_exts[i]);
-	}
-	d->nphones = c->nphones;
-	for (i = 0; i < c->ninvalid; i++)
-		candidate_add_invalid(d, c->invalid[i].field, c->invalid[i].value, c->invalid[i].why);
-	for (i = 0; i < c->ncustom; i++)
-		candidate_add_custom(d, c->custom[i].key, c->custom[i].value);
-	d->anonymized = c->anonymized;
-	d->is_private = c->is_private;
-	d->created_ms = c->created_ms;
-	d->updated_ms = c->updated_ms;
-	d->applied_ms = c->applied_ms;
-}
-
 /* What a pull delivered. */
 struct got {
 	size_t n;
@@ -123,36 +90,19 @@ take(void *arg, const struct candidate *c)
 static const struct candidate *
 find(const struct got *g, const char *id)
 {
-	size_t i;
-
-	for (i = 0; i < g->n; i++)
-		if (str_eq(g->v[i].id, id))
-			return &g->v[i];
-	return NULL;
+	return cands_find(g->v, g->n, id);
 }
 
 static size_t
 distinct(const struct got *g)
 {
-	size_t i, j, n = 0;
-
-	for (i = 0; i < g->n; i++) {
-		for (j = 0; j < i; j++)
-			if (str_eq(g->v[i].id, g->v[j].id))
-				break;
-		n += j == i;
-	}
-	return n;
+	return cands_distinct(g->v, g->n);
 }
 
 static void
 got_free(struct got *g)
 {
-	size_t i;
-
-	for (i = 0; i < g->n; i++)
-		candidate_free(&g->v[i]);
-	free(g->v);
+	cands_free(g->v, g->n);
 	memset(g, 0, sizeof(*g));
 }
 

@@ -64,94 +64,36 @@ struct got {
 	int hooked;
 };
 
-static char *
-dup0(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
 static enum rc
 take(void *arg, const struct candidate *c)
 {
 	struct got *g = arg;
-	struct candidate *k;
-	size_t i;
 
 	if (g->hook != NULL && !g->hooked) {
 		g->hooked = 1;
 		g->hook();
 	}
 	g->v = xrealloc(g->v, (g->n + 1) * sizeof(*g->v));
-	k = &g->v[g->n++];
-	memset(k, 0, sizeof(*k));
-	k->ats = dup0(c->ats);
-	k->id = dup0(c->id);
-	k->first_name = dup0(c->first_name);
-	k->last_name = dup0(c->last_name);
-	k->full_name = dup0(c->full_name);
-	k->company = dup0(c->company);
-	k->title = dup0(c->title);
-	k->app_id = dup0(c->app_id);
-	k->stage_id = dup0(c->stage_id);
-	k->stage_name = dup0(c->stage_name);
-	k->status = dup0(c->status);
-	k->job = dup0(c->job);
-	k->source = dup0(c->source);
-	k->unknown = c->unknown;
-	k->anonymized = c->anonymized;
-	k->is_private = c->is_private;
-	k->created_ms = c->created_ms;
-	k->updated_ms = c->updated_ms;
-	k->applied_ms = c->applied_ms;
-	k->emails = xcalloc(c->nemails + 1, sizeof(char *));
-	for (i = 0; i < c->nemails; i++)
-		k->emails[i] = xstrdup(c->emails[i]);
-	k->nemails = c->nemails;
-	k->phones = xcalloc(c->nphones + 1, sizeof(char *));
-	k->phone_exts = xcalloc(c->nphones + 1, sizeof(char *));
-	for (i = 0; i < c->nphones; i++) {
-		k->phones[i] = xstrdup(c->phones[i]);
-		k->phone_exts[i] = xstrdup(c->phone_exts[i]);
-	}
-	k->nphones = c->nphones;
-	for (i = 0; i < c->ninvalid; i++)
-		candidate_add_invalid(k, c->invalid[i].field, c->invalid[i].value, c->invalid[i].why);
+	cand_copy(&g->v[g->n++], c);
 	return RC_OK;
 }
 
 static const struct candidate *
 find(const struct got *g, const char *id)
 {
-	size_t i;
-
-	for (i = 0; i < g->n; i++)
-		if (str_eq(g->v[i].id, id))
-			return &g->v[i];
-	return NULL;
+	return cands_find(g->v, g->n, id);
 }
 
 static size_t
 distinct(const struct got *g)
 {
-	size_t i, j, n = 0;
-
-	for (i = 0; i < g->n; i++) {
-		for (j = 0; j < i; j++)
-			if (strcmp(g->v[i].id, g->v[j].id) == 0)
-				break;
-		n += j == i;
-	}
-	return n;
+	return cands_distinct(g->v, g->n);
 }
 
 static void
 got_free(struct got *g)
 {
-	size_t i;
-
-	for (i = 0; i < g->n; i++)
-		candidate_free(&g->v[i]);
-	free(g->v);
+	cands_free(g->v, g->n);
 	memset(g, 0, sizeof(*g));
 }
 
