@@ -73,7 +73,7 @@ $(OUT)/tests/%: tests/unit/%.c tests/unit/t.h tests/unit/tlog.h tests/unit/fakea
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
 		$(LDMODE:-s=) -o $@ $< $(LIBOBJS) $(LIBS)
 
-$(OUT)/bench/%: bench/%.c $(LIBOBJS)
+$(OUT)/bench/%: bench/%.c bench/rss.h bench/pull.h $(LIBOBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
 		$(LDMODE) -o $@ $< $(LIBOBJS) $(LIBS)

@@ -7,73 +7,26 @@
  * Usage: ashby_pull ROOT_URL CA_FILE
  */
 #define _POSIX_C_SOURCE 200809L
-#include <stdlib.h>
-
-#include "ats.h"
-#include "config.h"
-#include "http.h"
-#include "log.h"
-#include "rss.h"
-
-static long delivered, with_stage;
-
-static enum rc
-count(void *arg, const struct candidate *c)
-{
-	(void)arg;
-	with_stage += c->stage_name != NULL;
-	if (++delivered % 1000 == 0)
-		rss_sample();
-	return RC_OK;
-}
+#include "pull.h"
 
 int
 main(int argc, char **argv)
 {
-	struct config cfg;
-	struct http_cfg hc = { 0 };
-	struct http *h = NULL;
-	struct ats *a = NULL;
-	struct ats_pull pull;
-	struct buf err = BUF_INIT;
+	struct pull_bench b;
 	char *v[6];
-	int64_t t0, t1;
-	enum rc rc;
 
 	if (argc != 3)
 		return 2;
-	json_init();
-	log_init(LOG_WARN, LOG_FMT_TEXT);
-	config_init(&cfg);
 	v[0] = xstrdup("ATSRECON_ATS_KIND=ashby");
 	v[1] = xasprintf("ATSRECON_ATS_BASE_URL=%s", argv[1]);
 	v[2] = xstrdup("ATSRECON_ATS_API_KEY=ashby-test-key");
 	v[3] = xstrdup("ATSRECON_ATS_PAGE_SIZE=100");
 	v[4] = xstrdup("ATSRECON_ATS_MAX_RPS=1000");	/* the fake has no limit; the default is 10 */
 	v[5] = NULL;
-	if (config_apply_env(&cfg, v, &err) != RC_OK)
+	if (pull_run(&b, v, argv[2]) != 0)
 		return 1;
-	hc.ca_file = argv[2];
-	http_new(&hc, &h);
-	rss_sample();
-	t0 = mono_ms();
-	if ((rc = ats_open(&cfg, h, &a)) != RC_OK)
-		return 1;
-	rc = a->drv->pull_all(a, count, NULL, &pull);
-	t1 = mono_ms();
-	rss_sample();
 	printf("ashby_pull: rc %d, %ld candidates (%ld with a stage), %d list pages, complete %d, "
-	    "sync token %s\n", rc, delivered, with_stage, pull.pages, pull.complete,
-	    a->sync_out != NULL ? "yes" : "no");
-	printf("  wall time              %.2f s\n", (double)(t1 - t0) / 1000.0);
-	printf("  requests               %ld (%.4f per person)\n", http_get_stats(h)->requests,
-	    (double)http_get_stats(h)->requests / (double)(delivered ? delivered : 1));
-	printf("  peak anonymous memory  %ld kB (RssAnon, sampled every 1,000 candidates)\n",
-	    rss_anon_peak_kb);
-	printf("  peak RSS               %ld kB (VmHWM)   target: < 32768 kB\n",
-	    rss_status_kb("VmHWM"));
-	ats_close(a);
-	http_free(h);
-	config_free(&cfg);
-	return rc == RC_OK ? 0 : 1;
+	    "sync token %s\n", b.rc, delivered, with_stage, b.pull.pages, b.pull.complete,
+	    b.a->sync_out != NULL ? "yes" : "no");
+	return pull_report(&b, "person", "candidates", "target: < 32768 kB");
 }
