@@ -28,10 +28,13 @@
  * policy (ats.private_candidates).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ats.h"
 #include "config.h"
@@ -344,11 +347,12 @@ out:
 }
 
 /* Calls fn for each page of a listing starting at first_url. An expired
- * cursor restarts the listing once. */
+ * cursor restarts the listing once (calling restart(arg) first, when given). */
 typedef enum rc (*page_fn)(struct ats *, const cJSON *items, void *arg);
 
 static enum rc
-list_pages(struct ats *a, const char *first_url, page_fn fn, void *arg, struct ats_pull *pull)
+list_pages(struct ats *a, const char *first_url, page_fn fn, void *arg, void (*restart)(void *),
+    struct ats_pull *pull)
 {
 	struct gh *g = a->priv;
 	char *url = xstrdup(first_url), *next = NULL;
@@ -366,6 +370,8 @@ list_pages(struct ats *a, const char *first_url, page_fn fn, void *arg, struct a
 			restarts++;
 			if (pull != NULL)
 				pull->restarted = 1;
+			if (restart != NULL)
+				restart(arg);
 			free(url);
 			url = xstrdup(first_url);
 			continue;
@@ -452,7 +458,7 @@ load_maps(struct ats *a)
 		url = xasprintf("%s/%s?per_page=500", g->base, paths[i]);
 		g->optional = 1;
 		g->last_status = 0;
-		rc = list_pages(a, url, collect_names, maps[i], NULL);
+		rc = list_pages(a, url, collect_names, maps[i], NULL, NULL);
 		g->optional = 0;
 		if (rc != RC_OK && (g->last_status == 403 || g->last_status == 404)) {
 			char what[64], why[160];
@@ -474,28 +480,6 @@ load_maps(struct ats *a)
 	log_debug("greenhouse", "%zu jobs, %zu sources, %zu referrers", g->jobs.n, g->sources.n,
 	    g->referrers.n);
 	return RC_OK;
-}
-
-/* The name of the id under key of the current application through m, for
- * field bit: NULL when the field is unused, and unknown when its lookup was
- * refused. */
-static char *
-lookup_name(struct ats *a, struct candidate *c, const struct ats_idmap *m, unsigned bit,
-    const cJSON *app, const char *key)
-{
-	const char *name;
-	char *id;
-
-	if (!(a->used & bit))
-		return NULL;
-	if (a->degraded & bit) {
-		c->unknown |= bit;
-		return NULL;
-	}
-	id = id_str(app, key);
-	name = ats_idmap_get(m, id, NULL);
-	free(id);
-	return name != NULL ? xstrdup(name) : NULL;
 }
 
 /* ------------------------------------------------------------ candidates */
@@ -546,29 +530,97 @@ parse_candidate(struct gh *g, const cJSON *o, struct candidate *c)
 		c->anonymized = 1;
 }
 
-struct apps {
-	cJSON *all;	/* array of application objects for the current batch */
+/*
+ * An application as the driver keeps it: the fields the current-application
+ * rule and the candidate need, whichever way it was read (a candidate_ids
+ * call or the whole /v3/applications listing through the spill file).
+ */
+enum { GA_ID, GA_CAND, GA_STATUS, GA_STAGE_ID, GA_STAGE_NAME, GA_JOB, GA_SOURCE, GA_REFERRER, GA_NSTR };
+
+struct gh_app {
+	char *s[GA_NSTR];	/* NULL when absent */
+	int64_t updated_ms, created_ms;
+	int prospect;		/* kept only in the spill file (a record, not a candidacy) */
 };
+
+struct appv {
+	struct gh_app *v;
+	size_t n, cap;
+};
+
+static void
+appv_clear(struct appv *av)
+{
+	size_t i, k;
+
+	for (i = 0; i < av->n; i++)
+		for (k = 0; k < GA_NSTR; k++)
+			free(av->v[i].s[k]);
+	av->n = 0;
+}
+
+static void
+appv_free(struct appv *av)
+{
+	appv_clear(av);
+	free(av->v);
+	memset(av, 0, sizeof(*av));
+}
+
+static struct gh_app *
+appv_push(struct appv *av)
+{
+	if (av->n == av->cap) {
+		av->cap = av->cap ? av->cap * 2 : 8;
+		av->v = xrealloc(av->v, av->cap * sizeof(*av->v));
+	}
+	memset(&av->v[av->n], 0, sizeof(av->v[0]));
+	return &av->v[av->n++];
+}
+
+/* One /v3/applications record into av; records without a candidate are left
+ * out, and so are prospects (no candidacy) unless keep_prospects (then
+ * marked). */
+static void
+app_from_json(struct appv *av, const cJSON *it, int keep_prospects)
+{
+	struct gh_app *p;
+	int prospect = cJSON_IsTrue(json_get(it, "prospect"));
+	char *cid;
+
+	if ((prospect && !keep_prospects) || (cid = id_str(it, "candidate_id")) == NULL)
+		return;
+	p = appv_push(av);
+	p->prospect = prospect;
+	p->s[GA_CAND] = cid;
+	p->s[GA_ID] = id_str(it, "id");
+	p->s[GA_STATUS] = str_or_null(it, "status");
+	p->s[GA_STAGE_ID] = id_str(it, "job_interview_stage_id");
+	p->s[GA_STAGE_NAME] = str_or_null(it, "stage_name");
+	p->s[GA_JOB] = id_str(it, "job_id");
+	p->s[GA_SOURCE] = id_str(it, "source_id");
+	p->s[GA_REFERRER] = id_str(it, "referrer_id");
+	p->updated_ms = time_ms(it, "updated_at");
+	p->created_ms = time_ms(it, "created_at");
+}
 
 static enum rc
 collect_apps(struct ats *a, const cJSON *items, void *arg)
 {
-	struct apps *ap = arg;
 	const cJSON *it;
 
 	(void)a;
 	cJSON_ArrayForEach(it, items)
-		cJSON_AddItemToArray(ap->all, cJSON_Duplicate(it, 1));
+		app_from_json(arg, it, 0);
 	return RC_OK;
 }
 
-/* Applications of up to 50 candidates. */
+/* Applications of up to 50 candidates, appended to into. */
 static enum rc
-fetch_apps(struct ats *a, char *const *ids, size_t n, cJSON *into)
+fetch_apps(struct ats *a, char *const *ids, size_t n, struct appv *into)
 {
 	struct gh *g = a->priv;
 	struct buf url = BUF_INIT, list = BUF_INIT;
-	struct apps ap = { into };
 	size_t i;
 	enum rc rc;
 
@@ -579,63 +631,432 @@ fetch_apps(struct ats *a, char *const *ids, size_t n, cJSON *into)
 	}
 	buf_addf(&url, "%s/applications?per_page=500&candidate_ids=", g->base);
 	http_urlencode(&url, list.p ? list.p : "");
-	rc = list_pages(a, url.p, collect_apps, &ap, NULL);
+	rc = list_pages(a, url.p, collect_apps, into, NULL, NULL);
 	buf_free(&url);
 	buf_free(&list);
 	return rc;
 }
 
-/* Fills the current application's fields of c from apps (all of this
- * candidate's applications among them). */
+/* The name of id through m, for field bit: NULL when the field is unused,
+ * and unknown when its lookup was refused. */
+static char *
+lookup_name(struct ats *a, struct candidate *c, const struct ats_idmap *m, unsigned bit,
+    const char *id)
+{
+	const char *name;
+
+	if (!(a->used & bit))
+		return NULL;
+	if (a->degraded & bit) {
+		c->unknown |= bit;
+		return NULL;
+	}
+	name = ats_idmap_get(m, id, NULL);
+	return name != NULL ? xstrdup(name) : NULL;
+}
+
+/* Fills the current application's fields of c from the n applications at v
+ * (those of c among them): ats_pick_application (ats.current_application). */
 static void
-apply_current(struct ats *a, struct candidate *c, const cJSON *apps)
+apply_current(struct ats *a, struct candidate *c, const struct gh_app *v, size_t n)
 {
 	struct gh *g = a->priv;
-	struct ats_app *v;
-	const cJSON **objs, *it, *cur;
-	size_t n = 0;
+	struct ats_app *cand = xcalloc(n + 1, sizeof(*cand));
+	size_t *at = xcalloc(n + 1, sizeof(*at));
+	const struct gh_app *cur;
+	size_t i, m = 0;
 	long best;
 
-	v = xcalloc((size_t)cJSON_GetArraySize(apps) + 1, sizeof(*v));
-	objs = xcalloc((size_t)cJSON_GetArraySize(apps) + 1, sizeof(*objs));
-	cJSON_ArrayForEach(it, apps) {
-		char *cid = id_str(it, "candidate_id");
-		const char *st = json_str(it, "status");
-		if (cid != NULL && strcmp(cid, c->id) == 0 && !cJSON_IsTrue(json_get(it, "prospect"))) {
-			v[n].id = "";
-			v[n].active = st != NULL && (strcmp(st, "in_process") == 0 || strcmp(st, "active") == 0);
-			v[n].updated_ms = time_ms(it, "updated_at");
-			objs[n] = it;
-			n++;
-		}
-		free(cid);
+	for (i = 0; i < n; i++) {
+		const char *st = v[i].s[GA_STATUS];
+		if (v[i].s[GA_CAND] == NULL || strcmp(v[i].s[GA_CAND], c->id) != 0)
+			continue;
+		cand[m].id = v[i].s[GA_ID] ? v[i].s[GA_ID] : "";
+		cand[m].active = st != NULL && (strcmp(st, "in_process") == 0 || strcmp(st, "active") == 0);
+		cand[m].updated_ms = v[i].updated_ms;
+		at[m++] = i;
 	}
-	{
-		/* ids as strings for the tie rule */
-		char **ids = xcalloc(n + 1, sizeof(*ids));
-		size_t i;
-		for (i = 0; i < n; i++) {
-			ids[i] = id_str(objs[i], "id");
-			v[i].id = ids[i] ? ids[i] : "";
-		}
-		best = ats_pick_application(v, n, a->app_policy);
-		if (best >= 0) {
-			cur = objs[best];
-			c->app_id = id_str(cur, "id");
-			c->stage_id = id_str(cur, "job_interview_stage_id");
-			c->stage_name = str_or_null(cur, "stage_name");
-			candidate_set_status(c, json_str(cur, "status"));
-			c->job = lookup_name(a, c, &g->jobs, ATS_FLD_JOB, cur, "job_id");
-			c->source = lookup_name(a, c, &g->sources, ATS_FLD_SOURCE, cur, "source_id");
-			c->referrer = lookup_name(a, c, &g->referrers, ATS_FLD_REFERRER, cur, "referrer_id");
-			c->applied_ms = time_ms(cur, "created_at");
-		}
-		for (i = 0; i < n; i++)
-			free(ids[i]);
-		free(ids);
+	best = ats_pick_application(cand, m, a->app_policy);
+	if (best >= 0) {
+		cur = &v[at[best]];
+		c->app_id = cur->s[GA_ID] ? xstrdup(cur->s[GA_ID]) : NULL;
+		c->stage_id = cur->s[GA_STAGE_ID] ? xstrdup(cur->s[GA_STAGE_ID]) : NULL;
+		c->stage_name = cur->s[GA_STAGE_NAME] ? xstrdup(cur->s[GA_STAGE_NAME]) : NULL;
+		candidate_set_status(c, cur->s[GA_STATUS]);
+		c->job = lookup_name(a, c, &g->jobs, ATS_FLD_JOB, cur->s[GA_JOB]);
+		c->source = lookup_name(a, c, &g->sources, ATS_FLD_SOURCE, cur->s[GA_SOURCE]);
+		c->referrer = lookup_name(a, c, &g->referrers, ATS_FLD_REFERRER, cur->s[GA_REFERRER]);
+		c->applied_ms = cur->created_ms;
 	}
-	free(v);
-	free(objs);
+	free(cand);
+	free(at);
+}
+
+/*
+ * The applications of a full sweep, on disk. A sweep lists /v3/applications
+ * whole first (500 a page) and keeps each application as one bounded record
+ * in an unlinked temporary file (state.dir, else $TMPDIR, else /tmp): records
+ * gather in a fixed arena (GH_ARENA bytes), which is sorted by candidate id,
+ * descending, and written out as one sorted run when full. The candidates are
+ * then listed (id descending, as v3 lists) and each is joined with its
+ * applications by merging the runs: a forward scan of every run, one read
+ * buffer per run. Memory is the arena plus GH_RBUF per run, whatever the
+ * number of candidates; the disk holds about 100 bytes per application.
+ *
+ * A record: u32 length of the rest, the candidate id and a NUL, a flag byte
+ * (0; 1 "too long to keep": that candidate's applications are asked for by
+ * id; 2 a prospect, kept only to say the candidate has a record), then the
+ * other GA_* strings, each as a byte 0 (absent) or 1 followed by the text and
+ * a NUL, then updated_ms and created_ms (8 bytes each, host order: the file
+ * lives only as long as the sweep).
+ */
+#define GH_KEY_MAX 40		/* longer candidate ids are joined by id */
+#define GH_REC_MAX 2048		/* a record (after its length) is at most this */
+#define GH_ARENA (4u << 20)
+#define GH_RBUF (16u << 10)
+
+struct run_rdr {
+	off_t start, pos, end;		/* the unread part of the run in the file */
+	char *buf;
+	size_t len, at;		/* bytes in buf, start of the current record */
+};
+
+struct spill {
+	int fd;
+	char *arena;
+	size_t used;
+	size_t *recs;		/* offsets of the arena's records */
+	size_t nrecs, caprecs;
+	off_t end;		/* bytes written */
+	struct run_rdr *runs;
+	size_t nruns;
+	int failed;		/* an I/O error: the sweep joins by id */
+	long apps;		/* records kept */
+};
+
+/* The listing order of ids: numbers (by value) below other text (strcmp). */
+static int
+key_cmp(const char *a, const char *b)
+{
+	size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
+	int na = la > 0 && a[la] == '\0' && (a[0] != '0' || la == 1);
+	int nb = lb > 0 && b[lb] == '\0' && (b[0] != '0' || lb == 1);
+
+	if (na && nb) {
+		if (la != lb)
+			return la < lb ? -1 : 1;
+		return memcmp(a, b, la);
+	}
+	if (na != nb)
+		return na ? -1 : 1;
+	return strcmp(a, b);
+}
+
+static const char *
+spill_dir(const struct ats *a)
+{
+	const char *d = cfg_str(a->cfg, OPT_STATE_DIR);
+	struct stat st;
+
+	if (d != NULL && stat(d, &st) == 0 && S_ISDIR(st.st_mode))
+		return d;
+	d = getenv("TMPDIR");
+	return d != NULL && *d != '\0' ? d : "/tmp";
+}
+
+static int
+spill_open(struct ats *a, struct spill *sp)
+{
+	char *path = xasprintf("%s/.atsrecon-gh-apps-XXXXXX", spill_dir(a));
+
+	memset(sp, 0, sizeof(*sp));
+	sp->fd = mkstemp(path);
+	if (sp->fd < 0) {
+		log_warn("greenhouse", "cannot create a temporary file in %s: %s", spill_dir(a),
+		    strerror(errno));
+		free(path);
+		return -1;
+	}
+	unlink(path);	/* gone with the process, whatever happens */
+	free(path);
+	sp->arena = xmalloc(GH_ARENA);
+	return 0;
+}
+
+static void
+spill_close(struct spill *sp)
+{
+	size_t i;
+
+	if (sp->fd >= 0)
+		close(sp->fd);
+	for (i = 0; i < sp->nruns; i++)
+		free(sp->runs[i].buf);
+	free(sp->runs);
+	free(sp->arena);
+	free(sp->recs);
+	memset(sp, 0, sizeof(*sp));
+	sp->fd = -1;
+}
+
+static const char *spill_sort_base;
+
+static int
+rec_desc(const void *x, const void *y)
+{
+	const char *a = spill_sort_base + *(const size_t *)x + 4, *b = spill_sort_base + *(const size_t *)y + 4;
+
+	return key_cmp(b, a);
+}
+
+static int
+write_all(int fd, const char *p, size_t n, off_t at)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, at);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+		at += w;
+	}
+	return 0;
+}
+
+/* The arena, sorted, as one more run. */
+static void
+spill_flush(struct spill *sp)
+{
+	struct buf out = BUF_INIT;
+	size_t i;
+	off_t start = sp->end;
+
+	if (sp->nrecs == 0 || sp->failed)
+		return;
+	spill_sort_base = sp->arena;
+	qsort(sp->recs, sp->nrecs, sizeof(*sp->recs), rec_desc);
+	for (i = 0; i < sp->nrecs; i++) {
+		uint32_t len;
+		memcpy(&len, sp->arena + sp->recs[i], 4);
+		buf_add(&out, sp->arena + sp->recs[i], 4 + (size_t)len);
+		if (out.len >= (256u << 10) || i + 1 == sp->nrecs) {
+			if (write_all(sp->fd, out.p, out.len, sp->end) != 0) {
+				log_warn("greenhouse", "the application spill file: %s", strerror(errno));
+				sp->failed = 1;
+				break;
+			}
+			sp->end += (off_t)out.len;
+			out.len = 0;
+		}
+	}
+	buf_free(&out);
+	sp->runs = xrealloc(sp->runs, (sp->nruns + 1) * sizeof(*sp->runs));
+	memset(&sp->runs[sp->nruns], 0, sizeof(sp->runs[0]));
+	sp->runs[sp->nruns].start = sp->runs[sp->nruns].pos = start;
+	sp->runs[sp->nruns].end = sp->end;
+	sp->nruns++;
+	sp->nrecs = 0;
+	sp->used = 0;
+}
+
+static void
+put_str(struct buf *b, const char *s)
+{
+	buf_addc(b, s != NULL ? 1 : 0);
+	if (s != NULL)
+		buf_add(b, s, strlen(s) + 1);
+}
+
+/* One application into the arena (a flushed run when it is full). */
+static void
+spill_add(struct spill *sp, const struct gh_app *p)
+{
+	struct buf r = BUF_INIT;
+	size_t k;
+	uint32_t len;
+
+	if (p->s[GA_CAND] == NULL || strlen(p->s[GA_CAND]) > GH_KEY_MAX)
+		return;	/* such a candidate is joined by id */
+	buf_add(&r, "\0\0\0\0", 4);
+	buf_add(&r, p->s[GA_CAND], strlen(p->s[GA_CAND]) + 1);
+	buf_addc(&r, p->prospect ? 2 : 0);
+	for (k = 0; k < GA_NSTR; k++)
+		if (k != GA_CAND)
+			put_str(&r, p->s[k]);
+	buf_add(&r, (const char *)&p->updated_ms, 8);
+	buf_add(&r, (const char *)&p->created_ms, 8);
+	if (r.len - 4 > GH_REC_MAX) {	/* too long to keep: marked */
+		r.len = 4 + strlen(p->s[GA_CAND]) + 1;
+		buf_addc(&r, 1);
+	}
+	len = (uint32_t)(r.len - 4);
+	memcpy(r.p, &len, 4);
+	if (sp->used + r.len > GH_ARENA)
+		spill_flush(sp);
+	if (sp->nrecs == sp->caprecs) {
+		sp->caprecs = sp->caprecs ? sp->caprecs * 2 : 4096;
+		sp->recs = xrealloc(sp->recs, sp->caprecs * sizeof(*sp->recs));
+	}
+	memcpy(sp->arena + sp->used, r.p, r.len);
+	sp->recs[sp->nrecs++] = sp->used;
+	sp->used += r.len;
+	sp->apps++;
+	buf_free(&r);
+}
+
+static enum rc
+spill_page(struct ats *a, const cJSON *items, void *arg)
+{
+	struct spill *sp = arg;
+	struct appv av = { 0 };
+	const cJSON *it;
+	size_t i;
+
+	(void)a;
+	cJSON_ArrayForEach(it, items) {
+		app_from_json(&av, it, 1);
+		for (i = 0; i < av.n; i++)
+			spill_add(sp, &av.v[i]);
+		appv_clear(&av);
+	}
+	appv_free(&av);
+	return RC_OK;
+}
+
+/* An expired cursor starts the application listing again: forget what it read. */
+static void
+spill_restart(void *arg)
+{
+	struct spill *sp = arg;
+	size_t i;
+
+	for (i = 0; i < sp->nruns; i++)
+		free(sp->runs[i].buf);
+	free(sp->runs);
+	sp->runs = NULL;
+	sp->nruns = 0;
+	sp->nrecs = sp->used = 0;
+	sp->end = 0;
+	sp->apps = 0;
+	if (ftruncate(sp->fd, 0) != 0)
+		sp->failed = 1;
+}
+
+/* The current record of run r (its length word), or NULL at its end. */
+static const char *
+rdr_head(struct spill *sp, struct run_rdr *r)
+{
+	uint32_t len = 0;
+
+	if (r->buf == NULL)
+		r->buf = xmalloc(GH_RBUF);
+	for (;;) {
+		size_t have = r->len - r->at;
+		if (have >= 4) {
+			memcpy(&len, r->buf + r->at, 4);
+			if (len > GH_REC_MAX || len < 2) {
+				sp->failed = 1;	/* not what was written */
+				return NULL;
+			}
+			if (have >= 4 + (size_t)len)
+				return r->buf + r->at;
+		}
+		if (r->pos >= r->end)
+			return NULL;
+		memmove(r->buf, r->buf + r->at, have);
+		r->len = have;
+		r->at = 0;
+		{
+			size_t want = GH_RBUF - have;
+			ssize_t got;
+			if ((off_t)want > r->end - r->pos)
+				want = (size_t)(r->end - r->pos);
+			got = pread(sp->fd, r->buf + have, want, r->pos);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				sp->failed = 1;
+				return NULL;
+			}
+			r->len += (size_t)got;
+			r->pos += got;
+		}
+	}
+}
+
+static const char *
+get_str(const char **p, const char *end, char **out)
+{
+	const char *z;
+
+	*out = NULL;
+	if (*p >= end)
+		return NULL;
+	if (*(*p)++ == 0)
+		return *p;
+	z = memchr(*p, '\0', (size_t)(end - *p));
+	if (z == NULL)
+		return NULL;
+	*out = xstrdup(*p);
+	*p = z + 1;
+	return *p;
+}
+
+/* Decodes the record at rec into av: SP_SEEN, and SP_LONG for a "too long"
+ * mark (a prospect only counts as seen). */
+enum { SP_SEEN = 1, SP_LONG = 2 };
+
+static int
+rec_decode(const char *rec, struct appv *av)
+{
+	uint32_t len;
+	const char *p = rec + 4, *end;
+	struct gh_app *g;
+	size_t k;
+
+	memcpy(&len, rec, 4);
+	end = rec + 4 + len;
+	p += strlen(p) + 1;
+	if (*p == 1)
+		return SP_SEEN | SP_LONG;
+	if (*p++ == 2)
+		return SP_SEEN;
+	g = appv_push(av);
+	g->s[GA_CAND] = xstrdup(rec + 4);
+	for (k = 0; k < GA_NSTR; k++)
+		if (k != GA_CAND && get_str(&p, end, &g->s[k]) == NULL)
+			break;
+	if (end - p >= 16) {
+		memcpy(&g->updated_ms, p, 8);
+		memcpy(&g->created_ms, p + 8, 8);
+	}
+	return SP_SEEN;
+}
+
+/* The applications of candidate key from every run into av (skipping the
+ * applications of candidates above it that were not listed): SP_SEEN when it
+ * has any record (prospects too), SP_LONG when one was too long to keep. */
+static int
+spill_take(struct spill *sp, const char *key, struct appv *av)
+{
+	size_t i;
+	int mark = 0;
+
+	for (i = 0; i < sp->nruns; i++) {
+		struct run_rdr *r = &sp->runs[i];
+		const char *rec;
+		int c;
+		while ((rec = rdr_head(sp, r)) != NULL && (c = key_cmp(rec + 4, key)) >= 0) {
+			uint32_t len;
+			if (c == 0)
+				mark |= rec_decode(rec, av);
+			memcpy(&len, rec, 4);
+			r->at += 4 + (size_t)len;
+		}
+	}
+	return mark;
 }
 
 struct emit {
@@ -644,15 +1065,42 @@ struct emit {
 	struct ats_pull *pull;
 	int64_t from_ms, to_ms;	/* phase B: skip candidates inside the window */
 	int phase_b;
+	/* A full sweep's join: the applications on disk (NULL: by id), when
+	 * their listing started, the smallest candidate id joined so far. */
+	struct spill *sp;
+	char last[GH_KEY_MAX + 1];
+	int have_last;
 };
 
-/* Delivers a batch of parsed candidate records (at most 50) with their applications. */
+/* One candidate record with its applications (those of it among v). */
+static enum rc
+deliver_one(struct ats *a, const cJSON *rec, const struct appv *av, struct emit *em)
+{
+	struct gh *g = a->priv;
+	struct candidate c;
+	enum rc rc;
+
+	parse_candidate(g, rec, &c);
+	if (c.id == NULL) {
+		log_warn("greenhouse", "a candidate without an id was skipped");
+		candidate_free(&c);
+		return RC_OK;
+	}
+	apply_current(a, &c, av->v, av->n);
+	rc = em->fn(em->arg, &c);
+	if (em->pull != NULL)
+		em->pull->records++;
+	candidate_free(&c);
+	return rc;
+}
+
+/* Delivers a batch of candidate records (at most 50) with their
+ * applications, asked for by candidate id (one call per batch). */
 static enum rc
 deliver(struct ats *a, const cJSON *const *recs, size_t n, struct emit *em)
 {
-	struct gh *g = a->priv;
 	char **ids = xcalloc(n + 1, sizeof(*ids));
-	cJSON *apps = cJSON_CreateArray();
+	struct appv av = { 0 };
 	size_t i, m = 0;
 	enum rc rc = RC_OK;
 
@@ -660,47 +1108,84 @@ deliver(struct ats *a, const cJSON *const *recs, size_t n, struct emit *em)
 		if ((ids[m] = id_str(recs[i], "id")) != NULL)
 			m++;
 	if (m > 0)
-		rc = fetch_apps(a, ids, m, apps);
-	for (i = 0; i < n && rc == RC_OK; i++) {
-		struct candidate c;
-
-		parse_candidate(g, recs[i], &c);
-		if (c.id == NULL) {
-			log_warn("greenhouse", "a candidate without an id was skipped");
-			candidate_free(&c);
-			continue;
-		}
-		apply_current(a, &c, apps);
-		rc = em->fn(em->arg, &c);
-		if (em->pull != NULL)
-			em->pull->records++;
-		candidate_free(&c);
-	}
+		rc = fetch_apps(a, ids, m, &av);
+	for (i = 0; i < n && rc == RC_OK; i++)
+		rc = deliver_one(a, recs[i], &av, em);
 	for (i = 0; i < m; i++)
 		free(ids[i]);
 	free(ids);
-	cJSON_Delete(apps);
+	appv_free(&av);
 	return rc;
+}
+
+/*
+ * Whether candidate record it is joined from the spill file (its
+ * applications then in av). Not when its id is too long for a record or
+ * comes out of the listing's descending order, when it has no application
+ * record at all (prospects count: in Greenhouse every candidate has one, so
+ * this is a candidate created after the application listing went by, whose
+ * applications that listing missed), when one of its applications was too
+ * long to keep, or when the file failed. Those are asked for by id.
+ */
+static int
+join_from_spill(const cJSON *it, struct emit *em, struct appv *av)
+{
+	char *id = id_str(it, "id");
+	int ok;
+
+	appv_clear(av);
+	ok = em->sp != NULL && !em->sp->failed && id != NULL && strlen(id) <= GH_KEY_MAX &&
+	    (!em->have_last || key_cmp(id, em->last) < 0);
+	if (ok) {
+		ok = spill_take(em->sp, id, av) == SP_SEEN && !em->sp->failed;
+		snprintf(em->last, sizeof(em->last), "%s", id);
+		em->have_last = 1;
+	}
+	free(id);
+	return ok;
 }
 
 static enum rc
 candidates_page(struct ats *a, const cJSON *items, void *arg)
 {
+	struct emit *em = arg;
 	const cJSON *batch[GH_IDS_PER_CALL], *it;
+	struct appv av = { 0 };
 	size_t n = 0;
 	enum rc rc = RC_OK;
 
 	cJSON_ArrayForEach(it, items) {
+		if (join_from_spill(it, em, &av)) {
+			if ((rc = deliver_one(a, it, &av, em)) != RC_OK)
+				break;
+			continue;
+		}
 		batch[n++] = it;
 		if (n == GH_IDS_PER_CALL) {
-			if ((rc = deliver(a, batch, n, arg)) != RC_OK)
-				return rc;
+			if ((rc = deliver(a, batch, n, em)) != RC_OK)
+				break;
 			n = 0;
 		}
 	}
-	if (n > 0)
-		rc = deliver(a, batch, n, arg);
+	if (rc == RC_OK && n > 0)
+		rc = deliver(a, batch, n, em);
+	appv_free(&av);
 	return rc;
+}
+
+/* An expired cursor starts the candidate listing again: so does the join. */
+static void
+join_restart(void *arg)
+{
+	struct emit *em = arg;
+	size_t i;
+
+	em->have_last = 0;
+	for (i = 0; em->sp != NULL && i < em->sp->nruns; i++) {
+		struct run_rdr *r = &em->sp->runs[i];
+		r->pos = r->start;
+		r->len = r->at = 0;
+	}
 }
 
 /* Phase B: applications changed in the window whose candidate was not. v3
@@ -800,23 +1285,29 @@ gh_pull_window(struct ats *a, int64_t from_ms, int64_t to_ms, ats_cand_fn fn, vo
     struct ats_pull *pull)
 {
 	struct gh *g = a->priv;
-	struct emit em = { fn, arg, pull, from_ms, to_ms, 0 };
+	struct emit em;
 	struct ats_pull apull;
 	char *url;
 	enum rc rc;
 
 	memset(pull, 0, sizeof(*pull));
+	memset(&em, 0, sizeof(em));
+	em.fn = fn;
+	em.arg = arg;
+	em.pull = pull;
+	em.from_ms = from_ms;
+	em.to_ms = to_ms;
 	if ((rc = load_maps(a)) != RC_OK)
 		return rc;
 	url = window_url(g, "candidates", from_ms, to_ms);
-	rc = list_pages(a, url, candidates_page, &em, pull);
+	rc = list_pages(a, url, candidates_page, &em, NULL, pull);
 	free(url);
 	if (rc != RC_OK || !pull->complete)
 		return rc;
 	memset(&apull, 0, sizeof(apull));
 	em.phase_b = 1;
 	url = window_url(g, "applications", from_ms, to_ms);
-	rc = list_pages(a, url, apps_page, &em, &apull);
+	rc = list_pages(a, url, apps_page, &em, NULL, &apull);
 	free(url);
 	pull->pages += apull.pages;
 	pull->complete = apull.complete;
@@ -824,20 +1315,70 @@ gh_pull_window(struct ats *a, int64_t from_ms, int64_t to_ms, ats_cand_fn fn, vo
 	return rc;
 }
 
+/*
+ * Reads every application into the spill file (sp): 1 when the sweep can
+ * join from it. A listing that stops short (a page unreadable after its
+ * retries, the page cap) or a file that fails leaves the sweep asking for
+ * applications by candidate, as a window does: more calls, the same
+ * candidates. Any other failure (credentials, the deadline) is *rc.
+ */
+static int
+spill_all_apps(struct ats *a, struct spill *sp, struct ats_pull *pull, enum rc *rc)
+{
+	struct gh *g = a->priv;
+	struct ats_pull apull;
+	char *url = xasprintf("%s/applications?per_page=%d", g->base, g->per_page);
+
+	memset(&apull, 0, sizeof(apull));
+	*rc = list_pages(a, url, spill_page, sp, spill_restart, &apull);
+	free(url);
+	pull->pages += apull.pages;
+	pull->restarted |= apull.restarted;
+	if (*rc == RC_OK && apull.complete && !sp->failed) {
+		spill_flush(sp);
+		if (!sp->failed) {
+			log_debug("greenhouse", "%ld applications in %d pages, %zu sorted runs on disk",
+			    sp->apps, apull.pages, sp->nruns);
+			return 1;
+		}
+	}
+	if (*rc != RC_OK && *rc != RC_REMOTE)
+		return 0;
+	log_warn("greenhouse", "the application listing %s after %d pages: this sweep asks for "
+	    "each page's applications by candidate id instead", *rc != RC_OK ? "failed" :
+	    !apull.complete ? "stopped at the page cap" : "could not be kept on disk", apull.pages);
+	*rc = RC_OK;
+	return 0;
+}
+
 static enum rc
 gh_pull_all(struct ats *a, ats_cand_fn fn, void *arg, struct ats_pull *pull)
 {
 	struct gh *g = a->priv;
-	struct emit em = { fn, arg, pull, 0, 0, 0 };
+	struct emit em;
+	struct spill sp;
 	char *url;
 	enum rc rc;
 
 	memset(pull, 0, sizeof(*pull));
+	memset(&em, 0, sizeof(em));
+	em.fn = fn;
+	em.arg = arg;
+	em.pull = pull;
 	if ((rc = load_maps(a)) != RC_OK)
 		return rc;
+	if (spill_open(a, &sp) == 0) {
+		if (spill_all_apps(a, &sp, pull, &rc))
+			em.sp = &sp;
+		else if (rc != RC_OK) {
+			spill_close(&sp);
+			return rc;
+		}
+	}
 	url = xasprintf("%s/candidates?per_page=%d", g->base, g->per_page);
-	rc = list_pages(a, url, candidates_page, &em, pull);
+	rc = list_pages(a, url, candidates_page, &em, join_restart, pull);
 	free(url);
+	spill_close(&sp);
 	return rc;
 }
 
@@ -846,7 +1387,8 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 {
 	struct gh *g = a->priv;
 	char *url;
-	cJSON *cand = NULL, *apps;
+	cJSON *cand = NULL;
+	struct appv apps = { 0 };
 	long status = 0;
 	enum rc rc;
 	char *ids[1];
@@ -864,9 +1406,8 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 	}
 	if (rc != RC_OK)
 		return rc;	/* RC_RECORD with 404 or 410: gone */
-	apps = cJSON_CreateArray();
 	ids[0] = (char *)id;
-	rc = fetch_apps(a, ids, 1, apps);
+	rc = fetch_apps(a, ids, 1, &apps);
 	if (rc == RC_OK) {
 		*out = xcalloc(1, sizeof(**out));
 		parse_candidate(g, cand, *out);
@@ -878,9 +1419,9 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 			*out = NULL;
 			rc = RC_REMOTE;
 		} else
-			apply_current(a, *out, apps);
+			apply_current(a, *out, apps.v, apps.n);
 	}
-	cJSON_Delete(apps);
+	appv_free(&apps);
 	cJSON_Delete(cand);
 	return rc;
 }
@@ -954,7 +1495,7 @@ gh_reference(struct ats *a, struct ats_ref *r)
 		ats_idmap_add(&r->sources, g->sources.v[i].id, g->sources.v[i].name, 0);
 	for (i = 0; i < ARRAY_LEN(paths); i++) {
 		char *url = xasprintf("%s/%s?per_page=500", g->base, paths[i]);
-		rc = list_pages(a, url, collect_names, maps[i], NULL);
+		rc = list_pages(a, url, collect_names, maps[i], NULL, NULL);
 		free(url);
 		if (rc != RC_OK)
 			return rc;
