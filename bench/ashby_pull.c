@@ -4,7 +4,8 @@
  * person, and memory (target: under 32 MB; the driver's application index
  * grows by about 90 bytes a person, everything else is flat).
  *
- * Usage: ashby_pull ROOT_URL CA_FILE
+ * Usage: ashby_pull ROOT_URL CA_FILE [APPLICATIONS]
+ * (APPLICATIONS: how many the fake holds, for the listing minimum)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "calls.h"
 #include "rss.h"
 
 static long delivered, with_stage;
@@ -40,7 +42,7 @@ main(int argc, char **argv)
 	int64_t t0, t1;
 	enum rc rc;
 
-	if (argc != 3)
+	if (argc != 3 && argc != 4)
 		return 2;
 	json_init();
 	log_init(LOG_WARN, LOG_FMT_TEXT);
@@ -66,8 +68,14 @@ main(int argc, char **argv)
 	    "sync token %s\n", rc, delivered, with_stage, pull.pages, pull.complete,
 	    a->sync_out != NULL ? "yes" : "no");
 	printf("  wall time              %.2f s\n", (double)(t1 - t0) / 1000.0);
-	printf("  requests               %ld (%.4f per person)\n", http_get_stats(h)->requests,
-	    (double)http_get_stats(h)->requests / (double)(delivered ? delivered : 1));
+	{
+		long apps = argc == 4 ? strtol(argv[3], NULL, 10) : 0;
+		char how[160];
+		snprintf(how, sizeof(how), "1 opening call + %ld candidate pages + %ld application pages "
+		    "(100 a page)", calls_pages(delivered, 100), calls_pages(apps, 100));
+		calls_report(http_get_stats(h)->requests, delivered,
+		    1 + calls_pages(delivered, 100) + calls_pages(apps, 100), how);
+	}
 	printf("  peak anonymous memory  %ld kB (RssAnon, sampled every 1,000 candidates)\n",
 	    rss_anon_peak_kb);
 	printf("  peak RSS               %ld kB (VmHWM)   target: < 32768 kB\n",

@@ -20,7 +20,7 @@ req = urllib.request.Request(sys.argv[1] + "/_admin/canon/generate", method="POS
     data=json.dumps({"people": int(sys.argv[3]), "seed": 1}).encode())
 urllib.request.urlopen(req, context=ctx, timeout=300).read()' "$U" "$T/ca/ca.pem" "$n"
 	echo "inputs: $n people, 1 application each"
-	./build/release/bench/ashby_pull "$U" "$T/ca/ca.pem"
+	./build/release/bench/ashby_pull "$U" "$T/ca/ca.pem" "$n"
 	kill "$(cat "$T/pid")" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$T"

@@ -3,15 +3,19 @@
  * Greenhouse fake (500 per page): wall time, requests, and memory (target:
  * flat in the number of candidates, under 32 MB).
  *
- * Usage: greenhouse_pull ROOT_URL CA_FILE
+ * Usage: greenhouse_pull ROOT_URL CA_FILE [APPLICATIONS]
+ * (APPLICATIONS: how many the fake holds, for the listing minimum: one token,
+ * candidates and applications at 500 a page)
  */
 #define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ats.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "calls.h"
 #include "rss.h"
 
 static long delivered;
@@ -39,7 +43,7 @@ main(int argc, char **argv)
 	int64_t t0, t1;
 	enum rc rc;
 
-	if (argc != 3)
+	if (argc != 3 && argc != 4)
 		return 2;
 	json_init();
 	log_init(LOG_WARN, LOG_FMT_TEXT);
@@ -65,8 +69,14 @@ main(int argc, char **argv)
 	printf("greenhouse_pull: rc %d, %ld candidates, %d list pages, complete %d\n", rc, delivered,
 	    pull.pages, pull.complete);
 	printf("  wall time              %.2f s\n", (double)(t1 - t0) / 1000.0);
-	printf("  requests               %ld (%.4f per candidate)\n", http_get_stats(h)->requests,
-	    (double)http_get_stats(h)->requests / (double)(delivered ? delivered : 1));
+	{
+		long apps = argc == 4 ? strtol(argv[3], NULL, 10) : 0;
+		char how[160];
+		snprintf(how, sizeof(how), "1 token + %ld candidate pages + %ld application pages (500 a page)",
+		    calls_pages(delivered, 500), calls_pages(apps, 500));
+		calls_report(http_get_stats(h)->requests, delivered,
+		    1 + calls_pages(delivered, 500) + calls_pages(apps, 500), how);
+	}
 	printf("  peak anonymous memory  %ld kB (RssAnon, sampled every 1,000 candidates)\n",
 	    rss_anon_peak_kb);
 	printf("  peak RSS               %ld kB (VmHWM)   target: < 32768 kB, flat in candidates\n",

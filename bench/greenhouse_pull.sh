@@ -20,7 +20,7 @@ ctx = ssl.create_default_context(cafile=sys.argv[2])
 req = urllib.request.Request(sys.argv[1] + "/_admin/generate", method="POST",
     data=json.dumps({"candidates": int(sys.argv[3]), "applications_per_candidate": 2}).encode())
 urllib.request.urlopen(req, context=ctx, timeout=300).read()' "$U" "$T/ca/ca.pem" "$n1"
-		./build/release/bench/greenhouse_pull "$U" "$T/ca/ca.pem"
+		./build/release/bench/greenhouse_pull "$U" "$T/ca/ca.pem" "$((n1 * 2))"
 		kill "$(cat "$T/pid")" 2>/dev/null || true
 		rm -rf "$T"
 	done

@@ -5,7 +5,9 @@
  * per person, and memory (target: under 32 MB; the only thing that grows is
  * the set of contacts already delivered: 16-byte slots, at most 70 % full).
  *
- * Usage: lever_pull ROOT_URL CA_FILE
+ * Usage: lever_pull ROOT_URL CA_FILE [OPPORTUNITIES]
+ * (OPPORTUNITIES: how many the fake holds, for the listing minimum: every
+ * opportunity listed once, 100 a page, expanded)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "calls.h"
 #include "rss.h"
 
 static long delivered;
@@ -42,7 +45,7 @@ main(int argc, char **argv)
 	enum rc rc;
 	int i;
 
-	if (argc != 3)
+	if (argc != 3 && argc != 4)
 		return 2;
 	json_init();
 	log_init(LOG_WARN, LOG_FMT_TEXT);
@@ -70,8 +73,13 @@ main(int argc, char **argv)
 	printf("lever_pull: rc %d, %ld people, %d list pages, complete %d\n", rc, delivered,
 	    pull.pages, pull.complete);
 	printf("  wall time              %.2f s\n", (double)(t1 - t0) / 1000.0);
-	printf("  requests               %ld (%.4f per person)\n", http_get_stats(h)->requests,
-	    (double)http_get_stats(h)->requests / (double)(delivered ? delivered : 1));
+	{
+		long opps = argc == 4 ? strtol(argv[3], NULL, 10) : 0;
+		char how[160];
+		snprintf(how, sizeof(how), "%ld opportunity pages (100 a page, expanded; Basic auth: no "
+		    "token call)", calls_pages(opps, 100));
+		calls_report(http_get_stats(h)->requests, delivered, calls_pages(opps, 100), how);
+	}
 	printf("  peak anonymous memory  %ld kB (RssAnon, sampled every 1,000 people)\n",
 	    rss_anon_peak_kb);
 	printf("  peak RSS               %ld kB (VmHWM)   target: < 32768 kB\n",

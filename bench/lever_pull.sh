@@ -21,7 +21,7 @@ req = urllib.request.Request(sys.argv[1] + "/_admin/generate", method="POST",
     data=json.dumps({"people": int(sys.argv[3]), "opportunities_per_person": 2}).encode())
 print("fake:", urllib.request.urlopen(req, context=ctx, timeout=600).read().decode()[:120])' \
 			"$U" "$T/ca/ca.pem" "$n1"
-		./build/release/bench/lever_pull "$U" "$T/ca/ca.pem"
+		./build/release/bench/lever_pull "$U" "$T/ca/ca.pem" "$((n1 * 2))"
 		kill "$(cat "$T/pid")" 2>/dev/null || true
 		rm -rf "$T"
 	done

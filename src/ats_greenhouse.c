@@ -11,9 +11,13 @@
  * parameter added; the URL must stay on the API's own host, or the token would
  * leave it). A 422 for an expired cursor restarts that listing once.
  *
- * Stage and status live on applications. For each page of candidates, their
- * applications are fetched (candidate_ids, 50 per call) and the current one is
- * picked by ats_pick_application (ats.current_application). Applications
+ * Stage and status live on applications; the current one is picked by
+ * ats_pick_application (ats.current_application). A full sweep lists
+ * /v3/applications whole into a temporary file and joins it with the
+ * candidate listing (the spill, below: the listing minimum of calls, memory
+ * flat). A window, and whatever the join cannot vouch for, fetches the
+ * applications of each page of candidates by id (candidate_ids, 50 per
+ * call). Applications
  * change without touching their candidate, so a window also lists the
  * applications changed in it and fetches those candidates that were not
  * already delivered (their updated_at is outside the window). Job, source
