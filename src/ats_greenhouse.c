@@ -837,8 +837,10 @@ spill_flush(struct spill *sp)
 	size_t i;
 	off_t start = sp->end;
 
-	if (sp->nrecs == 0 || sp->failed)
+	if (sp->nrecs == 0 || sp->failed) {
+		sp->nrecs = sp->used = 0;
 		return;
+	}
 	spill_sort_base = sp->arena;
 	qsort(sp->recs, sp->nrecs, sizeof(*sp->recs), rec_desc);
 	for (i = 0; i < sp->nrecs; i++) {
@@ -881,8 +883,8 @@ spill_add(struct spill *sp, const struct gh_app *p)
 	size_t k;
 	uint32_t len;
 
-	if (p->s[GA_CAND] == NULL || strlen(p->s[GA_CAND]) > GH_KEY_MAX)
-		return;	/* such a candidate is joined by id */
+	if (sp->failed || p->s[GA_CAND] == NULL || strlen(p->s[GA_CAND]) > GH_KEY_MAX)
+		return;	/* such a candidate is joined by id (a failed file: every one) */
 	buf_add(&r, "\0\0\0\0", 4);
 	buf_add(&r, p->s[GA_CAND], strlen(p->s[GA_CAND]) + 1);
 	buf_addc(&r, p->prospect ? 2 : 0);

@@ -863,6 +863,24 @@ test_join(void)
 	count_requests(seq, &all, &by_id, &seq);
 	CHECK(by_id == 2);	/* the candidate without an application, listed twice */
 	fake_admin0("POST", "/_admin/faults", "[]");
+
+	/* no temporary file can be made: by candidate id, the same candidates */
+	{
+		const char *old = getenv("TMPDIR");
+		char *keep = old != NULL ? xstrdup(old) : NULL;
+		setenv("TMPDIR", "/nonexistent-atsrecon-test-dir", 1);
+		other = pull_digest(&e, &pull, &rc);
+		if (keep != NULL)
+			setenv("TMPDIR", keep, 1);
+		else
+			unsetenv("TMPDIR");
+		free(keep);
+	}
+	CHECK(rc == RC_OK && pull.complete);
+	CHECK(str_eq(joined, other));
+	free(other);
+	count_requests(seq, &all, &by_id, &seq);
+	CHECK(by_id >= 1103 / 50);
 	free(joined);
 	env_close(&e);
 }
