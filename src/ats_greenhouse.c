@@ -32,13 +32,10 @@
  * policy (ats.private_candidates).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "ats.h"
 #include "config.h"
@@ -47,6 +44,7 @@
 #include "log.h"
 #include "norm.h"
 #include "pace.h"
+#include "spill.h"
 
 #define GH_IDS_PER_CALL 50	/* *_ids filters take at most 50 ids */
 #define GH_RPS 10.0		/* ceiling before the server's own headers speak */
@@ -697,176 +695,20 @@ apply_current(struct ats *a, struct candidate *c, const struct gh_app *v, size_t
 }
 
 /*
- * The applications of a full sweep, on disk. A sweep lists /v3/applications
- * whole first (500 a page) and keeps each application as one bounded record
- * in an unlinked temporary file (state.dir, else $TMPDIR, else /tmp): records
- * gather in a fixed arena (GH_ARENA bytes), which is sorted by candidate id,
- * descending, and written out as one sorted run when full. The candidates are
- * then listed (id descending, as v3 lists) and each is joined with its
- * applications by merging the runs: a forward scan of every run, one read
- * buffer per run. Memory is the arena plus GH_RBUF per run, whatever the
- * number of candidates; the disk holds about 100 bytes per application.
+ * The applications of a full sweep, on disk (spill.h: a plain unlinked
+ * temporary file in state.dir, else $TMPDIR or /tmp; never the state). A sweep
+ * lists /v3/applications whole first (at the page size) and keeps each
+ * application as one record under its candidate id; the candidates are then
+ * listed (id descending, as v3 lists) and each takes its records from the
+ * file's sorted runs by a forward merge. Memory is the spill's fixed arena
+ * and one read buffer per run, whatever the number of candidates; the disk
+ * holds about 100 bytes per application.
  *
- * A record: u32 length of the rest, the candidate id and a NUL, a flag byte
- * (0; 1 "too long to keep": that candidate's applications are asked for by
- * id; 2 a prospect, kept only to say the candidate has a record), then the
- * other GA_* strings, each as a byte 0 (absent) or 1 followed by the text and
- * a NUL, then updated_ms and created_ms (8 bytes each, host order: the file
- * lives only as long as the sweep).
+ * A payload: a byte (0 an application; 2 a prospect, kept only to say the
+ * candidate has a record), the GA_* strings but the candidate, each as a byte
+ * 0 (absent) or 1 followed by the text and a NUL, then updated_ms and
+ * created_ms (8 bytes each, host order).
  */
-#define GH_KEY_MAX 40		/* longer candidate ids are joined by id */
-#define GH_REC_MAX 2048		/* a record (after its length) is at most this */
-#define GH_ARENA (4u << 20)
-#define GH_RBUF (16u << 10)
-
-struct run_rdr {
-	off_t start, pos, end;		/* the unread part of the run in the file */
-	char *buf;
-	size_t len, at;		/* bytes in buf, start of the current record */
-};
-
-struct spill {
-	int fd;
-	char *arena;
-	size_t used;
-	size_t *recs;		/* offsets of the arena's records */
-	size_t nrecs, caprecs;
-	off_t end;		/* bytes written */
-	struct run_rdr *runs;
-	size_t nruns;
-	int failed;		/* an I/O error: the sweep joins by id */
-	long apps;		/* records kept */
-};
-
-/* The listing order of ids: numbers (by value) below other text (strcmp). */
-static int
-key_cmp(const char *a, const char *b)
-{
-	size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
-	int na = la > 0 && a[la] == '\0' && (a[0] != '0' || la == 1);
-	int nb = lb > 0 && b[lb] == '\0' && (b[0] != '0' || lb == 1);
-
-	if (na && nb) {
-		if (la != lb)
-			return la < lb ? -1 : 1;
-		return memcmp(a, b, la);
-	}
-	if (na != nb)
-		return na ? -1 : 1;
-	return strcmp(a, b);
-}
-
-static const char *
-spill_dir(const struct ats *a)
-{
-	const char *d = cfg_str(a->cfg, OPT_STATE_DIR);
-	struct stat st;
-
-	if (d != NULL && stat(d, &st) == 0 && S_ISDIR(st.st_mode))
-		return d;
-	d = getenv("TMPDIR");
-	return d != NULL && *d != '\0' ? d : "/tmp";
-}
-
-static int
-spill_open(struct ats *a, struct spill *sp)
-{
-	char *path = xasprintf("%s/.atsrecon-gh-apps-XXXXXX", spill_dir(a));
-
-	memset(sp, 0, sizeof(*sp));
-	sp->fd = mkstemp(path);
-	if (sp->fd < 0) {
-		log_warn("greenhouse", "cannot create a temporary file in %s: %s", spill_dir(a),
-		    strerror(errno));
-		free(path);
-		return -1;
-	}
-	unlink(path);	/* gone with the process, whatever happens */
-	free(path);
-	sp->arena = xmalloc(GH_ARENA);
-	return 0;
-}
-
-static void
-spill_close(struct spill *sp)
-{
-	size_t i;
-
-	if (sp->fd >= 0)
-		close(sp->fd);
-	for (i = 0; i < sp->nruns; i++)
-		free(sp->runs[i].buf);
-	free(sp->runs);
-	free(sp->arena);
-	free(sp->recs);
-	memset(sp, 0, sizeof(*sp));
-	sp->fd = -1;
-}
-
-static const char *spill_sort_base;
-
-static int
-rec_desc(const void *x, const void *y)
-{
-	const char *a = spill_sort_base + *(const size_t *)x + 4, *b = spill_sort_base + *(const size_t *)y + 4;
-
-	return key_cmp(b, a);
-}
-
-static int
-write_all(int fd, const char *p, size_t n, off_t at)
-{
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, at);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-		at += w;
-	}
-	return 0;
-}
-
-/* The arena, sorted, as one more run. */
-static void
-spill_flush(struct spill *sp)
-{
-	struct buf out = BUF_INIT;
-	size_t i;
-	off_t start = sp->end;
-
-	if (sp->nrecs == 0 || sp->failed) {
-		sp->nrecs = sp->used = 0;
-		return;
-	}
-	spill_sort_base = sp->arena;
-	qsort(sp->recs, sp->nrecs, sizeof(*sp->recs), rec_desc);
-	for (i = 0; i < sp->nrecs; i++) {
-		uint32_t len;
-		memcpy(&len, sp->arena + sp->recs[i], 4);
-		buf_add(&out, sp->arena + sp->recs[i], 4 + (size_t)len);
-		if (out.len >= (256u << 10) || i + 1 == sp->nrecs) {
-			if (write_all(sp->fd, out.p, out.len, sp->end) != 0) {
-				log_warn("greenhouse", "the application spill file: %s", strerror(errno));
-				sp->failed = 1;
-				break;
-			}
-			sp->end += (off_t)out.len;
-			out.len = 0;
-		}
-	}
-	buf_free(&out);
-	sp->runs = xrealloc(sp->runs, (sp->nruns + 1) * sizeof(*sp->runs));
-	memset(&sp->runs[sp->nruns], 0, sizeof(sp->runs[0]));
-	sp->runs[sp->nruns].start = sp->runs[sp->nruns].pos = start;
-	sp->runs[sp->nruns].end = sp->end;
-	sp->nruns++;
-	sp->nrecs = 0;
-	sp->used = 0;
-}
-
 static void
 put_str(struct buf *b, const char *s)
 {
@@ -875,59 +717,33 @@ put_str(struct buf *b, const char *s)
 		buf_add(b, s, strlen(s) + 1);
 }
 
-/* One application into the arena (a flushed run when it is full). */
-static void
-spill_add(struct spill *sp, const struct gh_app *p)
-{
-	struct buf r = BUF_INIT;
-	size_t k;
-	uint32_t len;
-
-	if (sp->failed || p->s[GA_CAND] == NULL || strlen(p->s[GA_CAND]) > GH_KEY_MAX)
-		return;	/* such a candidate is joined by id (a failed file: every one) */
-	buf_add(&r, "\0\0\0\0", 4);
-	buf_add(&r, p->s[GA_CAND], strlen(p->s[GA_CAND]) + 1);
-	buf_addc(&r, p->prospect ? 2 : 0);
-	for (k = 0; k < GA_NSTR; k++)
-		if (k != GA_CAND)
-			put_str(&r, p->s[k]);
-	buf_add(&r, (const char *)&p->updated_ms, 8);
-	buf_add(&r, (const char *)&p->created_ms, 8);
-	if (r.len - 4 > GH_REC_MAX) {	/* too long to keep: marked */
-		r.len = 4 + strlen(p->s[GA_CAND]) + 1;
-		buf_addc(&r, 1);
-	}
-	len = (uint32_t)(r.len - 4);
-	memcpy(r.p, &len, 4);
-	if (sp->used + r.len > GH_ARENA)
-		spill_flush(sp);
-	if (sp->nrecs == sp->caprecs) {
-		sp->caprecs = sp->caprecs ? sp->caprecs * 2 : 4096;
-		sp->recs = xrealloc(sp->recs, sp->caprecs * sizeof(*sp->recs));
-	}
-	memcpy(sp->arena + sp->used, r.p, r.len);
-	sp->recs[sp->nrecs++] = sp->used;
-	sp->used += r.len;
-	sp->apps++;
-	buf_free(&r);
-}
-
 static enum rc
 spill_page(struct ats *a, const cJSON *items, void *arg)
 {
 	struct spill *sp = arg;
 	struct appv av = { 0 };
+	struct buf r = BUF_INIT;
 	const cJSON *it;
-	size_t i;
+	size_t i, k;
 
 	(void)a;
 	cJSON_ArrayForEach(it, items) {
 		app_from_json(&av, it, 1);
-		for (i = 0; i < av.n; i++)
-			spill_add(sp, &av.v[i]);
+		for (i = 0; i < av.n; i++) {
+			const struct gh_app *p = &av.v[i];
+			r.len = 0;
+			buf_addc(&r, p->prospect ? 2 : 0);
+			for (k = 0; k < GA_NSTR; k++)
+				if (k != GA_CAND)
+					put_str(&r, p->s[k]);
+			buf_add(&r, (const char *)&p->updated_ms, 8);
+			buf_add(&r, (const char *)&p->created_ms, 8);
+			spill_add(sp, p->s[GA_CAND], r.p, r.len);	/* a longer id: joined by id */
+		}
 		appv_clear(&av);
 	}
 	appv_free(&av);
+	buf_free(&r);
 	return RC_OK;
 }
 
@@ -935,134 +751,53 @@ spill_page(struct ats *a, const cJSON *items, void *arg)
 static void
 spill_restart(void *arg)
 {
-	struct spill *sp = arg;
-	size_t i;
-
-	for (i = 0; i < sp->nruns; i++)
-		free(sp->runs[i].buf);
-	free(sp->runs);
-	sp->runs = NULL;
-	sp->nruns = 0;
-	sp->nrecs = sp->used = 0;
-	sp->end = 0;
-	sp->apps = 0;
-	if (ftruncate(sp->fd, 0) != 0)
-		sp->failed = 1;
+	spill_reset(arg);
 }
 
-/* The current record of run r (its length word), or NULL at its end. */
-static const char *
-rdr_head(struct spill *sp, struct run_rdr *r)
-{
-	uint32_t len = 0;
-
-	if (r->buf == NULL)
-		r->buf = xmalloc(GH_RBUF);
-	for (;;) {
-		size_t have = r->len - r->at;
-		if (have >= 4) {
-			memcpy(&len, r->buf + r->at, 4);
-			if (len > GH_REC_MAX || len < 2) {
-				sp->failed = 1;	/* not what was written */
-				return NULL;
-			}
-			if (have >= 4 + (size_t)len)
-				return r->buf + r->at;
-		}
-		if (r->pos >= r->end)
-			return NULL;
-		memmove(r->buf, r->buf + r->at, have);
-		r->len = have;
-		r->at = 0;
-		{
-			size_t want = GH_RBUF - have;
-			ssize_t got;
-			if ((off_t)want > r->end - r->pos)
-				want = (size_t)(r->end - r->pos);
-			got = pread(sp->fd, r->buf + have, want, r->pos);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0) {
-				sp->failed = 1;
-				return NULL;
-			}
-			r->len += (size_t)got;
-			r->pos += got;
-		}
-	}
-}
-
-static const char *
+static int
 get_str(const char **p, const char *end, char **out)
 {
 	const char *z;
 
 	*out = NULL;
 	if (*p >= end)
-		return NULL;
+		return -1;
 	if (*(*p)++ == 0)
-		return *p;
+		return 0;
 	z = memchr(*p, '\0', (size_t)(end - *p));
 	if (z == NULL)
-		return NULL;
+		return -1;
 	*out = xstrdup(*p);
 	*p = z + 1;
-	return *p;
+	return 0;
 }
 
-/* Decodes the record at rec into av: SP_SEEN, and SP_LONG for a "too long"
- * mark (a prospect only counts as seen). */
-enum { SP_SEEN = 1, SP_LONG = 2 };
+struct take {
+	struct appv *av;
+	const char *key;
+};
 
-static int
-rec_decode(const char *rec, struct appv *av)
+/* One payload of the candidate being joined into its applications (a
+ * prospect is no candidacy). */
+static void
+take_app(void *arg, const char *rec, size_t len)
 {
-	uint32_t len;
-	const char *p = rec + 4, *end;
+	struct take *t = arg;
+	const char *p = rec + 1, *end = rec + len;
 	struct gh_app *g;
 	size_t k;
 
-	memcpy(&len, rec, 4);
-	end = rec + 4 + len;
-	p += strlen(p) + 1;
-	if (*p == 1)
-		return SP_SEEN | SP_LONG;
-	if (*p++ == 2)
-		return SP_SEEN;
-	g = appv_push(av);
-	g->s[GA_CAND] = xstrdup(rec + 4);
+	if (len < 1 || rec[0] == 2)
+		return;
+	g = appv_push(t->av);
+	g->s[GA_CAND] = xstrdup(t->key);
 	for (k = 0; k < GA_NSTR; k++)
-		if (k != GA_CAND && get_str(&p, end, &g->s[k]) == NULL)
+		if (k != GA_CAND && get_str(&p, end, &g->s[k]) != 0)
 			break;
 	if (end - p >= 16) {
 		memcpy(&g->updated_ms, p, 8);
 		memcpy(&g->created_ms, p + 8, 8);
 	}
-	return SP_SEEN;
-}
-
-/* The applications of candidate key from every run into av (skipping the
- * applications of candidates above it that were not listed): SP_SEEN when it
- * has any record (prospects too), SP_LONG when one was too long to keep. */
-static int
-spill_take(struct spill *sp, const char *key, struct appv *av)
-{
-	size_t i;
-	int mark = 0;
-
-	for (i = 0; i < sp->nruns; i++) {
-		struct run_rdr *r = &sp->runs[i];
-		const char *rec;
-		int c;
-		while ((rec = rdr_head(sp, r)) != NULL && (c = key_cmp(rec + 4, key)) >= 0) {
-			uint32_t len;
-			if (c == 0)
-				mark |= rec_decode(rec, av);
-			memcpy(&len, rec, 4);
-			r->at += 4 + (size_t)len;
-		}
-	}
-	return mark;
 }
 
 struct emit {
@@ -1074,7 +809,7 @@ struct emit {
 	/* A full sweep's join: the applications on disk (NULL: by id), when
 	 * their listing started, the smallest candidate id joined so far. */
 	struct spill *sp;
-	char last[GH_KEY_MAX + 1];
+	char last[SPILL_KEY_MAX + 1];
 	int have_last;
 };
 
@@ -1140,10 +875,11 @@ join_from_spill(const cJSON *it, struct emit *em, struct appv *av)
 	int ok;
 
 	appv_clear(av);
-	ok = em->sp != NULL && !em->sp->failed && id != NULL && strlen(id) <= GH_KEY_MAX &&
-	    (!em->have_last || key_cmp(id, em->last) < 0);
+	ok = em->sp != NULL && !spill_failed(em->sp) && id != NULL && strlen(id) <= SPILL_KEY_MAX &&
+	    (!em->have_last || spill_key_cmp(id, em->last) < 0);
 	if (ok) {
-		ok = spill_take(em->sp, id, av) == SP_SEEN && !em->sp->failed;
+		struct take t = { av, id };
+		ok = spill_take(em->sp, id, take_app, &t) == SPILL_SEEN && !spill_failed(em->sp);
 		snprintf(em->last, sizeof(em->last), "%s", id);
 		em->have_last = 1;
 	}
@@ -1184,14 +920,10 @@ static void
 join_restart(void *arg)
 {
 	struct emit *em = arg;
-	size_t i;
 
 	em->have_last = 0;
-	for (i = 0; em->sp != NULL && i < em->sp->nruns; i++) {
-		struct run_rdr *r = &em->sp->runs[i];
-		r->pos = r->start;
-		r->len = r->at = 0;
-	}
+	if (em->sp != NULL)
+		spill_rewind(em->sp);
 }
 
 /* Phase B: applications changed in the window whose candidate was not. v3
@@ -1340,13 +1072,10 @@ spill_all_apps(struct ats *a, struct spill *sp, struct ats_pull *pull, enum rc *
 	free(url);
 	pull->pages += apull.pages;
 	pull->restarted |= apull.restarted;
-	if (*rc == RC_OK && apull.complete && !sp->failed) {
-		spill_flush(sp);
-		if (!sp->failed) {
-			log_debug("greenhouse", "%ld applications in %d pages, %zu sorted runs on disk",
-			    sp->apps, apull.pages, sp->nruns);
-			return 1;
-		}
+	if (*rc == RC_OK && apull.complete && spill_finish(sp) == 0) {
+		log_debug("greenhouse", "%ld applications in %d pages, %zu sorted runs on disk",
+		    spill_records(sp), apull.pages, spill_runs(sp));
+		return 1;
 	}
 	if (*rc != RC_OK && *rc != RC_REMOTE)
 		return 0;
@@ -1362,7 +1091,7 @@ gh_pull_all(struct ats *a, ats_cand_fn fn, void *arg, struct ats_pull *pull)
 {
 	struct gh *g = a->priv;
 	struct emit em;
-	struct spill sp;
+	struct spill *sp;
 	char *url;
 	enum rc rc;
 
@@ -1373,18 +1102,19 @@ gh_pull_all(struct ats *a, ats_cand_fn fn, void *arg, struct ats_pull *pull)
 	em.pull = pull;
 	if ((rc = load_maps(a)) != RC_OK)
 		return rc;
-	if (spill_open(a, &sp) == 0) {
-		if (spill_all_apps(a, &sp, pull, &rc))
-			em.sp = &sp;
+	sp = spill_new(cfg_str(a->cfg, OPT_STATE_DIR), "the Greenhouse applications");
+	if (sp != NULL) {
+		if (spill_all_apps(a, sp, pull, &rc))
+			em.sp = sp;
 		else if (rc != RC_OK) {
-			spill_close(&sp);
+			spill_free(sp);
 			return rc;
 		}
 	}
 	url = xasprintf("%s/candidates?per_page=%d", g->base, g->per_page);
 	rc = list_pages(a, url, candidates_page, &em, join_restart, pull);
 	free(url);
-	spill_close(&sp);
+	spill_free(sp);
 	return rc;
 }
 
