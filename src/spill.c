@@ -19,13 +19,13 @@
 #include "util.h"
 
 #define SPILL_ARENA (4u << 20)
-#define SPILL_RBUF (SPILL_REC_MAX + SPILL_KEY_MAX + 64)
+#define SPILL_RBUF (16u << 10)	/* a run's read buffer; grown for a longer record */
 #define SPILL_LEN_MAX (SPILL_REC_MAX + SPILL_KEY_MAX + 2)
 
 struct run_rdr {
 	off_t start, pos, end;	/* the run in the file; pos: the next byte to read */
 	char *buf;
-	size_t len, at;		/* bytes in buf, start of the current record */
+	size_t cap, len, at;	/* buf's size, bytes in it, start of the current record */
 };
 
 struct spill {
@@ -265,10 +265,12 @@ spill_runs(const struct spill *sp)
 static const char *
 head(struct spill *sp, struct run_rdr *r)
 {
-	uint32_t len;
+	uint32_t len = 0;
 
-	if (r->buf == NULL)
-		r->buf = xmalloc(SPILL_RBUF);
+	if (r->buf == NULL) {
+		r->cap = SPILL_RBUF;
+		r->buf = xmalloc(r->cap);
+	}
 	for (;;) {
 		size_t have = r->len - r->at, want;
 		ssize_t got;
@@ -299,7 +301,11 @@ head(struct spill *sp, struct run_rdr *r)
 		memmove(r->buf, r->buf + r->at, have);
 		r->len = have;
 		r->at = 0;
-		want = SPILL_RBUF - have;
+		if (have >= 4 && 4 + (size_t)len > r->cap) {
+			r->cap = 4 + (size_t)len;	/* at most SPILL_LEN_MAX + 4 */
+			r->buf = xrealloc(r->buf, r->cap);
+		}
+		want = r->cap - have;
 		if ((off_t)want > r->end - r->pos)
 			want = (size_t)(r->end - r->pos);
 		got = pread(sp->fd, r->buf + have, want, r->pos);

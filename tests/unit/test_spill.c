@@ -29,6 +29,7 @@ key_of(int i, char *out, size_t n)
 struct tally {
 	const char *key;
 	long n, bad;
+	size_t last_len;
 };
 
 static void
@@ -41,6 +42,7 @@ count_rec(void *arg, const char *p, size_t len)
 	if (len < strlen(want) || memcmp(p, want, strlen(want)) != 0)
 		t->bad++;
 	t->n++;
+	t->last_len = len;
 }
 
 static void
@@ -86,10 +88,13 @@ test_groups(void)
 	memset(pay, 'y', SPILL_REC_MAX + 1);
 	CHECK(spill_add(sp, "k-long", pay, SPILL_REC_MAX + 1) == 1);
 	CHECK(spill_add(sp, "k-long", "payload of k-long #0", 20) == 1);
+	/* a payload larger than a run's first read buffer (it grows) */
+	memcpy(pay, "payload of k-big #", 18);
+	CHECK(spill_add(sp, "k-big", pay, 40000) == 1);
 	free(pay);
 	CHECK(spill_finish(sp) == 0);
 	CHECK(spill_runs(sp) >= 2);
-	CHECK(spill_records(sp) == (long)NKEYS * PER_KEY + 2);
+	CHECK(spill_records(sp) == (long)NKEYS * PER_KEY + 3);
 
 	/* walk every key, greatest first: each has all its records, and only its own */
 	while (spill_next_key(sp, key)) {
@@ -100,6 +105,10 @@ test_groups(void)
 		memset(&t, 0, sizeof(t));
 		t.key = key;
 		bits = spill_take(sp, key, count_rec, &t);
+		if (strcmp(key, "k-big") == 0) {
+			CHECK(bits == SPILL_SEEN && t.n == 1 && t.bad == 0 && t.last_len == 40000);
+			continue;
+		}
 		if (strcmp(key, "k-long") == 0) {
 			CHECK(bits == (SPILL_SEEN | SPILL_LONG) && t.n == 1 && t.bad == 0);
 			continue;
