@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 /* Pages to list n records at per_page a page (an empty listing is one page). */
-static long
+static inline long
 calls_pages(long n, long per_page)
 {
 	return n <= 0 ? 1 : (n + per_page - 1) / per_page;
@@ -19,7 +19,7 @@ calls_pages(long n, long per_page)
 
 /* Prints the calls line: calls made, per person, the minimum and how it is
  * made up (how), and the ratio against the 1.1 target. */
-static void
+static inline void
 calls_report(long calls, long people, long minimum, const char *how)
 {
 	double ratio = minimum > 0 ? (double)calls / (double)minimum : 0.0;
