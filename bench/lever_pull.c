@@ -1,9 +1,9 @@
 /*
  * bench/lever_pull — a full sweep of every person from the Lever fake: each
- * person has 2 opportunities, listed 100 per page (include=contact) and read
- * whole 50 people per call (contact_id batches). Figures: wall time, requests
- * per person, and memory (target: under 32 MB; the only thing that grows is
- * the set of contacts already delivered: 16-byte slots, at most 70 % full).
+ * person has 2 opportunities, listed once 100 per page (expanded) into the
+ * spill file and delivered contact by contact from it. Figures: wall time,
+ * ATS calls against the listing minimum, and memory (target: under 32 MB,
+ * flat: the spill file's fixed arena and a read buffer per sorted run).
  *
  * Usage: lever_pull ROOT_URL CA_FILE [OPPORTUNITIES]
  * (OPPORTUNITIES: how many the fake holds, for the listing minimum: every

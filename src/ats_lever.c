@@ -14,17 +14,19 @@
  * current opportunity picked by ats_pick_application (ats.current_application:
  * by default the most recently updated active one, else the latest; an
  * opportunity whose updatedAt is null counts as updated at its createdAt).
- * Listings name opportunities, so a listing is read for contact ids only
- * (include=contact), and each contact new
- * to this pull is then read whole: GET /opportunities with contact_id repeated
- * for up to 50 contacts per call (the documented way to find every
- * opportunity of a person: "Multiple contacts can be specified and results
- * will include a union of result sets"), expand=stage, expand=contact and
- * expand=applications. A pull delivers each person at most once: the contacts
- * already delivered are kept in a set (16 bytes each; UUIDs are stored as
- * their 128 bits, anything else as two 64-bit FNV-1a hashes), so memory grows
- * by 23 to 46 bytes per person listed (16-byte slots, at most 70 % full), and
- * nothing else grows with the size of the ATS.
+ * Listings name opportunities. A full sweep lists every opportunity once,
+ * expanded, into a spill file grouped by contact (spill.h; see lv_pull_all):
+ * the listing minimum of calls, memory flat. A window (and a sweep that cannot
+ * use the file) reads its listing for contact ids only (include=contact), and
+ * each contact new to this pull is then read whole: GET /opportunities with
+ * contact_id repeated for up to 50 contacts per call (the documented way to
+ * find every opportunity of a person: "Multiple contacts can be specified and
+ * results will include a union of result sets"), expand=stage, expand=contact
+ * and expand=applications. Such a pull delivers each person at most once: the
+ * contacts already delivered are kept in a set (16 bytes each; UUIDs are
+ * stored as their 128 bits, anything else as two 64-bit FNV-1a hashes), so
+ * memory grows by 23 to 46 bytes per person listed (16-byte slots, at most
+ * 70 % full).
  *
  * Lists: GET /opportunities?limit=N&updated_at_start=FROM&updated_at_end=TO
  * (epoch ms, both inclusive; TO is the run's fixed start), or without the
