@@ -9,6 +9,6 @@ for n in ${@:-10000 100000}; do
 	bench_fake ashby --idle-timeout 300
 	bench_admin POST /_admin/canon/generate "{\"people\": $n, \"seed\": 1}" >/dev/null
 	echo "inputs: $n people, 1 application each"
-	./build/release/bench/ashby_pull "$U" "$CA"
+	./build/release/bench/ashby_pull "$U" "$CA" "$n"
 	bench_fake_stop
 done

@@ -14,6 +14,7 @@
 #include "ats.h"
 #include "config.h"
 #include "log.h"
+#include "calls.h"
 #include "rss.h"
 
 static long delivered;
@@ -78,6 +79,7 @@ main(int argc, char **argv)
 	printf("  throughput             %.0f rows/s, %.1f MB/s\n",
 	    (double)delivered / ((double)t[1] / 1000.0),
 	    (double)st.st_size / 1e6 / ((double)t[1] / 1000.0));
+	calls_report(0, delivered, 0, "0 (the export file is read locally)");
 	printf("  peak anonymous memory  %ld kB (RssAnon, sampled every 1,000 rows)\n",
 	    rss_anon_peak_kb);
 	printf("  peak RSS               %ld kB (VmHWM; %ld kB after open)   target: < 32768 kB\n",

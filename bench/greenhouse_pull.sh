@@ -10,7 +10,7 @@ for n in "${@:-10000 100000}"; do
 		bench_fake greenhouse --limit-per-window 1000000 --idle-timeout 300
 		bench_admin POST /_admin/generate \
 			"{\"candidates\": $n1, \"applications_per_candidate\": 2}" >/dev/null
-		./build/release/bench/greenhouse_pull "$U" "$CA"
+		./build/release/bench/greenhouse_pull "$U" "$CA" "$((n1 * 2))"
 		bench_fake_stop
 	done
 done

@@ -10,7 +10,7 @@ for n in "${@:-20000 100000}"; do
 		bench_fake lever --rps 0 --idle-timeout 300 --max-lifetime 3600
 		out=$(bench_admin POST /_admin/generate "{\"people\": $n1, \"opportunities_per_person\": 2}")
 		echo "fake: ${out:0:120}"
-		./build/release/bench/lever_pull "$U" "$CA"
+		./build/release/bench/lever_pull "$U" "$CA" "$((n1 * 2))"
 		bench_fake_stop
 	done
 done

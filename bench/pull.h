@@ -13,6 +13,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "calls.h"
 #include "rss.h"
 
 static long delivered, with_stage;
@@ -68,17 +69,15 @@ pull_run(struct pull_bench *b, char **v, const char *ca)
 	return 0;
 }
 
-/* Prints the wall time, the requests per one (a candidate, a person) and the
- * memory (sampled every 1,000 of unit), with the target line. Returns the exit
- * status and closes everything. */
+/* Prints the wall time, the ATS calls against the listing minimum (minimum
+ * calls, made up as how says), the memory (sampled every 1,000 of unit), with
+ * the target line. Returns the exit status and closes everything. */
 static int
-pull_report(struct pull_bench *b, const char *one, const char *unit, const char *target)
+pull_report(struct pull_bench *b, long minimum, const char *how, const char *unit,
+    const char *target)
 {
-	long requests = http_get_stats(b->h)->requests;
-
 	printf("  wall time              %.2f s\n", (double)b->ms / 1000.0);
-	printf("  requests               %ld (%.4f per %s)\n", requests,
-	    (double)requests / (double)(delivered ? delivered : 1), one);
+	calls_report(http_get_stats(b->h)->requests, delivered, minimum, how);
 	printf("  peak anonymous memory  %ld kB (RssAnon, sampled every 1,000 %s)\n",
 	    rss_anon_peak_kb, unit);
 	printf("  peak RSS               %ld kB (VmHWM)   %s\n", rss_status_kb("VmHWM"), target);

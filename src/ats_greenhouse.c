@@ -11,9 +11,13 @@
  * parameter added; the URL must stay on the API's own host, or the token would
  * leave it). A 422 for an expired cursor restarts that listing once.
  *
- * Stage and status live on applications. For each page of candidates, their
- * applications are fetched (candidate_ids, 50 per call) and the current one is
- * picked by ats_pick_application (ats.current_application). Applications
+ * Stage and status live on applications; the current one is picked by
+ * ats_pick_application (ats.current_application). A full sweep lists
+ * /v3/applications whole into a temporary file and joins it with the
+ * candidate listing (the spill, below: the listing minimum of calls, memory
+ * flat). A window, and whatever the join cannot vouch for, fetches the
+ * applications of each page of candidates by id (candidate_ids, 50 per
+ * call). Applications
  * change without touching their candidate, so a window also lists the
  * applications changed in it and fetches those candidates that were not
  * already delivered (their updated_at is outside the window). Job, source
@@ -40,6 +44,7 @@
 #include "log.h"
 #include "norm.h"
 #include "pace.h"
+#include "spill.h"
 
 #define GH_IDS_PER_CALL 50	/* *_ids filters take at most 50 ids */
 #define GH_RPS 10.0		/* ceiling before the server's own headers speak */
@@ -344,11 +349,12 @@ out:
 }
 
 /* Calls fn for each page of a listing starting at first_url. An expired
- * cursor restarts the listing once. */
+ * cursor restarts the listing once (calling restart(arg) first, when given). */
 typedef enum rc (*page_fn)(struct ats *, const cJSON *items, void *arg);
 
 static enum rc
-list_pages(struct ats *a, const char *first_url, page_fn fn, void *arg, struct ats_pull *pull)
+list_pages(struct ats *a, const char *first_url, page_fn fn, void *arg, void (*restart)(void *),
+    struct ats_pull *pull)
 {
 	struct gh *g = a->priv;
 	char *url = xstrdup(first_url), *next = NULL;
@@ -366,6 +372,8 @@ list_pages(struct ats *a, const char *first_url, page_fn fn, void *arg, struct a
 			restarts++;
 			if (pull != NULL)
 				pull->restarted = 1;
+			if (restart != NULL)
+				restart(arg);
 			free(url);
 			url = xstrdup(first_url);
 			continue;
@@ -452,7 +460,7 @@ load_maps(struct ats *a)
 		url = xasprintf("%s/%s?per_page=500", g->base, paths[i]);
 		g->optional = 1;
 		g->last_status = 0;
-		rc = list_pages(a, url, collect_names, maps[i], NULL);
+		rc = list_pages(a, url, collect_names, maps[i], NULL, NULL);
 		g->optional = 0;
 		if (rc != RC_OK && (g->last_status == 403 || g->last_status == 404)) {
 			char what[64], why[160];
@@ -474,28 +482,6 @@ load_maps(struct ats *a)
 	log_debug("greenhouse", "%zu jobs, %zu sources, %zu referrers", g->jobs.n, g->sources.n,
 	    g->referrers.n);
 	return RC_OK;
-}
-
-/* The name of the id under key of the current application through m, for
- * field bit: NULL when the field is unused, and unknown when its lookup was
- * refused. */
-static char *
-lookup_name(struct ats *a, struct candidate *c, const struct ats_idmap *m, unsigned bit,
-    const cJSON *app, const char *key)
-{
-	const char *name;
-	char *id;
-
-	if (!(a->used & bit))
-		return NULL;
-	if (a->degraded & bit) {
-		c->unknown |= bit;
-		return NULL;
-	}
-	id = id_str(app, key);
-	name = ats_idmap_get(m, id, NULL);
-	free(id);
-	return name != NULL ? xstrdup(name) : NULL;
 }
 
 /* ------------------------------------------------------------ candidates */
@@ -546,29 +532,97 @@ parse_candidate(struct gh *g, const cJSON *o, struct candidate *c)
 		c->anonymized = 1;
 }
 
-struct apps {
-	cJSON *all;	/* array of application objects for the current batch */
+/*
+ * An application as the driver keeps it: the fields the current-application
+ * rule and the candidate need, whichever way it was read (a candidate_ids
+ * call or the whole /v3/applications listing through the spill file).
+ */
+enum { GA_ID, GA_CAND, GA_STATUS, GA_STAGE_ID, GA_STAGE_NAME, GA_JOB, GA_SOURCE, GA_REFERRER, GA_NSTR };
+
+struct gh_app {
+	char *s[GA_NSTR];	/* NULL when absent */
+	int64_t updated_ms, created_ms;
+	int prospect;		/* kept only in the spill file (a record, not a candidacy) */
 };
+
+struct appv {
+	struct gh_app *v;
+	size_t n, cap;
+};
+
+static void
+appv_clear(struct appv *av)
+{
+	size_t i, k;
+
+	for (i = 0; i < av->n; i++)
+		for (k = 0; k < GA_NSTR; k++)
+			free(av->v[i].s[k]);
+	av->n = 0;
+}
+
+static void
+appv_free(struct appv *av)
+{
+	appv_clear(av);
+	free(av->v);
+	memset(av, 0, sizeof(*av));
+}
+
+static struct gh_app *
+appv_push(struct appv *av)
+{
+	if (av->n == av->cap) {
+		av->cap = av->cap ? av->cap * 2 : 8;
+		av->v = xrealloc(av->v, av->cap * sizeof(*av->v));
+	}
+	memset(&av->v[av->n], 0, sizeof(av->v[0]));
+	return &av->v[av->n++];
+}
+
+/* One /v3/applications record into av; records without a candidate are left
+ * out, and so are prospects (no candidacy) unless keep_prospects (then
+ * marked). */
+static void
+app_from_json(struct appv *av, const cJSON *it, int keep_prospects)
+{
+	struct gh_app *p;
+	int prospect = cJSON_IsTrue(json_get(it, "prospect"));
+	char *cid;
+
+	if ((prospect && !keep_prospects) || (cid = id_str(it, "candidate_id")) == NULL)
+		return;
+	p = appv_push(av);
+	p->prospect = prospect;
+	p->s[GA_CAND] = cid;
+	p->s[GA_ID] = id_str(it, "id");
+	p->s[GA_STATUS] = str_or_null(it, "status");
+	p->s[GA_STAGE_ID] = id_str(it, "job_interview_stage_id");
+	p->s[GA_STAGE_NAME] = str_or_null(it, "stage_name");
+	p->s[GA_JOB] = id_str(it, "job_id");
+	p->s[GA_SOURCE] = id_str(it, "source_id");
+	p->s[GA_REFERRER] = id_str(it, "referrer_id");
+	p->updated_ms = time_ms(it, "updated_at");
+	p->created_ms = time_ms(it, "created_at");
+}
 
 static enum rc
 collect_apps(struct ats *a, const cJSON *items, void *arg)
 {
-	struct apps *ap = arg;
 	const cJSON *it;
 
 	(void)a;
 	cJSON_ArrayForEach(it, items)
-		cJSON_AddItemToArray(ap->all, cJSON_Duplicate(it, 1));
+		app_from_json(arg, it, 0);
 	return RC_OK;
 }
 
-/* Applications of up to 50 candidates. */
+/* Applications of up to 50 candidates, appended to into. */
 static enum rc
-fetch_apps(struct ats *a, char *const *ids, size_t n, cJSON *into)
+fetch_apps(struct ats *a, char *const *ids, size_t n, struct appv *into)
 {
 	struct gh *g = a->priv;
 	struct buf url = BUF_INIT, list = BUF_INIT;
-	struct apps ap = { into };
 	size_t i;
 	enum rc rc;
 
@@ -579,63 +633,171 @@ fetch_apps(struct ats *a, char *const *ids, size_t n, cJSON *into)
 	}
 	buf_addf(&url, "%s/applications?per_page=500&candidate_ids=", g->base);
 	http_urlencode(&url, list.p ? list.p : "");
-	rc = list_pages(a, url.p, collect_apps, &ap, NULL);
+	rc = list_pages(a, url.p, collect_apps, into, NULL, NULL);
 	buf_free(&url);
 	buf_free(&list);
 	return rc;
 }
 
-/* Fills the current application's fields of c from apps (all of this
- * candidate's applications among them). */
+/* The name of id through m, for field bit: NULL when the field is unused,
+ * and unknown when its lookup was refused. */
+static char *
+lookup_name(struct ats *a, struct candidate *c, const struct ats_idmap *m, unsigned bit,
+    const char *id)
+{
+	const char *name;
+
+	if (!(a->used & bit))
+		return NULL;
+	if (a->degraded & bit) {
+		c->unknown |= bit;
+		return NULL;
+	}
+	name = ats_idmap_get(m, id, NULL);
+	return name != NULL ? xstrdup(name) : NULL;
+}
+
+/* Fills the current application's fields of c from the n applications at v
+ * (those of c among them): ats_pick_application (ats.current_application). */
 static void
-apply_current(struct ats *a, struct candidate *c, const cJSON *apps)
+apply_current(struct ats *a, struct candidate *c, const struct gh_app *v, size_t n)
 {
 	struct gh *g = a->priv;
-	struct ats_app *v;
-	const cJSON **objs, *it, *cur;
-	size_t n = 0;
+	struct ats_app *cand = xcalloc(n + 1, sizeof(*cand));
+	size_t *at = xcalloc(n + 1, sizeof(*at));
+	const struct gh_app *cur;
+	size_t i, m = 0;
 	long best;
 
-	v = xcalloc((size_t)cJSON_GetArraySize(apps) + 1, sizeof(*v));
-	objs = xcalloc((size_t)cJSON_GetArraySize(apps) + 1, sizeof(*objs));
-	cJSON_ArrayForEach(it, apps) {
-		char *cid = id_str(it, "candidate_id");
-		const char *st = json_str(it, "status");
-		if (cid != NULL && strcmp(cid, c->id) == 0 && !cJSON_IsTrue(json_get(it, "prospect"))) {
-			v[n].id = "";
-			v[n].active = st != NULL && (strcmp(st, "in_process") == 0 || strcmp(st, "active") == 0);
-			v[n].updated_ms = time_ms(it, "updated_at");
-			objs[n] = it;
-			n++;
-		}
-		free(cid);
+	for (i = 0; i < n; i++) {
+		const char *st = v[i].s[GA_STATUS];
+		if (v[i].s[GA_CAND] == NULL || strcmp(v[i].s[GA_CAND], c->id) != 0)
+			continue;
+		cand[m].id = v[i].s[GA_ID] ? v[i].s[GA_ID] : "";
+		cand[m].active = st != NULL && (strcmp(st, "in_process") == 0 || strcmp(st, "active") == 0);
+		cand[m].updated_ms = v[i].updated_ms;
+		at[m++] = i;
 	}
-	{
-		/* ids as strings for the tie rule */
-		char **ids = xcalloc(n + 1, sizeof(*ids));
-		size_t i;
-		for (i = 0; i < n; i++) {
-			ids[i] = id_str(objs[i], "id");
-			v[i].id = ids[i] ? ids[i] : "";
-		}
-		best = ats_pick_application(v, n, a->app_policy);
-		if (best >= 0) {
-			cur = objs[best];
-			c->app_id = id_str(cur, "id");
-			c->stage_id = id_str(cur, "job_interview_stage_id");
-			c->stage_name = str_or_null(cur, "stage_name");
-			candidate_set_status(c, json_str(cur, "status"));
-			c->job = lookup_name(a, c, &g->jobs, ATS_FLD_JOB, cur, "job_id");
-			c->source = lookup_name(a, c, &g->sources, ATS_FLD_SOURCE, cur, "source_id");
-			c->referrer = lookup_name(a, c, &g->referrers, ATS_FLD_REFERRER, cur, "referrer_id");
-			c->applied_ms = time_ms(cur, "created_at");
-		}
-		for (i = 0; i < n; i++)
-			free(ids[i]);
-		free(ids);
+	best = ats_pick_application(cand, m, a->app_policy);
+	if (best >= 0) {
+		cur = &v[at[best]];
+		c->app_id = cur->s[GA_ID] ? xstrdup(cur->s[GA_ID]) : NULL;
+		c->stage_id = cur->s[GA_STAGE_ID] ? xstrdup(cur->s[GA_STAGE_ID]) : NULL;
+		c->stage_name = cur->s[GA_STAGE_NAME] ? xstrdup(cur->s[GA_STAGE_NAME]) : NULL;
+		candidate_set_status(c, cur->s[GA_STATUS]);
+		c->job = lookup_name(a, c, &g->jobs, ATS_FLD_JOB, cur->s[GA_JOB]);
+		c->source = lookup_name(a, c, &g->sources, ATS_FLD_SOURCE, cur->s[GA_SOURCE]);
+		c->referrer = lookup_name(a, c, &g->referrers, ATS_FLD_REFERRER, cur->s[GA_REFERRER]);
+		c->applied_ms = cur->created_ms;
 	}
-	free(v);
-	free(objs);
+	free(cand);
+	free(at);
+}
+
+/*
+ * The applications of a full sweep, on disk (spill.h: a plain unlinked
+ * temporary file in state.dir, else $TMPDIR or /tmp; never the state). A sweep
+ * lists /v3/applications whole first (at the page size) and keeps each
+ * application as one record under its candidate id; the candidates are then
+ * listed (id descending, as v3 lists) and each takes its records from the
+ * file's sorted runs by a forward merge. Memory is the spill's fixed arena
+ * and one read buffer per run, whatever the number of candidates; the disk
+ * holds about 100 bytes per application.
+ *
+ * A payload: a byte (0 an application; 2 a prospect, kept only to say the
+ * candidate has a record), the GA_* strings but the candidate, each as a byte
+ * 0 (absent) or 1 followed by the text and a NUL, then updated_ms and
+ * created_ms (8 bytes each, host order).
+ */
+static void
+put_str(struct buf *b, const char *s)
+{
+	buf_addc(b, s != NULL ? 1 : 0);
+	if (s != NULL)
+		buf_add(b, s, strlen(s) + 1);
+}
+
+static enum rc
+spill_page(struct ats *a, const cJSON *items, void *arg)
+{
+	struct spill *sp = arg;
+	struct appv av = { 0 };
+	struct buf r = BUF_INIT;
+	const cJSON *it;
+	size_t i, k;
+
+	(void)a;
+	cJSON_ArrayForEach(it, items) {
+		app_from_json(&av, it, 1);
+		for (i = 0; i < av.n; i++) {
+			const struct gh_app *p = &av.v[i];
+			r.len = 0;
+			buf_addc(&r, p->prospect ? 2 : 0);
+			for (k = 0; k < GA_NSTR; k++)
+				if (k != GA_CAND)
+					put_str(&r, p->s[k]);
+			buf_add(&r, (const char *)&p->updated_ms, 8);
+			buf_add(&r, (const char *)&p->created_ms, 8);
+			spill_add(sp, p->s[GA_CAND], r.p, r.len);	/* a longer id: joined by id */
+		}
+		appv_clear(&av);
+	}
+	appv_free(&av);
+	buf_free(&r);
+	return RC_OK;
+}
+
+/* An expired cursor starts the application listing again: forget what it read. */
+static void
+spill_restart(void *arg)
+{
+	spill_reset(arg);
+}
+
+static int
+get_str(const char **p, const char *end, char **out)
+{
+	const char *z;
+
+	*out = NULL;
+	if (*p >= end)
+		return -1;
+	if (*(*p)++ == 0)
+		return 0;
+	z = memchr(*p, '\0', (size_t)(end - *p));
+	if (z == NULL)
+		return -1;
+	*out = xstrdup(*p);
+	*p = z + 1;
+	return 0;
+}
+
+struct take {
+	struct appv *av;
+	const char *key;
+};
+
+/* One payload of the candidate being joined into its applications (a
+ * prospect is no candidacy). */
+static void
+take_app(void *arg, const char *rec, size_t len)
+{
+	struct take *t = arg;
+	const char *p = rec + 1, *end = rec + len;
+	struct gh_app *g;
+	size_t k;
+
+	if (len < 1 || rec[0] == 2)
+		return;
+	g = appv_push(t->av);
+	g->s[GA_CAND] = xstrdup(t->key);
+	for (k = 0; k < GA_NSTR; k++)
+		if (k != GA_CAND && get_str(&p, end, &g->s[k]) != 0)
+			break;
+	if (end - p >= 16) {
+		memcpy(&g->updated_ms, p, 8);
+		memcpy(&g->created_ms, p + 8, 8);
+	}
 }
 
 struct emit {
@@ -644,15 +806,42 @@ struct emit {
 	struct ats_pull *pull;
 	int64_t from_ms, to_ms;	/* phase B: skip candidates inside the window */
 	int phase_b;
+	/* A full sweep's join: the applications on disk (NULL: by id), when
+	 * their listing started, the smallest candidate id joined so far. */
+	struct spill *sp;
+	char last[SPILL_KEY_MAX + 1];
+	int have_last;
 };
 
-/* Delivers a batch of parsed candidate records (at most 50) with their applications. */
+/* One candidate record with its applications (those of it among v). */
+static enum rc
+deliver_one(struct ats *a, const cJSON *rec, const struct appv *av, struct emit *em)
+{
+	struct gh *g = a->priv;
+	struct candidate c;
+	enum rc rc;
+
+	parse_candidate(g, rec, &c);
+	if (c.id == NULL) {
+		log_warn("greenhouse", "a candidate without an id was skipped");
+		candidate_free(&c);
+		return RC_OK;
+	}
+	apply_current(a, &c, av->v, av->n);
+	rc = em->fn(em->arg, &c);
+	if (em->pull != NULL)
+		em->pull->records++;
+	candidate_free(&c);
+	return rc;
+}
+
+/* Delivers a batch of candidate records (at most 50) with their
+ * applications, asked for by candidate id (one call per batch). */
 static enum rc
 deliver(struct ats *a, const cJSON *const *recs, size_t n, struct emit *em)
 {
-	struct gh *g = a->priv;
 	char **ids = xcalloc(n + 1, sizeof(*ids));
-	cJSON *apps = cJSON_CreateArray();
+	struct appv av = { 0 };
 	size_t i, m = 0;
 	enum rc rc = RC_OK;
 
@@ -660,47 +849,81 @@ deliver(struct ats *a, const cJSON *const *recs, size_t n, struct emit *em)
 		if ((ids[m] = id_str(recs[i], "id")) != NULL)
 			m++;
 	if (m > 0)
-		rc = fetch_apps(a, ids, m, apps);
-	for (i = 0; i < n && rc == RC_OK; i++) {
-		struct candidate c;
-
-		parse_candidate(g, recs[i], &c);
-		if (c.id == NULL) {
-			log_warn("greenhouse", "a candidate without an id was skipped");
-			candidate_free(&c);
-			continue;
-		}
-		apply_current(a, &c, apps);
-		rc = em->fn(em->arg, &c);
-		if (em->pull != NULL)
-			em->pull->records++;
-		candidate_free(&c);
-	}
+		rc = fetch_apps(a, ids, m, &av);
+	for (i = 0; i < n && rc == RC_OK; i++)
+		rc = deliver_one(a, recs[i], &av, em);
 	for (i = 0; i < m; i++)
 		free(ids[i]);
 	free(ids);
-	cJSON_Delete(apps);
+	appv_free(&av);
 	return rc;
+}
+
+/*
+ * Whether candidate record it is joined from the spill file (its
+ * applications then in av). Not when its id is too long for a record or
+ * comes out of the listing's descending order, when it has no application
+ * record at all (prospects count: in Greenhouse every candidate has one, so
+ * this is a candidate created after the application listing went by, whose
+ * applications that listing missed), when one of its applications was too
+ * long to keep, or when the file failed. Those are asked for by id.
+ */
+static int
+join_from_spill(const cJSON *it, struct emit *em, struct appv *av)
+{
+	char *id = id_str(it, "id");
+	int ok;
+
+	appv_clear(av);
+	ok = em->sp != NULL && !spill_failed(em->sp) && id != NULL && strlen(id) <= SPILL_KEY_MAX &&
+	    (!em->have_last || spill_key_cmp(id, em->last) < 0);
+	if (ok) {
+		struct take t = { av, id };
+		ok = spill_take(em->sp, id, take_app, &t) == SPILL_SEEN && !spill_failed(em->sp);
+		snprintf(em->last, sizeof(em->last), "%s", id);
+		em->have_last = 1;
+	}
+	free(id);
+	return ok;
 }
 
 static enum rc
 candidates_page(struct ats *a, const cJSON *items, void *arg)
 {
+	struct emit *em = arg;
 	const cJSON *batch[GH_IDS_PER_CALL], *it;
+	struct appv av = { 0 };
 	size_t n = 0;
 	enum rc rc = RC_OK;
 
 	cJSON_ArrayForEach(it, items) {
+		if (join_from_spill(it, em, &av)) {
+			if ((rc = deliver_one(a, it, &av, em)) != RC_OK)
+				break;
+			continue;
+		}
 		batch[n++] = it;
 		if (n == GH_IDS_PER_CALL) {
-			if ((rc = deliver(a, batch, n, arg)) != RC_OK)
-				return rc;
+			if ((rc = deliver(a, batch, n, em)) != RC_OK)
+				break;
 			n = 0;
 		}
 	}
-	if (n > 0)
-		rc = deliver(a, batch, n, arg);
+	if (rc == RC_OK && n > 0)
+		rc = deliver(a, batch, n, em);
+	appv_free(&av);
 	return rc;
+}
+
+/* An expired cursor starts the candidate listing again: so does the join. */
+static void
+join_restart(void *arg)
+{
+	struct emit *em = arg;
+
+	em->have_last = 0;
+	if (em->sp != NULL)
+		spill_rewind(em->sp);
 }
 
 /* Phase B: applications changed in the window whose candidate was not. v3
@@ -800,23 +1023,29 @@ gh_pull_window(struct ats *a, int64_t from_ms, int64_t to_ms, ats_cand_fn fn, vo
     struct ats_pull *pull)
 {
 	struct gh *g = a->priv;
-	struct emit em = { fn, arg, pull, from_ms, to_ms, 0 };
+	struct emit em;
 	struct ats_pull apull;
 	char *url;
 	enum rc rc;
 
 	memset(pull, 0, sizeof(*pull));
+	memset(&em, 0, sizeof(em));
+	em.fn = fn;
+	em.arg = arg;
+	em.pull = pull;
+	em.from_ms = from_ms;
+	em.to_ms = to_ms;
 	if ((rc = load_maps(a)) != RC_OK)
 		return rc;
 	url = window_url(g, "candidates", from_ms, to_ms);
-	rc = list_pages(a, url, candidates_page, &em, pull);
+	rc = list_pages(a, url, candidates_page, &em, NULL, pull);
 	free(url);
 	if (rc != RC_OK || !pull->complete)
 		return rc;
 	memset(&apull, 0, sizeof(apull));
 	em.phase_b = 1;
 	url = window_url(g, "applications", from_ms, to_ms);
-	rc = list_pages(a, url, apps_page, &em, &apull);
+	rc = list_pages(a, url, apps_page, &em, NULL, &apull);
 	free(url);
 	pull->pages += apull.pages;
 	pull->complete = apull.complete;
@@ -824,20 +1053,68 @@ gh_pull_window(struct ats *a, int64_t from_ms, int64_t to_ms, ats_cand_fn fn, vo
 	return rc;
 }
 
+/*
+ * Reads every application into the spill file (sp): 1 when the sweep can
+ * join from it. A listing that stops short (a page unreadable after its
+ * retries, the page cap) or a file that fails leaves the sweep asking for
+ * applications by candidate, as a window does: more calls, the same
+ * candidates. Any other failure (credentials, the deadline) is *rc.
+ */
+static int
+spill_all_apps(struct ats *a, struct spill *sp, struct ats_pull *pull, enum rc *rc)
+{
+	struct gh *g = a->priv;
+	struct ats_pull apull;
+	char *url = xasprintf("%s/applications?per_page=%d", g->base, g->per_page);
+
+	memset(&apull, 0, sizeof(apull));
+	*rc = list_pages(a, url, spill_page, sp, spill_restart, &apull);
+	free(url);
+	pull->pages += apull.pages;
+	pull->restarted |= apull.restarted;
+	if (*rc == RC_OK && apull.complete && spill_finish(sp) == 0) {
+		log_debug("greenhouse", "%ld applications in %d pages, %zu sorted runs on disk",
+		    spill_records(sp), apull.pages, spill_runs(sp));
+		return 1;
+	}
+	if (*rc != RC_OK && *rc != RC_REMOTE)
+		return 0;
+	log_warn("greenhouse", "the application listing %s after %d pages: this sweep asks for "
+	    "each page's applications by candidate id instead", *rc != RC_OK ? "failed" :
+	    !apull.complete ? "stopped at the page cap" : "could not be kept on disk", apull.pages);
+	*rc = RC_OK;
+	return 0;
+}
+
 static enum rc
 gh_pull_all(struct ats *a, ats_cand_fn fn, void *arg, struct ats_pull *pull)
 {
 	struct gh *g = a->priv;
-	struct emit em = { fn, arg, pull, 0, 0, 0 };
+	struct emit em;
+	struct spill *sp;
 	char *url;
 	enum rc rc;
 
 	memset(pull, 0, sizeof(*pull));
+	memset(&em, 0, sizeof(em));
+	em.fn = fn;
+	em.arg = arg;
+	em.pull = pull;
 	if ((rc = load_maps(a)) != RC_OK)
 		return rc;
+	sp = spill_new(cfg_str(a->cfg, OPT_STATE_DIR), "the Greenhouse applications");
+	if (sp != NULL) {
+		if (spill_all_apps(a, sp, pull, &rc))
+			em.sp = sp;
+		else if (rc != RC_OK) {
+			spill_free(sp);
+			return rc;
+		}
+	}
 	url = xasprintf("%s/candidates?per_page=%d", g->base, g->per_page);
-	rc = list_pages(a, url, candidates_page, &em, pull);
+	rc = list_pages(a, url, candidates_page, &em, join_restart, pull);
 	free(url);
+	spill_free(sp);
 	return rc;
 }
 
@@ -846,7 +1123,8 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 {
 	struct gh *g = a->priv;
 	char *url;
-	cJSON *cand = NULL, *apps;
+	cJSON *cand = NULL;
+	struct appv apps = { 0 };
 	long status = 0;
 	enum rc rc;
 	char *ids[1];
@@ -864,9 +1142,8 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 	}
 	if (rc != RC_OK)
 		return rc;	/* RC_RECORD with 404 or 410: gone */
-	apps = cJSON_CreateArray();
 	ids[0] = (char *)id;
-	rc = fetch_apps(a, ids, 1, apps);
+	rc = fetch_apps(a, ids, 1, &apps);
 	if (rc == RC_OK) {
 		*out = xcalloc(1, sizeof(**out));
 		parse_candidate(g, cand, *out);
@@ -878,9 +1155,9 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 			*out = NULL;
 			rc = RC_REMOTE;
 		} else
-			apply_current(a, *out, apps);
+			apply_current(a, *out, apps.v, apps.n);
 	}
-	cJSON_Delete(apps);
+	appv_free(&apps);
 	cJSON_Delete(cand);
 	return rc;
 }
@@ -954,7 +1231,7 @@ gh_reference(struct ats *a, struct ats_ref *r)
 		ats_idmap_add(&r->sources, g->sources.v[i].id, g->sources.v[i].name, 0);
 	for (i = 0; i < ARRAY_LEN(paths); i++) {
 		char *url = xasprintf("%s/%s?per_page=500", g->base, paths[i]);
-		rc = list_pages(a, url, collect_names, maps[i], NULL);
+		rc = list_pages(a, url, collect_names, maps[i], NULL, NULL);
 		free(url);
 		if (rc != RC_OK)
 			return rc;

@@ -14,17 +14,19 @@
  * current opportunity picked by ats_pick_application (ats.current_application:
  * by default the most recently updated active one, else the latest; an
  * opportunity whose updatedAt is null counts as updated at its createdAt).
- * Listings name opportunities, so a listing is read for contact ids only
- * (include=contact), and each contact new
- * to this pull is then read whole: GET /opportunities with contact_id repeated
- * for up to 50 contacts per call (the documented way to find every
- * opportunity of a person: "Multiple contacts can be specified and results
- * will include a union of result sets"), expand=stage, expand=contact and
- * expand=applications. A pull delivers each person at most once: the contacts
- * already delivered are kept in a set (16 bytes each; UUIDs are stored as
- * their 128 bits, anything else as two 64-bit FNV-1a hashes), so memory grows
- * by 23 to 46 bytes per person listed (16-byte slots, at most 70 % full), and
- * nothing else grows with the size of the ATS.
+ * Listings name opportunities. A full sweep lists every opportunity once,
+ * expanded, into a spill file grouped by contact (spill.h; see lv_pull_all):
+ * the listing minimum of calls, memory flat. A window (and a sweep that cannot
+ * use the file) reads its listing for contact ids only (include=contact), and
+ * each contact new to this pull is then read whole: GET /opportunities with
+ * contact_id repeated for up to 50 contacts per call (the documented way to
+ * find every opportunity of a person: "Multiple contacts can be specified and
+ * results will include a union of result sets"), expand=stage, expand=contact
+ * and expand=applications. Such a pull delivers each person at most once: the
+ * contacts already delivered are kept in a set (16 bytes each; UUIDs are
+ * stored as their 128 bits, anything else as two 64-bit FNV-1a hashes), so
+ * memory grows by 23 to 46 bytes per person listed (16-byte slots, at most
+ * 70 % full).
  *
  * Lists: GET /opportunities?limit=N&updated_at_start=FROM&updated_at_end=TO
  * (epoch ms, both inclusive; TO is the run's fixed start), or without the
@@ -102,6 +104,7 @@
 #include "log.h"
 #include "norm.h"
 #include "pace.h"
+#include "spill.h"
 
 #define LV_MAX_LIMIT 100	/* documented: 1..100 */
 #define LV_CONTACTS_PER_CALL 50
@@ -919,18 +922,140 @@ lv_pull_window(struct ats *a, int64_t from_ms, int64_t to_ms, ats_cand_fn fn, vo
 	return rc;
 }
 
+/*
+ * A full sweep lists every opportunity once, expanded (stage, contact,
+ * applications: everything build_person reads), into a spill file under its
+ * contact id (spill.h: a plain unlinked temporary file in state.dir, else
+ * $TMPDIR or /tmp), and then delivers each contact from its group of records:
+ * the listing minimum of calls, and no set of delivered contacts in memory.
+ * An opportunity too long to keep (SPILL_REC_MAX) sends its contact to the
+ * by-id read (contact_id batches of 50). A listing that stops short (a page
+ * unreadable after its retries, the page cap) delivers the contacts it listed
+ * so far, each read whole by id, as the by-id sweep does, and stays
+ * incomplete; when no file can be made or written, the sweep is the by-id one.
+ */
+static enum rc
+spill_opps(struct ats *a, cJSON *data, void *arg)
+{
+	struct spill *sp = arg;
+	const cJSON *it;
+
+	(void)a;
+	cJSON_ArrayForEach(it, data) {
+		const char *cid = opp_contact(it);
+		char *text;
+		if (cid == NULL) {
+			log_warn("lever", "an opportunity without a contact was skipped");
+			continue;
+		}
+		text = cJSON_PrintUnformatted(it);
+		if (text == NULL || !spill_add(sp, cid, text, strlen(text)))
+			log_warn("lever", "an opportunity whose contact id is over %d bytes was skipped",
+			    SPILL_KEY_MAX);
+		cJSON_free(text);
+	}
+	return RC_OK;
+}
+
+static void
+take_opp(void *arg, const char *p, size_t len)
+{
+	cJSON *all = arg;
+	struct buf err = BUF_INIT;
+	cJSON *o = json_parse(p, len, &err);
+
+	if (o != NULL)
+		cJSON_AddItemToArray(all, o);
+	buf_free(&err);
+}
+
+/* One contact of the spill file: from its records, or queued for the by-id
+ * read (by_id: every contact is). */
+static enum rc
+deliver_spilled(struct ats *a, struct spill *sp, const char *cid, int by_id, struct emit *em)
+{
+	cJSON *all = cJSON_CreateArray();
+	const cJSON **mine;
+	struct candidate c;
+	size_t n, max;
+	int bits = spill_take(sp, cid, by_id ? NULL : take_opp, all);
+	enum rc rc = RC_OK;
+
+	if (by_id || (bits & SPILL_LONG) || spill_failed(sp)) {
+		cJSON_Delete(all);
+		em->batch[em->nbatch++] = xstrdup(cid);
+		return em->nbatch == LV_CONTACTS_PER_CALL ? deliver_batch(a, em) : RC_OK;
+	}
+	max = (size_t)cJSON_GetArraySize(all) + 1;
+	mine = xcalloc(max, sizeof(*mine));
+	n = opps_of(all, cid, mine, max);
+	if (n > 0) {
+		rc = build_person(a, cid, mine, n, &c);
+		if (rc == RC_OK) {
+			rc = em->fn(em->arg, &c);
+			em->pull->records++;
+		}
+		candidate_free(&c);
+	}
+	free(mine);
+	cJSON_Delete(all);
+	return rc;
+}
+
 static enum rc
 lv_pull_all(struct ats *a, ats_cand_fn fn, void *arg, struct ats_pull *pull)
 {
+	struct lv *l = a->priv;
 	struct emit em;
-	char *url = listing_url(a->priv, "opportunities");
-	enum rc rc;
+	struct spill *sp = spill_new(cfg_str(a->cfg, OPT_STATE_DIR), "the Lever opportunities");
+	char *url, key[SPILL_KEY_MAX + 1];
+	int by_id;
+	enum rc rc, e = RC_OK;
 
 	memset(&em, 0, sizeof(em));
 	em.fn = fn;
 	em.arg = arg;
-	rc = run_listing(a, url, &em, pull);
+	if (sp == NULL) {
+		url = listing_url(l, "opportunities");
+		rc = run_listing(a, url, &em, pull);
+		free(url);
+		return rc;
+	}
+	memset(pull, 0, sizeof(*pull));
+	em.pull = pull;
+	url = xasprintf("%s/opportunities?limit=%d&expand=stage&expand=contact&expand=applications%s",
+	    l->base, l->limit, l->private_ok ? "&confidentiality=all" : "");
+	rc = lv_list(a, url, spill_opps, sp, &pull->pages, &pull->complete);
 	free(url);
+	if (rc != RC_OK && rc != RC_REMOTE) {
+		spill_free(sp);
+		return rc;
+	}
+	by_id = rc != RC_OK || !pull->complete;
+	if (spill_finish(sp) != 0 && !by_id) {
+		/* the file failed with the listing whole: the by-id sweep */
+		spill_free(sp);
+		url = listing_url(l, "opportunities");
+		rc = run_listing(a, url, &em, pull);
+		free(url);
+		return rc;
+	}
+	if (by_id)
+		log_warn("lever", "the opportunity listing stopped after %d pages: the people of its "
+		    "%ld opportunities read so far are read by contact id", pull->pages,
+		    spill_records(sp));
+	while (e == RC_OK && !spill_failed(sp) && spill_next_key(sp, key))
+		e = deliver_spilled(a, sp, key, by_id, &em);
+	if (e == RC_OK && em.nbatch > 0)
+		e = deliver_batch(a, &em);
+	if (e == RC_OK && spill_failed(sp))
+		e = RC_REMOTE;	/* warned: some people were not delivered */
+	batch_clear(&em);
+	spill_free(sp);
+	if (e != RC_OK) {
+		pull->complete = 0;
+		return e;
+	}
 	return rc;
 }
 

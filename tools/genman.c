@@ -508,8 +508,9 @@ page1(void)
 	    "2773) with AWS_SESSION_TOKEN as the extension's token; a failure is a configuration "
 	    "error naming the parameter.");
 	mac("It Ev TMPDIR , Ev AWS_DEFAULT_REGION");
-	text("Where a state kept in S3 is unpacked for the run (default /tmp), and the region when "
-	    "neither state.region nor AWS_REGION is set.");
+	text("Where a state kept in S3 is unpacked for the run (default /tmp), and where a "
+	    "Greenhouse or Lever full sweep keeps its temporary file when state.dir is not set; and "
+	    "the region when neither state.region nor AWS_REGION is set.");
 	for (i = 0; i < OPT__MAX; i++) {
 		const struct opt *o = &opt_table[i];
 		struct buf b = BUF_INIT;

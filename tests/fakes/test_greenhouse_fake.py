@@ -299,6 +299,18 @@ def run_checks():
             true(len(body) >= 2, "%s has records" % path)
             descending(body, path)
 
+    @check("the whole /v3/applications listing (a full sweep's join): every application once, "
+           "id-descending across cursor pages, each naming its candidate")
+    def _():
+        pages, apps = F.list_all("applications", tok, {"per_page": 7})
+        true(len(pages) >= 5, "several pages (%d)" % len(pages))
+        eq(len(apps), 32, "every application")
+        eq(len({a["id"] for a in apps}), 32, "each once")
+        descending(apps, "applications across pages")
+        _, _, cands = F.api("candidates", tok, {"per_page": 500})
+        known = {c["id"] for c in cands}
+        true(all(a["candidate_id"] in known for a in apps), "each names a listed candidate")
+
     @check("updated_at window: gte/lte inclusive, gt/lt exclusive, encoded or raw '|', "
            "created_at alone, empty window, one-sided")
     def _():

@@ -636,6 +636,177 @@ test_lookups(void)
 	env_close(&e);
 }
 
+/* What a pull delivered, one line per candidate (its current application's
+ * fields), sorted: two pulls that delivered the same compare equal. */
+struct digest {
+	char **v;
+	size_t n;
+};
+
+static enum rc
+take_digest(void *arg, const struct candidate *c)
+{
+	struct digest *d = arg;
+
+	d->v = xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
+	d->v[d->n++] = xasprintf("%s|%s|%s|%s|%s|%s|%s|%s|%s|%lld|%s", c->id, c->first_name ? c->first_name : "-",
+	    c->app_id ? c->app_id : "-", c->status ? c->status : "-", c->stage_id ? c->stage_id : "-",
+	    c->stage_name ? c->stage_name : "-", c->job ? c->job : "-", c->source ? c->source : "-",
+	    c->referrer ? c->referrer : "-", (long long)c->applied_ms, c->nemails ? c->emails[0] : "-");
+	return RC_OK;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The digest as one text (distinct lines only: a restarted listing delivers
+ * its first pages twice). */
+static char *
+digest_text(struct digest *d)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	qsort(d->v, d->n, sizeof(*d->v), cmp_str);
+	for (i = 0; i < d->n; i++)
+		if (i == 0 || strcmp(d->v[i], d->v[i - 1]) != 0) {
+			buf_adds(&b, d->v[i]);
+			buf_addc(&b, '\n');
+		}
+	for (i = 0; i < d->n; i++)
+		free(d->v[i]);
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+	return buf_take(&b);
+}
+
+/* Requests the fake saw since seq: all of them, and those that asked for
+ * applications by candidate id. */
+static void
+count_requests(long since, long *all, long *by_id, long *next)
+{
+	char path[64];
+	cJSON *r, *it;
+
+	snprintf(path, sizeof(path), "/_admin/requests?since=%ld", since);
+	r = fake_admin("GET", path, NULL);
+	*all = *by_id = 0;
+	cJSON_ArrayForEach(it, json_get(r, "requests")) {
+		(*all)++;
+		*by_id += json_get(json_get(it, "query"), "candidate_ids") != NULL;
+	}
+	*next = r != NULL && cJSON_IsNumber(json_get(r, "next")) ? (long)json_get(r, "next")->valuedouble : since;
+	cJSON_Delete(r);
+}
+
+static char *
+pull_digest(struct env *e, struct ats_pull *pull, enum rc *rc)
+{
+	struct digest d = { 0 };
+
+	*rc = e->a->drv->pull_all(e->a, take_digest, &d, pull);
+	return digest_text(&d);
+}
+
+/*
+ * A full sweep lists /v3/applications whole and joins it with the candidates
+ * through the spill file: the listing minimum of calls, and the same
+ * candidates as asking for each page's applications by candidate id (which
+ * a failed application listing falls back to). An expired cursor on either
+ * listing starts it again without a doubled or missing application.
+ */
+static void
+test_join(void)
+{
+	struct env e;
+	struct ats_pull pull;
+	struct buf err = BUF_INIT;
+	char *joined, *other;
+	long seq = 0, all, by_id;
+	enum rc rc;
+	cJSON *gen;
+
+	reset_world();
+	gen = fake_admin("POST", "/_admin/generate", "{\"candidates\": 1100, \"applications_per_candidate\": 2, "
+	    "\"private_every\": 100}");
+	CHECK(gen != NULL);
+	cJSON_Delete(gen);
+	/* a prospect only (joined, no current application), and nobody's application yet (by id) */
+	cJSON_Delete(add_candidate("{\"first_name\": \"Pro\", \"last_name\": \"Spect\", \"applications\": "
+	    "[{\"prospect\": true, \"status\": \"in_process\"}]}"));
+	cJSON_Delete(add_candidate("{\"first_name\": \"No\", \"last_name\": \"Apps\"}"));
+	cJSON_Delete(add_candidate("{\"first_name\": \"Jo\", \"last_name\": \"Two\", \"applications\": "
+	    "[{\"status\": \"rejected\", \"job_id\": 4002}, {\"status\": \"in_process\", \"job_id\": 4001, "
+	    "\"stage_name\": \"Recruiter Phone Screen\"}]}"));
+	CHECK(env_open(&e, "gh-secret", 4 << 20) == RC_OK);
+	CHECK(config_set_cli(&e.cfg, OPT_ATS_PAGE_SIZE, "200", &err) == RC_OK);
+	CHECK(config_set_cli(&e.cfg, OPT_HTTP_MAX_RETRIES, "0", &err) == RC_OK);
+	buf_free(&err);
+	ats_close(e.a);
+	CHECK(ats_open(&e.cfg, e.h, &e.a) == RC_OK);	/* page size read at open */
+	count_requests(0, &all, &by_id, &seq);
+
+	joined = pull_digest(&e, &pull, &rc);
+	CHECK(rc == RC_OK && pull.complete && !pull.restarted);
+	CHECK(strstr(joined, "|Pro|-|-|") != NULL);
+	CHECK(strstr(joined, "|Jo|") != NULL && strstr(strstr(joined, "|Jo|"), "|active|") != NULL);
+	count_requests(seq, &all, &by_id, &seq);
+	/* 1103 candidates (6 pages of 200) and 2203 applications (12 pages), the
+	 * three lookups (one page each), one call for the candidate without one */
+	printf("# join: %ld requests, %ld by candidate id, %d list pages\n", all, by_id, pull.pages);
+	CHECK(pull.pages == 18);
+	CHECK(by_id == 1);
+	CHECK(all == 18 + 3 + 1);
+
+	/* the application listing fails: each page's applications by candidate id */
+	fake_admin0("POST", "/_admin/faults", "[{\"match\": {\"path\": \"^/v3/applications$\"}, \"kind\": "
+	    "\"status\", \"status\": 500, \"times\": 1}]");
+	other = pull_digest(&e, &pull, &rc);
+	CHECK(rc == RC_OK && pull.complete);
+	CHECK(str_eq(joined, other));
+	free(other);
+	count_requests(seq, &all, &by_id, &seq);
+	CHECK(by_id >= 1103 / 50);
+
+	/* an expired cursor mid-way through the application listing, then the candidate listing */
+	fake_admin0("POST", "/_admin/faults", "[{\"match\": {\"path\": \"^/v3/applications$\"}, \"kind\": "
+	    "\"status\", \"status\": 422, \"after\": 2, \"times\": 1, \"body\": {\"errors\": "
+	    "[\"Cursor has expired; start again from the first page without a cursor.\"]}}, "
+	    "{\"match\": {\"path\": \"^/v3/candidates$\"}, \"kind\": \"status\", \"status\": 422, \"after\": 2, "
+	    "\"times\": 1, \"body\": {\"errors\": [\"Cursor has expired; start again from the first page "
+	    "without a cursor.\"]}}]");
+	other = pull_digest(&e, &pull, &rc);
+	CHECK(rc == RC_OK && pull.complete && pull.restarted);
+	CHECK(str_eq(joined, other));
+	free(other);
+	count_requests(seq, &all, &by_id, &seq);
+	CHECK(by_id == 2);	/* the candidate without an application, listed twice */
+	fake_admin0("POST", "/_admin/faults", "[]");
+
+	/* no temporary file can be made: by candidate id, the same candidates */
+	{
+		const char *old = getenv("TMPDIR");
+		char *keep = old != NULL ? xstrdup(old) : NULL;
+		setenv("TMPDIR", "/nonexistent-atsrecon-test-dir", 1);
+		other = pull_digest(&e, &pull, &rc);
+		if (keep != NULL)
+			setenv("TMPDIR", keep, 1);
+		else
+			unsetenv("TMPDIR");
+		free(keep);
+	}
+	CHECK(rc == RC_OK && pull.complete);
+	CHECK(str_eq(joined, other));
+	free(other);
+	count_requests(seq, &all, &by_id, &seq);
+	CHECK(by_id >= 1103 / 50);
+	free(joined);
+	env_close(&e);
+}
+
 int
 main(void)
 {
@@ -648,6 +819,7 @@ main(void)
 	TIMED(test_hostile);
 	TIMED(test_current_application);
 	TIMED(test_lookups);
+	TIMED(test_join);
 	http_free(fake_http);
 	return t_done("test_greenhouse");
 }
