@@ -104,7 +104,12 @@ report_add_row(struct report *r, const char *kind, const char *field, const char
 {
 	struct report_row *w;
 
-	r->rows = xrealloc(r->rows, (r->nrows + 1) * sizeof(*r->rows));
+	if (r->nrows >= r->caprows) {	/* doubling: n rows cost O(n), not O(n^2) copies */
+		r->caprows = r->caprows ? r->caprows * 2 : 64;
+		if (r->caprows <= r->nrows)
+			r->caprows = r->nrows + 1;
+		r->rows = xrealloc(r->rows, r->caprows * sizeof(*r->rows));
+	}
 	w = &r->rows[r->nrows++];
 	memset(w, 0, sizeof(*w));
 	w->kind = xstrdup(kind);

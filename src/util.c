@@ -138,6 +138,13 @@ buf_grow(struct buf *b, size_t extra)
 }
 
 void
+buf_reserve(struct buf *b, size_t extra)
+{
+	buf_grow(b, extra);
+	b->p[b->len] = '\0';
+}
+
+void
 buf_add(struct buf *b, const void *data, size_t len)
 {
 	buf_grow(b, len);
@@ -163,15 +170,22 @@ void
 buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
+	size_t room = b->cap > b->len + 1 ? b->cap - b->len : 0;
 	int n;
 
+	/* formatted once into the room there is; a second time only when it did not fit */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = room > 0 ? vsnprintf(b->p + b->len, room, fmt, ap2) : vsnprintf(NULL, 0, fmt, ap2);
 	va_end(ap2);
-	if (n < 0)
+	if (n < 0) {
+		if (b->p != NULL)
+			b->p[b->len] = '\0';
 		return;
-	buf_grow(b, (size_t)n);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	}
+	if ((size_t)n >= room) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 

@@ -66,6 +66,8 @@ struct buf {
 };
 #define BUF_INIT { NULL, 0, 0 }
 void buf_add(struct buf *, const void *, size_t);
+/* Makes room for extra more bytes (and the NUL) without adding any. */
+void buf_reserve(struct buf *, size_t extra);
 void buf_adds(struct buf *, const char *);
 void buf_addc(struct buf *, char);
 void buf_addf(struct buf *, const char *, ...) PRINTF_LIKE(2, 3);
