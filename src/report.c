@@ -1294,8 +1294,9 @@ report_markdown(const struct report *r, int mask_pii, struct buf *out)
 
 /* ------------------------------------------------------------------ CSV */
 
+/* drift.csv into out; with f, flushed to f every 64 kB (never whole in memory) */
 static void
-csv(const struct report *r, int mask_pii, struct buf *out)
+csv(const struct report *r, int mask_pii, struct buf *out, struct atomic_file *f)
 {
 	size_t i;
 
@@ -1323,6 +1324,10 @@ csv(const struct report *r, int mask_pii, struct buf *out)
 		csv_cell(out, w->error, 0);
 		buf_adds(out, "\r\n");
 		buf_free(&cb);
+		if (f != NULL && out->len >= 65536) {
+			atomic_add(f, out->p, out->len);
+			buf_reset(out);
+		}
 	}
 }
 
@@ -1817,11 +1822,19 @@ report_write(const struct report *r, const char *dir, int mask_pii)
 	buf_reset(&path);
 	buf_addf(&path, "%s/report.md", dir);
 	e |= atomic_write(path.p, b.p, b.len, 0600);
-	buf_reset(&b);
-	csv(r, mask_pii, &b);
+	buf_free(&b);
 	buf_reset(&path);
 	buf_addf(&path, "%s/drift.csv", dir);
-	e |= atomic_write(path.p, b.p, b.len, 0600);
+	{
+		struct atomic_file f;
+		if (atomic_open(&f, path.p, 0600) != 0)
+			e = -1;
+		else {
+			csv(r, mask_pii, &b, &f);
+			atomic_add(&f, b.p, b.len);
+			e |= atomic_commit(&f, path.p);
+		}
+	}
 	buf_reset(&b);
 	html(r, mask_pii, &b);
 	buf_reset(&path);

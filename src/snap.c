@@ -377,13 +377,13 @@ snap_match(struct state *st, const char *ats_key, char *const *ext_ids, size_t n
 	*how = NULL;
 	rc = snap_linked(st, ats_key, &v);
 	if (rc == RC_OK) {
-		cJSON *ct = NULL;
-		/* a link to a contact that is gone from Keap is no match */
-		if (snap_get_contact(st, v.p, &ct, NULL) == RC_OK) {
+		uint64_t h;
+		/* a link to a contact that is gone from Keap is no match (its header
+		 * is read, not the record: the caller reads the contact it picks) */
+		if (snap_contact_hash(st, v.p, &h) == RC_OK) {
 			push_unique(ids, n, v.p, v.len);
 			*how = "link";
 		}
-		cJSON_Delete(ct);
 	} else if (rc != RC_RECORD)
 		goto out;
 	for (e = 0; e < n_ext; e++) {
