@@ -38,6 +38,7 @@ struct state {
 	 * key. NULL: none yet; rd_live: renewed and usable. */
 	MDB_txn *rd;
 	int rd_live;
+	int token_written;	/* DB_TOKENS changed: its commit is flushed whole */
 };
 
 /* The transaction a read outside a batch uses: the reusable one (RW), or a
@@ -78,6 +79,19 @@ read_reset(struct state *st)
 	if (st->rd_live)
 		mdb_txn_reset(st->rd);
 	st->rd_live = 0;
+}
+
+/* After a commit: one that changed DB_TOKENS is made durable now, meta page
+ * included (MDB_NOMETASYNC leaves it to the next commit otherwise). */
+static int
+committed(struct state *st)
+{
+	int e = 0;
+
+	if (st->token_written)
+		e = mdb_env_sync(st->env, 1);
+	st->token_written = 0;
+	return e;
 }
 
 const char *
@@ -401,7 +415,9 @@ open_env:
 	 * system crash (not a killed process) can therefore undo the last
 	 * transaction, never corrupt the file: the state is then as if the run
 	 * had been killed just before that commit, which every write point is
-	 * built and tested to survive (the next run re-reads and re-diffs). */
+	 * built and tested to survive (the next run re-reads and re-diffs).
+	 * The one record that must not be undone, a rotated refresh token
+	 * (DESIGN.md §3), is flushed whole at its commit (committed()). */
 	if ((e = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_NOMETASYNC |
 	    (mode == STATE_RO ? MDB_RDONLY : 0), 0600)) != 0) {
 		log_error("state", "cannot open the state in %s: %s", dir, mdb_strerror(e));
@@ -521,6 +537,7 @@ state_put(struct state *st, enum state_db db, const char *key, const void *val, 
 		log_error("state", "write to a read-only state (a bug)");
 		return RC_BUG;
 	}
+	st->token_written |= db == DB_TOKENS;
 	if (st->batch != NULL) {
 		if ((e = mdb_put(st->batch, st->dbi[db], &k, &v, 0)) != 0) {
 			log_error("state", "write %s: %s", db_names[db], mdb_strerror(e));
@@ -535,6 +552,8 @@ state_put(struct state *st, enum state_db db, const char *key, const void *val, 
 		goto fail;
 	e = mdb_txn_commit(txn);
 	txn = NULL;
+	if (e == 0)
+		e = committed(st);
 	if (e != 0)
 		goto fail;
 	return RC_OK;
@@ -560,6 +579,7 @@ state_del(struct state *st, enum state_db db, const char *key)
 		log_error("state", "write to a read-only state (a bug)");
 		return RC_BUG;
 	}
+	st->token_written |= db == DB_TOKENS;
 	if (st->batch != NULL) {
 		e = mdb_del(st->batch, st->dbi[db], &k, NULL);
 		if (e != 0 && e != MDB_NOTFOUND) {
@@ -576,6 +596,8 @@ state_del(struct state *st, enum state_db db, const char *key)
 		goto fail;
 	e = mdb_txn_commit(txn);
 	txn = NULL;
+	if (e == 0)
+		e = committed(st);
 	if (e != 0)
 		goto fail;
 	return RC_OK;
@@ -629,6 +651,8 @@ state_batch_commit(struct state *st)
 		return RC_BUG;
 	e = mdb_txn_commit(st->batch);
 	st->batch = NULL;
+	if (e == 0)
+		e = committed(st);
 	if (e != 0) {
 		write_failed(st, "commit", e);
 		return RC_STATE;
@@ -640,8 +664,10 @@ state_batch_commit(struct state *st)
 void
 state_batch_abort(struct state *st)
 {
-	if (st->batch != NULL)
+	if (st->batch != NULL) {
 		mdb_txn_abort(st->batch);
+		st->token_written = 0;	/* what the batch wrote is gone */
+	}
 	st->batch = NULL;
 }
 
