@@ -39,6 +39,12 @@ struct state {
 	MDB_txn *rd;
 	int rd_live;
 	int token_written;	/* DB_TOKENS changed: its commit is flushed whole */
+	/* One cursor per DB for lookups, in the read transaction (kept, renewed
+	 * with it) and in the open batch (LMDB frees those when it ends). A
+	 * positioned cursor finds a key on the leaf page it is on without
+	 * searching from the root, and a sweep looks keys up in order. */
+	MDB_cursor *rcur[DB__MAX], *bcur[DB__MAX];
+	unsigned rcur_stale;	/* bit db: renew rcur[db] before use */
 };
 
 /* The transaction a read outside a batch uses: the reusable one (RW), or a
@@ -59,6 +65,7 @@ read_begin(struct state *st, MDB_txn **txn)
 			return e;
 		}
 		st->rd_live = 1;
+		st->rcur_stale = ~0u;
 	}
 	*txn = st->rd;
 	return 0;
@@ -452,9 +459,14 @@ out:
 void
 state_close(struct state *st)
 {
+	int i;
+
 	if (st == NULL)
 		return;
 	state_batch_abort(st);
+	for (i = 0; i < DB__MAX; i++)
+		if (st->rcur[i] != NULL)
+			mdb_cursor_close(st->rcur[i]);
 	if (st->rd != NULL)
 		mdb_txn_abort(st->rd);
 	st->rd = NULL;
@@ -474,11 +486,28 @@ lookup(struct state *st, enum state_db db, const char *key, MDB_txn **txn, MDB_v
 	int e;
 
 	*txn = NULL;
-	if (st->batch != NULL)	/* inside the open batch: its own writes are visible */
-		return mdb_get(st->batch, st->dbi[db], &k, v);
+	if (st->batch != NULL) {	/* inside the open batch: its own writes are visible */
+		if (st->bcur[db] == NULL && mdb_cursor_open(st->batch, st->dbi[db], &st->bcur[db]) != 0)
+			st->bcur[db] = NULL;
+		if (st->bcur[db] == NULL)
+			return mdb_get(st->batch, st->dbi[db], &k, v);
+		return mdb_cursor_get(st->bcur[db], &k, v, MDB_SET);
+	}
 	if ((e = read_begin(st, txn)) != 0) {
 		*txn = NULL;
 		return e;
+	}
+	if (*txn == st->rd) {
+		MDB_cursor **c = &st->rcur[db];
+		if (*c != NULL && (st->rcur_stale & (1u << db)) && mdb_cursor_renew(st->rd, *c) != 0) {
+			mdb_cursor_close(*c);
+			*c = NULL;
+		}
+		if (*c == NULL && mdb_cursor_open(st->rd, st->dbi[db], c) != 0)
+			*c = NULL;
+		st->rcur_stale &= ~(1u << db);
+		if (*c != NULL)
+			return mdb_cursor_get(*c, &k, v, MDB_SET);
 	}
 	return mdb_get(*txn, st->dbi[db], &k, v);
 }
@@ -651,6 +680,7 @@ state_batch_commit(struct state *st)
 		return RC_BUG;
 	e = mdb_txn_commit(st->batch);
 	st->batch = NULL;
+	memset(st->bcur, 0, sizeof(st->bcur));	/* freed by LMDB with the transaction */
 	if (e == 0)
 		e = committed(st);
 	if (e != 0) {
@@ -669,6 +699,7 @@ state_batch_abort(struct state *st)
 		st->token_written = 0;	/* what the batch wrote is gone */
 	}
 	st->batch = NULL;
+	memset(st->bcur, 0, sizeof(st->bcur));	/* freed by LMDB with the transaction */
 }
 
 /* Walks db in key order: keys with this prefix (NULL: all), strictly after

@@ -263,6 +263,46 @@ main(void)
 		}
 	}
 
+	/* lookups reuse one cursor per DB: inside a batch that splits and merges
+	 * pages under it, and after it, every key reads what was last written */
+	{
+		char key[32], val[32];
+		int i, bad = 0;
+		CHECK(state_batch_begin(st) == RC_OK);
+		for (i = 0; i < 3000; i++) {
+			snprintf(key, sizeof(key), "greenhouse:%07d", (i * 7919) % 3000);
+			snprintf(val, sizeof(val), "v%d", (i * 7919) % 3000);
+			bad |= state_put(st, DB_ATS, key, val, strlen(val) + 1) != RC_OK;
+			snprintf(key, sizeof(key), "greenhouse:%07d", (i * 7919) % 3000 / 2);
+			bad |= state_get(st, DB_ATS, key, &v) == RC_STATE;
+		}
+		for (i = 0; i < 3000; i += 3) {
+			snprintf(key, sizeof(key), "greenhouse:%07d", i);
+			bad |= state_del(st, DB_ATS, key) != RC_OK;
+			bad |= state_get(st, DB_ATS, key, &v) != RC_RECORD;
+		}
+		CHECK(!bad);
+		CHECK(state_batch_commit(st) == RC_OK);
+		for (i = 0; i < 3000; i++) {
+			snprintf(key, sizeof(key), "greenhouse:%07d", i);
+			snprintf(val, sizeof(val), "v%d", i);
+			if (i % 3 == 0)
+				bad |= state_get(st, DB_ATS, key, &v) != RC_RECORD;
+			else
+				bad |= state_get(st, DB_ATS, key, &v) != RC_OK || strcmp(v.p, val) != 0;
+		}
+		CHECK(!bad);
+		for (i = 0; i < 3000; i++) {
+			if (i == 200)	/* the first ones each in its own commit, the rest batched */
+				bad |= state_batch_begin(st) != RC_OK;
+			snprintf(key, sizeof(key), "greenhouse:%07d", i);
+			bad |= state_del(st, DB_ATS, key) != RC_OK;
+			bad |= state_get(st, DB_ATS, key, &v) != RC_RECORD;
+		}
+		CHECK(state_batch_commit(st) == RC_OK);
+		CHECK(!bad && state_count(st, DB_ATS) == 0);
+	}
+
 	/* a second writer in this process: flock is per open file, so it is refused */
 	CHECK(state_open(sub, STATE_RW, &st2) == RC_LOCKED);
 	/* a reader (another process: LMDB forbids opening one environment twice in a
