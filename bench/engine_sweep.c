@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "ats.h"
 #include "config.h"
@@ -227,6 +228,19 @@ static const char CONFIG[] =
     "    \"Recruiter Phone Screen\": \"ATS Stage: Screen\", \"Take Home Test\": \"ATS Stage: Test\",\n"
     "    \"Face to Face\": \"ATS Stage: Onsite\", \"Offer\": \"ATS Stage: Offer\"}} }\n";
 
+/* CPU seconds (user + system) this process has used so far: the machine is
+ * shared, so wall time alone says little. */
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -237,6 +251,7 @@ main(int argc, char **argv)
 	struct run_offline off;
 	struct run_opts o;
 	int64_t t0, t1;
+	double c0, c1;
 	enum rc rc;
 	int populate;
 
@@ -283,16 +298,19 @@ main(int argc, char **argv)
 	o.offline = &off;
 	drift = !populate;
 	rss_sample();
+	c0 = cpu_s();
 	t0 = mono_ms();
 	rc = run_main(&cfg, &o);
 	t1 = mono_ms();
+	c1 = cpu_s();
 	rss_sample();
 	if (populate) {
-		printf("populate: settling sweep %.1f s (exit rc %d)\n", (double)(t1 - t0) / 1000.0, (int)rc);
+		printf("populate: settling sweep %.1f s wall, %.1f s CPU user+sys (exit rc %d)\n",
+		    (double)(t1 - t0) / 1000.0, c1 - c0, (int)rc);
 		return rc == RC_OK ? 0 : 1;
 	}
-	printf("sweep: %ld candidates, full, %ld %% drifted: %.2f s wall; peak RSS %ld kB, "
-	    "peak anonymous %ld kB (rc %d)\n", n_people, drift_pct, (double)(t1 - t0) / 1000.0,
-	    rss_status_kb("VmHWM"), rss_anon_peak_kb, (int)rc);
+	printf("sweep: %ld candidates, full, %ld %% drifted: %.2f s wall, %.2f s CPU user+sys; "
+	    "peak RSS %ld kB, peak anonymous %ld kB (rc %d)\n", n_people, drift_pct,
+	    (double)(t1 - t0) / 1000.0, c1 - c0, rss_status_kb("VmHWM"), rss_anon_peak_kb, (int)rc);
 	return rc == RC_OK ? 0 : 1;
 }

@@ -68,52 +68,54 @@ put_strv(struct buf *b, char *const *v, size_t n)
 void
 codec_candidate_encode(const struct candidate *c, struct buf *out)
 {
-	struct buf p = BUF_INIT;
 	unsigned char hdr[CODEC_HEADER];
 	uint64_t h;
-	size_t i;
+	size_t i, at = out->len;
 
-	put_str(&p, c->ats);
-	put_str(&p, c->id);
-	put_str(&p, c->first_name);
-	put_str(&p, c->last_name);
-	put_str(&p, c->preferred_name);
-	put_str(&p, c->full_name);
-	put_strv(&p, c->emails, c->nemails);
-	put_strv(&p, c->phones, c->nphones);
-	put_strv(&p, c->phone_exts, c->nphones);
-	put_str(&p, c->company);
-	put_str(&p, c->title);
-	put_i64(&p, c->created_ms);
-	put_i64(&p, c->updated_ms);
-	put_varint(&p, (uint64_t)((c->anonymized ? 1 : 0) | (c->is_private ? 2 : 0)));
-	put_varint(&p, c->ncustom);
+	/* written in place after a header filled in at the end: no second buffer,
+	 * and room for a usual record at once (not grown a few bytes at a time) */
+	buf_reserve(out, 256);
+	memset(hdr, 0, sizeof(hdr));
+	buf_add(out, hdr, sizeof(hdr));
+	put_str(out, c->ats);
+	put_str(out, c->id);
+	put_str(out, c->first_name);
+	put_str(out, c->last_name);
+	put_str(out, c->preferred_name);
+	put_str(out, c->full_name);
+	put_strv(out, c->emails, c->nemails);
+	put_strv(out, c->phones, c->nphones);
+	put_strv(out, c->phone_exts, c->nphones);
+	put_str(out, c->company);
+	put_str(out, c->title);
+	put_i64(out, c->created_ms);
+	put_i64(out, c->updated_ms);
+	put_varint(out, (uint64_t)((c->anonymized ? 1 : 0) | (c->is_private ? 2 : 0)));
+	put_varint(out, c->ncustom);
 	for (i = 0; i < c->ncustom; i++) {
-		put_str(&p, c->custom[i].key);
-		put_str(&p, c->custom[i].value);
+		put_str(out, c->custom[i].key);
+		put_str(out, c->custom[i].value);
 	}
-	put_str(&p, c->app_id);
-	put_str(&p, c->stage_id);
-	put_str(&p, c->stage_name);
-	put_str(&p, c->status);
-	put_str(&p, c->job);
-	put_str(&p, c->source);
-	put_str(&p, c->referrer);
-	put_i64(&p, c->applied_ms);
-	put_varint(&p, c->ninvalid);
+	put_str(out, c->app_id);
+	put_str(out, c->stage_id);
+	put_str(out, c->stage_name);
+	put_str(out, c->status);
+	put_str(out, c->job);
+	put_str(out, c->source);
+	put_str(out, c->referrer);
+	put_i64(out, c->applied_ms);
+	put_varint(out, c->ninvalid);
 	for (i = 0; i < c->ninvalid; i++) {
-		put_str(&p, c->invalid[i].field);
-		put_str(&p, c->invalid[i].value);
-		put_str(&p, c->invalid[i].why);
+		put_str(out, c->invalid[i].field);
+		put_str(out, c->invalid[i].value);
+		put_str(out, c->invalid[i].why);
 	}
-	h = codec_fnv1a(p.p, p.len);
+	h = codec_fnv1a(out->p + at + CODEC_HEADER, out->len - at - CODEC_HEADER);
 	hdr[0] = CODEC_CANDIDATE;
 	hdr[1] = CODEC_CANDIDATE_VERSION;
 	for (i = 0; i < 8; i++)
 		hdr[2 + i] = (unsigned char)(h >> (8 * i));
-	buf_add(out, hdr, sizeof(hdr));
-	buf_add(out, p.p, p.len);
-	buf_free(&p);
+	memcpy(out->p + at, hdr, sizeof(hdr));
 }
 
 uint64_t

@@ -104,7 +104,12 @@ report_add_row(struct report *r, const char *kind, const char *field, const char
 {
 	struct report_row *w;
 
-	r->rows = xrealloc(r->rows, (r->nrows + 1) * sizeof(*r->rows));
+	if (r->nrows >= r->caprows) {	/* doubling: n rows cost O(n), not O(n^2) copies */
+		r->caprows = r->caprows ? r->caprows * 2 : 64;
+		if (r->caprows <= r->nrows)
+			r->caprows = r->nrows + 1;
+		r->rows = xrealloc(r->rows, r->caprows * sizeof(*r->rows));
+	}
 	w = &r->rows[r->nrows++];
 	memset(w, 0, sizeof(*w));
 	w->kind = xstrdup(kind);
@@ -958,10 +963,112 @@ json_causes(cJSON *j, const struct report *r, int mask_pii)
 	report_causes_free(c, n);
 }
 
+/*
+ * report.json is written in three pieces so that its drift rows (one per
+ * drifted value: 180,000 on a large first run) are never a cJSON tree nor one
+ * string: the frame (everything else, printed by cJSON with a raw marker where
+ * the rows go), then the rows one at a time, then the rest of the frame. The
+ * text is what cJSON_Print makes of the whole tree, byte for byte.
+ */
+#define DRIFT_MARK "@drift-rows@"
+#define DRIFT_SLOT "\"drift\":\t" DRIFT_MARK	/* a tab only the printer writes */
+
+/* One drift row as an element of the frame's "drift" array (two levels in). */
+static void
+json_row(struct buf *out, const struct report_row *w, int mask_pii)
+{
+	cJSON *d = cJSON_CreateObject();
+	char *t;
+	const char *p;
+
+	cJSON_AddStringToObject(d, "kind", w->kind);
+	add_value(d, "field", w->field, 0);
+	cJSON_AddStringToObject(d, "side", w->side);
+	add_candidate(d, "candidate", w->candidate, mask_pii && w->cand_pii);
+	add_value(d, "contact", w->contact, 0);
+	add_value(d, "desired", w->desired, mask_pii && w->pii);
+	add_value(d, "actual", w->actual, mask_pii && w->pii);
+	cJSON_AddStringToObject(d, "action", w->action);
+	add_value(d, "error", w->error, 0);
+	t = cJSON_Print(d);
+	cJSON_Delete(d);
+	/* printed alone it is indented from column 0; in the array, two tabs in
+	 * (a newline in a value is escaped, so every raw one is the printer's) */
+	for (p = t; p != NULL && *p != '\0'; ) {
+		size_t n = strcspn(p, "\n");
+		buf_add(out, p, n);
+		p += n;
+		if (*p == '\n') {
+			buf_adds(out, "\n\t\t");
+			p++;
+		}
+	}
+	cJSON_free(t);
+}
+
+typedef void (*json_sink)(void *arg, const void *data, size_t len);
+
+static char *json_frame(const struct report *, int mask_pii);
+
+/* The whole report.json, in pieces of at most about 64 kB, to sink. */
+static void
+json_stream(const struct report *r, int mask_pii, json_sink sink, void *arg)
+{
+	char *frame = json_frame(r, mask_pii);
+	const char *slot = strstr(frame, DRIFT_SLOT), *rest;
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	if (slot == NULL) {	/* cannot happen: the frame always has its slot */
+		sink(arg, frame, strlen(frame));
+		free(frame);
+		return;
+	}
+	slot += strlen(DRIFT_SLOT) - strlen(DRIFT_MARK);
+	rest = slot + strlen(DRIFT_MARK);
+	sink(arg, frame, (size_t)(slot - frame));
+	buf_addc(&b, '[');
+	for (i = 0; i < r->nrows; i++) {
+		if (i > 0)
+			buf_adds(&b, ", ");
+		json_row(&b, &r->rows[i], mask_pii);
+		if (b.len >= 65536) {
+			sink(arg, b.p, b.len);
+			buf_reset(&b);
+		}
+	}
+	buf_addc(&b, ']');
+	buf_adds(&b, rest);
+	sink(arg, b.p, b.len);
+	buf_free(&b);
+	free(frame);
+}
+
+static void
+sink_buf(void *arg, const void *data, size_t len)
+{
+	buf_add(arg, data, len);
+}
+
+static void
+sink_file(void *arg, const void *data, size_t len)
+{
+	atomic_add(arg, data, len);
+}
+
 char *
 report_json(const struct report *r, int mask_pii)
 {
-	cJSON *j = cJSON_CreateObject(), *run, *tot, *acc, *pf, *drift, *api, *by, *rk;
+	struct buf b = BUF_INIT;
+
+	json_stream(r, mask_pii, sink_buf, &b);
+	return buf_take(&b);
+}
+
+static char *
+json_frame(const struct report *r, int mask_pii)
+{
+	cJSON *j = cJSON_CreateObject(), *run, *tot, *acc, *pf, *api, *by, *rk;
 	struct kind_count kc[32];
 	char ts[32];
 	char *out;
@@ -1034,21 +1141,7 @@ report_json(const struct report *r, int mask_pii)
 		cJSON_AddNumberToObject(o, "failed", (double)kc[i].failed);
 		cJSON_AddItemToObject(rk, kc[i].kind, o);
 	}
-	drift = cJSON_AddArrayToObject(j, "drift");
-	for (i = 0; i < r->nrows; i++) {
-		const struct report_row *w = &r->rows[i];
-		cJSON *d = cJSON_CreateObject();
-		cJSON_AddStringToObject(d, "kind", w->kind);
-		add_value(d, "field", w->field, 0);
-		cJSON_AddStringToObject(d, "side", w->side);
-		add_candidate(d, "candidate", w->candidate, mask_pii && w->cand_pii);
-		add_value(d, "contact", w->contact, 0);
-		add_value(d, "desired", w->desired, mask_pii && w->pii);
-		add_value(d, "actual", w->actual, mask_pii && w->pii);
-		cJSON_AddStringToObject(d, "action", w->action);
-		add_value(d, "error", w->error, 0);
-		cJSON_AddItemToArray(drift, d);
-	}
+	cJSON_AddRawToObject(j, "drift", DRIFT_MARK);	/* the rows: json_stream */
 	api = cJSON_AddObjectToObject(j, "api");
 	by = cJSON_AddArrayToObject(api, "calls");
 	for (i = 0; i < r->napi; i++) {
@@ -1201,8 +1294,9 @@ report_markdown(const struct report *r, int mask_pii, struct buf *out)
 
 /* ------------------------------------------------------------------ CSV */
 
+/* drift.csv into out; with f, flushed to f every 64 kB (never whole in memory) */
 static void
-csv(const struct report *r, int mask_pii, struct buf *out)
+csv(const struct report *r, int mask_pii, struct buf *out, struct atomic_file *f)
 {
 	size_t i;
 
@@ -1230,6 +1324,10 @@ csv(const struct report *r, int mask_pii, struct buf *out)
 		csv_cell(out, w->error, 0);
 		buf_adds(out, "\r\n");
 		buf_free(&cb);
+		if (f != NULL && out->len >= 65536) {
+			atomic_add(f, out->p, out->len);
+			buf_reset(out);
+		}
 	}
 }
 
@@ -1812,7 +1910,6 @@ enum rc
 report_write(const struct report *r, const char *dir, int mask_pii)
 {
 	struct buf b = BUF_INIT, path = BUF_INIT;
-	char *js;
 	enum rc rc = RC_OK;
 	int e = 0;
 
@@ -1820,19 +1917,33 @@ report_write(const struct report *r, const char *dir, int mask_pii)
 		log_error("report", "cannot create %s: %s", dir, strerror(errno));
 		return RC_STATE;
 	}
-	js = report_json(r, mask_pii);
 	buf_addf(&path, "%s/report.json", dir);
-	e |= atomic_write(path.p, js, strlen(js), 0600);
-	free(js);
+	{
+		struct atomic_file f;
+		if (atomic_open(&f, path.p, 0600) != 0)
+			e = -1;
+		else {
+			json_stream(r, mask_pii, sink_file, &f);
+			e |= atomic_commit(&f, path.p);
+		}
+	}
 	report_markdown(r, mask_pii, &b);
 	buf_reset(&path);
 	buf_addf(&path, "%s/report.md", dir);
 	e |= atomic_write(path.p, b.p, b.len, 0600);
-	buf_reset(&b);
-	csv(r, mask_pii, &b);
+	buf_free(&b);
 	buf_reset(&path);
 	buf_addf(&path, "%s/drift.csv", dir);
-	e |= atomic_write(path.p, b.p, b.len, 0600);
+	{
+		struct atomic_file f;
+		if (atomic_open(&f, path.p, 0600) != 0)
+			e = -1;
+		else {
+			csv(r, mask_pii, &b, &f);
+			atomic_add(&f, b.p, b.len);
+			e |= atomic_commit(&f, path.p);
+		}
+	}
 	buf_reset(&b);
 	html(r, mask_pii, &b);
 	buf_reset(&path);

@@ -69,7 +69,7 @@ struct report {
 	char **notes;			/* things a reader must know (a sync token dropped, ...) */
 	size_t nnotes;
 	struct report_row *rows;
-	size_t nrows;
+	size_t nrows, caprows;		/* caprows: room in rows (grown by doubling) */
 	struct report_api *api;
 	size_t napi;
 	long retries, s429, quota_left;

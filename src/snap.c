@@ -14,23 +14,38 @@ void
 snap_ats_key(const struct candidate *c, struct buf *out)
 {
 	buf_reset(out);
-	buf_addf(out, "%s:%s", c->ats ? c->ats : "ats", c->id ? c->id : "");
+	buf_adds(out, c->ats ? c->ats : "ats");
+	buf_addc(out, ':');
+	buf_adds(out, c->id ? c->id : "");
+}
+
+/* A key of the link or stamp records: one character, maybe a colon, then id
+ * (built without printf: these are made once or more per candidate). */
+static void
+tagged_key(struct buf *out, const char *tag, const char *id)
+{
+	buf_reset(out);
+	buf_adds(out, tag);
+	buf_adds(out, id);
 }
 
 enum rc
 snap_put_candidate(struct state *st, const struct candidate *c, int *changed)
 {
-	struct buf key = BUF_INIT, enc = BUF_INIT, old = BUF_INIT;
+	struct buf key = BUF_INIT, enc = BUF_INIT;
+	unsigned char head[CODEC_HEADER];
+	size_t len = 0;
 	enum rc rc;
 
 	snap_ats_key(c, &key);
 	codec_candidate_encode(c, &enc);
-	rc = state_get(st, DB_ATS, key.p, &old);
-	*changed = rc != RC_OK || codec_record_hash(old.p, old.len) != codec_record_hash(enc.p, enc.len);
+	/* the stored record's header holds its hash: the record itself is not copied */
+	rc = state_get_head(st, DB_ATS, key.p, head, sizeof(head), &len);
+	*changed = rc != RC_OK || codec_record_hash(head, len < sizeof(head) ? len : sizeof(head)) !=
+	    codec_record_hash(enc.p, enc.len);
 	rc = *changed ? state_put(st, DB_ATS, key.p, enc.p, enc.len) : RC_OK;
 	buf_free(&key);
 	buf_free(&enc);
-	buf_free(&old);
 	return rc;
 }
 
@@ -320,10 +335,12 @@ snap_unlink(struct state *st, const char *ats_key)
 enum rc
 snap_linked(struct state *st, const char *ats_key, struct buf *contact_id)
 {
-	char *a = xasprintf("a:%s", ats_key);
-	enum rc rc = state_get(st, DB_LINK, a, contact_id);
+	struct buf a = BUF_INIT;
+	enum rc rc;
 
-	free(a);
+	tagged_key(&a, "a:", ats_key);
+	rc = state_get(st, DB_LINK, a.p, contact_id);
+	buf_free(&a);
 	return rc;
 }
 
@@ -360,13 +377,13 @@ snap_match(struct state *st, const char *ats_key, char *const *ext_ids, size_t n
 	*how = NULL;
 	rc = snap_linked(st, ats_key, &v);
 	if (rc == RC_OK) {
-		cJSON *ct = NULL;
-		/* a link to a contact that is gone from Keap is no match */
-		if (snap_get_contact(st, v.p, &ct, NULL) == RC_OK) {
+		uint64_t h;
+		/* a link to a contact that is gone from Keap is no match (its header
+		 * is read, not the record: the caller reads the contact it picks) */
+		if (snap_contact_hash(st, v.p, &h) == RC_OK) {
 			push_unique(ids, n, v.p, v.len);
 			*how = "link";
 		}
-		cJSON_Delete(ct);
 	} else if (rc != RC_RECORD)
 		goto out;
 	for (e = 0; e < n_ext; e++) {
@@ -487,80 +504,98 @@ snap_del_stamp(struct state *st, const char *ats_key)
 	return rc;
 }
 
+/* Both read the record's header only (the hash it starts with). */
 enum rc
 snap_candidate_hash(struct state *st, const char *ats_key, uint64_t *hash)
 {
-	struct buf v = BUF_INIT;
-	enum rc rc = state_get(st, DB_ATS, ats_key, &v);
+	unsigned char head[CODEC_HEADER];
+	size_t len = 0;
+	enum rc rc = state_get_head(st, DB_ATS, ats_key, head, sizeof(head), &len);
 
-	*hash = rc == RC_OK ? codec_record_hash(v.p, v.len) : 0;
-	buf_free(&v);
+	*hash = rc == RC_OK ? codec_record_hash(head, len < sizeof(head) ? len : sizeof(head)) : 0;
 	return rc;
 }
 
 enum rc
 snap_contact_hash(struct state *st, const char *id, uint64_t *hash)
 {
-	struct buf v = BUF_INIT;
-	enum rc rc = state_get(st, DB_KEAP, id, &v);
+	char head[8];
+	size_t len = 0;
+	enum rc rc = state_get_head(st, DB_KEAP, id, head, sizeof(head), &len);
 
-	*hash = rc == RC_OK && v.len >= 8 ? get_u64(v.p) : 0;
-	buf_free(&v);
+	*hash = rc == RC_OK && len >= 8 ? get_u64(head) : 0;
 	return rc;
 }
 
+/* tag followed by id in out (size bytes): 0, or -1 when it does not fit. */
+static int
+small_key(char *out, size_t size, const char *tag, const char *id)
+{
+	size_t t = strlen(tag), n = strlen(id);
+
+	if (t + n + 1 > size)
+		return -1;
+	memcpy(out, tag, t);
+	memcpy(out + t, id, n + 1);
+	return 0;
+}
+
+/*
+ * Called for every candidate of a full sweep (twice: reconcile and accuracy),
+ * so it reads into fixed buffers, never copying a whole record or allocating:
+ * the stamp is at most 32 + 128 + 128 + 256 bytes (snap_put_stamp writes the
+ * fields of struct snap_stamp), a contact id and an email index entry that
+ * names one contact are short. Anything longer does not hold (a full compare).
+ */
 int
 snap_stamp_holds(struct state *st, const char *ats_key, uint64_t cand_hash, uint64_t env,
     struct snap_stamp *out)
 {
-	struct buf v = BUF_INIT, cid = BUF_INIT;
-	char *k = xasprintf("#%s", ats_key);
+	char k[512], v[600], cid[128], ids[128];
+	const char *e;
 	uint64_t ch;
-	int ok = 0;
-	size_t n1;
+	size_t vlen = 0, clen = 0, n1, n2;
 
-	if (state_get(st, DB_BASE, k, &v) != RC_OK || v.len < 34)
-		goto out;
-	out->cand = get_u64(v.p);
-	out->contact = get_u64(v.p + 8);
-	out->env = get_u64(v.p + 16);
-	out->opinions = get_u64(v.p + 24);
+	if (small_key(k, sizeof(k), "#", ats_key) != 0 ||
+	    state_get_head(st, DB_BASE, k, v, sizeof(v), &vlen) != RC_OK || vlen < 34 ||
+	    vlen > sizeof(v))
+		return 0;
+	out->cand = get_u64(v);
+	out->contact = get_u64(v + 8);
+	out->env = get_u64(v + 16);
+	out->opinions = get_u64(v + 24);
 	if (out->cand != cand_hash || out->env != env)
-		goto out;
-	n1 = strnlen(v.p + 32, v.len - 32);
-	if (32 + n1 + 1 >= v.len || n1 >= sizeof(out->stage))
-		goto out;
-	memcpy(out->stage, v.p + 32, n1 + 1);
-	str_copy(out->job, sizeof(out->job), v.p + 33 + n1);
-	{
-		size_t n2 = strnlen(v.p + 33 + n1, v.len - 33 - n1);
-		if (33 + n1 + n2 + 1 < v.len)
-			str_copy(out->emails, sizeof(out->emails), v.p + 34 + n1 + n2);
-		else
-			out->emails[0] = '\0';
+		return 0;
+	n1 = strnlen(v + 32, vlen - 32);
+	if (32 + n1 + 1 >= vlen || n1 >= sizeof(out->stage))
+		return 0;
+	memcpy(out->stage, v + 32, n1 + 1);
+	n2 = strnlen(v + 33 + n1, vlen - 33 - n1);
+	if (33 + n1 + n2 >= vlen)
+		return 0;	/* no NUL after the job: not a record snap_put_stamp wrote */
+	str_copy(out->job, sizeof(out->job), v + 33 + n1);
+	if (34 + n1 + n2 >= vlen)
+		out->emails[0] = '\0';
+	else if (memchr(v + 34 + n1 + n2, '\0', vlen - 34 - n1 - n2) == NULL)
+		return 0;
+	else
+		str_copy(out->emails, sizeof(out->emails), v + 34 + n1 + n2);
+	if (small_key(k, sizeof(k), "a:", ats_key) != 0 ||
+	    state_get_head(st, DB_LINK, k, cid, sizeof(cid) - 1, &clen) != RC_OK || clen >= sizeof(cid))
+		return 0;
+	cid[clen] = '\0';
+	if (snap_contact_hash(st, cid, &ch) != RC_OK || ch != out->contact)
+		return 0;
+	for (e = out->emails; *e != '\0'; ) {
+		size_t n = strcspn(e, "\n"), ilen = 0;
+		char em[sizeof(out->emails)];
+		memcpy(em, e, n);
+		em[n] = '\0';
+		/* the email leads to the linked contact alone */
+		if (state_get_head(st, DB_EMAIL, em, ids, sizeof(ids), &ilen) != RC_OK || ilen != clen ||
+		    memcmp(ids, cid, clen) != 0)
+			return 0;
+		e += n + (e[n] == '\n');
 	}
-	if (snap_linked(st, ats_key, &cid) != RC_OK || snap_contact_hash(st, cid.p, &ch) != RC_OK ||
-	    ch != out->contact)
-		goto out;
-	ok = 1;
-	{
-		const char *e = out->emails;
-		struct buf em = BUF_INIT, ids = BUF_INIT;
-		while (ok && *e != '\0') {
-			size_t n = strcspn(e, "\n");
-			buf_reset(&em);
-			buf_reset(&ids);
-			buf_add(&em, e, n);
-			if (state_get(st, DB_EMAIL, em.p, &ids) != RC_OK || strcmp(ids.p, cid.p) != 0)
-				ok = 0;
-			e += n + (e[n] == '\n');
-		}
-		buf_free(&em);
-		buf_free(&ids);
-	}
-out:
-	free(k);
-	buf_free(&v);
-	buf_free(&cid);
-	return ok;
+	return 1;
 }

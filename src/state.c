@@ -3,6 +3,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,75 @@ struct state {
 	MDB_env *env;
 	MDB_dbi dbi[DB__MAX];
 	MDB_txn *batch;		/* open write batch, or NULL */
+	/* The read transaction reused by state_get and state_count outside a
+	 * batch (RW only: this process is then the only writer, so its view
+	 * is current until its own next write, which resets it). Beginning a
+	 * transaction per read cost a reader-slot search and a meta read per
+	 * key. NULL: none yet; rd_live: renewed and usable. */
+	MDB_txn *rd;
+	int rd_live;
+	int token_written;	/* DB_TOKENS changed: its commit is flushed whole */
+	/* One cursor per DB for lookups, in the read transaction (kept, renewed
+	 * with it) and in the open batch (LMDB frees those when it ends). A
+	 * positioned cursor finds a key on the leaf page it is on without
+	 * searching from the root, and a sweep looks keys up in order. */
+	MDB_cursor *rcur[DB__MAX], *bcur[DB__MAX];
+	unsigned rcur_stale;	/* bit db: renew rcur[db] before use */
 };
+
+/* The transaction a read outside a batch uses: the reusable one (RW), or a
+ * fresh one the caller ends with read_end (RO). */
+static int
+read_begin(struct state *st, MDB_txn **txn)
+{
+	int e;
+
+	if (st->lock_fd < 0)
+		return mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+	if (!st->rd_live) {
+		e = st->rd != NULL ? mdb_txn_renew(st->rd) : mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rd);
+		if (e != 0) {
+			if (st->rd != NULL)
+				mdb_txn_abort(st->rd);
+			st->rd = NULL;
+			return e;
+		}
+		st->rd_live = 1;
+		st->rcur_stale = ~0u;
+	}
+	*txn = st->rd;
+	return 0;
+}
+
+static void
+read_end(struct state *st, MDB_txn *txn)
+{
+	if (txn != st->rd)
+		mdb_txn_abort(txn);
+}
+
+/* Before a write transaction: the reusable view is stale once it commits
+ * (and a reader kept open would pin the pages the write frees). */
+static void
+read_reset(struct state *st)
+{
+	if (st->rd_live)
+		mdb_txn_reset(st->rd);
+	st->rd_live = 0;
+}
+
+/* After a commit: one that changed DB_TOKENS is made durable now, meta page
+ * included (MDB_NOMETASYNC leaves it to the next commit otherwise). */
+static int
+committed(struct state *st)
+{
+	int e = 0;
+
+	if (st->token_written)
+		e = mdb_env_sync(st->env, 1);
+	st->token_written = 0;
+	return e;
+}
 
 const char *
 state_lib_version(void)
@@ -262,6 +331,37 @@ fail:
 	return rc;
 }
 
+/*
+ * LMDB's own key order (bytes compared as unsigned, then the shorter first),
+ * computed eight bytes at a time: every lookup makes a few dozen of these
+ * comparisons on keys that share long prefixes ("greenhouse:1000…"), and
+ * the C library's byte loop was a tenth of a full sweep. The order is
+ * exactly LMDB's default, so files written with either read with the other.
+ */
+static int
+key_cmp(const MDB_val *a, const MDB_val *b)
+{
+	const unsigned char *p = a->mv_data, *q = b->mv_data;
+	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size, i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+		memcpy(&x, p + i, 8);
+		memcpy(&y, q + i, 8);
+		if (x != y) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			x = __builtin_bswap64(x);
+			y = __builtin_bswap64(y);
+#endif
+			return x < y ? -1 : 1;
+		}
+	}
+	for (; i < n; i++)
+		if (p[i] != q[i])
+			return p[i] < q[i] ? -1 : 1;
+	return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size ? 1 : 0;
+}
+
 enum rc
 state_open(const char *dir, enum state_mode mode, struct state **out)
 {
@@ -317,8 +417,16 @@ open_env:
 	}
 	/* MDB_NOTLS: transactions are not tied to threads (curl's resolver thread
 	 * never touches them, but this keeps readers simple). */
-	if ((e = mdb_env_open(st->env, dir, MDB_NOTLS | (mode == STATE_RO ? MDB_RDONLY : 0),
-	    0600)) != 0) {
+	/* MDB_NOMETASYNC: a commit flushes the data pages (one fdatasync, not
+	 * two); the meta page reaches the disk with the next commit's flush. A
+	 * system crash (not a killed process) can therefore undo the last
+	 * transaction, never corrupt the file: the state is then as if the run
+	 * had been killed just before that commit, which every write point is
+	 * built and tested to survive (the next run re-reads and re-diffs).
+	 * The one record that must not be undone, a rotated refresh token
+	 * (DESIGN.md §3), is flushed whole at its commit (committed()). */
+	if ((e = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_NOMETASYNC |
+	    (mode == STATE_RO ? MDB_RDONLY : 0), 0600)) != 0) {
 		log_error("state", "cannot open the state in %s: %s", dir, mdb_strerror(e));
 		goto out;
 	}
@@ -326,7 +434,7 @@ open_env:
 		goto lmdb_fail;
 	for (i = 0; i < DB__MAX; i++)
 		if ((e = mdb_dbi_open(txn, db_names[i], mode == STATE_RO ? 0 : MDB_CREATE,
-		    &st->dbi[i])) != 0)
+		    &st->dbi[i])) != 0 || (e = mdb_set_compare(txn, st->dbi[i], key_cmp)) != 0)
 			goto lmdb_fail;
 	e = mdb_txn_commit(txn);
 	txn = NULL;
@@ -351,9 +459,17 @@ out:
 void
 state_close(struct state *st)
 {
+	int i;
+
 	if (st == NULL)
 		return;
 	state_batch_abort(st);
+	for (i = 0; i < DB__MAX; i++)
+		if (st->rcur[i] != NULL)
+			mdb_cursor_close(st->rcur[i]);
+	if (st->rd != NULL)
+		mdb_txn_abort(st->rd);
+	st->rd = NULL;
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	if (st->lock_fd >= 0)
@@ -362,40 +478,79 @@ state_close(struct state *st)
 	free(st);
 }
 
+/* Looks key up; *v is borrowed until the next write or read_end. */
+static int
+lookup(struct state *st, enum state_db db, const char *key, MDB_txn **txn, MDB_val *v)
+{
+	MDB_val k = { strlen(key), (void *)key };
+	int e;
+
+	*txn = NULL;
+	if (st->batch != NULL) {	/* inside the open batch: its own writes are visible */
+		if (st->bcur[db] == NULL && mdb_cursor_open(st->batch, st->dbi[db], &st->bcur[db]) != 0)
+			st->bcur[db] = NULL;
+		if (st->bcur[db] == NULL)
+			return mdb_get(st->batch, st->dbi[db], &k, v);
+		return mdb_cursor_get(st->bcur[db], &k, v, MDB_SET);
+	}
+	if ((e = read_begin(st, txn)) != 0) {
+		*txn = NULL;
+		return e;
+	}
+	if (*txn == st->rd) {
+		MDB_cursor **c = &st->rcur[db];
+		if (*c != NULL && (st->rcur_stale & (1u << db)) && mdb_cursor_renew(st->rd, *c) != 0) {
+			mdb_cursor_close(*c);
+			*c = NULL;
+		}
+		if (*c == NULL && mdb_cursor_open(st->rd, st->dbi[db], c) != 0)
+			*c = NULL;
+		st->rcur_stale &= ~(1u << db);
+		if (*c != NULL)
+			return mdb_cursor_get(*c, &k, v, MDB_SET);
+	}
+	return mdb_get(*txn, st->dbi[db], &k, v);
+}
+
 enum rc
 state_get(struct state *st, enum state_db db, const char *key, struct buf *out)
 {
-	MDB_txn *txn = NULL;
-	MDB_val k = { strlen(key), (void *)key }, v;
-	int e;
+	MDB_txn *txn;
+	MDB_val v;
+	int e = lookup(st, db, key, &txn, &v);
 
-	if (st->batch != NULL) {
-		/* inside the open batch: its own writes are visible */
-		e = mdb_get(st->batch, st->dbi[db], &k, &v);
-		if (e == MDB_NOTFOUND)
-			return RC_RECORD;
-		if (e != 0)
-			goto fail;
+	if (e == 0) {
 		buf_reset(out);
-		buf_add(out, v.mv_data, v.mv_size);
-		return RC_OK;
+		buf_add(out, v.mv_data, v.mv_size);	/* copy out before the txn ends */
 	}
-	if ((e = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
-		goto fail;
-	e = mdb_get(txn, st->dbi[db], &k, &v);
-	if (e == MDB_NOTFOUND) {
-		mdb_txn_abort(txn);
-		return RC_RECORD;
-	}
-	if (e != 0)
-		goto fail;
-	buf_reset(out);
-	buf_add(out, v.mv_data, v.mv_size);	/* copy out before the txn ends */
-	mdb_txn_abort(txn);
-	return RC_OK;
-fail:
 	if (txn != NULL)
-		mdb_txn_abort(txn);
+		read_end(st, txn);
+	if (e == 0)
+		return RC_OK;
+	if (e == MDB_NOTFOUND)
+		return RC_RECORD;
+	log_error("state", "read %s/%s: %s", db_names[db], key, mdb_strerror(e));
+	return RC_STATE;
+}
+
+enum rc
+state_get_head(struct state *st, enum state_db db, const char *key, void *out, size_t max,
+    size_t *len)
+{
+	MDB_txn *txn;
+	MDB_val v;
+	int e = lookup(st, db, key, &txn, &v);
+
+	if (e == 0) {
+		memcpy(out, v.mv_data, v.mv_size < max ? v.mv_size : max);
+		*len = v.mv_size;
+	}
+	if (txn != NULL)
+		read_end(st, txn);
+	if (e == 0)
+		return RC_OK;
+	if (e == MDB_NOTFOUND)
+		return RC_RECORD;
 	log_error("state", "read %s/%s: %s", db_names[db], key, mdb_strerror(e));
 	return RC_STATE;
 }
@@ -411,6 +566,7 @@ state_put(struct state *st, enum state_db db, const char *key, const void *val, 
 		log_error("state", "write to a read-only state (a bug)");
 		return RC_BUG;
 	}
+	st->token_written |= db == DB_TOKENS;
 	if (st->batch != NULL) {
 		if ((e = mdb_put(st->batch, st->dbi[db], &k, &v, 0)) != 0) {
 			log_error("state", "write %s: %s", db_names[db], mdb_strerror(e));
@@ -418,12 +574,15 @@ state_put(struct state *st, enum state_db db, const char *key, const void *val, 
 		}
 		return RC_OK;
 	}
+	read_reset(st);
 	if ((e = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		goto fail;
 	if ((e = mdb_put(txn, st->dbi[db], &k, &v, 0)) != 0)
 		goto fail;
 	e = mdb_txn_commit(txn);
 	txn = NULL;
+	if (e == 0)
+		e = committed(st);
 	if (e != 0)
 		goto fail;
 	return RC_OK;
@@ -449,6 +608,7 @@ state_del(struct state *st, enum state_db db, const char *key)
 		log_error("state", "write to a read-only state (a bug)");
 		return RC_BUG;
 	}
+	st->token_written |= db == DB_TOKENS;
 	if (st->batch != NULL) {
 		e = mdb_del(st->batch, st->dbi[db], &k, NULL);
 		if (e != 0 && e != MDB_NOTFOUND) {
@@ -457,6 +617,7 @@ state_del(struct state *st, enum state_db db, const char *key)
 		}
 		return RC_OK;
 	}
+	read_reset(st);
 	if ((e = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		goto fail;
 	e = mdb_del(txn, st->dbi[db], &k, NULL);
@@ -464,6 +625,8 @@ state_del(struct state *st, enum state_db db, const char *key)
 		goto fail;
 	e = mdb_txn_commit(txn);
 	txn = NULL;
+	if (e == 0)
+		e = committed(st);
 	if (e != 0)
 		goto fail;
 	return RC_OK;
@@ -499,6 +662,7 @@ state_batch_begin(struct state *st)
 		log_error("state", "cannot open a write batch (read-only state, or one is open: a bug)");
 		return RC_BUG;
 	}
+	read_reset(st);
 	if ((e = mdb_txn_begin(st->env, NULL, 0, &st->batch)) != 0) {
 		st->batch = NULL;
 		log_error("state", "begin: %s", mdb_strerror(e));
@@ -516,6 +680,9 @@ state_batch_commit(struct state *st)
 		return RC_BUG;
 	e = mdb_txn_commit(st->batch);
 	st->batch = NULL;
+	memset(st->bcur, 0, sizeof(st->bcur));	/* freed by LMDB with the transaction */
+	if (e == 0)
+		e = committed(st);
 	if (e != 0) {
 		write_failed(st, "commit", e);
 		return RC_STATE;
@@ -527,9 +694,12 @@ state_batch_commit(struct state *st)
 void
 state_batch_abort(struct state *st)
 {
-	if (st->batch != NULL)
+	if (st->batch != NULL) {
 		mdb_txn_abort(st->batch);
+		st->token_written = 0;	/* what the batch wrote is gone */
+	}
 	st->batch = NULL;
+	memset(st->bcur, 0, sizeof(st->bcur));	/* freed by LMDB with the transaction */
 }
 
 /* Walks db in key order: keys with this prefix (NULL: all), strictly after
@@ -607,12 +777,12 @@ state_count(struct state *st, enum state_db db)
 	MDB_stat s;
 	size_t n = 0;
 
-	if (txn == NULL && mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0)
+	if (txn == NULL && read_begin(st, &txn) != 0)
 		return 0;
 	if (mdb_stat(txn, st->dbi[db], &s) == 0)
 		n = s.ms_entries;
 	if (txn != st->batch)
-		mdb_txn_abort(txn);
+		read_end(st, txn);
 	return n;
 }
 

@@ -40,6 +40,11 @@ void state_close(struct state *);
 enum rc state_get(struct state *, enum state_db, const char *key, struct buf *out);
 enum rc state_put(struct state *, enum state_db, const char *key, const void *val, size_t len);
 enum rc state_del(struct state *, enum state_db, const char *key);
+/* The first max bytes of key's value copied to out, and its whole length in
+ * *len (a header or hash read without copying the record): RC_OK, RC_RECORD
+ * when absent, RC_STATE (logged). */
+enum rc state_get_head(struct state *, enum state_db, const char *key, void *out, size_t max,
+    size_t *len);
 
 /*
  * A write batch: one LMDB write transaction for many puts and deletes (the

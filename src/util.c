@@ -138,6 +138,13 @@ buf_grow(struct buf *b, size_t extra)
 }
 
 void
+buf_reserve(struct buf *b, size_t extra)
+{
+	buf_grow(b, extra);
+	b->p[b->len] = '\0';
+}
+
+void
 buf_add(struct buf *b, const void *data, size_t len)
 {
 	buf_grow(b, len);
@@ -163,15 +170,22 @@ void
 buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
+	size_t room = b->cap > b->len + 1 ? b->cap - b->len : 0;
 	int n;
 
+	/* formatted once into the room there is; a second time only when it did not fit */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = room > 0 ? vsnprintf(b->p + b->len, room, fmt, ap2) : vsnprintf(NULL, 0, fmt, ap2);
 	va_end(ap2);
-	if (n < 0)
+	if (n < 0) {
+		if (b->p != NULL)
+			b->p[b->len] = '\0';
 		return;
-	buf_grow(b, (size_t)n);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	}
+	if ((size_t)n >= room) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 
@@ -350,46 +364,86 @@ fsync_dir_of(const char *path)
 }
 
 int
-atomic_write(const char *path, const void *data, size_t len, unsigned mode)
+atomic_open(struct atomic_file *f, const char *path, unsigned mode)
 {
-	struct buf tmp = BUF_INIT;
-	const char *p = data;
-	int fd = -1, saved, rc = -1;
+	memset(f, 0, sizeof(*f));
+	buf_addf(&f->tmp, "%s.tmp.XXXXXX", path);
+	f->fd = mkstemp(f->tmp.p);
+	if (f->fd >= 0 && fchmod(f->fd, (mode_t)mode) == 0)
+		return 0;
+	atomic_abort(f);
+	return -1;
+}
 
-	buf_addf(&tmp, "%s.tmp.XXXXXX", path);
-	fd = mkstemp(tmp.p);
-	if (fd < 0)
-		goto out;
-	if (fchmod(fd, (mode_t)mode) != 0)
-		goto out;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+void
+atomic_add(struct atomic_file *f, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0 && !f->failed) {
+		ssize_t n = write(f->fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			goto out;
+		if (n <= 0) {
+			f->failed = 1;
+			f->saved_errno = n < 0 ? errno : EIO;
+			break;
+		}
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fsync(fd) != 0)
-		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
+}
+
+void
+atomic_abort(struct atomic_file *f)
+{
+	int saved = errno;
+
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (f->tmp.p != NULL)
+		unlink(f->tmp.p);
+	buf_free(&f->tmp);
+	errno = saved;
+}
+
+int
+atomic_commit(struct atomic_file *f, const char *path)
+{
+	int rc = -1, fd = f->fd;
+
+	f->fd = -1;
+	if (f->failed) {
+		close(fd);
+		errno = f->saved_errno;
 		goto out;
 	}
-	fd = -1;
-	if (rename(tmp.p, path) != 0)
+	if (fsync(fd) != 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		goto out;
+	}
+	if (close(fd) != 0 || rename(f->tmp.p, path) != 0)
 		goto out;
 	rc = fsync_dir_of(path);
 out:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0 && tmp.p != NULL)
-		unlink(tmp.p);
-	buf_free(&tmp);
-	errno = saved;
+	if (rc != 0)
+		atomic_abort(f);
+	buf_free(&f->tmp);
 	return rc;
+}
+
+int
+atomic_write(const char *path, const void *data, size_t len, unsigned mode)
+{
+	struct atomic_file f;
+
+	if (atomic_open(&f, path, mode) != 0)
+		return -1;
+	atomic_add(&f, data, len);
+	return atomic_commit(&f, path);
 }
 
 int

@@ -66,6 +66,8 @@ struct buf {
 };
 #define BUF_INIT { NULL, 0, 0 }
 void buf_add(struct buf *, const void *, size_t);
+/* Makes room for extra more bytes (and the NUL) without adding any. */
+void buf_reserve(struct buf *, size_t extra);
 void buf_adds(struct buf *, const char *);
 void buf_addc(struct buf *, char);
 void buf_addf(struct buf *, const char *, ...) PRINTF_LIKE(2, 3);
@@ -99,6 +101,18 @@ int parse_duration(const char *, int64_t *seconds);
  * mode. Returns 0, or -1 with errno set (the temporary file is removed).
  */
 int atomic_write(const char *path, const void *data, size_t len, unsigned mode);
+/* The same, written in pieces (a large file that is never whole in memory):
+ * atomic_open makes the temporary file, atomic_add appends (a failure is
+ * remembered), atomic_commit syncs and renames it over path (0, or -1 with
+ * errno; the temporary is removed), atomic_abort drops it. */
+struct atomic_file {
+	int fd, failed, saved_errno;
+	struct buf tmp;
+};
+int atomic_open(struct atomic_file *, const char *path, unsigned mode);
+void atomic_add(struct atomic_file *, const void *data, size_t len);
+int atomic_commit(struct atomic_file *, const char *path);
+void atomic_abort(struct atomic_file *);
 
 /* Reads a whole regular file, at most max bytes; -1 with errno (EFBIG when larger). */
 int read_file(const char *path, size_t max, struct buf *out);

@@ -57,6 +57,17 @@ each_visit(void *arg, const char *key, size_t klen, const void *val, size_t vlen
 	return RC_OK;
 }
 
+/* Appends each key and a newline to the buf in arg. */
+static enum rc
+collect(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	(void)val;
+	(void)vlen;
+	buf_add(arg, key, klen);
+	buf_addc(arg, '\n');
+	return RC_OK;
+}
+
 /* In a child process: opens dir (mode) with the log in logpath. Returns the
  * rc, or 100 + the signal that killed it (SIGBUS: a truncated map). */
 static int
@@ -204,6 +215,93 @@ main(void)
 	CHECK(state_del(st, DB_META, "k") == RC_OK);
 	CHECK(state_get(st, DB_META, "k", &v) == RC_RECORD);
 	CHECK(state_put(st, DB_META, "k", "v2", 2) == RC_OK);
+
+	/* the reused read view: a read after each kind of write sees that write */
+	CHECK(state_get(st, DB_META, "k", &v) == RC_OK && strcmp(v.p, "v2") == 0);
+	CHECK(state_put(st, DB_META, "k", "v3", 2) == RC_OK);
+	CHECK(state_get(st, DB_META, "k", &v) == RC_OK && strcmp(v.p, "v3") == 0);
+	CHECK(state_batch_begin(st) == RC_OK && state_put(st, DB_META, "k", "v4", 2) == RC_OK &&
+	    state_batch_commit(st) == RC_OK);
+	CHECK(state_get(st, DB_META, "k", &v) == RC_OK && strcmp(v.p, "v4") == 0);
+	CHECK(state_count(st, DB_META) >= 2);
+	CHECK(state_del(st, DB_META, "k") == RC_OK && state_get(st, DB_META, "k", &v) == RC_RECORD);
+	CHECK(state_put(st, DB_META, "k", "v2", 2) == RC_OK);
+	/* a head read: the first bytes and the whole length */
+	{
+		char head[4];
+		size_t len = 0;
+		CHECK(state_put(st, DB_ATS, "h", "0123456789", 10) == RC_OK);
+		CHECK(state_get_head(st, DB_ATS, "h", head, sizeof(head), &len) == RC_OK && len == 10 &&
+		    memcmp(head, "0123", 4) == 0);
+		CHECK(state_get_head(st, DB_ATS, "nope", head, sizeof(head), &len) == RC_RECORD);
+		CHECK(state_del(st, DB_ATS, "h") == RC_OK);
+	}
+	/* keys come back in LMDB's byte order (state.c compares 8 bytes at a time):
+	 * shared prefixes of 8 and more bytes, a byte over 0x7f, a prefix of another */
+	{
+		static const char *const want[] = { "k:", "k:abcdefg", "k:abcdefgh", "k:abcdefgh0",
+			"k:abcdefghA", "k:abcdefgh\x7f", "k:abcdefgh\x80", "k:abcdefgi", "k:b" };
+		static const int order[] = { 6, 2, 8, 0, 4, 1, 7, 3, 5 };
+		struct buf all = BUF_INIT;
+		size_t i;
+		for (i = 0; i < ARRAY_LEN(order); i++)
+			CHECK(state_put(st, DB_EMAIL, want[order[i]], "x", 1) == RC_OK);
+		CHECK(state_each(st, DB_EMAIL, "k:", collect, &all) == RC_OK);
+		buf_reset(&v);
+		for (i = 0; i < ARRAY_LEN(want); i++) {
+			buf_adds(&v, want[i]);
+			buf_addc(&v, '\n');
+		}
+		CHECK(all.p != NULL && strcmp(all.p, v.p) == 0);
+		if (all.p != NULL && strcmp(all.p, v.p) != 0)
+			printf("got:\n%s\nwant:\n%s", all.p, v.p);
+		buf_reset(&v);
+		buf_free(&all);
+		for (i = 0; i < ARRAY_LEN(want); i++) {
+			CHECK(state_get(st, DB_EMAIL, want[i], &v) == RC_OK);
+			CHECK(state_del(st, DB_EMAIL, want[i]) == RC_OK);
+		}
+	}
+
+	/* lookups reuse one cursor per DB: inside a batch that splits and merges
+	 * pages under it, and after it, every key reads what was last written */
+	{
+		char key[32], val[32];
+		int i, bad = 0;
+		CHECK(state_batch_begin(st) == RC_OK);
+		for (i = 0; i < 3000; i++) {
+			snprintf(key, sizeof(key), "greenhouse:%07d", (i * 7919) % 3000);
+			snprintf(val, sizeof(val), "v%d", (i * 7919) % 3000);
+			bad |= state_put(st, DB_ATS, key, val, strlen(val) + 1) != RC_OK;
+			snprintf(key, sizeof(key), "greenhouse:%07d", (i * 7919) % 3000 / 2);
+			bad |= state_get(st, DB_ATS, key, &v) == RC_STATE;
+		}
+		for (i = 0; i < 3000; i += 3) {
+			snprintf(key, sizeof(key), "greenhouse:%07d", i);
+			bad |= state_del(st, DB_ATS, key) != RC_OK;
+			bad |= state_get(st, DB_ATS, key, &v) != RC_RECORD;
+		}
+		CHECK(!bad);
+		CHECK(state_batch_commit(st) == RC_OK);
+		for (i = 0; i < 3000; i++) {
+			snprintf(key, sizeof(key), "greenhouse:%07d", i);
+			snprintf(val, sizeof(val), "v%d", i);
+			if (i % 3 == 0)
+				bad |= state_get(st, DB_ATS, key, &v) != RC_RECORD;
+			else
+				bad |= state_get(st, DB_ATS, key, &v) != RC_OK || strcmp(v.p, val) != 0;
+		}
+		CHECK(!bad);
+		for (i = 0; i < 3000; i++) {
+			if (i == 200)	/* the first ones each in its own commit, the rest batched */
+				bad |= state_batch_begin(st) != RC_OK;
+			snprintf(key, sizeof(key), "greenhouse:%07d", i);
+			bad |= state_del(st, DB_ATS, key) != RC_OK;
+			bad |= state_get(st, DB_ATS, key, &v) != RC_RECORD;
+		}
+		CHECK(state_batch_commit(st) == RC_OK);
+		CHECK(!bad && state_count(st, DB_ATS) == 0);
+	}
 
 	/* a second writer in this process: flock is per open file, so it is refused */
 	CHECK(state_open(sub, STATE_RW, &st2) == RC_LOCKED);

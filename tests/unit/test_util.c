@@ -93,6 +93,26 @@ test_atomic_write(void)
 	CHECK(atomic_write(path.p, "x", 1, 0600) != 0);
 	buf_reset(&path);
 	buf_addf(&path, "%s/out.json", dir);
+	/* in pieces: the old file stays whole until the commit; an abort keeps it */
+	{
+		struct atomic_file f;
+		CHECK(atomic_open(&f, path.p, 0600) == 0);
+		atomic_add(&f, "th", 2);
+		atomic_add(&f, "ird", 3);
+		buf_reset(&got);
+		CHECK(read_file(path.p, 100, &got) == 0);
+		CHECK_STR(got.p, "second");
+		CHECK(atomic_commit(&f, path.p) == 0);
+		buf_reset(&got);
+		CHECK(read_file(path.p, 100, &got) == 0);
+		CHECK_STR(got.p, "third");
+		CHECK(atomic_open(&f, path.p, 0600) == 0);
+		atomic_add(&f, "dropped", 7);
+		atomic_abort(&f);
+		buf_reset(&got);
+		CHECK(read_file(path.p, 100, &got) == 0);
+		CHECK_STR(got.p, "third");
+	}
 	unlink(path.p);
 	CHECK(rmdir(dir) == 0);	/* empty: no temporary file leaked */
 	buf_free(&path);
