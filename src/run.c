@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "run_p.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +10,6 @@
 #include "session.h"
 #include "ats.h"
 #include "auth.h"
-#include "codec.h"
-#include "diff.h"
-#include "extid.h"
 #include "http.h"
 #include "keap.h"
 #include "log.h"
@@ -21,7 +17,6 @@
 #include "pace.h"
 #include "alert.h"
 #include "metrics.h"
-#include "norm.h"
 #include "plan.h"
 #include "progress.h"
 #include "period.h"
