@@ -1,10 +1,11 @@
 /*
  * run.h — one run, as data flows (DESIGN.md §1): lock and open the state,
- * authenticate, load Keap's model and tags, replay any journalled write a
- * killed run left, pull the ATS and Keap into the snapshot, reconcile the
- * touched candidates (all of them on a full sweep), plan, check the guards,
- * apply with the intent journal, measure accuracy over every linked
- * candidate, write the report and return the exit status's rc.
+ * authenticate, load Keap's model and tags, pull the ATS and Keap into the
+ * snapshot, reconcile the touched candidates (all of them on a full sweep),
+ * plan, check the guards, apply (each write with its precondition), measure
+ * accuracy over every linked candidate, write the report and return the exit
+ * status's rc. The steps live in pull.c, compare.c, reconcile.c, repair.c and
+ * accuracy.c (run_p.h).
  */
 #ifndef ATSRECON_RUN_H
 #define ATSRECON_RUN_H

@@ -63,6 +63,12 @@ snap_get_candidate(struct state *st, const char *ats_key, struct candidate *out)
 	return rc;
 }
 
+enum rc
+snap_forget_candidate(struct state *st, const char *ats_key)
+{
+	return state_del(st, DB_ATS, ats_key);
+}
+
 /* Adds id to the comma-separated list stored under key in db (once). */
 static enum rc
 index_add(struct state *st, enum state_db db, const char *key, const char *id)
@@ -598,4 +604,312 @@ snap_stamp_holds(struct state *st, const char *ats_key, uint64_t cand_hash, uint
 		e += n + (e[n] == '\n');
 	}
 	return 1;
+}
+
+/* ------------------------------------------------------ the run's records */
+
+enum rc
+snap_failed_get(struct state *st, const char *ats_key, int64_t *attempts, struct buf *last_error)
+{
+	struct buf v = BUF_INIT, err = BUF_INIT;
+	enum rc rc = state_get(st, DB_FAILED, ats_key, &v);
+	cJSON *j;
+
+	*attempts = 0;
+	if (rc != RC_OK) {
+		buf_free(&v);
+		return rc;
+	}
+	j = json_parse(v.p, v.len, &err);
+	json_int(j, "attempts", attempts);
+	if (last_error != NULL) {
+		buf_reset(last_error);
+		buf_adds(last_error, json_str(j, "last_error") ? json_str(j, "last_error") : "");
+	}
+	cJSON_Delete(j);
+	buf_free(&err);
+	buf_free(&v);
+	return RC_OK;
+}
+
+enum rc
+snap_failed_put(struct state *st, const char *ats_key, int64_t attempts, const char *last_error)
+{
+	struct buf v = BUF_INIT;
+	enum rc rc;
+
+	buf_addf(&v, "{\"attempts\":%lld", (long long)attempts);
+	if (last_error != NULL) {
+		buf_adds(&v, ",\"last_error\":");
+		json_escape(&v, last_error, strlen(last_error));
+	}
+	buf_adds(&v, "}");
+	rc = state_put(st, DB_FAILED, ats_key, v.p, v.len);
+	buf_free(&v);
+	return rc;
+}
+
+enum rc
+snap_failed_del(struct state *st, const char *ats_key)
+{
+	return state_del(st, DB_FAILED, ats_key);
+}
+
+int
+snap_failed_has(struct state *st, const char *ats_key)
+{
+	struct buf v = BUF_INIT;
+	int has = state_get(st, DB_FAILED, ats_key, &v) == RC_OK;
+
+	buf_free(&v);
+	return has;
+}
+
+struct failed_each {
+	snap_failed_fn fn;
+	void *arg;
+};
+
+static enum rc
+failed_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct failed_each *fe = arg;
+	struct buf err = BUF_INIT;
+	cJSON *j = json_parse(val, vlen, &err);
+	int64_t attempts = 0;
+	enum rc rc;
+
+	(void)klen;
+	json_int(j, "attempts", &attempts);
+	rc = fe->fn(fe->arg, key, attempts, json_str(j, "last_error"));
+	cJSON_Delete(j);
+	buf_free(&err);
+	return rc;
+}
+
+enum rc
+snap_failed_each(struct state *st, snap_failed_fn fn, void *arg)
+{
+	struct failed_each fe = { fn, arg };
+
+	return state_each(st, DB_FAILED, NULL, failed_one, &fe);
+}
+
+int64_t
+snap_meta_get_int(struct state *st, const char *name)
+{
+	struct buf v = BUF_INIT;
+	int64_t n = 0;
+
+	if (state_get(st, DB_META, name, &v) == RC_OK && parse_i64(v.p, &n) != 0)
+		n = 0;
+	buf_free(&v);
+	return n;
+}
+
+enum rc
+snap_meta_put_int(struct state *st, const char *name, int64_t n)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lld", (long long)n);
+	return state_put(st, DB_META, name, v, strlen(v));
+}
+
+enum rc
+snap_meta_get(struct state *st, const char *name, struct buf *value)
+{
+	return state_get(st, DB_META, name, value);
+}
+
+enum rc
+snap_meta_put(struct state *st, const char *name, const char *value)
+{
+	return state_put(st, DB_META, name, value, strlen(value));
+}
+
+enum rc
+snap_run_put(struct state *st, const char *run_id, const char *record, size_t len)
+{
+	return state_put(st, DB_RUNS, run_id, record, len);
+}
+
+struct run_each {
+	snap_run_fn fn;
+	void *arg;
+};
+
+static enum rc
+run_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct run_each *re = arg;
+
+	(void)key;
+	(void)klen;
+	return re->fn(re->arg, val, vlen);
+}
+
+enum rc
+snap_run_each(struct state *st, snap_run_fn fn, void *arg)
+{
+	struct run_each re = { fn, arg };
+
+	return state_each(st, DB_RUNS, NULL, run_one, &re);
+}
+
+struct keys {
+	char **v;
+	size_t n;
+};
+
+static enum rc
+key_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct keys *k = arg;
+
+	(void)val;
+	(void)vlen;
+	k->v = xrealloc(k->v, (k->n + 1) * sizeof(char *));
+	k->v[k->n++] = xstrndup(key, klen);
+	return RC_OK;
+}
+
+enum rc
+snap_journal_clear(struct state *st, size_t *n)
+{
+	struct keys k = { NULL, 0 };
+	size_t i;
+	enum rc rc = state_each(st, DB_JOURNAL, NULL, key_one, &k);
+
+	*n = k.n;
+	for (i = 0; i < k.n && rc == RC_OK; i++)
+		rc = state_del(st, DB_JOURNAL, k.v[i]);
+	snap_ids_free(k.v, k.n);
+	return rc;
+}
+
+enum rc
+snap_batch_begin(struct state *st)
+{
+	return state_batch_begin(st);
+}
+
+enum rc
+snap_batch_commit(struct state *st)
+{
+	return state_batch_commit(st);
+}
+
+void
+snap_batch_abort(struct state *st)
+{
+	state_batch_abort(st);
+}
+
+enum rc
+snap_candidates_each(struct state *st, state_each_fn fn, void *arg)
+{
+	return state_each(st, DB_ATS, NULL, fn, arg);
+}
+
+enum rc
+snap_candidates_page(struct state *st, const char *after, size_t max, state_each_fn fn, void *arg,
+    size_t *visited)
+{
+	return state_each_page(st, DB_ATS, after, max, fn, arg, visited);
+}
+
+int
+snap_has_candidate(struct state *st, const char *ats_key)
+{
+	struct buf v = BUF_INIT;
+	int has = state_get(st, DB_ATS, ats_key, &v) == RC_OK;
+
+	buf_free(&v);
+	return has;
+}
+
+enum rc
+snap_contacts_each(struct state *st, state_each_fn fn, void *arg)
+{
+	return state_each(st, DB_KEAP, NULL, fn, arg);
+}
+
+enum rc
+snap_contact_linked(struct state *st, const char *contact_id, struct buf *ats_key)
+{
+	char *k = xasprintf("c:%s", contact_id);
+	enum rc rc;
+
+	buf_reset(ats_key);
+	rc = state_get(st, DB_LINK, k, ats_key);
+	free(k);
+	return rc;
+}
+
+static enum rc
+count_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	(void)key;
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	++*(size_t *)arg;
+	return RC_OK;
+}
+
+size_t
+snap_count_linked(struct state *st)
+{
+	size_t n = 0;
+
+	state_each(st, DB_LINK, "a:", count_one, &n);
+	return n;
+}
+
+struct extid_each {
+	snap_extid_fn fn;
+	void *arg;
+};
+
+static enum rc
+extid_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct extid_each *xe = arg;
+	char *cid = xstrndup(val, vlen);
+	enum rc rc;
+
+	(void)klen;
+	rc = xe->fn(xe->arg, key + 2, cid);
+	free(cid);
+	return rc;
+}
+
+enum rc
+snap_extid_each(struct state *st, snap_extid_fn fn, void *arg)
+{
+	struct extid_each xe = { fn, arg };
+
+	return state_each(st, DB_LINK, "x:", extid_one, &xe);
+}
+
+enum rc
+snap_email_contacts(struct state *st, const char *email, char ***ids, size_t *n)
+{
+	struct buf v = BUF_INIT;
+	const char *p;
+	enum rc rc = state_get(st, DB_EMAIL, email, &v);
+
+	*ids = NULL;
+	*n = 0;
+	if (rc == RC_OK)
+		for (p = v.p; *p != '\0'; ) {
+			size_t len = strcspn(p, ",");
+			push_unique(ids, n, p, len);
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	buf_free(&v);
+	return rc == RC_RECORD ? RC_OK : rc;
 }

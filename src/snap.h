@@ -28,6 +28,8 @@ void snap_ats_key(const struct candidate *, struct buf *out);
 enum rc snap_put_candidate(struct state *, const struct candidate *, int *changed);
 /* RC_RECORD when absent; RC_STATE when the record cannot be decoded. */
 enum rc snap_get_candidate(struct state *, const char *ats_key, struct candidate *out);
+/* Drops the candidate's record (archived or moved: nothing left to reconcile). */
+enum rc snap_forget_candidate(struct state *, const char *ats_key);
 
 /*
  * Stores a Keap contact (as listed) and indexes its normalised emails and the
@@ -93,5 +95,66 @@ int snap_stamp_holds(struct state *, const char *ats_key, uint64_t cand_hash, ui
 /* The content hash of a stored candidate / contact; RC_RECORD when absent. */
 enum rc snap_candidate_hash(struct state *, const char *ats_key, uint64_t *hash);
 enum rc snap_contact_hash(struct state *, const char *id, uint64_t *hash);
+
+/*
+ * The run's own records (DESIGN.md §3), each behind typed functions: the
+ * engine never names a DB or builds a key.
+ *
+ *   failed  "<ats key>" → {"attempts":N,"last_error":"…"}: not in sync after a
+ *           run (attempts 0: pending), looked at again by the next one
+ *   meta    "<name>"    → text (integers in decimal): windows, sync token
+ *   runs    "<run id>"  → the run record (report.h), the trend's source
+ *   journal "<op id>"   → left by versions up to 0.x that journalled intents;
+ *           never read: cleared (docs/engine.md "Killed runs")
+ */
+/* RC_RECORD when absent; *attempts and the last error ("" none; last_error may be NULL). */
+enum rc snap_failed_get(struct state *, const char *ats_key, int64_t *attempts, struct buf *last_error);
+/* last_error NULL: none (a pending record). */
+enum rc snap_failed_put(struct state *, const char *ats_key, int64_t attempts, const char *last_error);
+enum rc snap_failed_del(struct state *, const char *ats_key);
+int snap_failed_has(struct state *, const char *ats_key);
+/* Every failed record; last_error NULL when none. */
+typedef enum rc (*snap_failed_fn)(void *arg, const char *ats_key, int64_t attempts,
+    const char *last_error);
+enum rc snap_failed_each(struct state *, snap_failed_fn, void *arg);
+
+/* 0 when absent or not an integer. */
+int64_t snap_meta_get_int(struct state *, const char *name);
+enum rc snap_meta_put_int(struct state *, const char *name, int64_t);
+/* RC_RECORD when absent. */
+enum rc snap_meta_get(struct state *, const char *name, struct buf *value);
+enum rc snap_meta_put(struct state *, const char *name, const char *value);
+
+enum rc snap_run_put(struct state *, const char *run_id, const char *record, size_t len);
+/* Every run record, in run id order. */
+typedef enum rc (*snap_run_fn)(void *arg, const char *record, size_t len);
+enum rc snap_run_each(struct state *, snap_run_fn, void *arg);
+
+/* Drops what an older version's journal left; *n: how many. */
+enum rc snap_journal_clear(struct state *, size_t *n);
+
+/* One write transaction for many records (see state.h); a batch open while
+ * a run is killed is dropped whole. */
+enum rc snap_batch_begin(struct state *);
+enum rc snap_batch_commit(struct state *);
+void snap_batch_abort(struct state *);
+
+/* Candidates (raw records: codec.h decodes them), in key order; the page form
+ * visits at most max after `after` (NULL: from the first), *visited says how many. */
+enum rc snap_candidates_each(struct state *, state_each_fn, void *arg);
+enum rc snap_candidates_page(struct state *, const char *after, size_t max, state_each_fn,
+    void *arg, size_t *visited);
+int snap_has_candidate(struct state *, const char *ats_key);
+/* Contact ids of the snapshot, in key order (val: the stored record). */
+enum rc snap_contacts_each(struct state *, state_each_fn, void *arg);
+/* The candidate a contact is linked to; RC_RECORD when none. */
+enum rc snap_contact_linked(struct state *, const char *contact_id, struct buf *ats_key);
+/* Number of linked candidates. */
+size_t snap_count_linked(struct state *);
+/* Every external-id index entry: the value and the contact holding it. */
+typedef enum rc (*snap_extid_fn)(void *arg, const char *value, const char *contact_id);
+enum rc snap_extid_each(struct state *, snap_extid_fn, void *arg);
+/* The contact ids indexed under a normalised email (snap_ids_free); none: *n = 0. */
+enum rc snap_email_contacts(struct state *, const char *email, char ***ids, size_t *n);
 
 #endif

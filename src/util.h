@@ -3,8 +3,8 @@
  *
  * Out-of-memory policy: the x*alloc functions never return NULL. On allocation
  * failure they print one line to stderr and abort(): a run that cannot allocate
- * a few kilobytes cannot do anything correct, and the intent journal makes the
- * next run complete whatever this one was doing (DESIGN.md §6).
+ * a few kilobytes cannot do anything correct, and the next run's diff completes
+ * whatever this one was doing (docs/engine.md "Killed runs").
  */
 #ifndef ATSRECON_UTIL_H
 #define ATSRECON_UTIL_H
@@ -136,8 +136,8 @@ void sleep_ms(long ms);		/* sleeps the whole time, through EINTR */
  * the first signal stop_requested() is true: no new request starts, requests
  * in flight get stop_grace_ms() to finish (then they are abandoned), and the
  * run checkpoints, writes its report and exits 5. A second signal ends the
- * process at once with the default action; the intent journal still makes the
- * next run correct.
+ * process at once with the default action; the next run still converges
+ * (docs/engine.md "Killed runs").
  */
 void stop_install(long grace_ms);
 int stop_requested(void);

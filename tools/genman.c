@@ -410,7 +410,7 @@ page1(void)
 	mac("Xr atsrecon.conf 5 .");
 	text("Its layers, later winning, are: built-in defaults, the configuration file, ATSRECON_* "
 	    "environment variables, and command-line flags.");
-	text("The state (the snapshot of both sides, links, OAuth tokens, the intent journal) lives in "
+	text("The state (the snapshot of both sides, links, OAuth tokens, the failed records) lives in "
 	    "one directory on a local file system; a run holds an exclusive lock on it.");
 	mac("Pp");
 	text("Diagnostics go to standard error: human text on a terminal, JSON lines otherwise.");

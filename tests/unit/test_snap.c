@@ -18,6 +18,50 @@ cand(struct candidate *c, const char *id, const char *email)
 	candidate_set_emails(c, e, email ? 1 : 0, 0);
 }
 
+struct counted {
+	size_t n;
+	int64_t att;
+	int saw_err;
+};
+
+static enum rc
+count_failed(void *arg, const char *key, int64_t attempts, const char *last_error)
+{
+	struct counted *c = arg;
+
+	(void)key;
+	c->n++;
+	if (attempts > c->att)
+		c->att = attempts;
+	c->saw_err += last_error != NULL;
+	return RC_OK;
+}
+
+static enum rc
+count_rec(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	(void)key;
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	((struct counted *)arg)->n++;
+	return RC_OK;
+}
+
+static enum rc
+join_runs(void *arg, const char *rec, size_t len)
+{
+	buf_add(arg, rec, len);
+	return RC_OK;
+}
+
+static enum rc
+join_extids(void *arg, const char *value, const char *contact_id)
+{
+	buf_addf(arg, "%s=%s;", value, contact_id);
+	return RC_OK;
+}
+
 int
 main(void)
 {
@@ -107,6 +151,80 @@ main(void)
 	base = snap_get_base(st, "greenhouse:1");
 	CHECK(str_eq(json_str(base, "given_name"), "Janet"));
 	cJSON_Delete(base);
+
+	/* the run's own records behind typed functions */
+	{
+		struct buf v = BUF_INIT;
+		int64_t att = -1;
+		struct counted cnt = { 0, 0, 0 };
+
+		/* failed: absent, pending, with an error; byte format kept for old states */
+		CHECK(snap_failed_get(st, "greenhouse:1", &att, &v) == RC_RECORD && att == 0);
+		CHECK(!snap_failed_has(st, "greenhouse:1"));
+		CHECK(snap_failed_put(st, "greenhouse:1", 0, NULL) == RC_OK);
+		CHECK(state_get(st, DB_FAILED, "greenhouse:1", &v) == RC_OK && str_eq(v.p, "{\"attempts\":0}"));
+		CHECK(snap_failed_put(st, "greenhouse:2", 3, "HTTP 500 \"boom\"") == RC_OK);
+		CHECK(snap_failed_get(st, "greenhouse:2", &att, &v) == RC_OK && att == 3 &&
+		    str_eq(v.p, "HTTP 500 \"boom\""));
+		CHECK(snap_failed_has(st, "greenhouse:2"));
+		CHECK(snap_failed_each(st, count_failed, &cnt) == RC_OK && cnt.n == 2 && cnt.att == 3 &&
+		    cnt.saw_err == 1);
+		CHECK(snap_failed_del(st, "greenhouse:2") == RC_OK && !snap_failed_has(st, "greenhouse:2"));
+
+		/* meta */
+		CHECK(snap_meta_get_int(st, "hwm_ats_ms") == 0);
+		CHECK(snap_meta_put_int(st, "hwm_ats_ms", 1700000000123LL) == RC_OK);
+		CHECK(snap_meta_get_int(st, "hwm_ats_ms") == 1700000000123LL);
+		CHECK(snap_meta_put(st, "ats_sync", "tok") == RC_OK);
+		CHECK(snap_meta_get(st, "ats_sync", &v) == RC_OK && str_eq(v.p, "tok"));
+		CHECK(snap_meta_put(st, "odd", "x1") == RC_OK && snap_meta_get_int(st, "odd") == 0);
+
+		/* runs, in id order */
+		CHECK(snap_run_put(st, "r2", "{\"b\":2}", 7) == RC_OK);
+		CHECK(snap_run_put(st, "r1", "{\"a\":1}", 7) == RC_OK);
+		buf_reset(&v);
+		CHECK(snap_run_each(st, join_runs, &v) == RC_OK && str_eq(v.p, "{\"a\":1}{\"b\":2}"));
+
+		/* an old version's journal: cleared, counted */
+		CHECK(state_put(st, DB_JOURNAL, "op1", "{}", 2) == RC_OK);
+		CHECK(state_put(st, DB_JOURNAL, "op2", "{}", 2) == RC_OK);
+		n = 9;
+		CHECK(snap_journal_clear(st, &n) == RC_OK && n == 2);
+		CHECK(snap_journal_clear(st, &n) == RC_OK && n == 0);
+
+		/* links, counted and reversed; the external-id and email indexes */
+		CHECK(snap_link(st, "greenhouse:1", "501") == RC_OK);
+		CHECK(snap_count_linked(st) == 1);
+		CHECK(snap_contact_linked(st, "501", &v) == RC_OK && str_eq(v.p, "greenhouse:1"));
+		CHECK(snap_contact_linked(st, "999", &v) == RC_RECORD);
+		buf_reset(&v);
+		CHECK(snap_extid_each(st, join_extids, &v) == RC_OK && str_eq(v.p, "greenhouse:1=501;"));
+		CHECK(snap_email_contacts(st, "new@x.com", &ids, &n) == RC_OK && n == 1 && str_eq(ids[0], "501"));
+		snap_ids_free(ids, n);
+		CHECK(snap_email_contacts(st, "none@x.com", &ids, &n) == RC_OK && n == 0);
+		snap_ids_free(ids, n);
+
+		/* candidates: present, walked, paged, forgotten */
+		CHECK(snap_has_candidate(st, "greenhouse:1") && !snap_has_candidate(st, "greenhouse:9"));
+		cnt.n = 0;
+		CHECK(snap_candidates_each(st, count_rec, &cnt) == RC_OK && cnt.n == 1);
+		{
+			size_t vis = 0;
+			cnt.n = 0;
+			CHECK(snap_candidates_page(st, "greenhouse:1", 10, count_rec, &cnt, &vis) == RC_OK &&
+			    vis == 0 && cnt.n == 0);
+		}
+		cnt.n = 0;
+		CHECK(snap_contacts_each(st, count_rec, &cnt) == RC_OK && cnt.n == 1);
+		CHECK(snap_batch_begin(st) == RC_OK);
+		CHECK(snap_forget_candidate(st, "greenhouse:1") == RC_OK);
+		snap_batch_abort(st);	/* dropped whole */
+		CHECK(snap_has_candidate(st, "greenhouse:1"));
+		CHECK(snap_batch_begin(st) == RC_OK && snap_forget_candidate(st, "greenhouse:1") == RC_OK &&
+		    snap_batch_commit(st) == RC_OK);
+		CHECK(!snap_has_candidate(st, "greenhouse:1"));
+		buf_free(&v);
+	}
 
 	cJSON_Delete(k1);
 	candidate_free(&c);

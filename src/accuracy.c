@@ -1,0 +1,199 @@
+/* accuracy.c — agreement over every candidate of the snapshot (DESIGN.md §7):
+ * the "before" and "after" figures of the report, per field and per group,
+ * and the failed records that bring a candidate not in sync back next run. */
+#define _POSIX_C_SOURCE 200809L
+#include "run_p.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "diff.h"
+#include "snap.h"
+
+/* -------------------------------------------------------------- accuracy */
+
+struct acc {
+	struct run *r;
+	size_t agree, total, linked, in_sync, candidates;
+	int count_fields;		/* the pass after the writes */
+	struct strset ok, pending;	/* in sync / not, after the writes */
+};
+
+/* Remembers the DB "failed" changes the accuracy pass implies: only the keys
+ * whose record must change (memory follows the changes, not the ATS). */
+static void
+failed_mark(struct acc *a, const char *key, int in_sync)
+{
+	int present = snap_failed_has(a->r->st, key);
+
+	if (in_sync && present)
+		set_add(&a->ok, key);
+	else if (!in_sync && !present)
+		set_add(&a->pending, key);
+}
+
+/* A pair whose stamp holds: in sync, counted from the stamp without decoding. */
+static int
+acc_stamped(struct acc *a, const char *key, const void *val, size_t vlen)
+{
+	struct run *r = a->r;
+	struct snap_stamp sp;
+	size_t i, nop = 0;
+
+	if (set_has(&r->gone, key) ||
+	    !snap_stamp_holds(r->st, key, codec_record_hash(val, vlen), r->env_hash, &sp))
+		return 0;
+	a->candidates++;
+	a->linked++;
+	a->in_sync++;
+	for (i = 0; i < r->map.n; i++)
+		if (sp.opinions & ((uint64_t)1 << i)) {
+			nop++;
+			if (a->count_fields)
+				report_field_count(&r->rep, r->map.rules[i].to, 1);
+		}
+	a->agree += nop + 1;
+	a->total += nop + 1;
+	if (a->count_fields) {
+		if (r->map.tag_category != NULL)
+			report_field_count(&r->rep, "stage_tag", 1);
+		report_group_count(&r->rep, RG_STAGE, sp.stage, 1);
+		report_group_count(&r->rep, RG_JOB, sp.job, 1);
+		failed_mark(a, key, 1);
+	}
+	return 1;
+}
+
+/* In scope but no contact: every field disagrees. */
+static void
+acc_no_contact(struct acc *a, const char *key, const struct candidate *c)
+{
+	struct run *r = a->r;
+	struct diff_result dr;
+	size_t i;
+
+	diff_candidate(&r->map, c, NULL, NULL, NULL, &dr);
+	for (i = 0; i < r->map.n; i++) {
+		struct desired want;
+		mapping_desired(&r->map, &r->map.rules[i], c, &want);
+		if (want.opinion) {
+			a->total++;
+			if (a->count_fields)
+				report_field_count(&r->rep, r->map.rules[i].to, 0);
+		}
+		desired_free(&want);
+	}
+	diff_result_free(&dr);
+	if (a->count_fields) {
+		failed_mark(a, key, 0);
+		report_group_count(&r->rep, RG_STAGE, c->stage_name ? c->stage_name : c->status, 0);
+		report_group_count(&r->rep, RG_JOB, c->job, 0);
+	}
+}
+
+/* The per-field and per-group counts of a compared pair (the pass after the writes). */
+static void
+acc_count(struct acc *a, const struct candidate *c, const struct diff_result *dr)
+{
+	struct run *r = a->r;
+	int ok = dr->fields_agree == dr->fields_total && dr->stage_ok;
+	size_t i, d;
+
+	report_group_count(&r->rep, RG_STAGE, c->stage_name ? c->stage_name : c->status, ok);
+	report_group_count(&r->rep, RG_JOB, c->job, ok);
+	/* per field: every rule with an opinion counts */
+	for (i = 0; i < r->map.n; i++) {
+		int bad = 0;
+		struct desired want;
+		mapping_desired(&r->map, &r->map.rules[i], c, &want);
+		if (want.opinion) {
+			for (d = 0; d < dr->n; d++)
+				bad |= str_eq(dr->v[d].field, r->map.rules[i].to) &&
+				    !(dr->v[d].kind == DRIFT_FIELD_MISMATCH && !dr->v[d].repair);
+			report_field_count(&r->rep, r->map.rules[i].to, !bad);
+		}
+		desired_free(&want);
+	}
+	if (r->map.tag_category != NULL)
+		report_field_count(&r->rep, "stage_tag", dr->stage_ok);
+}
+
+static enum rc
+acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct acc *a = arg;
+	struct run *r = a->r;
+	struct candidate c;
+	struct buf cid = BUF_INIT;
+	cJSON *contact = NULL;
+	struct diff_result dr;
+	struct diff_tags tags = { NULL, 0 };
+	const char **names = NULL;
+
+	(void)klen;
+	if (acc_stamped(a, key, val, vlen) || codec_candidate_decode(val, vlen, &c) != 0)
+		return RC_OK;
+	a->candidates++;
+	if (c.anonymized || (c.is_private && !cfg_bool(r->cfg, OPT_ATS_PRIVATE_CANDIDATES)) ||
+	    set_has(&r->gone, key)) {
+		candidate_free(&c);
+		return RC_OK;	/* out of scope */
+	}
+	if (snap_linked(r->st, key, &cid) != RC_OK || snap_get_contact(r->st, cid.p, &contact, NULL) != RC_OK) {
+		acc_no_contact(a, key, &c);
+		candidate_free(&c);
+		buf_free(&cid);
+		return RC_OK;
+	}
+	a->linked++;
+	stage_tags_of(r, contact, &names, &tags.nstage);
+	tags.stage = names;
+	diff_candidate(&r->map, &c, contact, NULL, &tags, &dr);
+	a->agree += dr.fields_agree + (dr.stage_ok ? 1 : 0);
+	a->total += dr.fields_total + 1;
+	if (dr.fields_agree == dr.fields_total && dr.stage_ok) {
+		a->in_sync++;
+		if (a->count_fields)
+			failed_mark(a, key, 1);
+	} else if (a->count_fields)
+		failed_mark(a, key, 0);
+	if (a->count_fields)
+		acc_count(a, &c, &dr);
+	diff_result_free(&dr);
+	free(names);
+	cJSON_Delete(contact);
+	candidate_free(&c);
+	buf_free(&cid);
+	return RC_OK;
+}
+
+double
+accuracy(struct run *r, int count_fields)
+{
+	struct acc a;
+
+	memset(&a, 0, sizeof(a));
+	a.r = r;
+	a.count_fields = count_fields;
+	snap_candidates_each(r->st, acc_one, &a);
+	r->rep.candidates = a.candidates;
+	r->rep.linked = a.linked;
+	r->rep.in_sync = a.in_sync;
+	if (count_fields && r->st != NULL) {
+		/* what is not in sync after this run is looked at again by the next one,
+		 * changed or not (DB failed: attempts and the last error, if any) */
+		size_t i;
+		/* in batches: one commit (and one fsync) per BATCH_RECORDS, not per key */
+		for (i = 0; i < a.ok.n; i++)
+			if (batch_tick(r) == RC_OK)
+				snap_failed_del(r->st, a.ok.v[i]);
+		for (i = 0; i < a.pending.n; i++)
+			if (batch_tick(r) == RC_OK)
+				snap_failed_put(r->st, a.pending.v[i], 0, NULL);
+		batch_end(r);
+	}
+	set_free(&a.ok);
+	set_free(&a.pending);
+	return a.total ? 100.0 * (double)a.agree / (double)a.total : 100.0;
+}

@@ -1,0 +1,437 @@
+/* compare.c — each candidate of the worklist: its inputs from the snapshot
+ * (the matched contacts, its lifecycle, the values last agreed), the decision
+ * of reconcile() (reconcile.c, pure), and the decision recorded: ops into the
+ * plan, drift rows into the report, links, base and stamp into the snapshot. */
+#define _POSIX_C_SOURCE 200809L
+#include "run_p.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "extid.h"
+#include "keap.h"
+#include "log.h"
+#include "reconcile.h"
+#include "snap.h"
+
+/* The hash of everything a comparison depends on besides the candidate and
+ * the contact: the configuration, Keap's custom fields and options, its tags. */
+void
+env_hash(struct run *r)
+{
+	struct buf b = BUF_INIT;
+	size_t i, j;
+
+	config_dump(r->cfg, &b);
+	/* the comparison rules themselves (DESIGN.md §4): a stamp made under older
+	 * rules (phones compared after normalisation) is not trusted */
+	buf_adds(&b, "\nrules:2");
+	for (i = 0; i < r->model.n; i++) {
+		const struct keap_field *f = &r->model.fields[i];
+		buf_addf(&b, "\nF%s|%s|%s", f->id, f->label ? f->label : "", f->type ? f->type : "");
+		for (j = 0; j < f->noptions; j++)
+			buf_addf(&b, "|%s", f->options[j]);
+	}
+	for (i = 0; i < r->tags.n; i++)
+		buf_addf(&b, "\nT%s|%s|%s", r->tags.v[i].id, r->tags.v[i].name,
+		    r->tags.v[i].category_id ? r->tags.v[i].category_id : "");
+	for (i = 0; i < r->tags.ncats; i++)
+		buf_addf(&b, "\nC%s|%s", r->tags.cats[i].id, r->tags.cats[i].name);
+	r->env_hash = codec_fnv1a(b.p, b.len);
+	buf_free(&b);
+}
+
+/* The stamp of a candidate found in agreement with its contact (see snap.h). */
+static void
+stamp_agreement(struct run *r, const char *key, const struct candidate *c, const cJSON *contact)
+{
+	struct snap_stamp sp;
+	struct buf cid = BUF_INIT;
+	size_t i;
+
+	memset(&sp, 0, sizeof(sp));
+	if (snap_candidate_hash(r->st, key, &sp.cand) != RC_OK || snap_linked(r->st, key, &cid) != RC_OK ||
+	    snap_contact_hash(r->st, cid.p, &sp.contact) != RC_OK)
+		goto out;
+	(void)contact;
+	sp.env = r->env_hash;
+	for (i = 0; i < r->map.n && i < 64; i++) {
+		struct desired d;
+		mapping_desired(&r->map, &r->map.rules[i], c, &d);
+		if (d.opinion)
+			sp.opinions |= (uint64_t)1 << i;
+		desired_free(&d);
+	}
+	if (r->map.n > 64)
+		goto out;	/* more rules than the stamp can say: always compare */
+	str_copy(sp.stage, sizeof(sp.stage), c->stage_name ? c->stage_name : c->status ? c->status : "");
+	str_copy(sp.job, sizeof(sp.job), c->job ? c->job : "");
+	for (i = 0; i < c->nemails; i++) {
+		size_t have = strlen(sp.emails);
+		if (have + strlen(c->emails[i]) + 2 > sizeof(sp.emails))
+			goto out;	/* too many to check cheaply: no stamp */
+		snprintf(sp.emails + have, sizeof(sp.emails) - have, "%s%s", have ? "\n" : "", c->emails[i]);
+	}
+	snap_put_stamp(r->st, key, &sp);
+out:
+	buf_free(&cid);
+}
+
+/* ------------------------------------------------------------ reconcile */
+
+/*
+ * The candidate's contacts: snap_match (the link, any accepted spelling of the
+ * external id, then email), less the contacts found by email alone whose
+ * external id names someone else (DESIGN.md §4-5):
+ *   another source's candidate, or a live candidate of this source → theirs,
+ *     never this candidate's (nor a duplicate of it);
+ *   a candidate deleted or merged away → a former person's contact: not a
+ *     duplicate; taken over (linked, its external id rewritten) only when the
+ *     candidate has no contact of its own (a merge: the contact follows the
+ *     survivor).
+ */
+static enum rc
+match_contacts(struct run *r, const char *key, const struct candidate *c, char ***ids, size_t *n,
+    const char **how)
+{
+	char *sp[EXTID_MAX], *src = key_source(key), *former = NULL;
+	const char *id = key_id(key);
+	size_t nsp, nbyid = 0, i, kept;
+	enum rc rc;
+
+	nsp = extid_spellings(r->ext_fmt, src, id, sp);
+	rc = snap_match(r->st, key, sp, nsp, c, cfg_bool(r->cfg, OPT_MATCH_BY_EMAIL), ids, n, &nbyid,
+	    how);
+	for (i = 0; i < nsp; i++)
+		free(sp[i]);
+	kept = nbyid;
+	for (i = nbyid; rc == RC_OK && i < *n; i++) {
+		struct buf ext = BUF_INIT, other = BUF_INIT;
+		int mine = 1;
+
+		if (snap_contact_extid(r->st, (*ids)[i], r->ext_field_id, &ext) == RC_OK && ext.len > 0 &&
+		    !extid_names(r->ext_fmt, src, id, ext.p)) {
+			if (!extid_parse(r->ext_fmt, src, ext.p, &other))
+				mine = 0;	/* another source's person */
+			else {
+				char *okey = xasprintf("%s:%s", src, other.p);
+				if (is_live(r, okey))
+					mine = 0;	/* another person's contact */
+				else {
+					mine = 0;	/* a former person's contact */
+					if (former == NULL)
+						former = xstrdup((*ids)[i]);
+				}
+				free(okey);
+			}
+		}
+		if (mine)
+			(*ids)[kept++] = (*ids)[i];
+		else
+			free((*ids)[i]);
+		buf_free(&ext);
+		buf_free(&other);
+	}
+	if (rc == RC_OK) {
+		*n = kept;
+		if (kept == 0 && former != NULL) {
+			*ids = xrealloc(*ids, sizeof(char *));
+			(*ids)[0] = former;
+			*n = 1;
+			*how = "email";
+			former = NULL;
+		} else if (kept == 0)
+			*how = NULL;
+	}
+	free(former);
+	free(src);
+	return rc;
+}
+
+/* 1 when the survivor of a merge takes over the contact cid (it has no
+ * contact of its own), 0 when it has one (cid is then archived). */
+static int
+survivor_takes(struct run *r, const char *survivor, const char *cid)
+{
+	struct candidate sc;
+	char **ids = NULL;
+	size_t n = 0;
+	const char *how;
+	int takes = 0;
+
+	if (snap_get_candidate(r->st, survivor, &sc) != RC_OK)
+		return 1;
+	if (match_contacts(r, survivor, &sc, &ids, &n, &how) == RC_OK)
+		takes = n == 0 || strcmp(ids[0], cid) == 0;
+	snap_ids_free(ids, n);
+	candidate_free(&sc);
+	return takes;
+}
+
+
+/* Nothing changed since the candidate and its contact last agreed. */
+static int
+stamp_holds(struct run *r, const char *key)
+{
+	struct snap_stamp sp;
+	uint64_t h;
+
+	return !set_has(&r->touched, key) && !set_has(&r->gone, key) &&
+	    snap_candidate_hash(r->st, key, &h) == RC_OK &&
+	    snap_stamp_holds(r->st, key, h, r->env_hash, &sp);
+}
+
+/* The first nload matched contacts as the snapshot holds them, with their
+ * tag names; *hash: the first one's. The first one's load result is returned. */
+static enum rc
+load_contacts(struct run *r, char **ids, size_t nload, struct rec_contact **out, uint64_t *hash)
+{
+	struct rec_contact *ks = xcalloc(nload + 1, sizeof(*ks));
+	enum rc rc = RC_OK, e;
+	size_t i;
+
+	for (i = 0; i < nload; i++) {
+		cJSON *j = NULL;
+		const char **names;
+
+		ks[i].id = ids[i];
+		e = snap_get_contact(r->st, ids[i], &j, i == 0 ? hash : NULL);
+		if (i == 0)
+			rc = e;
+		ks[i].json = j;
+		tag_names_of(r, j, &names, &ks[i].ntags);
+		ks[i].tags = names;
+		if (i == 0) {
+			stage_tags_of(r, j, &names, &ks[i].nstage);
+			ks[i].stage = names;
+		}
+	}
+	*out = ks;
+	return rc;
+}
+
+static void
+free_contacts(struct rec_contact *ks, size_t n)
+{
+	size_t i;
+
+	for (i = 0; ks != NULL && i < n; i++) {
+		cJSON_Delete((cJSON *)ks[i].json);
+		free((void *)ks[i].tags);
+		free((void *)ks[i].stage);
+	}
+	free(ks);
+}
+
+/* One op of the decision into the plan; a patch's changes become Keap's body. */
+static void
+plan_op(struct run *r, const char *key, const struct rec_input *in, struct rec_op *o, uint64_t hash)
+{
+	cJSON *body = o->body;
+	uint64_t pre = 0;
+	struct op *p;
+	size_t i;
+
+	o->body = NULL;
+	if (o->kind == OP_PATCH_CONTACT) {
+		cJSON *changes = body;
+		body = keap_patch_body(in->contacts[0].json, changes);
+		cJSON_Delete(changes);
+		pre = hash;
+	}
+	p = plan_add(&r->plan, o->kind, key, o->contact, o->tag, body, pre);
+	p->archive = o->archive;
+	for (i = 0; i < o->nreasons; i++)
+		op_add_reason(p, o->reasons[i].kind, o->reasons[i].field);
+}
+
+static void
+report_drift(struct run *r, const char *key, struct rec_row *row)
+{
+	struct drift *d = &row->d;
+	struct report_row *w = report_add_row(&r->rep, drift_kind_str(d->kind), d->field,
+	    drift_side_str(d->side), key, row->contact);
+
+	w->desired = d->desired;
+	w->actual = d->actual;
+	d->desired = d->actual = NULL;
+	free(w->action);
+	w->action = xstrdup(d->repair ? "planned" : "reported");
+	w->error = d->why ? xstrdup(d->why) : NULL;
+	if (d->kind == DRIFT_INVALID_VALUE)
+		r->record_errors++;
+}
+
+/* The decision into the plan, the report and the snapshot. */
+static enum rc
+record(struct run *r, const char *key, const struct candidate *c, const struct rec_input *in,
+    struct rec_result *res, uint64_t hash)
+{
+	enum rc rc = RC_OK, e;
+	size_t i;
+
+	if (res->link)
+		snap_link(r->st, key, in->contacts[0].id);
+	for (i = 0; i < res->nops; i++)
+		plan_op(r, key, in, &res->ops[i], hash);
+	for (i = 0; i < res->nrows; i++)
+		report_drift(r, key, &res->rows[i]);
+	if (res->unlink)
+		rc = snap_unlink(r->st, key);
+	if (res->forget && rc == RC_OK) {
+		e = snap_forget_candidate(r->st, key);
+		if (res->unlink)
+			rc = e;	/* (a drop after a delete without a contact is retried next run) */
+	}
+	if (res->agreed != NULL)
+		snap_put_base(r->st, key, res->agreed);
+	if (res->stamp)
+		stamp_agreement(r, key, c, in->contacts[0].json);
+	return rc;
+}
+
+/* The inputs of reconcile() that depend on the snapshot besides the contacts. */
+static void
+gather(struct run *r, const char *key, const char *const *ids, size_t n, struct rec_input *in,
+    struct buf *xv, cJSON **basej)
+{
+	char *src = key_source(key);
+
+	if (n == 0) {
+		struct buf ck = BUF_INIT;
+		in->linked_gone = snap_linked(r->st, key, &ck) == RC_OK;
+		buf_free(&ck);
+	}
+	if (in->life == REC_LIVE) {
+		*basej = snap_get_base(r->st, key);
+		in->base = *basej;
+		/* any accepted spelling of the id is in sync, never rewritten (extid.h) */
+		in->has_ext = n > 0 && snap_contact_extid(r->st, ids[0], r->ext_field_id, xv) == RC_OK &&
+		    extid_names(r->ext_fmt, src, key_id(key), xv->p);
+		buf_reset(xv);
+		extid_format(r->ext_fmt, src, key_id(key), xv);
+		in->ext_value = xv->p;
+	}
+	free(src);
+}
+
+static enum rc
+reconcile_one(struct run *r, const char *key)
+{
+	struct candidate c;
+	char **ids = NULL;
+	size_t n = 0, nload = 0;
+	struct rec_rules ru;
+	struct rec_input in;
+	struct rec_contact *ks = NULL;
+	struct rec_result res;
+	struct buf xv = BUF_INIT;
+	cJSON *basej = NULL;
+	uint64_t hash = 0;
+	enum rc rc;
+
+	if (stamp_holds(r, key)) {
+		r->fast++;
+		return RC_OK;	/* nothing changed since they last agreed */
+	}
+	if ((rc = snap_get_candidate(r->st, key, &c)) != RC_OK)
+		return rc == RC_RECORD ? RC_OK : rc;
+	memset(&in, 0, sizeof(in));
+	memset(&res, 0, sizeof(res));
+	if (c.is_private && !cfg_bool(r->cfg, OPT_ATS_PRIVATE_CANDIDATES))
+		goto done;	/* out of scope: never flows to Keap */
+	if ((rc = match_contacts(r, key, &c, &ids, &n, &in.how)) != RC_OK)
+		goto done;
+	in.c = &c;
+	in.n = n;
+	in.survivor = merged_into(r, key);
+	in.life = !set_has(&r->gone, key) ? REC_LIVE : in.survivor != NULL ? REC_MERGED : REC_DELETED;
+	if (in.life == REC_MERGED && n > 0)
+		in.survivor_takes = survivor_takes(r, in.survivor, ids[0]);
+	nload = in.life == REC_LIVE ? n : n > 0;
+	if ((rc = load_contacts(r, ids, nload, &ks, &hash)) != RC_OK && in.life == REC_LIVE && n > 0)
+		goto done;
+	rc = RC_OK;
+	in.contacts = ks;
+	gather(r, key, (const char *const *)ids, n, &in, &xv, &basej);
+	memset(&ru, 0, sizeof(ru));
+	ru.map = &r->map;
+	ru.deletes = cfg_str(r->cfg, OPT_LIFE_DELETES);
+	ru.deleted_tag = cfg_str(r->cfg, OPT_LIFE_DELETED_TAG);
+	ru.anonymized_tag = cfg_str(r->cfg, OPT_LIFE_ANONYMIZED_TAG);
+	ru.duplicate_tag = cfg_str(r->cfg, OPT_LIFE_DUPLICATE_TAG);
+	ru.ext_field_id = r->ext_field_id;
+	reconcile(&ru, &in, &res);
+	rc = record(r, key, &c, &in, &res, hash);
+done:
+	rec_result_free(&res);
+	free_contacts(ks, nload);
+	cJSON_Delete(basej);
+	buf_free(&xv);
+	snap_ids_free(ids, n);
+	candidate_free(&c);
+	return rc;
+}
+
+#define RECONCILE_CHUNK 1000
+
+static enum rc
+reconcile_keys(struct run *r, char *const *keys, size_t n)
+{
+	size_t i, j, op0, row0;
+	enum rc rc = RC_OK;
+
+	for (i = 0; i < n && rc == RC_OK; i++) {
+		if (past_deadline(r))
+			return RC_REMOTE;
+		if (r->gaveup.n > 0 && set_has(&r->gaveup, keys[i]))
+			continue;	/* reported as write_failed; tried again when it changes */
+		if (r->unread_ats != NULL && r->full && !was_listed(r, keys[i]))
+			continue;	/* maybe on the unread page: as it was, until read */
+		if ((rc = batch_tick(r)) != RC_OK)
+			break;
+		progress_update(&r->prog, "comparing", ++r->compared, r->full ? 0 : r->touched.n);
+		op0 = r->plan.n;
+		row0 = r->rep.nrows;
+		rc = reconcile_one(r, keys[i]);
+		for (j = op0; j < r->plan.n; j++) {
+			/* where mark_rows finds the op's rows: O(1) per op, not a scan */
+			r->plan.v[j].row_lo = row0;
+			r->plan.v[j].row_hi = r->rep.nrows;
+		}
+	}
+	return rc;
+}
+
+/* The touched candidates; on a full sweep every candidate in the snapshot,
+ * walked in chunks so memory does not grow with the ATS. */
+enum rc
+compare_all(struct run *r)
+{
+	enum rc rc = RC_OK;
+
+	if (!r->full)
+		rc = reconcile_keys(r, r->touched.v, r->touched.n);
+	else {
+		struct buf after = BUF_INIT;
+		size_t nv = RECONCILE_CHUNK;
+
+		while (rc == RC_OK && nv == RECONCILE_CHUNK) {
+			struct strset chunk = { 0 };
+			rc = snap_candidates_page(r->st, after.len ? after.p : NULL, RECONCILE_CHUNK,
+			    collect_key, &chunk, &nv);
+			if (rc == RC_OK && chunk.n > 0) {
+				buf_reset(&after);
+				buf_adds(&after, chunk.v[chunk.n - 1]);
+				rc = reconcile_keys(r, chunk.v, chunk.n);
+			}
+			set_free(&chunk);
+		}
+		buf_free(&after);
+	}
+	if (rc == RC_OK)
+		rc = batch_end(r);
+	return rc;
+}

@@ -1,0 +1,144 @@
+/*
+ * run_p.h — the engine's private header: the state of one run (struct run)
+ * and the steps run.c orders (DESIGN.md §2):
+ *
+ *   pull.c      both sides into the snapshot → the worklist (r->touched)
+ *   compare.c   each worklist key: its inputs from the snapshot → reconcile()
+ *               (reconcile.c, pure) → the ops, report rows and records
+ *   repair.c    the ops through keap.c in chunks; settle; failed records
+ *   accuracy.c  agreement over every candidate, one pass
+ *   engine.c    what they share: small string sets, key helpers, batches
+ *
+ * Only these files and run.c include it.
+ */
+#ifndef ATSRECON_RUN_P_H
+#define ATSRECON_RUN_P_H
+
+#include <stdint.h>
+
+#include "ats.h"
+#include "config.h"
+#include "keap.h"
+#include "mapping.h"
+#include "plan.h"
+#include "progress.h"
+#include "report.h"
+#include "run.h"
+#include "util.h"
+
+#define OVERLAP_MS (5 * 60 * 1000)	/* windows overlap the last run by 5 minutes */
+#define BATCH_RECORDS 500		/* snapshot writes per LMDB transaction */
+
+struct state;
+struct http;
+struct auth;
+struct pace;
+
+struct strset {
+	char **v;
+	size_t n, cap;
+	int sorted;
+};
+
+struct run {
+	const struct config *cfg;
+	const char *state_dir;		/* state.dir, or the S3 state's local copy */
+	struct run_opts o;
+	struct state *st;
+	struct http *http;
+	struct auth *auth;
+	struct pace *kpace;
+	struct keap *keap;
+	struct ats *ats;
+	struct mapping map;
+	struct keap_model model;
+	struct keap_tags tags;
+	const char *ext_field_id;	/* the external-id custom field (borrowed from model) */
+	const char *ext_fmt;		/* match.external_id_format */
+	int have_mapping, have_model, have_tags;
+	int64_t start_ms, deadline;
+	int full;
+	int in_batch;
+	size_t batch_n;
+	struct strset touched;		/* ats keys to reconcile */
+	struct strset seen_contacts;	/* full Keap sweep: ids listed */
+	struct strset gone;		/* ats keys confirmed deleted in the ATS */
+	struct strset merged;		/* of those, merged into another person: key \t survivor key */
+	struct strset feed;		/* ats ids the delete feed named (to confirm) */
+	struct strset retry;		/* not in sync last time: reconciled again */
+	struct strset gaveup;		/* failed run.max_attempts times, unchanged: left alone */
+	uint64_t *listed;		/* full sweep: hashes of the ATS keys listed */
+	size_t nlisted, caplisted;
+	struct buf sync_tok;		/* the ATS sync token read at the start */
+	struct report rep;
+	struct plan plan;
+	int record_errors;		/* invalid values, failed writes: exit 1 */
+	int ats_skipped;		/* ATS records that could not be read this run */
+	/* A listing that stopped at a page still unreadable after its retries
+	 * (what was not read; NULL: all read). The rest is reconciled; that
+	 * source's window and sync token stay, delete detection is skipped,
+	 * and the run exits 5 (issue 16). */
+	char *unread_ats, *unread_keap;
+	uint64_t env_hash;		/* what agreement depends on besides the two records */
+	struct progress prog;		/* the terminal's progress line */
+	size_t pulled, kpulled, compared, writes_done, writes_planned;
+	size_t fast;			/* candidates found in agreement by their stamp */
+};
+
+/* engine.c: small string sets (set_finish sorts and removes duplicates;
+ * set_has needs a finished set) */
+void set_add(struct strset *, const char *);
+void set_finish(struct strset *);
+int set_has(const struct strset *, const char *);
+void set_free(struct strset *);
+
+/* engine.c: "greenhouse:123" → "greenhouse" (caller frees) and "123" */
+char *key_source(const char *key);
+const char *key_id(const char *key);
+/* 1 when the ATS key is a person the snapshot holds and the ATS has not deleted. */
+int is_live(struct run *, const char *key);
+/* Snapshot writes in batches of BATCH_RECORDS: one call per record, then batch_end. */
+enum rc batch_tick(struct run *);
+enum rc batch_end(struct run *);
+/* The deadline (run.max_runtime, a platform's) passed, or a stop was asked for. */
+int past_deadline(const struct run *);
+int64_t meta_int(struct run *, const char *key);
+enum rc meta_put_int(struct run *, const char *key, int64_t);
+/* A state_each_fn (snap.h's walks): adds each key to the strset arg. */
+enum rc collect_key(void *arg, const char *key, size_t klen, const void *val, size_t vlen);
+/* The contact's "id" as text (in buf), or NULL. */
+const char *id_of(const cJSON *, char *buf, size_t size);
+/* The names of the contact's tags (all, or those in the stage category);
+ * *names is allocated, its strings borrowed from r->tags. */
+void tag_names_of(const struct run *, const cJSON *contact, const char ***names, size_t *n);
+void stage_tags_of(const struct run *, const cJSON *contact, const char ***names, size_t *n);
+int has_tag_named(const struct run *, const cJSON *contact, const char *name);
+
+/* pull.c */
+int cmp_u64(const void *, const void *);
+/* Was this key in the full sweep's listing? (r->listed sorted) */
+int was_listed(const struct run *, const char *key);
+/* The survivor a key deleted in the ATS was merged into, or NULL. */
+const char *merged_into(const struct run *, const char *key);
+/* Keap's contacts changed since hwm_keap (all on a full run) into the snapshot. */
+enum rc pull_keap(struct run *, int64_t hwm_keap);
+/* Both sides into the snapshot; r->touched is the worklist. */
+enum rc pull(struct run *);
+
+/* compare.c */
+/* The hash of everything a comparison depends on besides the two records. */
+void env_hash(struct run *);
+/* Each worklist key (every candidate on a full sweep) through reconcile(). */
+enum rc compare_all(struct run *);
+
+/* repair.c */
+enum rc apply_writes(struct run *);
+enum rc apply_tags(struct run *);
+enum rc apply_deletes(struct run *);
+enum rc clear_old_journal(struct run *);
+
+/* accuracy.c: the % of agreeing fields over every candidate; count_fields:
+ * the pass after the writes (per-field and per-group counts, failed records) */
+double accuracy(struct run *, int count_fields);
+
+#endif
