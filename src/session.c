@@ -70,8 +70,12 @@ session_http(struct session *s)
 	enum rc rc;
 
 	session_http_cfg(s->cfg, &hc);
-	if ((rc = http_new(&hc, &s->http)) != RC_OK)
-		api_err_set(&s->err, 0, "the HTTP client could not be set up (%s)", rc_str(rc));
+	api_err_clear(&s->err);
+	if ((rc = http_new(&hc, &s->http)) != RC_OK) {
+		api_err_set(&s->err, 0, "the HTTP client could not be set up (%s%s%s)", rc_str(rc),
+		    hc.ca_file != NULL ? "; http.ca_file " : "", hc.ca_file != NULL ? hc.ca_file : "");
+		api_err_hint(&s->err, "http.ca_file must name a readable PEM CA bundle");
+	}
 	return rc;
 }
 
@@ -103,11 +107,8 @@ session_lease(struct session *s)
 enum rc
 session_state(struct session *s)
 {
-	enum rc rc;
-
-	if ((rc = state_open(s->state_dir, STATE_RW, &s->st)) != RC_OK)
-		api_err_set(&s->err, 0, "%s: the state could not be opened (%s)", s->state_dir, rc_str(rc));
-	return rc;
+	api_err_clear(&s->err);
+	return state_open_err(s->state_dir, STATE_RW, &s->st, &s->err);
 }
 
 enum rc
