@@ -42,8 +42,8 @@
  *                     (resp.tls_version). http.c does not expose the
  *                     certificate's expiry or the peer address, so neither is
  *                     reported. A URL whose origin was already probed is not
- *                     probed again. The ATS defaults are the drivers' (copied:
- *                     the drivers keep them private).
+ *                     probed again. The ATS defaults are the driver's own
+ *                     (struct ats_driver base_url and auth_url).
  *   clock             the Date header of those answers against the local clock
  *                     at the middle of the request (+0.5 s for the header's
  *                     whole seconds): above 60 s warns, above 5 min fails
@@ -111,11 +111,13 @@
  * than a second failure for the same cause: Keap's API checks need tls.keap,
  * the OAuth ones a usable, unlocked state; the ATS checks need tls.ats.
  *
- * Why a check failed is what the module that failed logged: the log is
- * captured (JSON lines into a temporary file) around each check and its error
- * lines (else its warnings) become the detail; they are replayed to stderr
- * only at --log-level debug. Remote text is escaped, and the whole output goes
- * through the logger's redaction of registered secrets.
+ * Why a check failed is the error value the module that failed filled
+ * (apierr.h: status, the vendor's message, a hint; keap.c, auth.c, the ATS
+ * drivers, state_open_err, s3state_begin_err), read from the session
+ * (session.h) that doctor builds step by step as a run builds it at once.
+ * The modules' own log lines reach stderr only at --log-level debug: the
+ * report is doctor's output. Remote text is escaped, and the whole output
+ * goes through the logger's redaction of registered secrets.
  *
  * Side effects, all of them what a run would do too: an existing state is
  * opened read-write (schema version written only if absent), a due Keap
@@ -152,8 +154,6 @@
 #define CLOCK_WARN_MS (60 * 1000)
 #define CLOCK_FAIL_MS (300 * 1000)
 #define ATS_WINDOW_MS ((int64_t)7 * 86400 * 1000)
-#define CAPTURE_MAX (256 * 1024)
-#define WHY_MAX 600
 #define MAX_PROBES 4
 
 enum dstatus { D_OK, D_WARN, D_FAIL, D_SKIP };
@@ -293,78 +293,6 @@ print_results(const struct doctor *d, int json)
 	fputs(out.p, stdout);
 	fflush(stdout);
 	buf_free(&out);
-}
-
-/* ------------------------------------------------------------- log capture */
-
-struct capture {
-	FILE *f;
-};
-
-/* Sends the log into a temporary file (JSON lines, warnings at least). */
-static void
-capture_begin(const struct doctor *d, struct capture *c)
-{
-	c->f = tmpfile();
-	if (c->f == NULL)
-		return;		/* the log stays on stderr; the detail will say so */
-	log_set_fd(fileno(c->f));
-	log_init(d->log_level < LOG_WARN ? d->log_level : LOG_WARN, LOG_FMT_JSON);
-}
-
-/* Restores the log; why receives the captured error messages (else the
- * warnings), joined with "; ". At --log-level debug every captured line is
- * also replayed to stderr. */
-static void
-capture_end(const struct doctor *d, struct capture *c, struct buf *why)
-{
-	struct buf text = BUF_INIT, errs = BUF_INIT, warns = BUF_INIT;
-	char chunk[4096], *line, *nl;
-	size_t got;
-
-	buf_reset(why);
-	if (c->f == NULL) {
-		buf_adds(why, "see the log on stderr");
-		return;
-	}
-	log_set_fd(2);
-	log_init(d->log_level, d->log_format);
-	rewind(c->f);
-	while (text.len < CAPTURE_MAX && (got = fread(chunk, 1, sizeof(chunk), c->f)) > 0)
-		buf_add(&text, chunk, got);
-	fclose(c->f);
-	c->f = NULL;
-	for (line = text.p; line != NULL && *line != '\0'; line = nl) {
-		struct buf perr = BUF_INIT;
-		cJSON *j;
-		const char *lv, *sub, *msg;
-		enum log_level level;
-
-		nl = strchr(line, '\n');
-		if (nl != NULL)
-			*nl++ = '\0';
-		j = json_parse(line, strlen(line), &perr);
-		buf_free(&perr);
-		lv = json_str(j, "level");
-		sub = json_str(j, "subsystem");
-		msg = json_str(j, "msg");
-		if (lv != NULL && sub != NULL && msg != NULL && log_parse_level(lv, &level) == 0) {
-			struct buf *to = level == LOG_ERROR ? &errs : level == LOG_WARN ? &warns : NULL;
-			if (to != NULL && to->len < WHY_MAX) {
-				if (to->len > 0)
-					buf_adds(to, "; ");
-				buf_adds(to, msg);
-			}
-			if (d->log_level == LOG_DEBUG)
-				log_msg(level, sub, "%s", msg);
-		}
-		if (j != NULL)
-			cJSON_Delete(j);
-	}
-	buf_adds(why, errs.len > 0 ? errs.p : warns.len > 0 ? warns.p : "");
-	buf_free(&text);
-	buf_free(&errs);
-	buf_free(&warns);
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -754,13 +682,11 @@ check_report_dir(struct doctor *d)
 static int
 open_s3_state(struct doctor *d)
 {
-	struct capture cap;
 	struct buf why = BUF_INIT;
 	enum rc rc;
 
-	capture_begin(d, &cap);
 	rc = session_lease(&d->s);
-	capture_end(d, &cap, &why);
+	buf_adds(&why, d->s.err.msg);
 	switch (rc) {
 	case RC_OK:
 		break;
@@ -805,14 +731,12 @@ open_s3_state(struct doctor *d)
 static void
 finish_state(struct doctor *d)
 {
-	struct capture cap;
 	struct buf why = BUF_INIT;
 	int had_lease = d->s.s3 != NULL;
 	enum rc rc;
 
-	capture_begin(d, &cap);
 	rc = session_close(&d->s);
-	capture_end(d, &cap, &why);
+	buf_adds(&why, d->s.err.msg);
 	if (had_lease && rc != RC_OK)
 		add(d, "state.upload", D_FAIL, rc == RC_AUTH ? RC_AUTH : rc == RC_REMOTE ? RC_REMOTE :
 		    RC_STATE, "run atsrecon doctor again; if a Keap token was refreshed and this keeps "
@@ -1925,6 +1849,8 @@ doctor_main(struct config *cfg, int json)
 	/* the one-record read of the ATS check: one record per page */
 	config_set_cli(cfg, OPT_ATS_PAGE_SIZE, "1", &err);
 
+	if (d.log_level != LOG_DEBUG)
+		log_init(LOG_OFF, d.log_format);	/* the report says why; the log only at debug */
 	check_config(&d);
 	check_state_dir(&d);
 	check_report_dir(&d);
@@ -1942,6 +1868,7 @@ doctor_main(struct config *cfg, int json)
 		check_ats(&d);
 	}
 	finish_state(&d);	/* the session: auth before the state it uses */
+	log_init(d.log_level, d.log_format);
 	print_results(&d, json);
 	rc = worst(&d);
 

@@ -457,12 +457,8 @@ login_keap(const struct config *cfg, enum auth_how how, const char *secret)
 		    cfg_str(cfg, OPT_KEAP_AUTH));
 		return RC_CONFIG;
 	}
-	memset(&ac, 0, sizeof(ac));
-	ac.mode = AUTH_OAUTH;
-	ac.token_url = cfg_str(cfg, OPT_KEAP_TOKEN_URL);
-	ac.client_id = cfg_str(cfg, OPT_KEAP_CLIENT_ID);
-	ac.client_secret = cfg_str(cfg, OPT_KEAP_CLIENT_SECRET);
-	ac.max_retries = cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
+	session_auth_cfg(cfg, &ac);	/* keap.auth is oauth (above) */
+	ac.api_key = NULL;
 	if (how != AUTH_BY_REFRESH && (ac.client_id == NULL || ac.client_secret == NULL)) {
 		log_error("auth", "keap.client_id and keap.client_secret (or client_secret_file) are "
 		    "needed to exchange a code");

@@ -94,11 +94,8 @@ session_lease(struct session *s)
 		s->state_dir = cfg_str(s->cfg, OPT_STATE_DIR);
 		return RC_OK;
 	}
-	if ((rc = s3state_begin(s->cfg, &s->s3dir, &s->s3)) != RC_OK) {
-		api_err_set(&s->err, 0, "%s: the S3 state could not be taken (%s)",
-		    cfg_str(s->cfg, OPT_STATE_URL), rc_str(rc));
+	if ((rc = s3state_begin_err(s->cfg, &s->s3dir, &s->s3, &s->err)) != RC_OK)
 		return rc;
-	}
 	s->state_dir = s->s3dir;
 	auth_set_rotation_hook(s3_rotation, s->s3);
 	return RC_OK;
@@ -194,7 +191,7 @@ session_close(struct session *s)
 	if (s->s3 != NULL) {
 		auth_set_rotation_hook(NULL, NULL);
 		if ((rc = s3state_commit(s->s3)) != RC_OK)
-			api_err_set(&s->err, 0, "the state could not be put back in S3 (%s)", rc_str(rc));
+			s3state_error(s->s3, &s->err);
 		s3state_end(s->s3);
 		s->s3 = NULL;
 	}
