@@ -190,7 +190,7 @@ session_close(struct session *s)
 	s->st = NULL;
 	if (s->s3 != NULL) {
 		auth_set_rotation_hook(NULL, NULL);
-		if ((rc = s3state_commit(s->s3)) != RC_OK)
+		if (!s->discard && (rc = s3state_commit(s->s3)) != RC_OK)
 			s3state_error(s->s3, &s->err);
 		s3state_end(s->s3);
 		s->s3 = NULL;

@@ -34,6 +34,7 @@ struct session {
 	struct pace *kpace;
 	struct keap *keap;
 	struct ats *ats;
+	int discard;		/* session_close does not put the S3 state back (it failed) */
 	struct api_err err;	/* why the last failing step failed */
 };
 
@@ -71,7 +72,8 @@ enum rc session_keap(struct session *);		/* the pacer and the client */
 enum rc session_ats(struct session *);		/* ats.kind's driver, opened */
 
 /* Frees everything (auth before the state, the state before the upload);
- * with state.url, puts the state back in S3 and releases the lease. Returns
+ * with state.url, puts the state back in S3 (unless s->discard) and releases
+ * the lease. Returns
  * the upload's rc (RC_OK when nothing was to be put back), s->err saying why
  * it failed. */
 enum rc session_close(struct session *);
