@@ -181,7 +181,8 @@ mint(struct ats *a)
 	job.body_ok = http_body_json;
 	rc = http_call(a->http, &job, &pol);
 	if (rc != RC_OK) {
-		api_fail(&a->err, "greenhouse", job.resp.status, NULL, "token: %s: %s", http_fail_str(job.resp.fail), job.resp.err);
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "token: %s: %s", http_fail_str(job.resp.fail), job.resp.err);
 		goto out;
 	}
 	j = json_parse(job.resp.body.p, job.resp.body.len, &err);
@@ -189,7 +190,8 @@ mint(struct ats *a)
 		const char *e = json_str(j, "error");
 		struct buf safe = BUF_INIT;
 		text_escape(&safe, e ? e : "?", strlen(e ? e : "?"));
-		api_fail(&a->err, "greenhouse", job.resp.status, NULL, "token: HTTP %ld (%s): check ats.client_id, ats.client_secret "
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "token: HTTP %ld (%s): check ats.client_id, ats.client_secret "
 		    "and ats.user_id", job.resp.status, safe.p);
 		buf_free(&safe);
 		rc = RC_AUTH;
@@ -197,7 +199,8 @@ mint(struct ats *a)
 	}
 	tok = json_str(j, "access_token");
 	if (job.resp.status != 200 || tok == NULL || *tok == '\0') {
-		api_fail(&a->err, "greenhouse", job.resp.status, NULL, "token: HTTP %ld without an access_token", job.resp.status);
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "token: HTTP %ld without an access_token", job.resp.status);
 		rc = job.resp.status >= 500 ? RC_REMOTE : RC_AUTH;
 		goto out;
 	}
@@ -279,20 +282,23 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 		break;
 	}
 	if (rc != RC_OK) {
-		api_fail(&a->err, "greenhouse", job.resp.status, NULL, "GET %s: %s: %s", url, http_fail_str(job.resp.fail), job.resp.err);
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "GET %s: %s: %s", url, http_fail_str(job.resp.fail), job.resp.err);
 		goto out;
 	}
 	switch (job.resp.status) {
 	case 200:
 		break;
 	case 401:
-		api_fail(&a->err, "greenhouse", job.resp.status, NULL, "Greenhouse refused a fresh token (401); check the API "
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "Greenhouse refused a fresh token (401); check the API "
 		    "credentials' user (ats.user_id)");
 		rc = RC_AUTH;
 		goto out;
 	case 403:
 		if (!g->optional)
-			api_fail(&a->err, "greenhouse", job.resp.status, NULL, "GET %s: 403: the credentials lack %s (and list endpoints "
+			api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+			    "GET %s: 403: the credentials lack %s (and list endpoints "
 			    "need a Site Admin user)", url, scope_for(url));
 		rc = RC_AUTH;
 		goto out;
@@ -311,7 +317,8 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 			*expired = 1;
 			rc = RC_RECORD;
 		} else {
-			api_fail(&a->err, "greenhouse", job.resp.status, NULL, "GET %s: HTTP %ld %s", url, job.resp.status,
+			api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+			    "GET %s: HTTP %ld %s", url, job.resp.status,
 			    safe.p ? safe.p : "");
 			rc = RC_REMOTE;
 		}
@@ -321,7 +328,8 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 	}
 	*out = json_parse(job.resp.body.p, job.resp.body.len, &err);
 	if (*out == NULL || !(cJSON_IsArray(*out) || cJSON_IsObject(*out))) {
-		api_fail(&a->err, "greenhouse", job.resp.status, NULL, "GET %s: unreadable answer: %s", url, err.len ? err.p : "not JSON");
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "GET %s: unreadable answer: %s", url, err.len ? err.p : "not JSON");
 		cJSON_Delete(*out);
 		*out = NULL;
 		rc = RC_REMOTE;
@@ -330,7 +338,8 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 	if (next != NULL && http_header(&job.resp, "link") != NULL) {
 		*next = link_next(http_header(&job.resp, "link"), g->origin, &bad);
 		if (bad) {
-			api_fail(&a->err, "greenhouse", job.resp.status, NULL, "GET %s: the next-page link leaves %s; refusing to follow it",
+			api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+			    "GET %s: the next-page link leaves %s; refusing to follow it",
 			    url, g->origin);
 			cJSON_Delete(*out);
 			*out = NULL;
@@ -872,7 +881,8 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 		parse_candidate(g, cand, *out);
 		if ((*out)->id == NULL) {
 			/* a 200 that is not a candidate: unreadable, never "gone" */
-			api_fail(&a->err, "greenhouse", 0, NULL, "GET candidate %s: the answer has no candidate id", id);
+			api_fail(&a->err, "greenhouse", 0, NULL,
+			    "GET candidate %s: the answer has no candidate id", id);
 			candidate_free(*out);
 			free(*out);
 			*out = NULL;
@@ -906,7 +916,8 @@ gh_open(struct ats *a)
 	g->per_page = (int)cfg_int(a->cfg, OPT_ATS_PAGE_SIZE);
 	g->max_pages = (int)cfg_int(a->cfg, OPT_ATS_MAX_PAGES);
 	if (g->client_id == NULL || g->client_secret == NULL || g->user_id == NULL) {
-		api_fail(&a->err, "greenhouse", 0, NULL, "ats.client_id, ats.client_secret and ats.user_id are needed "
+		api_fail(&a->err, "greenhouse", 0, NULL,
+		    "ats.client_id, ats.client_secret and ats.user_id are needed "
 		    "(Harvest v3 client credentials)");
 		return RC_CONFIG;
 	}

@@ -345,10 +345,12 @@ lv_get(struct ats *a, const char *url, cJSON **out)
 	l->last_status = job.resp.status;
 	if (rc != RC_OK) {
 		if (job.resp.status != 0 && job.resp.fail == HTTP_OK)
-			api_fail(&a->err, "lever", job.resp.status, NULL, "GET %s: HTTP %ld after %d attempts", path,
+			api_fail(&a->err, "lever", job.resp.status, NULL,
+			    "GET %s: HTTP %ld after %d attempts", path,
 			    job.resp.status, job.attempts);
 		else
-			api_fail(&a->err, "lever", job.resp.status, NULL, "GET %s: %s: %s", path, http_fail_str(job.resp.fail),
+			api_fail(&a->err, "lever", job.resp.status, NULL,
+			    "GET %s: %s: %s", path, http_fail_str(job.resp.fail),
 			    job.resp.err);
 		goto out;
 	}
@@ -357,14 +359,16 @@ lv_get(struct ats *a, const char *url, cJSON **out)
 		break;
 	case 401:
 		server_says(&job.resp, &says);
-		api_fail(&a->err, "lever", job.resp.status, NULL, "Lever refused the API key (HTTP 401, %s): check ats.api_key "
+		api_fail(&a->err, "lever", job.resp.status, NULL,
+		    "Lever refused the API key (HTTP 401, %s): check ats.api_key "
 		    "(Settings > Integrations and API > API Credentials)", says.p);
 		rc = RC_AUTH;
 		goto out;
 	case 403:
 		server_says(&job.resp, &says);
 		if (!l->optional)
-			api_fail(&a->err, "lever", job.resp.status, NULL, "GET %s: HTTP 403 (%s): the API key lacks %s", path, says.p,
+			api_fail(&a->err, "lever", job.resp.status, NULL,
+			    "GET %s: HTTP 403 (%s): the API key lacks %s", path, says.p,
 			    perm_for(url));
 		rc = RC_AUTH;
 		goto out;
@@ -373,13 +377,15 @@ lv_get(struct ats *a, const char *url, cJSON **out)
 		goto out;
 	default:
 		server_says(&job.resp, &says);
-		api_fail(&a->err, "lever", job.resp.status, NULL, "GET %s: HTTP %ld (%s)", path, job.resp.status, says.p);
+		api_fail(&a->err, "lever", job.resp.status, NULL,
+		    "GET %s: HTTP %ld (%s)", path, job.resp.status, says.p);
 		rc = RC_REMOTE;
 		goto out;
 	}
 	*out = json_parse(job.resp.body.p, job.resp.body.len, &err);
 	if (*out == NULL || !cJSON_IsObject(*out)) {
-		api_fail(&a->err, "lever", job.resp.status, NULL, "GET %s: unreadable answer: %s", path, err.len ? err.p :
+		api_fail(&a->err, "lever", job.resp.status, NULL,
+		    "GET %s: unreadable answer: %s", path, err.len ? err.p :
 		    "not a JSON object");
 		cJSON_Delete(*out);
 		*out = NULL;
@@ -435,7 +441,8 @@ lv_list(struct ats *a, const char *first_url, page_fn fn, void *arg, int *pages,
 		if (!cJSON_IsArray(data) || (hn != NULL && !cJSON_IsBool(hn)) ||
 		    (cJSON_IsTrue(hn) && (next == NULL || *next == '\0'))) {
 			path_of(first_url, path, sizeof(path));
-			api_fail(&a->err, "lever", 0, NULL, "GET %s: a list page without data[] (or hasNext without "
+			api_fail(&a->err, "lever", 0, NULL,
+			    "GET %s: a list page without data[] (or hasNext without "
 			    "next)", path);
 			cJSON_Delete(body);
 			rc = RC_REMOTE;
@@ -1014,12 +1021,14 @@ lv_open(struct ats *a)
 	l->max_pages = (int)cfg_int(a->cfg, OPT_ATS_MAX_PAGES);
 	l->private_ok = cfg_bool(a->cfg, OPT_ATS_PRIVATE_CANDIDATES);
 	if (l->key == NULL || *l->key == '\0') {
-		api_fail(&a->err, "lever", 0, NULL, "ats.api_key is needed (a Lever API key; OAuth is not "
+		api_fail(&a->err, "lever", 0, NULL,
+		    "ats.api_key is needed (a Lever API key; OAuth is not "
 		    "supported yet)");
 		return RC_CONFIG;
 	}
 	if (strchr(l->key, ':') != NULL) {
-		api_fail(&a->err, "lever", 0, NULL, "ats.api_key must not contain ':' (it is the Basic user name)");
+		api_fail(&a->err, "lever", 0, NULL,
+		    "ats.api_key must not contain ':' (it is the Basic user name)");
 		return RC_CONFIG;
 	}
 	log_add_secret(l->key);

@@ -249,18 +249,21 @@ s3_open_with(const struct config *cfg, long timeout_ms, struct s3 **out, struct 
 	if (region == NULL)
 		region = "us-east-1";
 	if (!region_ok(region)) {
-		api_fail(e, "s3", 0, NULL, "region \"%s\" is not a region name (a-z 0-9 -)", region);
+		api_fail(e, "s3", 0, NULL,
+		    "region \"%s\" is not a region name (a-z 0-9 -)", region);
 		goto out;
 	}
 	if (kid == NULL || sec == NULL) {
-		api_fail(e, "s3", 0, NULL, "remote state needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+		api_fail(e, "s3", 0, NULL,
+		    "remote state needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
 		    "(and AWS_SESSION_TOKEN with temporary credentials) in the environment");
 		goto out;
 	}
 	/* a header value must not end the header line early */
 	if (strpbrk(kid, "\r\n:") != NULL || strpbrk(sec, "\r\n") != NULL ||
 	    (tok != NULL && strpbrk(tok, "\r\n") != NULL)) {
-		api_fail(e, "s3", 0, NULL, "an AWS_* credential variable holds a line break or colon");
+		api_fail(e, "s3", 0, NULL,
+		    "an AWS_* credential variable holds a line break or colon");
 		goto out;
 	}
 	log_add_secret(kid);
@@ -450,7 +453,8 @@ s3_request(struct s3 *s, const char *method, const char *key, const char *const 
 			rc = RC_REMOTE;
 		else
 			rc = RC_STATE;
-		api_fail(&s->err, "s3", job.resp.status, NULL, "%s s3://%s/%s: %ld %s%s%s", method, s->bucket, key, job.resp.status,
+		api_fail(&s->err, "s3", job.resp.status, NULL,
+		    "%s s3://%s/%s: %ld %s%s%s", method, s->bucket, key, job.resp.status,
 		    obj->code[0] ? obj->code : "(no error code)", msg[0] ? ": " : "", msg);
 		if (strcmp(obj->code, "AuthorizationHeaderMalformed") == 0) {
 			xml_field(&job.resp.body, "Region", msg, sizeof(msg));
@@ -460,7 +464,8 @@ s3_request(struct s3 *s, const char *method, const char *key, const char *const 
 		}
 		goto out;
 	}
-	api_fail(&s->err, "s3", 0, NULL, "%s s3://%s/%s: %s: %s", method, s->bucket, key, http_fail_str(job.resp.fail),
+	api_fail(&s->err, "s3", 0, NULL,
+	    "%s s3://%s/%s: %s: %s", method, s->bucket, key, http_fail_str(job.resp.fail),
 	    job.resp.err);
 out:
 	if (tokh.p != NULL)
@@ -596,7 +601,8 @@ s3_put(struct s3 *s, const char *key, const struct s3_put *put, struct s3_obj *o
 	memset(obj, 0, sizeof(*obj));
 	if (put->file != NULL) {
 		if (s3_md5_file(put->file, obj->md5, b64, NULL) != 0) {
-			api_fail(&s->err, "s3", 0, NULL, "reading the upload for s3://%s/%s failed: %s", s->bucket, key,
+			api_fail(&s->err, "s3", 0, NULL,
+			    "reading the upload for s3://%s/%s failed: %s", s->bucket, key,
 			    strerror(errno));
 			return RC_STATE;
 		}
@@ -817,7 +823,8 @@ lease_take(struct s3state *st)
 			return rc;
 		if (li.expires_ms > now_ms()) {
 			fmt_rfc3339_ms(li.expires_ms, until, sizeof(until));
-			api_fail(&st->err, "s3", 0, NULL, "another run holds the state %s: lease of host %s pid %lld "
+			api_fail(&st->err, "s3", 0, NULL,
+			    "another run holds the state %s: lease of host %s pid %lld "
 			    "until %s", st->url, li.host[0] ? li.host : "?", (long long)li.pid, until);
 			return RC_LOCKED;
 		}
@@ -832,7 +839,8 @@ lease_take(struct s3state *st)
 			return rc;
 		/* 412: someone else took it over first; 404: released. Look again. */
 	}
-	api_fail(&st->err, "s3", 0, NULL, "the lease on %s keeps changing hands; another run holds it", st->url);
+	api_fail(&st->err, "s3", 0, NULL,
+	    "the lease on %s keeps changing hands; another run holds it", st->url);
 	return RC_LOCKED;
 }
 
@@ -989,11 +997,13 @@ download(struct s3state *st)
 	} else if (rc == RC_OK) {
 		str_copy(st->state_etag, sizeof(st->state_etag), o.etag);
 		if (o.etag[0] == '\0') {
-			api_fail(&st->err, "s3", 0, NULL, "GET %s: the answer has no ETag; conditional writes need one",
+			api_fail(&st->err, "s3", 0, NULL,
+			    "GET %s: the answer has no ETag; conditional writes need one",
 			    st->url);
 			rc = RC_STATE;
 		} else if (o.sha256[0] != '\0' && strcmp(o.sha256, got) != 0) {
-			api_fail(&st->err, "s3", 0, NULL, "the state %s/state.mdb (%lld bytes) does not match its checksum "
+			api_fail(&st->err, "s3", 0, NULL,
+			    "the state %s/state.mdb (%lld bytes) does not match its checksum "
 			    "(%s %s, the download's %.16s...): it was damaged or replaced outside "
 			    "atsrecon, and is not used. Fix: restore an earlier version of the object "
 			    "(with S3 versioning: aws s3api list-object-versions), or delete it to start "
@@ -1002,7 +1012,8 @@ download(struct s3state *st)
 			    strcmp(o.sha256, "?") == 0 ? "is not a SHA-256" : o.sha256, got);
 			rc = RC_STATE;
 		} else if (state_snapshot_txnid(st->dir, &txnid) != RC_OK) {
-			api_fail(&st->err, "s3", 0, NULL, "the state %s/state.mdb is not a usable LMDB file, and is not used. "
+			api_fail(&st->err, "s3", 0, NULL,
+			    "the state %s/state.mdb is not a usable LMDB file, and is not used. "
 			    "Fix: restore an earlier version of the object (with S3 versioning: aws s3api "
 			    "list-object-versions), or delete it to start a new state (then `atsrecon auth "
 			    "keap` once more: the Keap tokens live in it)", st->url);
@@ -1070,7 +1081,8 @@ s3state_begin_err(const struct config *cfg, char **local_dir_out, struct s3state
 	sweep_stale(tmp);
 	tpl = xasprintf("%s/atsrecon-state.XXXXXX", tmp);
 	if (mkdtemp(tpl) == NULL) {
-		api_fail(&st->err, "s3", 0, NULL, "cannot create a directory in %s: %s", tmp, strerror(errno));
+		api_fail(&st->err, "s3", 0, NULL,
+		    "cannot create a directory in %s: %s", tmp, strerror(errno));
 		free(tpl);
 		rc = RC_STATE;
 		goto fail;
@@ -1288,7 +1300,8 @@ lease_ensure(struct s3state *st)
 		return RC_OK;
 	}
 	if (rc != RC_RECORD)
-		api_fail(&st->err, "s3", 0, NULL, "the lease on %s could not be confirmed: the state is not saved; "
+		api_fail(&st->err, "s3", 0, NULL,
+		    "the lease on %s could not be confirmed: the state is not saved; "
 		    "the next run repairs what is left", st->url);
 	return RC_REMOTE;
 }
@@ -1381,7 +1394,8 @@ s3state_commit(struct s3state *st)
 	 * run may hold it, and an upload would make that run's saves (its
 	 * rotated refresh token among them) fail */
 	if ((rc = lease_ensure(st)) != RC_OK) {
-		api_fail(&st->err, "s3", 0, NULL, "the state is not saved to %s: this run no longer holds its lease",
+		api_fail(&st->err, "s3", 0, NULL,
+		    "the state is not saved to %s: this run no longer holds its lease",
 		    st->url);
 		goto out;
 	}
@@ -1408,7 +1422,8 @@ s3state_commit(struct s3state *st)
 	}
 	if (rc == RC_OK) {
 		if (o.etag[0] == '\0') {
-			api_fail(&st->err, "s3", 0, NULL, "PUT %s: the answer has no ETag", st->url);
+			api_fail(&st->err, "s3", 0, NULL,
+			    "PUT %s: the answer has no ETag", st->url);
 			rc = RC_STATE;
 			goto out;
 		}
@@ -1419,7 +1434,8 @@ s3state_commit(struct s3state *st)
 		log_info("s3", "state saved to %s: %lld bytes in %lld ms", st->url, (long long)size,
 		    (long long)(mono_ms() - t0));
 	} else if (rc == RC_RECORD) {
-		api_fail(&st->err, "s3", 0, NULL, "another writer changed the state at %s since this run read it "
+		api_fail(&st->err, "s3", 0, NULL,
+		    "another writer changed the state at %s since this run read it "
 		    "(%ld %s); nothing was overwritten and this run's changes are not saved",
 		    st->url, o.status, o.code[0] ? o.code : "");
 		rc = RC_STATE;

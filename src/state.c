@@ -178,7 +178,8 @@ check_data_file(const char *dir, struct api_err *e_out)
 	buf_free(&path);
 	return RC_OK;
 bad:
-	api_fail(e_out, "state", 0, NULL, "%s is corrupt (%s); restore it from a backup or move it away (the "
+	api_fail(e_out, "state", 0, NULL,
+	    "%s is corrupt (%s); restore it from a backup or move it away (the "
 	    "next run then rebuilds the state from a full sweep of both sides)", path.p, why);
 	close(fd);
 	buf_free(&path);
@@ -224,7 +225,8 @@ check_schema(struct state *st, struct api_err *e_out)
 	e = mdb_get(txn, st->dbi[DB_META], &k, &v);
 	if (e == MDB_NOTFOUND && st->lock_fd < 0) {
 		mdb_txn_abort(txn);
-		api_fail(e_out, "state", 0, NULL, "%s has no schema version; the state is corrupt", st->dir);
+		api_fail(e_out, "state", 0, NULL,
+		    "%s has no schema version; the state is corrupt", st->dir);
 		return RC_STATE;
 	}
 	if (e == MDB_NOTFOUND) {
@@ -242,7 +244,8 @@ check_schema(struct state *st, struct api_err *e_out)
 	if (e != 0)
 		goto fail;
 	if (v.mv_size >= sizeof(have)) {
-		api_fail(e_out, "state", 0, NULL, "%s: unreadable schema version; the state is corrupt", st->dir);
+		api_fail(e_out, "state", 0, NULL,
+		    "%s: unreadable schema version; the state is corrupt", st->dir);
 		mdb_txn_abort(txn);
 		return RC_STATE;
 	}
@@ -250,7 +253,8 @@ check_schema(struct state *st, struct api_err *e_out)
 	have[v.mv_size] = '\0';
 	mdb_txn_abort(txn);
 	if (strcmp(have, want) != 0) {
-		api_fail(e_out, "state", 0, NULL, "%s has state schema version %s but this atsrecon uses version %s; "
+		api_fail(e_out, "state", 0, NULL,
+		    "%s has state schema version %s but this atsrecon uses version %s; "
 		    "see docs/state.md (\"Schema versions and migration\")", st->dir, have, want);
 		return RC_STATE;
 	}
@@ -282,11 +286,13 @@ state_open_err(const char *dir, enum state_mode mode, struct state **out, struct
 		}
 		buf_reset(&path);
 	} else if (mkdir_p(dir) != 0) {
-		api_fail(e_out, "state", 0, NULL, "cannot create state directory %s: %s", dir, strerror(errno));
+		api_fail(e_out, "state", 0, NULL,
+		    "cannot create state directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	if (statfs(dir, &sfs) == 0 && sfs.f_type == NFS_SUPER_MAGIC) {
-		api_fail(e_out, "state", 0, NULL, "%s is on NFS; LMDB and its lock need a local file system", dir);
+		api_fail(e_out, "state", 0, NULL,
+		    "%s is on NFS; LMDB and its lock need a local file system", dir);
 		goto out;
 	}
 	if (mode == STATE_RO)
@@ -299,10 +305,12 @@ state_open_err(const char *dir, enum state_mode mode, struct state **out, struct
 	}
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK) {
-			api_fail(e_out, "state", 0, NULL, "another atsrecon run holds the lock on %s", dir);
+			api_fail(e_out, "state", 0, NULL,
+			    "another atsrecon run holds the lock on %s", dir);
 			rc = RC_LOCKED;
 		} else
-			api_fail(e_out, "state", 0, NULL, "cannot lock %s: %s", path.p, strerror(errno));
+			api_fail(e_out, "state", 0, NULL,
+			    "cannot lock %s: %s", path.p, strerror(errno));
 		goto out;
 	}
 open_env:
@@ -319,7 +327,8 @@ open_env:
 	 * never touches them, but this keeps readers simple). */
 	if ((e = mdb_env_open(st->env, dir, MDB_NOTLS | (mode == STATE_RO ? MDB_RDONLY : 0),
 	    0600)) != 0) {
-		api_fail(e_out, "state", 0, NULL, "cannot open the state in %s: %s", dir, mdb_strerror(e));
+		api_fail(e_out, "state", 0, NULL,
+		    "cannot open the state in %s: %s", dir, mdb_strerror(e));
 		goto out;
 	}
 	if ((e = mdb_txn_begin(st->env, NULL, mode == STATE_RO ? MDB_RDONLY : 0, &txn)) != 0)
