@@ -268,33 +268,53 @@ ats_idmap_free(struct ats_idmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
+const struct ats_driver *
+ats_driver_of(const char *kind)
+{
+	static const struct ats_driver *const drivers[] = { &ats_greenhouse, &ats_lever, &ats_ashby, &ats_file };
+	size_t i;
+
+	for (i = 0; kind != NULL && i < ARRAY_LEN(drivers); i++)
+		if (strcmp(drivers[i]->name, kind) == 0)
+			return drivers[i];
+	return NULL;
+}
+
+enum rc
+ats_open_err(const struct config *cfg, struct http *http, struct ats **out, struct api_err *err)
+{
+	const char *kind = cfg_str(cfg, OPT_ATS_KIND);
+	const struct ats_driver *drv = ats_driver_of(kind);
+	struct ats *a;
+	enum rc rc;
+
+	if (err != NULL)
+		api_err_clear(err);
+	if (drv == NULL) {
+		api_fail(err, "ats", 0, "set ats.kind to greenhouse, lever, ashby or file",
+		    "ats.kind \"%s\" has no driver in this build", kind);
+		return RC_CONFIG;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->drv = drv;
+	a->cfg = cfg;
+	a->http = http;
+	a->app_policy = ats_app_policy_of(cfg);
+	a->used = ats_fields_used(cfg);
+	if ((rc = a->drv->open(a)) != RC_OK) {
+		if (err != NULL)
+			*err = a->err;
+		ats_close(a);
+		return rc;
+	}
+	*out = a;
+	return RC_OK;
+}
+
 enum rc
 ats_open(const struct config *cfg, struct http *http, struct ats **out)
 {
-	static const struct ats_driver *const drivers[] = { &ats_greenhouse, &ats_lever, &ats_ashby, &ats_file };
-	const char *kind = cfg_str(cfg, OPT_ATS_KIND);
-	struct ats *a;
-	size_t i;
-	enum rc rc;
-
-	for (i = 0; i < ARRAY_LEN(drivers); i++) {
-		if (strcmp(drivers[i]->name, kind) != 0)
-			continue;
-		a = xcalloc(1, sizeof(*a));
-		a->drv = drivers[i];
-		a->cfg = cfg;
-		a->http = http;
-		a->app_policy = ats_app_policy_of(cfg);
-		a->used = ats_fields_used(cfg);
-		if ((rc = a->drv->open(a)) != RC_OK) {
-			ats_close(a);
-			return rc;
-		}
-		*out = a;
-		return RC_OK;
-	}
-	log_error("ats", "ats.kind \"%s\" has no driver in this build", kind);
-	return RC_CONFIG;
+	return ats_open_err(cfg, http, out, NULL);
 }
 
 void

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "apierr.h"
 #include "util.h"
 
 /* A value the source sent that could not be normalised (reported as an
@@ -170,6 +171,11 @@ void ats_ref_free(struct ats_ref *);
 struct ats_driver {
 	const char *name;
 	unsigned flags;		/* ATS_F_* */
+	/* The vendor's facts, for the driver and for doctor (NULL: none): */
+	const char *base_url;	/* the API's default base URL (ats.base_url) */
+	const char *auth_url;	/* the token endpoint's default (ats.auth_url) */
+	const char *scopes;	/* the scopes or permissions the credentials need, for a person */
+	const char *fix;	/* what to check when the source refuses the credentials */
 	/* Authenticates (mints a token, checks a key). */
 	enum rc (*open)(struct ats *);
 	/* Candidates changed in the closed window [from_ms, to_ms]. */
@@ -225,11 +231,20 @@ struct ats {
 	 * doctor names them. */
 	unsigned degraded;
 	char degraded_note[512];	/* "referrer (GET /v3/referrers: HTTP 403 ...)", ... */
+	/* Why the last failing call failed (status, message, hint): the driver
+	 * fills it where it logs the failure (api_fail); callers that must
+	 * explain a failure (doctor) read it instead of the log. */
+	struct api_err err;
 	void *priv;		/* the driver's own state */
 };
 
 /* The driver for cfg's ats.kind; RC_CONFIG when unknown. */
 enum rc ats_open(const struct config *, struct http *, struct ats **out);
+/* The same; a failure's status, message and hint also go to err (NULL: only
+ * logged). */
+enum rc ats_open_err(const struct config *, struct http *, struct ats **out, struct api_err *err);
+/* The driver of an ats.kind ("greenhouse"), NULL when this build has none. */
+const struct ats_driver *ats_driver_of(const char *kind);
 /* The ATS_FLD_* fields cfg's "fields" rules and "stage_tags" use. */
 unsigned ats_fields_used(const struct config *);
 /* The policy of ats.current_application. */

@@ -471,17 +471,20 @@ ab_call(struct ats *a, const char *rpc, const cJSON *body, cJSON **out, struct a
 	job.body_ok = http_body_json;	/* so a cut or malformed answer is read again */
 	rc = http_call(a->http, &job, &pol);
 	if (rc != RC_OK) {
-		log_error("ashby", "%s: %s: %s", rpc, http_fail_str(job.resp.fail), job.resp.err);
+		api_fail(&a->err, "ashby", job.resp.status, NULL,
+		    "%s: %s: %s", rpc, http_fail_str(job.resp.fail), job.resp.err);
 		goto out;
 	}
 	if (job.resp.status == 401 || job.resp.status == 403) {
-		log_error("ashby", "%s: HTTP %ld: Ashby refused the API key; check ats.api_key", rpc,
+		api_fail(&a->err, "ashby", job.resp.status, NULL,
+		    "%s: HTTP %ld: Ashby refused the API key; check ats.api_key", rpc,
 		    job.resp.status);
 		rc = RC_AUTH;
 		goto out;
 	}
 	if (job.resp.status != 200) {
-		log_error("ashby", "%s: HTTP %ld%s", rpc, job.resp.status, job.resp.status == 404 ?
+		api_fail(&a->err, "ashby", job.resp.status, NULL,
+		    "%s: HTTP %ld%s", rpc, job.resp.status, job.resp.status == 404 ?
 		    " (is ats.base_url the API's root?)" : "");
 		rc = RC_REMOTE;
 		goto out;
@@ -489,7 +492,8 @@ ab_call(struct ats *a, const char *rpc, const cJSON *body, cJSON **out, struct a
 	j = json_parse(job.resp.body.p, job.resp.body.len, &perr);
 	ok = json_get(j, "success");
 	if (j == NULL || !cJSON_IsObject(j) || !cJSON_IsBool(ok)) {
-		log_error("ashby", "%s: unreadable answer: %s", rpc, perr.len ? perr.p :
+		api_fail(&a->err, "ashby", job.resp.status, NULL,
+		    "%s: unreadable answer: %s", rpc, perr.len ? perr.p :
 		    "not an object with a boolean \"success\"");
 		rc = RC_REMOTE;
 		goto out;
@@ -508,7 +512,8 @@ ab_call(struct ats *a, const char *rpc, const cJSON *body, cJSON **out, struct a
 	if (err->code[0] == '\0')
 		str_copy(err->code, sizeof(err->code), "unknown");
 	if (strcmp(err->code, "missing_endpoint_permission") == 0) {
-		log_error("ashby", "%s: the API key lacks the permission for the endpoint %s "
+		api_fail(&a->err, "ashby", job.resp.status, NULL,
+		    "%s: the API key lacks the permission for the endpoint %s "
 		    "(missing_endpoint_permission); grant it in Ashby's API key settings", rpc, rpc);
 		rc = RC_AUTH;
 		goto out;
@@ -577,7 +582,8 @@ list_pages(struct ats *a, const char *rpc, const cJSON *base, page_fn fn, void *
 			if (with_token) {
 				l->refused = 1;
 			} else {
-				log_error("ashby", "%s: the listing failed on page %d: %s", rpc, l->pages + 1,
+				api_fail(&a->err, "ashby", 0, NULL,
+				    "%s: the listing failed on page %d: %s", rpc, l->pages + 1,
 				    err.code);
 				rc = RC_REMOTE;
 			}
@@ -590,7 +596,8 @@ list_pages(struct ats *a, const char *rpc, const cJSON *base, page_fn fn, void *
 		next = json_str(ans, "nextCursor");
 		if (!cJSON_IsArray(res) || !cJSON_IsBool(more) ||
 		    (cJSON_IsTrue(more) && (next == NULL || *next == '\0'))) {
-			log_error("ashby", "%s: page %d is not a list page (results, moreDataAvailable, "
+			api_fail(&a->err, "ashby", 0, NULL,
+			    "%s: page %d is not a list page (results, moreDataAvailable, "
 			    "nextCursor)", rpc, l->pages + 1);
 			cJSON_Delete(ans);
 			rc = RC_REMOTE;
@@ -875,7 +882,7 @@ fetch_current(struct ats *a, struct candidate *c, const cJSON *ids)
 			continue;
 		}
 		if (rc == RC_RECORD) {
-			log_error("ashby", "application.info: %s", err.code);
+			api_fail(&a->err, "ashby", 0, NULL, "application.info: %s", err.code);
 			rc = RC_REMOTE;
 		}
 		if (rc != RC_OK)
@@ -1101,14 +1108,15 @@ fetch_one(struct ats *a, const char *id, struct candidate *out)
 	rc = ab_call(a, "candidate.info", body, &ans, &err);
 	cJSON_Delete(body);
 	if (rc == RC_RECORD && !code_ends(err.code, "_not_found")) {
-		log_error("ashby", "candidate.info: %s", err.code);
+		api_fail(&a->err, "ashby", 0, NULL, "candidate.info: %s", err.code);
 		rc = RC_REMOTE;
 	}
 	if (rc != RC_OK)
 		return rc;
 	res = json_get(ans, "results");
 	if (!cJSON_IsObject(res) || json_str(res, "id") == NULL) {
-		log_error("ashby", "candidate.info: an answer without a candidate");
+		api_fail(&a->err, "ashby", 0, NULL,
+		    "candidate.info: an answer without a candidate");
 		cJSON_Delete(ans);
 		return RC_REMOTE;
 	}
@@ -1361,7 +1369,7 @@ ab_open(struct ats *a)
 	size_t n;
 
 	a->priv = g;
-	g->base = xstrdup(base ? base : "https://api.ashbyhq.com");
+	g->base = xstrdup(base ? base : a->drv->base_url);
 	n = strlen(g->base);
 	while (n > 0 && g->base[n - 1] == '/')
 		g->base[--n] = '\0';
@@ -1372,13 +1380,15 @@ ab_open(struct ats *a)
 		g->limit = AB_MAX_LIMIT;
 	g->max_pages = (int)cfg_int(a->cfg, OPT_ATS_MAX_PAGES);
 	if (g->key == NULL || *g->key == '\0') {
-		log_error("ashby", "ats.api_key is needed (an Ashby API key with candidatesRead and "
+		api_fail(&a->err, "ashby", 0, NULL,
+		    "ats.api_key is needed (an Ashby API key with candidatesRead and "
 		    "jobsRead)");
 		return RC_CONFIG;
 	}
 	log_add_secret(g->key);
 	if (!url_allowed(g->base)) {
-		log_error("ashby", "ats.base_url must be https:// (http:// only to a loopback host)");
+		api_fail(&a->err, "ashby", 0, NULL,
+		    "ats.base_url must be https:// (http:// only to a loopback host)");
 		return RC_CONFIG;
 	}
 	a->pace = pace_new("ashby", rps > 0 ? (double)rps : AB_RPS, 5);
@@ -1403,6 +1413,10 @@ ab_close(struct ats *a)
 
 const struct ats_driver ats_ashby = {
 	.name = "ashby",
+	.base_url = "https://api.ashbyhq.com",
+	.scopes = "candidatesRead, and read access to applications and jobs",
+	.fix = "check ats.api_key (Ashby: Admin > API keys) and its endpoint permissions "
+	    "(candidates, applications, jobs read)",
 	.open = ab_open,
 	.pull_window = ab_pull_window,
 	.pull_all = ab_pull_all,

@@ -158,6 +158,7 @@ struct col {
 };
 
 struct fsrc {
+	struct api_err *err;	/* the instance's (struct ats err) */
 	char *path;
 	int jsonl;
 	const char *region;
@@ -468,13 +469,15 @@ parse_columns(struct ats *a, struct fsrc *fs)
 		fs->single[f] = -1;
 	cfg_origin(a->cfg, OPT_ATS_COLUMNS, &where);
 	if (text == NULL) {
-		log_error("file", "ats.columns is required with ats.kind \"file\": an object from "
+		api_fail(&a->err, "file", 0, NULL,
+		    "ats.columns is required with ats.kind \"file\": an object from "
 		    "canonical field to column name, at least {\"id\": \"<id column>\"}");
 		goto out;
 	}
 	root = json_parse(text, strlen(text), &err);
 	if (root == NULL || !cJSON_IsObject(root)) {
-		log_error("file", "%s: ats.columns: expected a JSON object%s%s", where.p,
+		api_fail(&a->err, "file", 0, NULL,
+		    "%s: ats.columns: expected a JSON object%s%s", where.p,
 		    err.len ? ": " : "", err.len ? err.p : "");
 		goto out;
 	}
@@ -493,7 +496,8 @@ parse_columns(struct ats *a, struct fsrc *fs)
 			else if (strcmp(v, "dmy") == 0)
 				fs->order = NORM_DATE_DMY;
 			else {
-				log_error("file", "%s: ats.columns.date_order: expected \"iso\", \"mdy\" "
+				api_fail(&a->err, "file", 0, NULL,
+				    "%s: ats.columns.date_order: expected \"iso\", \"mdy\" "
 				    "or \"dmy\"", where.p);
 				goto out;
 			}
@@ -508,7 +512,8 @@ parse_columns(struct ats *a, struct fsrc *fs)
 			struct buf known = BUF_INIT;
 			for (f = 0; f < FF__MAX; f++)
 				buf_addf(&known, "%s%s", f ? ", " : "", ffield_name[f]);
-			log_error("file", "%s: ats.columns: unknown field %s (known: %s, date_order)",
+			api_fail(&a->err, "file", 0, NULL,
+			    "%s: ats.columns: unknown field %s (known: %s, date_order)",
 			    where.p, msg.p, known.p);
 			buf_free(&known);
 			goto out;
@@ -535,12 +540,14 @@ parse_columns(struct ats *a, struct fsrc *fs)
 				continue;
 			}
 		}
-		log_error("file", "%s: ats.columns.%s: expected a column name%s", where.p, k,
+		api_fail(&a->err, "file", 0, NULL,
+		    "%s: ats.columns.%s: expected a column name%s", where.p, k,
 		    ff == FF_EMAIL || ff == FF_PHONE ? " or a non-empty array of column names" : "");
 		goto out;
 	}
 	if (fs->single[FF_ID] < 0) {
-		log_error("file", "%s: ats.columns: \"id\" is required (the column that holds each "
+		api_fail(&a->err, "file", 0, NULL,
+		    "%s: ats.columns: \"id\" is required (the column that holds each "
 		    "person's stable id)", where.p);
 		goto out;
 	}
@@ -988,7 +995,8 @@ row_app(struct scan *s, struct rowapp *ra)
 static enum rc
 read_error(struct scan *s)
 {
-	log_error("file", "%s:%ld: %s", s->fs->path, s->rd.line, strerror(s->rd.err ?
+	api_fail(s->fs->err, "file", 0, NULL,
+	    "%s:%ld: %s", s->fs->path, s->rd.line, strerror(s->rd.err ?
 	    s->rd.err : EIO));
 	return RC_CONFIG;
 }
@@ -996,7 +1004,8 @@ read_error(struct scan *s)
 static enum rc
 not_utf8(struct scan *s)
 {
-	log_error("file", "%s:%ld: the file is not UTF-8 text%s; save the export as UTF-8 "
+	api_fail(s->fs->err, "file", 0, NULL,
+	    "%s:%ld: the file is not UTF-8 text%s; save the export as UTF-8 "
 	    "(\"CSV UTF-8\" in spreadsheets)", s->fs->path, s->row.line,
 	    s->row.nul ? " (a NUL byte: UTF-16?)" : "");
 	return RC_CONFIG;
@@ -1028,14 +1037,16 @@ read_header(struct scan *s, int bom)
 		if (r < 0)
 			return read_error(s);
 		if (r == 0) {
-			log_error("file", "%s:%ld: the file is empty (a header line is needed)", fs->path,
+			api_fail(s->fs->err, "file", 0, NULL,
+			    "%s:%ld: the file is empty (a header line is needed)", fs->path,
 			    s->rd.line);
 			return RC_CONFIG;
 		}
 		if (s->row.nul || (s->row.bad == NULL && !utf8_valid(s->row.data, s->row.len)))
 			return not_utf8(s);
 		if (s->row.bad != NULL) {
-			log_error("file", "%s:%ld: the header: %s", fs->path, s->row.line, s->row.bad);
+			api_fail(s->fs->err, "file", 0, NULL,
+			    "%s:%ld: the header: %s", fs->path, s->row.line, s->row.bad);
 			return RC_CONFIG;
 		}
 		if (row_blank(&s->row))
@@ -1067,7 +1078,8 @@ read_header(struct scan *s, int bom)
 		if (found == 1)
 			continue;
 		show(&m, c->name);
-		log_error("file", "%s:%ld: column %s (ats.columns.%s) %s", fs->path, s->row.line, m.p,
+		api_fail(s->fs->err, "file", 0, NULL,
+		    "%s:%ld: column %s (ats.columns.%s) %s", fs->path, s->row.line, m.p,
 		    c->cfg, found ? "appears more than once in the header" : "is not in the header");
 		buf_free(&m);
 		return RC_CONFIG;
@@ -1084,17 +1096,20 @@ scan_open(struct scan *s)
 
 	s->fd = open(fs->path, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0) {
-		log_error("file", "%s: %s (ats.file)", fs->path, strerror(errno));
+		api_fail(s->fs->err, "file", 0, NULL,
+		    "%s: %s (ats.file)", fs->path, strerror(errno));
 		return RC_CONFIG;
 	}
 	if (fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		log_error("file", "%s: not a regular file (ats.file)", fs->path);
+		api_fail(s->fs->err, "file", 0, NULL,
+		    "%s: not a regular file (ats.file)", fs->path);
 		return RC_CONFIG;
 	}
 	if (s->have_ident && (st.st_dev != s->ident.st_dev || st.st_ino != s->ident.st_ino ||
 	    st.st_size != s->ident.st_size || st.st_mtim.tv_sec != s->ident.st_mtim.tv_sec ||
 	    st.st_mtim.tv_nsec != s->ident.st_mtim.tv_nsec)) {
-		log_error("file", "%s: the file changed while it was being read; nothing of this "
+		api_fail(s->fs->err, "file", 0, NULL,
+		    "%s: the file changed while it was being read; nothing of this "
 		    "read is used (write the export to another name, then rename it)", fs->path);
 		return RC_REMOTE;
 	}
@@ -1102,12 +1117,13 @@ scan_open(struct scan *s)
 	s->have_ident = 1;
 	if (csv_init(&s->rd, s->fd, ',', FILE_ROW_MAX, FILE_FIELDS_MAX, &bom) != 0) {
 		csv_free(&s->rd);
-		log_error("file", "%s: %s", fs->path, strerror(errno));
+		api_fail(s->fs->err, "file", 0, NULL, "%s: %s", fs->path, strerror(errno));
 		return RC_CONFIG;
 	}
 	s->rd_open = 1;
 	if (bom == 2) {
-		log_error("file", "%s:1: the file is UTF-16 or UTF-32; save the export as UTF-8",
+		api_fail(s->fs->err, "file", 0, NULL,
+		    "%s:1: the file is UTF-16 or UTF-32; save the export as UTF-8",
 		    fs->path);
 		return RC_CONFIG;
 	}
@@ -1241,7 +1257,8 @@ check_keys_seen(struct scan *s)
 		if (fs->cols[k].seen)
 			continue;
 		show(&m, fs->cols[k].name);
-		log_error("file", "%s: key %s (ats.columns.%s) is in none of the %ld lines; check "
+		api_fail(s->fs->err, "file", 0, NULL,
+		    "%s: key %s (ats.columns.%s) is in none of the %ld lines; check "
 		    "its spelling (if the export leaves out empty values, remove it from "
 		    "ats.columns)", fs->path, m.p, fs->cols[k].cfg, s->data_rows);
 		buf_free(&m);
@@ -1272,7 +1289,8 @@ scan(struct scan *s)
 		if (r == 0)
 			break;
 		if (++s->nrec % FILE_DEADLINE_EVERY == 0 && past_deadline(s->a)) {
-			log_error("file", "%s:%ld: the run's deadline came before the end of the file",
+			api_fail(s->fs->err, "file", 0, NULL,
+			    "%s:%ld: the run's deadline came before the end of the file",
 			    fs->path, s->row.line);
 			return RC_REMOTE;
 		}
@@ -1389,8 +1407,10 @@ file_open(struct ats *a)
 	enum rc rc;
 
 	a->priv = fs;
+	fs->err = &a->err;
 	if (path == NULL || *path == '\0') {
-		log_error("file", "ats.file is required with ats.kind \"file\" (the export to read)");
+		api_fail(&a->err, "file", 0, NULL,
+		    "ats.file is required with ats.kind \"file\" (the export to read)");
 		return RC_CONFIG;
 	}
 	fs->path = xstrdup(path);
@@ -1407,7 +1427,8 @@ file_open(struct ats *a)
 	else if (dot != NULL && (strcasecmp(dot, ".jsonl") == 0 || strcasecmp(dot, ".ndjson") == 0))
 		fs->jsonl = 1;
 	else {
-		log_error("file", "%s: cannot tell the format from the name (.csv, .jsonl or "
+		api_fail(&a->err, "file", 0, NULL,
+		    "%s: cannot tell the format from the name (.csv, .jsonl or "
 		    ".ndjson); set ats.format to \"csv\" or \"jsonl\"", path);
 		return RC_CONFIG;
 	}
@@ -1439,6 +1460,7 @@ file_close(struct ats *a)
 
 const struct ats_driver ats_file = {
 	.name = "file",
+	.fix = "check ats.file, ats.format and ats.columns",
 	.flags = ATS_F_FULL_ONLY,
 	.open = file_open,
 	.pull_window = file_pull_window,

@@ -186,7 +186,8 @@ mint(struct ats *a)
 	job.body_ok = http_body_json;
 	rc = http_call(a->http, &job, &pol);
 	if (rc != RC_OK) {
-		log_error("greenhouse", "token: %s: %s", http_fail_str(job.resp.fail), job.resp.err);
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "token: %s: %s", http_fail_str(job.resp.fail), job.resp.err);
 		goto out;
 	}
 	j = json_parse(job.resp.body.p, job.resp.body.len, &err);
@@ -194,7 +195,8 @@ mint(struct ats *a)
 		const char *e = json_str(j, "error");
 		struct buf safe = BUF_INIT;
 		text_escape(&safe, e ? e : "?", strlen(e ? e : "?"));
-		log_error("greenhouse", "token: HTTP %ld (%s): check ats.client_id, ats.client_secret "
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "token: HTTP %ld (%s): check ats.client_id, ats.client_secret "
 		    "and ats.user_id", job.resp.status, safe.p);
 		buf_free(&safe);
 		rc = RC_AUTH;
@@ -202,7 +204,8 @@ mint(struct ats *a)
 	}
 	tok = json_str(j, "access_token");
 	if (job.resp.status != 200 || tok == NULL || *tok == '\0') {
-		log_error("greenhouse", "token: HTTP %ld without an access_token", job.resp.status);
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "token: HTTP %ld without an access_token", job.resp.status);
 		rc = job.resp.status >= 500 ? RC_REMOTE : RC_AUTH;
 		goto out;
 	}
@@ -284,20 +287,23 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 		break;
 	}
 	if (rc != RC_OK) {
-		log_error("greenhouse", "GET %s: %s: %s", url, http_fail_str(job.resp.fail), job.resp.err);
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "GET %s: %s: %s", url, http_fail_str(job.resp.fail), job.resp.err);
 		goto out;
 	}
 	switch (job.resp.status) {
 	case 200:
 		break;
 	case 401:
-		log_error("greenhouse", "Greenhouse refused a fresh token (401); check the API "
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "Greenhouse refused a fresh token (401); check the API "
 		    "credentials' user (ats.user_id)");
 		rc = RC_AUTH;
 		goto out;
 	case 403:
 		if (!g->optional)
-			log_error("greenhouse", "GET %s: 403: the credentials lack %s (and list endpoints "
+			api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+			    "GET %s: 403: the credentials lack %s (and list endpoints "
 			    "need a Site Admin user)", url, scope_for(url));
 		rc = RC_AUTH;
 		goto out;
@@ -316,7 +322,8 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 			*expired = 1;
 			rc = RC_RECORD;
 		} else {
-			log_error("greenhouse", "GET %s: HTTP %ld %s", url, job.resp.status,
+			api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+			    "GET %s: HTTP %ld %s", url, job.resp.status,
 			    safe.p ? safe.p : "");
 			rc = RC_REMOTE;
 		}
@@ -326,7 +333,8 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 	}
 	*out = json_parse(job.resp.body.p, job.resp.body.len, &err);
 	if (*out == NULL || !(cJSON_IsArray(*out) || cJSON_IsObject(*out))) {
-		log_error("greenhouse", "GET %s: unreadable answer: %s", url, err.len ? err.p : "not JSON");
+		api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+		    "GET %s: unreadable answer: %s", url, err.len ? err.p : "not JSON");
 		cJSON_Delete(*out);
 		*out = NULL;
 		rc = RC_REMOTE;
@@ -335,7 +343,8 @@ gh_get(struct ats *a, const char *url, cJSON **out, char **next, long *status, i
 	if (next != NULL && http_header(&job.resp, "link") != NULL) {
 		*next = link_next(http_header(&job.resp, "link"), g->origin, &bad);
 		if (bad) {
-			log_error("greenhouse", "GET %s: the next-page link leaves %s; refusing to follow it",
+			api_fail(&a->err, "greenhouse", job.resp.status, NULL,
+			    "GET %s: the next-page link leaves %s; refusing to follow it",
 			    url, g->origin);
 			cJSON_Delete(*out);
 			*out = NULL;
@@ -383,7 +392,7 @@ list_pages(struct ats *a, const char *first_url, page_fn fn, void *arg, void (*r
 		if (rc != RC_OK)
 			break;
 		if (!cJSON_IsArray(items)) {
-			log_error("greenhouse", "a list page is not a JSON array");
+			api_fail(&a->err, "greenhouse", 0, NULL, "a list page is not a JSON array");
 			cJSON_Delete(items);
 			free(next);
 			rc = RC_REMOTE;
@@ -1149,7 +1158,8 @@ gh_get_one(struct ats *a, const char *id, struct candidate **out)
 		parse_candidate(g, cand, *out);
 		if ((*out)->id == NULL) {
 			/* a 200 that is not a candidate: unreadable, never "gone" */
-			log_error("greenhouse", "GET candidate %s: the answer has no candidate id", id);
+			api_fail(&a->err, "greenhouse", 0, NULL,
+			    "GET candidate %s: the answer has no candidate id", id);
 			candidate_free(*out);
 			free(*out);
 			*out = NULL;
@@ -1170,11 +1180,11 @@ gh_open(struct ats *a)
 	size_t n;
 
 	a->priv = g;
-	g->base = xstrdup(base ? base : "https://harvest.greenhouse.io/v3");
+	g->base = xstrdup(base ? base : a->drv->base_url);
 	n = strlen(g->base);
 	while (n > 0 && g->base[n - 1] == '/')
 		g->base[--n] = '\0';
-	g->token_url = xasprintf("%s/token", auth ? auth : "https://auth.greenhouse.io");
+	g->token_url = xasprintf("%s/token", auth ? auth : a->drv->auth_url);
 	g->origin = origin_of(g->base);
 	g->client_id = cfg_str(a->cfg, OPT_ATS_CLIENT_ID);
 	g->client_secret = cfg_str(a->cfg, OPT_ATS_CLIENT_SECRET);
@@ -1183,7 +1193,8 @@ gh_open(struct ats *a)
 	g->per_page = (int)cfg_int(a->cfg, OPT_ATS_PAGE_SIZE);
 	g->max_pages = (int)cfg_int(a->cfg, OPT_ATS_MAX_PAGES);
 	if (g->client_id == NULL || g->client_secret == NULL || g->user_id == NULL) {
-		log_error("greenhouse", "ats.client_id, ats.client_secret and ats.user_id are needed "
+		api_fail(&a->err, "greenhouse", 0, NULL,
+		    "ats.client_id, ats.client_secret and ats.user_id are needed "
 		    "(Harvest v3 client credentials)");
 		return RC_CONFIG;
 	}
@@ -1241,6 +1252,14 @@ gh_reference(struct ats *a, struct ats_ref *r)
 
 const struct ats_driver ats_greenhouse = {
 	.name = "greenhouse",
+	.base_url = "https://harvest.greenhouse.io/v3",
+	.auth_url = "https://auth.greenhouse.io",
+	.scopes = "harvest:candidates:list, harvest:applications:list, harvest:jobs:list, "
+	    "harvest:sources:list and harvest:referrers:list",
+	.fix = "check ats.client_id, ats.client_secret and ats.user_id (Harvest v3 client "
+	    "credentials); they need the scopes harvest:candidates:list, "
+	    "harvest:applications:list, harvest:jobs:list, harvest:sources:list and "
+	    "harvest:referrers:list, and list endpoints need ats.user_id to be a Site Admin",
 	.reference = gh_reference,
 	.open = gh_open,
 	.pull_window = gh_pull_window,

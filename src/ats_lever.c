@@ -348,10 +348,12 @@ lv_get(struct ats *a, const char *url, cJSON **out)
 	l->last_status = job.resp.status;
 	if (rc != RC_OK) {
 		if (job.resp.status != 0 && job.resp.fail == HTTP_OK)
-			log_error("lever", "GET %s: HTTP %ld after %d attempts", path,
+			api_fail(&a->err, "lever", job.resp.status, NULL,
+			    "GET %s: HTTP %ld after %d attempts", path,
 			    job.resp.status, job.attempts);
 		else
-			log_error("lever", "GET %s: %s: %s", path, http_fail_str(job.resp.fail),
+			api_fail(&a->err, "lever", job.resp.status, NULL,
+			    "GET %s: %s: %s", path, http_fail_str(job.resp.fail),
 			    job.resp.err);
 		goto out;
 	}
@@ -360,14 +362,16 @@ lv_get(struct ats *a, const char *url, cJSON **out)
 		break;
 	case 401:
 		server_says(&job.resp, &says);
-		log_error("lever", "Lever refused the API key (HTTP 401, %s): check ats.api_key "
+		api_fail(&a->err, "lever", job.resp.status, NULL,
+		    "Lever refused the API key (HTTP 401, %s): check ats.api_key "
 		    "(Settings > Integrations and API > API Credentials)", says.p);
 		rc = RC_AUTH;
 		goto out;
 	case 403:
 		server_says(&job.resp, &says);
 		if (!l->optional)
-			log_error("lever", "GET %s: HTTP 403 (%s): the API key lacks %s", path, says.p,
+			api_fail(&a->err, "lever", job.resp.status, NULL,
+			    "GET %s: HTTP 403 (%s): the API key lacks %s", path, says.p,
 			    perm_for(url));
 		rc = RC_AUTH;
 		goto out;
@@ -376,13 +380,15 @@ lv_get(struct ats *a, const char *url, cJSON **out)
 		goto out;
 	default:
 		server_says(&job.resp, &says);
-		log_error("lever", "GET %s: HTTP %ld (%s)", path, job.resp.status, says.p);
+		api_fail(&a->err, "lever", job.resp.status, NULL,
+		    "GET %s: HTTP %ld (%s)", path, job.resp.status, says.p);
 		rc = RC_REMOTE;
 		goto out;
 	}
 	*out = json_parse(job.resp.body.p, job.resp.body.len, &err);
 	if (*out == NULL || !cJSON_IsObject(*out)) {
-		log_error("lever", "GET %s: unreadable answer: %s", path, err.len ? err.p :
+		api_fail(&a->err, "lever", job.resp.status, NULL,
+		    "GET %s: unreadable answer: %s", path, err.len ? err.p :
 		    "not a JSON object");
 		cJSON_Delete(*out);
 		*out = NULL;
@@ -438,7 +444,8 @@ lv_list(struct ats *a, const char *first_url, page_fn fn, void *arg, int *pages,
 		if (!cJSON_IsArray(data) || (hn != NULL && !cJSON_IsBool(hn)) ||
 		    (cJSON_IsTrue(hn) && (next == NULL || *next == '\0'))) {
 			path_of(first_url, path, sizeof(path));
-			log_error("lever", "GET %s: a list page without data[] (or hasNext without "
+			api_fail(&a->err, "lever", 0, NULL,
+			    "GET %s: a list page without data[] (or hasNext without "
 			    "next)", path);
 			cJSON_Delete(body);
 			rc = RC_REMOTE;
@@ -1125,7 +1132,7 @@ lv_open(struct ats *a)
 	enum rc rc;
 
 	a->priv = l;
-	l->base = xstrdup(base ? base : "https://api.lever.co/v1");
+	l->base = xstrdup(base ? base : a->drv->base_url);
 	n = strlen(l->base);
 	while (n > 0 && l->base[n - 1] == '/')
 		l->base[--n] = '\0';
@@ -1139,12 +1146,14 @@ lv_open(struct ats *a)
 	l->max_pages = (int)cfg_int(a->cfg, OPT_ATS_MAX_PAGES);
 	l->private_ok = cfg_bool(a->cfg, OPT_ATS_PRIVATE_CANDIDATES);
 	if (l->key == NULL || *l->key == '\0') {
-		log_error("lever", "ats.api_key is needed (a Lever API key; OAuth is not "
+		api_fail(&a->err, "lever", 0, NULL,
+		    "ats.api_key is needed (a Lever API key; OAuth is not "
 		    "supported yet)");
 		return RC_CONFIG;
 	}
 	if (strchr(l->key, ':') != NULL) {
-		log_error("lever", "ats.api_key must not contain ':' (it is the Basic user name)");
+		api_fail(&a->err, "lever", 0, NULL,
+		    "ats.api_key must not contain ':' (it is the Basic user name)");
 		return RC_CONFIG;
 	}
 	log_add_secret(l->key);
@@ -1205,6 +1214,10 @@ lv_reference(struct ats *a, struct ats_ref *r)
 
 const struct ats_driver ats_lever = {
 	.name = "lever",
+	.base_url = "https://api.lever.co/v1",
+	.scopes = "read access to opportunities and contacts",
+	.fix = "check ats.api_key (Lever: Settings > Integrations and API > API credentials) "
+	    "and that it may read opportunities and contacts",
 	.reference = lv_reference,
 	.open = lv_open,
 	.pull_window = lv_pull_window,

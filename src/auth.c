@@ -23,6 +23,7 @@ struct auth {
 	int unproven;		/* the token came from a refresh after a 401, not yet used well */
 	int refreshes;
 	char *key_header;
+	struct api_err err;	/* why the last failing call failed */
 };
 
 static void
@@ -35,18 +36,29 @@ scrub_free(char *s)
 }
 
 enum rc
+auth_check_cfg(const struct auth_cfg *cfg, struct api_err *e)
+{
+	if (cfg->mode == AUTH_API_KEY && (cfg->api_key == NULL || *cfg->api_key == '\0')) {
+		api_fail(e, "auth", 0, "set keap.api_key",
+		    "keap.auth is a key, but keap.api_key is not set");
+		return RC_CONFIG;
+	}
+	if (cfg->mode == AUTH_OAUTH && (cfg->client_id == NULL || cfg->client_secret == NULL)) {
+		api_fail(e, "auth", 0, "set keap.client_id and keap.client_secret (the Keap developer "
+		    "app's key and secret)", "keap.auth is oauth: keap.client_id and keap.client_secret "
+		    "are needed");
+		return RC_CONFIG;
+	}
+	return RC_OK;
+}
+
+enum rc
 auth_new(const struct auth_cfg *cfg, struct http *http, struct state *state, struct auth **out)
 {
 	struct auth *a;
 
-	if (cfg->mode == AUTH_API_KEY && (cfg->api_key == NULL || *cfg->api_key == '\0')) {
-		log_error("auth", "keap.auth is a key, but keap.api_key is not set");
+	if (auth_check_cfg(cfg, NULL) != RC_OK)
 		return RC_CONFIG;
-	}
-	if (cfg->mode == AUTH_OAUTH && (cfg->client_id == NULL || cfg->client_secret == NULL)) {
-		log_error("auth", "keap.auth is oauth: keap.client_id and keap.client_secret are needed");
-		return RC_CONFIG;
-	}
 	a = xcalloc(1, sizeof(*a));
 	a->cfg = *cfg;
 	/* own copies: the caller's strings may not outlive this */
@@ -62,6 +74,12 @@ auth_new(const struct auth_cfg *cfg, struct http *http, struct state *state, str
 	}
 	*out = a;
 	return RC_OK;
+}
+
+const struct api_err *
+auth_error(const struct auth *a)
+{
+	return &a->err;
 }
 
 void
@@ -91,7 +109,8 @@ load_tokens(struct auth *a)
 		return RC_OK;
 	rc = state_get(a->state, DB_TOKENS, TOKENS_KEY, &v);
 	if (rc == RC_RECORD) {
-		log_error("auth", "no Keap tokens in the state; run `atsrecon auth keap --login` "
+		api_fail(&a->err, "auth", 0, NULL,
+		    "no Keap tokens in the state; run `atsrecon auth keap --login` "
 		    "(or --refresh-token-file FILE) once");
 		rc = RC_AUTH;
 		goto out;
@@ -103,7 +122,8 @@ load_tokens(struct auth *a)
 	ref = json_str(j, "refresh");
 	if (j == NULL || acc == NULL || ref == NULL || json_int(j, "expires_at", &a->expires_at) != 0 ||
 	    json_int(j, "issued_at", &a->issued_at) != 0) {
-		log_error("auth", "the Keap token record in the state is unreadable; run `atsrecon auth "
+		api_fail(&a->err, "auth", 0, NULL,
+		    "the Keap token record in the state is unreadable; run `atsrecon auth "
 		    "keap` again");
 		rc = RC_STATE;
 		goto out;
@@ -206,7 +226,8 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 	rc = http_call(a->http, &job, &pol);
 	memset(form->p, 0, form->len);
 	if (rc != RC_OK) {
-		log_error("auth", "%s: %s: %s", what, http_fail_str(job.resp.fail), job.resp.err);
+		api_fail(&a->err, "auth", 0, NULL,
+		    "%s: %s: %s", what, http_fail_str(job.resp.fail), job.resp.err);
 		goto out;
 	}
 	j = json_parse(job.resp.body.p, job.resp.body.len, &err);
@@ -215,22 +236,26 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 		e = json_str(j, "error");
 		text_escape(&safe, e ? e : "no error code", strlen(e ? e : "no error code"));
 		if (e != NULL && strcmp(e, "invalid_grant") == 0 && strstr(what, "code") != NULL)
-			log_error("auth", "%s: Keap refused the code (%s): it expired (codes live a few "
+			api_fail(&a->err, "auth", job.resp.status, NULL,
+			    "%s: Keap refused the code (%s): it expired (codes live a few "
 			    "minutes), was already used, or was issued for another client or redirect URI; "
 			    "run `atsrecon auth keap --login` again and paste the new address at once",
 			    what, safe.p);
 		else if (e != NULL && (strcmp(e, "invalid_grant") == 0 || strcmp(e, "invalid_request") == 0))
-			log_error("auth", "%s: Keap answered %s: the authorisation is gone; run `atsrecon "
+			api_fail(&a->err, "auth", job.resp.status, NULL,
+			    "%s: Keap answered %s: the authorisation is gone; run `atsrecon "
 			    "auth keap --login` (or --refresh-token-file FILE) to authorise again", what, safe.p);
 		else
-			log_error("auth", "%s: Keap answered HTTP %ld (%s); check keap.client_id and "
+			api_fail(&a->err, "auth", job.resp.status, NULL,
+			    "%s: Keap answered HTTP %ld (%s); check keap.client_id and "
 			    "keap.client_secret", what, job.resp.status, safe.p);
 		buf_free(&safe);
 		rc = RC_AUTH;
 		goto out;
 	}
 	if (job.resp.status != 200) {
-		log_error("auth", "%s: HTTP %ld from the token endpoint", what, job.resp.status);
+		api_fail(&a->err, "auth", job.resp.status, NULL,
+		    "%s: HTTP %ld from the token endpoint", what, job.resp.status);
 		rc = job.resp.status >= 500 || job.resp.status == 429 ? RC_REMOTE : RC_AUTH;
 		goto out;
 	}
@@ -238,7 +263,8 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 	ref = json_str(j, "refresh_token");
 	if (j == NULL || acc == NULL || *acc == '\0' || json_int(j, "expires_in", &expires_in) != 0 ||
 	    expires_in <= 0) {
-		log_error("auth", "%s: the token endpoint's answer has no usable access_token/expires_in%s%s",
+		api_fail(&a->err, "auth", 0, NULL,
+		    "%s: the token endpoint's answer has no usable access_token/expires_in%s%s",
 		    what, err.len ? ": " : "", err.len ? err.p : "");
 		rc = RC_REMOTE;
 		goto out;
@@ -260,7 +286,8 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 	if (rc != RC_OK) {
 		/* The old refresh token is dead and the new one is not stored: the
 		 * one thing that must not happen silently. */
-		log_error("auth", "%s succeeded but the new tokens could not be stored; Keap must be "
+		api_fail(&a->err, "auth", 0, NULL,
+		    "%s succeeded but the new tokens could not be stored; Keap must be "
 		    "authorised again with `atsrecon auth keap`", what);
 		goto out;
 	}
@@ -325,11 +352,13 @@ enum rc
 auth_after_401(struct auth *a, int64_t deadline_ms)
 {
 	if (a->cfg.mode == AUTH_API_KEY) {
-		log_error("auth", "Keap rejected the API key (401); check keap.api_key");
+		api_fail(&a->err, "auth", 0, NULL,
+		    "Keap rejected the API key (401); check keap.api_key");
 		return RC_AUTH;
 	}
 	if (a->unproven) {
-		log_error("auth", "Keap answered 401 again right after a fresh token; authorise again "
+		api_fail(&a->err, "auth", 0, NULL,
+		    "Keap answered 401 again right after a fresh token; authorise again "
 		    "with `atsrecon auth keap`");
 		return RC_AUTH;
 	}
@@ -364,7 +393,7 @@ auth_exchange_code(struct auth *a, const char *code, const char *redirect_uri, i
 	rc = token_call(a, &form, 0, deadline_ms, "authorization code exchange");
 	buf_free(&form);
 	if (rc == RC_OK && a->refresh[0] == '\0') {
-		log_error("auth", "the code exchange returned no refresh token");
+		api_fail(&a->err, "auth", 0, NULL, "the code exchange returned no refresh token");
 		rc = RC_AUTH;
 	}
 	return rc;

@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "apierr.h"
 #include "http.h"
 #include "state.h"
 #include "util.h"
@@ -44,6 +45,11 @@ struct auth;
  * strings of cfg are copied. */
 enum rc auth_new(const struct auth_cfg *, struct http *, struct state *, struct auth **out);
 void auth_free(struct auth *);
+/* RC_CONFIG (logged, and recorded in e when not NULL) when cfg lacks what its
+ * mode needs; auth_new makes the same check. */
+enum rc auth_check_cfg(const struct auth_cfg *, struct api_err *);
+/* Why the last failing call of a failed (status, message, hint; apierr.h). */
+const struct api_err *auth_error(const struct auth *);
 
 /*
  * Credentials for the next request: *bearer for OAuth, or *header

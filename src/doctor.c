@@ -42,8 +42,8 @@
  *                     (resp.tls_version). http.c does not expose the
  *                     certificate's expiry or the peer address, so neither is
  *                     reported. A URL whose origin was already probed is not
- *                     probed again. The ATS defaults are the drivers' (copied:
- *                     the drivers keep them private).
+ *                     probed again. The ATS defaults are the driver's own
+ *                     (struct ats_driver base_url and auth_url).
  *   clock             the Date header of those answers against the local clock
  *                     at the middle of the request (+0.5 s for the header's
  *                     whole seconds): above 60 s warns, above 5 min fails
@@ -111,11 +111,13 @@
  * than a second failure for the same cause: Keap's API checks need tls.keap,
  * the OAuth ones a usable, unlocked state; the ATS checks need tls.ats.
  *
- * Why a check failed is what the module that failed logged: the log is
- * captured (JSON lines into a temporary file) around each check and its error
- * lines (else its warnings) become the detail; they are replayed to stderr
- * only at --log-level debug. Remote text is escaped, and the whole output goes
- * through the logger's redaction of registered secrets.
+ * Why a check failed is the error value the module that failed filled
+ * (apierr.h: status, the vendor's message, a hint; keap.c, auth.c, the ATS
+ * drivers, state_open_err, s3state_begin_err), read from the session
+ * (session.h) that doctor builds step by step as a run builds it at once.
+ * The modules' own log lines reach stderr only at --log-level debug: the
+ * report is doctor's output. Remote text is escaped, and the whole output
+ * goes through the logger's redaction of registered secrets.
  *
  * Side effects, all of them what a run would do too: an existing state is
  * opened read-write (schema version written only if absent), a due Keap
@@ -152,8 +154,6 @@
 #define CLOCK_WARN_MS (60 * 1000)
 #define CLOCK_FAIL_MS (300 * 1000)
 #define ATS_WINDOW_MS ((int64_t)7 * 86400 * 1000)
-#define CAPTURE_MAX (256 * 1024)
-#define WHY_MAX 600
 #define MAX_PROBES 4
 
 enum dstatus { D_OK, D_WARN, D_FAIL, D_SKIP };
@@ -185,21 +185,15 @@ struct doctor {
 	enum log_level log_level;
 	enum log_format log_format;
 	int64_t now_ms;
-	struct http *http;
+	struct session s;	/* HTTP, the state (or its S3 lease), auth, pacer, Keap */
 	struct probe probes[MAX_PROBES];
 	size_t nprobes;
-	struct state *st;
 	const char *state_url;	/* state.url: the state lives in S3 */
-	struct s3state *s3;	/* its lease, while held */
-	char *s3dir;		/* the local copy */
 	int state_dir_bad;	/* state.dir failed: the state is not opened */
 	int state_locked;
 	struct mapping map;
 	int have_map;
 	int oauth;
-	struct auth *auth;
-	struct pace *kpace;
-	struct keap *keap;
 	struct keap_model model;
 	int have_model;
 	struct keap_tags tags;
@@ -299,78 +293,6 @@ print_results(const struct doctor *d, int json)
 	fputs(out.p, stdout);
 	fflush(stdout);
 	buf_free(&out);
-}
-
-/* ------------------------------------------------------------- log capture */
-
-struct capture {
-	FILE *f;
-};
-
-/* Sends the log into a temporary file (JSON lines, warnings at least). */
-static void
-capture_begin(const struct doctor *d, struct capture *c)
-{
-	c->f = tmpfile();
-	if (c->f == NULL)
-		return;		/* the log stays on stderr; the detail will say so */
-	log_set_fd(fileno(c->f));
-	log_init(d->log_level < LOG_WARN ? d->log_level : LOG_WARN, LOG_FMT_JSON);
-}
-
-/* Restores the log; why receives the captured error messages (else the
- * warnings), joined with "; ". At --log-level debug every captured line is
- * also replayed to stderr. */
-static void
-capture_end(const struct doctor *d, struct capture *c, struct buf *why)
-{
-	struct buf text = BUF_INIT, errs = BUF_INIT, warns = BUF_INIT;
-	char chunk[4096], *line, *nl;
-	size_t got;
-
-	buf_reset(why);
-	if (c->f == NULL) {
-		buf_adds(why, "see the log on stderr");
-		return;
-	}
-	log_set_fd(2);
-	log_init(d->log_level, d->log_format);
-	rewind(c->f);
-	while (text.len < CAPTURE_MAX && (got = fread(chunk, 1, sizeof(chunk), c->f)) > 0)
-		buf_add(&text, chunk, got);
-	fclose(c->f);
-	c->f = NULL;
-	for (line = text.p; line != NULL && *line != '\0'; line = nl) {
-		struct buf perr = BUF_INIT;
-		cJSON *j;
-		const char *lv, *sub, *msg;
-		enum log_level level;
-
-		nl = strchr(line, '\n');
-		if (nl != NULL)
-			*nl++ = '\0';
-		j = json_parse(line, strlen(line), &perr);
-		buf_free(&perr);
-		lv = json_str(j, "level");
-		sub = json_str(j, "subsystem");
-		msg = json_str(j, "msg");
-		if (lv != NULL && sub != NULL && msg != NULL && log_parse_level(lv, &level) == 0) {
-			struct buf *to = level == LOG_ERROR ? &errs : level == LOG_WARN ? &warns : NULL;
-			if (to != NULL && to->len < WHY_MAX) {
-				if (to->len > 0)
-					buf_adds(to, "; ");
-				buf_adds(to, msg);
-			}
-			if (d->log_level == LOG_DEBUG)
-				log_msg(level, sub, "%s", msg);
-		}
-		if (j != NULL)
-			cJSON_Delete(j);
-	}
-	buf_adds(why, errs.len > 0 ? errs.p : warns.len > 0 ? warns.p : "");
-	buf_free(&text);
-	buf_free(&errs);
-	buf_free(&warns);
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -753,12 +675,6 @@ check_report_dir(struct doctor *d)
 
 /* ------------------------------------------------------------- state */
 
-static enum rc
-s3_rotation(void *arg)
-{
-	return s3state_commit(arg);
-}
-
 /* state.url: takes the lease and downloads the state as a run does; every
  * rotated refresh token is uploaded before its access token is used (the
  * rotation hook), the rest at the end (finish_state). 1 when the copy is
@@ -766,16 +682,13 @@ s3_rotation(void *arg)
 static int
 open_s3_state(struct doctor *d)
 {
-	struct capture cap;
 	struct buf why = BUF_INIT;
 	enum rc rc;
 
-	capture_begin(d, &cap);
-	rc = s3state_begin(d->cfg, &d->s3dir, &d->s3);
-	capture_end(d, &cap, &why);
+	rc = session_lease(&d->s);
+	buf_adds(&why, d->s.err.msg);
 	switch (rc) {
 	case RC_OK:
-		auth_set_rotation_hook(s3_rotation, d->s3);
 		break;
 	case RC_LOCKED:
 		d->state_locked = 1;
@@ -812,26 +725,19 @@ open_s3_state(struct doctor *d)
 	return rc == RC_OK;
 }
 
-/* Closes the state; with state.url, puts back what changed (a refreshed token)
- * and releases the lease. */
+/* Closes the session: the Keap client, auth, HTTP and the state; with
+ * state.url, puts back what changed (a refreshed token) and releases the
+ * lease. */
 static void
 finish_state(struct doctor *d)
 {
-	struct capture cap;
 	struct buf why = BUF_INIT;
-	enum rc rc = RC_OK;
+	int had_lease = d->s.s3 != NULL;
+	enum rc rc;
 
-	state_close(d->st);
-	d->st = NULL;
-	if (d->s3 == NULL)
-		return;
-	auth_set_rotation_hook(NULL, NULL);
-	capture_begin(d, &cap);
-	rc = s3state_commit(d->s3);
-	s3state_end(d->s3);
-	capture_end(d, &cap, &why);
-	d->s3 = NULL;
-	if (rc != RC_OK)
+	rc = session_close(&d->s);
+	buf_adds(&why, d->s.err.msg);
+	if (had_lease && rc != RC_OK)
 		add(d, "state.upload", D_FAIL, rc == RC_AUTH ? RC_AUTH : rc == RC_REMOTE ? RC_REMOTE :
 		    RC_STATE, "run atsrecon doctor again; if a Keap token was refreshed and this keeps "
 		    "failing, authorise again with atsrecon auth keap", "%s: the state could not be put "
@@ -844,7 +750,6 @@ check_state(struct doctor *d)
 {
 	const char *dir = cfg_str(d->cfg, OPT_STATE_DIR);
 	char *data = NULL;
-	struct capture cap;
 	struct buf why = BUF_INIT, v = BUF_INIT, ago = BUF_INIT;
 	int64_t last = 0;
 	char ts[32];
@@ -857,7 +762,7 @@ check_state(struct doctor *d)
 	if (d->state_url != NULL) {
 		if (!open_s3_state(d))
 			goto out;
-		dir = d->s3dir;
+		dir = d->s.state_dir;
 	}
 	data = xasprintf("%s/data.mdb", dir);
 	if (access(data, F_OK) != 0) {
@@ -865,9 +770,8 @@ check_state(struct doctor *d)
 		    "starts it)", d->state_url != NULL ? d->state_url : dir);
 		goto out;
 	}
-	capture_begin(d, &cap);
-	rc = state_open(dir, STATE_RW, &d->st);
-	capture_end(d, &cap, &why);
+	rc = session_state(&d->s);
+	buf_adds(&why, d->s.err.msg);
 	if (rc == RC_LOCKED) {
 		d->state_locked = 1;
 		if (d->oauth)
@@ -885,19 +789,19 @@ check_state(struct doctor *d)
 		    why.len ? why.p : rc_str(rc));
 		goto out;
 	}
-	if (state_get(d->st, DB_META, "last_good_run_ms", &v) == RC_OK && parse_i64(v.p, &last) == 0 &&
+	if (state_get(d->s.st, DB_META, "last_good_run_ms", &v) == RC_OK && parse_i64(v.p, &last) == 0 &&
 	    last > 0) {
 		fmt_rfc3339_ms(last, ts, sizeof(ts));
 		fmt_age(&ago, (d->now_ms - last) / 1000);
 		add(d, "state", D_OK, RC_OK, NULL, "%s%sschema version %d, lock free; %zu candidates, "
 		    "%zu contacts; last good run %s (%s ago)", d->state_url ? d->state_url : "",
 		    d->state_url ? " (lease taken, copy downloaded): " : "", STATE_SCHEMA_VERSION,
-		    state_count(d->st, DB_ATS), state_count(d->st, DB_KEAP), ts, ago.p);
+		    state_count(d->s.st, DB_ATS), state_count(d->s.st, DB_KEAP), ts, ago.p);
 	} else
 		add(d, "state", D_OK, RC_OK, NULL, "%s%sschema version %d, lock free; %zu candidates, "
 		    "%zu contacts; no good run recorded yet", d->state_url ? d->state_url : "",
 		    d->state_url ? " (lease taken, copy downloaded): " : "", STATE_SCHEMA_VERSION,
-		    state_count(d->st, DB_ATS), state_count(d->st, DB_KEAP));
+		    state_count(d->s.st, DB_ATS), state_count(d->s.st, DB_KEAP));
 out:
 	free(data);
 	buf_free(&why);
@@ -956,7 +860,7 @@ probe_one(struct doctor *d, struct probe *p)
 	req.url = p->url;
 	req.deadline_ms = phase_deadline(d);
 	t0 = now_ms();
-	rc = http_do(d->http, &req, &resp);
+	rc = http_do(d->s.http, &req, &resp);
 	if (rc == RC_OK) {
 		p->ok = 1;
 		if (parse_http_date(http_header(&resp, "date"), &date_ms) == 0) {
@@ -1013,37 +917,26 @@ out:
 	http_resp_free(&resp);
 }
 
-static const char *
-ats_default_base(const char *kind)
-{
-	if (strcmp(kind, "greenhouse") == 0)
-		return "https://harvest.greenhouse.io/v3";
-	if (strcmp(kind, "lever") == 0)
-		return "https://api.lever.co/v1";
-	if (strcmp(kind, "ashby") == 0)
-		return "https://api.ashbyhq.com";
-	return NULL;
-}
-
 static void
 check_tls(struct doctor *d)
 {
 	const char *kind = cfg_str(d->cfg, OPT_ATS_KIND), *ab = cfg_str(d->cfg, OPT_ATS_BASE_URL);
-	char *gh_token = NULL;
+	const struct ats_driver *drv = ats_driver_of(kind);
+	char *token_url = NULL;
 	size_t i;
 
 	add_probe(d, "tls.keap", "keap.base_url", cfg_str(d->cfg, OPT_KEAP_BASE_URL));
 	if (d->oauth)
 		add_probe(d, "tls.keap_token", "keap.token_url", cfg_str(d->cfg, OPT_KEAP_TOKEN_URL));
-	if (strcmp(kind, "file") != 0) {
-		add_probe(d, "tls.ats", "ats.base_url", ab != NULL ? ab : ats_default_base(kind));
-		if (strcmp(kind, "greenhouse") == 0) {
+	if (drv != NULL && drv->base_url != NULL) {	/* a source on the network */
+		add_probe(d, "tls.ats", "ats.base_url", ab != NULL ? ab : drv->base_url);
+		if (drv->auth_url != NULL) {	/* a token endpoint of its own */
 			const char *au = cfg_str(d->cfg, OPT_ATS_AUTH_URL);
-			gh_token = xasprintf("%s/token", au != NULL ? au : "https://auth.greenhouse.io");
-			add_probe(d, "tls.ats_auth", "ats.auth_url", gh_token);
+			token_url = xasprintf("%s/token", au != NULL ? au : drv->auth_url);
+			add_probe(d, "tls.ats_auth", "ats.auth_url", token_url);
 		}
 	}
-	free(gh_token);
+	free(token_url);
 	for (i = 0; i < d->nprobes; i++)
 		probe_one(d, &d->probes[i]);
 }
@@ -1188,7 +1081,7 @@ check_keap_client(struct doctor *d)
 	pol.concurrency = 1;
 	pol.max_retries = (int)cfg_int(d->cfg, OPT_HTTP_MAX_RETRIES);
 	pol.deadline_ms = phase_deadline(d);
-	rc = http_call(d->http, &job, &pol);
+	rc = http_call(d->s.http, &job, &pol);
 	if (rc != RC_OK) {
 		add(d, "keap.client", D_FAIL, RC_REMOTE, "retry later", "the token endpoint did not "
 		    "answer: %s: %s", http_fail_str(job.resp.fail), job.resp.err);
@@ -1229,96 +1122,152 @@ count_page(void *arg, const cJSON *contacts, int page)
 	return RC_OK;
 }
 
+/* OAuth needs the state (the tokens live there): 1 when it is usable, else
+ * the Keap lines that cannot run are written. */
+static int
+keap_state_ready(struct doctor *d)
+{
+	if (!d->oauth || d->s.st != NULL)
+		return 1;
+	if (d->state_locked)
+		skip_keap_from(d, 1, "the state is locked by a run (see state)");
+	else if (d->state_dir_bad)
+		skip_keap_from(d, 1, "the OAuth tokens live in the state, which is not usable (see "
+		    "state.dir and state)");
+	else {
+		add(d, "keap.credentials", D_FAIL, RC_AUTH, "atsrecon auth keap --login (or "
+		    "--refresh-token-file FILE) stores the first tokens",
+		    "keap.auth is oauth, and there is no state with Keap tokens in %s",
+		    d->state_url != NULL ? d->state_url : cfg_str(d->cfg, OPT_STATE_DIR));
+		skip_keap_from(d, 2, "no Keap credentials (see keap.credentials)");
+	}
+	return 0;
+}
+
+/* The session's auth, pacer and Keap client, and k1: one page of one
+ * contact. 1 when they are there. */
+static int
+keap_clients(struct doctor *d, int64_t dl, struct keap **k1)
+{
+	struct keap_cfg kc;
+	enum rc rc;
+
+	d->s.deadline_ms = dl;
+	d->s.keap_concurrency = 1;
+	if ((rc = session_auth(&d->s)) != RC_OK) {
+		add(d, "keap.credentials", D_FAIL, RC_CONFIG, d->s.err.hint[0] ? d->s.err.hint :
+		    d->oauth ? "set keap.client_id and keap.client_secret (the Keap developer app's key "
+		    "and secret)" : "set keap.api_key", "%s", d->s.err.msg[0] ? d->s.err.msg : rc_str(rc));
+		skip_keap_from(d, 2, "no Keap credentials (see keap.credentials)");
+		return 0;
+	}
+	if (session_keap(&d->s) != RC_OK)
+		return 0;	/* the URL was validated by config: not reached */
+	session_keap_cfg(d->cfg, &kc);
+	kc.concurrency = 1;
+	kc.page_size = 1;
+	kc.max_pages = 1;
+	if (keap_new(&kc, d->s.http, d->s.auth, d->s.kpace, k1) != RC_OK)
+		return 0;
+	keap_set_deadline(*k1, dl);
+	return 1;
+}
+
+/* auth_credentials as a run calls it (a due refresh is done and stored). 1
+ * when it gave a credential. */
+static int
+keap_token(struct doctor *d, int64_t dl)
+{
+	const struct api_err *e;
+	const char *bearer, *header, *fix;
+	enum rc rc;
+
+	if ((rc = auth_credentials(d->s.auth, dl, &bearer, &header)) == RC_OK)
+		return 1;
+	e = auth_error(d->s.auth);
+	fix = rc == RC_REMOTE ? "the token endpoint (keap.token_url) did not answer; retry later" :
+	    strstr(e->msg, "client_id") != NULL ? "check keap.client_id and keap.client_secret (the "
+	    "Keap developer app's key and secret)" : reauth_fix(d);
+	add(d, "keap.credentials", D_FAIL, rc == RC_STATE ? RC_STATE : rc == RC_REMOTE ? RC_REMOTE :
+	    RC_AUTH, fix, "%s", e->msg[0] ? e->msg : rc_str(rc));
+	skip_keap_from(d, 2, "no usable Keap credentials (see keap.credentials)");
+	return 0;
+}
+
+/* The keap.credentials line once the credentials worked: the OAuth tokens'
+ * ages (as0: before the checks, as: after), or the key accepted. */
+static void
+keap_credentials_ok(struct doctor *d, const struct auth_status *as0, const struct auth_status *as)
+{
+	int64_t now = d->now_ms / 1000, age = now - as->refresh_issued_at;
+	int64_t left = KEAP_REFRESH_LIFETIME_S - age;
+	struct buf det = BUF_INIT, a1 = BUF_INIT, a2 = BUF_INIT, a3 = BUF_INIT;
+
+	if (!d->oauth) {
+		add(d, "keap.credentials", D_OK, RC_OK, NULL, "API key (keap.auth = %s) accepted",
+		    cfg_str(d->cfg, OPT_KEAP_AUTH));
+		return;
+	}
+	fmt_age(&a1, as->access_expires_at - now);
+	fmt_age(&a2, age);
+	fmt_age(&a3, left);
+	buf_addf(&det, "OAuth: access token valid for %s; refresh token %s old, %s left of "
+	    "Keap's 45 days (a run renews it after 30)", a1.p, a2.p, a3.p);
+	if (as->refreshes > as0->refreshes)
+		buf_adds(&det, "; Keap refused the stored access token, so it was refreshed "
+		    "and the new pair is stored in the state");
+	else if (as0->refreshes > 0)
+		buf_adds(&det, "; the refresh was due: done, and the new pair is stored in the "
+		    "state");
+	if (left < 7 * 86400)
+		add(d, "keap.credentials", D_WARN, RC_OK, "run atsrecon run (it renews the "
+		    "refresh token) or authorise again with atsrecon auth keap", "%s", det.p);
+	else
+		add(d, "keap.credentials", D_OK, RC_OK, NULL, "%s", det.p);
+	buf_free(&det);
+	buf_free(&a1);
+	buf_free(&a2);
+	buf_free(&a3);
+}
+
+/* Why a Keap call failed: Keap's answer, and what the auth module said when
+ * the credentials were the problem. */
+static void
+keap_why(const struct doctor *d, enum rc rc, const struct api_err *kerr, struct buf *why)
+{
+	const struct api_err *ae = d->s.auth != NULL ? auth_error(d->s.auth) : NULL;
+
+	buf_reset(why);
+	if (rc == RC_AUTH && kerr->status != 403 && ae != NULL && ae->msg[0] != '\0')
+		buf_addf(why, "%s; ", ae->msg);
+	api_err_text(kerr, why);
+	if (why->len == 0)
+		buf_adds(why, "no answer");
+}
+
 /* Sets up the Keap client and checks the credentials and the contact read.
  * Returns 1 when the later Keap checks can run. */
 static int
 check_keap_access(struct doctor *d)
 {
-	struct auth_cfg ac;
-	struct keap_cfg kc;
 	struct keap *k1 = NULL;
 	struct keap_err kerr;
 	struct auth_status as0, as;
-	struct capture cap;
-	struct buf why = BUF_INIT, det = BUF_INIT;
+	struct buf why = BUF_INIT;
 	struct count_arg cnt = { 0 };
-	const char *bearer, *header;
-	int64_t dl = phase_deadline(d), now = d->now_ms / 1000;
-	double rps;
+	int64_t dl = phase_deadline(d);
 	int pages = 0, complete = 0, ok = 0;
 	enum rc rc;
 
-	memset(&ac, 0, sizeof(ac));
-	ac.mode = d->oauth ? AUTH_OAUTH : AUTH_API_KEY;
-	ac.token_url = cfg_str(d->cfg, OPT_KEAP_TOKEN_URL);
-	ac.client_id = cfg_str(d->cfg, OPT_KEAP_CLIENT_ID);
-	ac.client_secret = cfg_str(d->cfg, OPT_KEAP_CLIENT_SECRET);
-	ac.api_key = cfg_str(d->cfg, OPT_KEAP_API_KEY);
-	ac.max_retries = cfg_int(d->cfg, OPT_HTTP_MAX_RETRIES);
-	if (d->oauth && d->st == NULL) {
-		if (d->state_locked)
-			skip_keap_from(d, 1, "the state is locked by a run (see state)");
-		else if (d->state_dir_bad)
-			skip_keap_from(d, 1, "the OAuth tokens live in the state, which is not usable (see "
-			    "state.dir and state)");
-		else {
-			add(d, "keap.credentials", D_FAIL, RC_AUTH, "atsrecon auth keap --login (or "
-			    "--refresh-token-file FILE) stores the first tokens",
-			    "keap.auth is oauth, and there is no state with Keap tokens in %s",
-			    d->state_url != NULL ? d->state_url : cfg_str(d->cfg, OPT_STATE_DIR));
-			skip_keap_from(d, 2, "no Keap credentials (see keap.credentials)");
-		}
-		return 0;
-	}
-	capture_begin(d, &cap);
-	rc = auth_new(&ac, d->http, d->st, &d->auth);
-	capture_end(d, &cap, &why);
-	if (rc != RC_OK) {
-		add(d, "keap.credentials", D_FAIL, RC_CONFIG, d->oauth ? "set keap.client_id and "
-		    "keap.client_secret (the Keap developer app's key and secret)" : "set keap.api_key",
-		    "%s", why.p);
-		skip_keap_from(d, 2, "no Keap credentials (see keap.credentials)");
+	if (!keap_state_ready(d) || !keap_clients(d, dl, &k1))
 		goto out;
-	}
-	rps = (double)cfg_int(d->cfg, OPT_KEAP_MAX_RPS);
-	if (rps <= 0)
-		rps = d->oauth ? 10 : 4;	/* as run.c */
-	d->kpace = pace_new("keap", rps, 1);
-	memset(&kc, 0, sizeof(kc));
-	kc.base_url = cfg_str(d->cfg, OPT_KEAP_BASE_URL);
-	kc.page_size = (int)cfg_int(d->cfg, OPT_KEAP_PAGE_SIZE);
-	kc.max_pages = (int)cfg_int(d->cfg, OPT_KEAP_MAX_PAGES);
-	kc.concurrency = 1;
-	kc.max_retries = (int)cfg_int(d->cfg, OPT_HTTP_MAX_RETRIES);
-	if (keap_new(&kc, d->http, d->auth, d->kpace, &d->keap) != RC_OK)
-		goto out;	/* the URL was validated by config: not reached */
-	kc.page_size = 1;
-	kc.max_pages = 1;
-	if (keap_new(&kc, d->http, d->auth, d->kpace, &k1) != RC_OK)
+	if (!keap_token(d, dl))
 		goto out;
-	keap_set_deadline(d->keap, dl);
-	keap_set_deadline(k1, dl);
-
-	capture_begin(d, &cap);
-	rc = auth_credentials(d->auth, dl, &bearer, &header);
-	capture_end(d, &cap, &why);
-	auth_get_status(d->auth, &as0);
-	if (rc != RC_OK) {
-		const char *fix = rc == RC_REMOTE ? "the token endpoint (keap.token_url) did not answer; "
-		    "retry later" : strstr(why.p, "client_id") != NULL ? "check keap.client_id and "
-		    "keap.client_secret (the Keap developer app's key and secret)" : reauth_fix(d);
-		add(d, "keap.credentials", D_FAIL, rc == RC_STATE ? RC_STATE : rc == RC_REMOTE ?
-		    RC_REMOTE : RC_AUTH, fix, "%s", why.len ? why.p : rc_str(rc));
-		skip_keap_from(d, 2, "no usable Keap credentials (see keap.credentials)");
-		goto out;
-	}
-	capture_begin(d, &cap);
-	memset(&kerr, 0, sizeof(kerr));
+	auth_get_status(d->s.auth, &as0);
+	api_err_clear(&kerr);
 	rc = keap_list_contacts(k1, NULL, count_page, &cnt, &pages, &complete, &kerr);
-	capture_end(d, &cap, &why);
-	if (why.len == 0)
-		buf_addf(&why, "HTTP %ld %s %s", kerr.status, kerr.code, kerr.msg);
-	auth_get_status(d->auth, &as);
+	keap_why(d, rc, &kerr, &why);
+	auth_get_status(d->s.auth, &as);
 	if (rc == RC_AUTH && kerr.status != 403) {
 		add(d, "keap.credentials", D_FAIL, RC_AUTH, reauth_fix(d), "Keap refused the %s: %s",
 		    d->oauth ? "access token, and a refresh did not help" : "API key", why.p);
@@ -1326,32 +1275,7 @@ check_keap_access(struct doctor *d)
 		goto out;
 	}
 	/* the credentials worked (a 403 is a permission, not a credential) */
-	if (d->oauth) {
-		int64_t age = now - as.refresh_issued_at, left = KEAP_REFRESH_LIFETIME_S - age;
-		struct buf a1 = BUF_INIT, a2 = BUF_INIT, a3 = BUF_INIT;
-
-		fmt_age(&a1, as.access_expires_at - now);
-		fmt_age(&a2, age);
-		fmt_age(&a3, left);
-		buf_addf(&det, "OAuth: access token valid for %s; refresh token %s old, %s left of "
-		    "Keap's 45 days (a run renews it after 30)", a1.p, a2.p, a3.p);
-		if (as.refreshes > as0.refreshes)
-			buf_adds(&det, "; Keap refused the stored access token, so it was refreshed "
-			    "and the new pair is stored in the state");
-		else if (as0.refreshes > 0)
-			buf_adds(&det, "; the refresh was due: done, and the new pair is stored in the "
-			    "state");
-		if (left < 7 * 86400)
-			add(d, "keap.credentials", D_WARN, RC_OK, "run atsrecon run (it renews the "
-			    "refresh token) or authorise again with atsrecon auth keap", "%s", det.p);
-		else
-			add(d, "keap.credentials", D_OK, RC_OK, NULL, "%s", det.p);
-		buf_free(&a1);
-		buf_free(&a2);
-		buf_free(&a3);
-	} else
-		add(d, "keap.credentials", D_OK, RC_OK, NULL, "API key (keap.auth = %s) accepted",
-		    cfg_str(d->cfg, OPT_KEAP_AUTH));
+	keap_credentials_ok(d, &as0, &as);
 	if (rc != RC_OK) {
 		keap_read_failed(d, "keap.contacts", rc, &kerr, why.p, "read contacts");
 		if (rc == RC_AUTH)
@@ -1366,7 +1290,6 @@ check_keap_access(struct doctor *d)
 out:
 	keap_free(k1);
 	buf_free(&why);
-	buf_free(&det);
 	return ok;
 }
 
@@ -1634,12 +1557,12 @@ check_quota(struct doctor *d)
 	long page = (long)cfg_int(d->cfg, OPT_KEAP_PAGE_SIZE), contacts, pages, reads, writes, need;
 	char ts[32];
 
-	pace_get(d->kpace, &pi);
+	pace_get(d->s.kpace, &pi);
 	if (pi.quota_left < 0) {
 		skip(d, "keap.quota", "Keap sent no quota headers (x-keap-product-quota-available)");
 		return;
 	}
-	contacts = d->st != NULL ? (long)state_count(d->st, DB_KEAP) : 0;
+	contacts = d->s.st != NULL ? (long)state_count(d->s.st, DB_KEAP) : 0;
 	pages = contacts / page + 1;
 	reads = pages + 1 + ((long)d->tags.n / 1000 + 1) + ((long)d->tags.ncats / 1000 + 1);
 	writes = last_run_writes(d);
@@ -1671,7 +1594,6 @@ check_quota(struct doctor *d)
 static void
 check_keap(struct doctor *d)
 {
-	struct capture cap;
 	struct keap_err kerr;
 	struct buf why = BUF_INIT;
 	enum rc rc;
@@ -1683,10 +1605,9 @@ check_keap(struct doctor *d)
 	check_keap_client(d);
 	if (!check_keap_access(d))
 		return;
-	capture_begin(d, &cap);
-	memset(&kerr, 0, sizeof(kerr));
-	rc = keap_load_model(d->keap, &d->model, &kerr);
-	capture_end(d, &cap, &why);
+	api_err_clear(&kerr);
+	rc = keap_load_model(d->s.keap, &d->model, &kerr);
+	keap_why(d, rc, &kerr, &why);
 	if (rc == RC_OK) {
 		d->have_model = 1;
 		if (d->have_map)
@@ -1700,10 +1621,9 @@ check_keap(struct doctor *d)
 		    "(custom fields)");
 		skip(d, "keap.external_id", "the contact model could not be read (see keap.fields)");
 	}
-	capture_begin(d, &cap);
-	memset(&kerr, 0, sizeof(kerr));
-	rc = keap_load_tags(d->keap, &d->tags, &kerr);
-	capture_end(d, &cap, &why);
+	api_err_clear(&kerr);
+	rc = keap_load_tags(d->s.keap, &d->tags, &kerr);
+	keap_why(d, rc, &kerr, &why);
 	if (rc == RC_OK) {
 		d->have_tags = 1;
 		add(d, "keap.tags", D_OK, RC_OK, NULL, "the API user can read tags: %zu tags in %zu "
@@ -1750,21 +1670,25 @@ first_id(void *arg, const char *id)
 	return STOP;
 }
 
+/* What to check when the source refuses: the driver's own words. */
 static const char *
 ats_fix(const char *kind)
 {
-	if (strcmp(kind, "greenhouse") == 0)
-		return "check ats.client_id, ats.client_secret and ats.user_id (Harvest v3 client "
-		    "credentials); they need the scopes harvest:candidates:list, "
-		    "harvest:applications:list, harvest:jobs:list, harvest:sources:list and "
-		    "harvest:referrers:list, and list endpoints need ats.user_id to be a Site Admin";
-	if (strcmp(kind, "lever") == 0)
-		return "check ats.api_key (Lever: Settings > Integrations and API > API credentials) "
-		    "and that it may read opportunities and contacts";
-	if (strcmp(kind, "ashby") == 0)
-		return "check ats.api_key (Ashby: Admin > API keys) and its endpoint permissions "
-		    "(candidates, applications, jobs read)";
-	return "check ats.file, ats.format and ats.columns";
+	const struct ats_driver *drv = ats_driver_of(kind);
+
+	return drv != NULL && drv->fix != NULL ? drv->fix : "check ats.kind and the ats.* settings";
+}
+
+/* Why the driver's last call failed (its error value). */
+static const char *
+ats_why(const struct api_err *e, struct buf *why, enum rc rc)
+{
+	buf_reset(why);
+	if (e->msg[0] != '\0')
+		buf_adds(why, e->msg);
+	else
+		buf_adds(why, rc_str(rc));
+	return why->p;
 }
 
 static void
@@ -1800,7 +1724,6 @@ static void
 check_lookups(struct doctor *d, struct ats *a, int read_ok)
 {
 	const char *kind = cfg_str(d->cfg, OPT_ATS_KIND);
-	struct capture cap;
 	struct buf why = BUF_INIT;
 	enum rc rc = RC_OK;
 
@@ -1811,12 +1734,11 @@ check_lookups(struct doctor *d, struct ats *a, int read_ok)
 		return;
 	}
 	if (a->drv->lookups != NULL) {
-		capture_begin(d, &cap);
+		api_err_clear(&a->err);
 		rc = a->drv->lookups(a);
-		capture_end(d, &cap, &why);
 	}
 	if (rc != RC_OK)
-		ats_failed(d, "ats.lookups", rc, why.len ? why.p : rc_str(rc));
+		ats_failed(d, "ats.lookups", rc, ats_why(&a->err, &why, rc));
 	else if (a->degraded != 0)
 		add(d, "ats.lookups", D_WARN, RC_OK, "grant what is named, or remove the fields rules "
 		    "(and stage_tags) that use these fields; until then runs leave them unknown and "
@@ -1837,7 +1759,6 @@ check_ats(struct doctor *d)
 	struct ats *a = NULL;
 	struct ats_pull pull;
 	struct first_arg fa = { NULL, 0 };
-	struct capture cap;
 	struct buf why = BUF_INIT, det = BUF_INIT;
 	int64_t to = d->now_ms;
 	enum rc rc;
@@ -1847,11 +1768,11 @@ check_ats(struct doctor *d)
 		skip(d, "ats.read", "the ATS is unreachable (see tls.ats)");
 		return;
 	}
-	capture_begin(d, &cap);
-	rc = ats_open(d->cfg, d->http, &a);
-	capture_end(d, &cap, &why);
+	d->s.deadline_ms = phase_deadline(d);
+	rc = session_ats(&d->s);
+	a = d->s.ats;
 	if (rc != RC_OK) {
-		ats_failed(d, "ats.credentials", rc, why.len ? why.p : rc_str(rc));
+		ats_failed(d, "ats.credentials", rc, ats_why(&d->s.err, &why, rc));
 		skip(d, "ats.read", "the source did not open (see ats.credentials)");
 		goto out;
 	}
@@ -1865,7 +1786,7 @@ check_ats(struct doctor *d)
 		    "proves it)", kind);
 	a->deadline_ms = phase_deadline(d);
 	memset(&pull, 0, sizeof(pull));
-	capture_begin(d, &cap);
+	api_err_clear(&a->err);
 	if (a->drv->flags & ATS_F_FULL_ONLY) {
 		rc = a->drv->pull_all(a, first_cand, &fa, &pull);
 		buf_adds(&det, "read the first record of the export");
@@ -1895,14 +1816,12 @@ check_ats(struct doctor *d)
 		}
 		buf_adds(&det, ", and read that candidate by id");
 	}
-	capture_end(d, &cap, &why);
 	if (rc != RC_OK)
-		ats_failed(d, "ats.read", rc, why.len ? why.p : rc_str(rc));
+		ats_failed(d, "ats.read", rc, ats_why(&a->err, &why, rc));
 	else
 		add(d, "ats.read", D_OK, RC_OK, NULL, "%s: %s", kind, det.p);
 	check_lookups(d, a, rc == RC_OK);
 out:
-	ats_close(a);
 	free(fa.id);
 	buf_free(&why);
 	buf_free(&det);
@@ -1914,7 +1833,6 @@ enum rc
 doctor_main(struct config *cfg, int json)
 {
 	struct doctor d;
-	struct http_cfg hc;
 	struct buf err = BUF_INIT;
 	enum rc rc;
 	size_t i;
@@ -1927,23 +1845,19 @@ doctor_main(struct config *cfg, int json)
 		d.log_format = LOG_FMT_AUTO;
 	d.oauth = strcmp(cfg_str(cfg, OPT_KEAP_AUTH), "oauth") == 0;
 	d.state_url = cfg_str(cfg, OPT_STATE_URL);
+	session_init(&d.s, cfg, 0);
 	/* the one-record read of the ATS check: one record per page */
 	config_set_cli(cfg, OPT_ATS_PAGE_SIZE, "1", &err);
 
+	if (d.log_level != LOG_DEBUG)
+		log_init(LOG_OFF, d.log_format);	/* the report says why; the log only at debug */
 	check_config(&d);
 	check_state_dir(&d);
 	check_report_dir(&d);
 	check_state(&d);
-	session_http_cfg(cfg, &hc);
-	{
-		struct capture cap;
-		capture_begin(&d, &cap);
-		rc = http_new(&hc, &d.http);
-		capture_end(&d, &cap, &err);
-	}
-	if (rc != RC_OK) {
-		add(&d, "http", D_FAIL, rc == RC_CONFIG ? RC_CONFIG : RC_BUG, "http.ca_file must name a "
-		    "readable PEM CA bundle", "%s", err.len ? err.p : rc_str(rc));
+	if ((rc = session_http(&d.s)) != RC_OK) {
+		add(&d, "http", D_FAIL, rc == RC_CONFIG ? RC_CONFIG : RC_BUG, d.s.err.hint, "%s",
+		    d.s.err.msg);
 		skip(&d, "tls", "no HTTP client (see http)");
 		skip_keap_from(&d, 0, "no HTTP client (see http)");
 		skip(&d, "ats", "no HTTP client (see http)");
@@ -1953,9 +1867,8 @@ doctor_main(struct config *cfg, int json)
 		check_keap(&d);
 		check_ats(&d);
 	}
-	auth_free(d.auth);	/* before the state it uses */
-	d.auth = NULL;
-	finish_state(&d);
+	finish_state(&d);	/* the session: auth before the state it uses */
+	log_init(d.log_level, d.log_format);
 	print_results(&d, json);
 	rc = worst(&d);
 
@@ -1975,10 +1888,6 @@ doctor_main(struct config *cfg, int json)
 		keap_tags_free(&d.tags);
 	if (d.have_map)
 		mapping_free(&d.map);
-	keap_free(d.keap);
-	pace_free(d.kpace);
-	http_free(d.http);
-	free(d.s3dir);
 	buf_free(&err);
 	return rc;
 }

@@ -351,7 +351,6 @@ read_keap(struct ctx *c, struct http *h, const char *state_dir)
 	struct auth_cfg ac;
 	struct keap_cfg kc;
 	struct keap_err kerr;
-	double rps;
 	enum rc rc;
 
 	if (oauth) {
@@ -374,25 +373,13 @@ read_keap(struct ctx *c, struct http *h, const char *state_dir)
 		if ((rc = state_open(state_dir, STATE_RW, &st)) != RC_OK)
 			return rc;
 	}
-	memset(&ac, 0, sizeof(ac));
-	ac.mode = oauth ? AUTH_OAUTH : AUTH_API_KEY;
-	ac.token_url = cfg_str(cfg, OPT_KEAP_TOKEN_URL);
-	ac.client_id = cfg_str(cfg, OPT_KEAP_CLIENT_ID);
-	ac.client_secret = cfg_str(cfg, OPT_KEAP_CLIENT_SECRET);
-	ac.api_key = cfg_str(cfg, OPT_KEAP_API_KEY);
-	ac.max_retries = cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
+	session_auth_cfg(cfg, &ac);
 	if ((rc = auth_new(&ac, h, st, &a)) != RC_OK)
 		goto out;
-	rps = (double)cfg_int(cfg, OPT_KEAP_MAX_RPS);
-	if (rps <= 0)
-		rps = oauth ? 10 : 4;
-	p = pace_new("keap", rps, 1);
-	memset(&kc, 0, sizeof(kc));
-	kc.base_url = cfg_str(cfg, OPT_KEAP_BASE_URL);
-	kc.page_size = (int)cfg_int(cfg, OPT_KEAP_PAGE_SIZE);
-	kc.max_pages = (int)cfg_int(cfg, OPT_KEAP_MAX_PAGES);
+	p = pace_new("keap", session_keap_rps(cfg), 1);
+	session_keap_cfg(cfg, &kc);
 	kc.concurrency = 1;
-	kc.max_retries = (int)cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
+	kc.allow_delete = 0;	/* init only reads */
 	if ((rc = keap_new(&kc, h, a, p, &k)) != RC_OK)
 		goto out;
 	keap_set_deadline(k, mono_ms() + 5 * 60 * 1000);

@@ -190,6 +190,8 @@ map_result(struct keap *k, struct call *c, enum rc hrc)
 	if (hrc == RC_QUOTA) {
 		c->rc = RC_QUOTA;
 		str_copy(c->err.msg, sizeof(c->err.msg), "daily API quota exhausted");
+		api_err_hint(&c->err, "wait for the daily quota to reset (00:00 UTC), or ask Keap for "
+		    "a higher one");
 		return;
 	}
 	if (hrc != RC_OK) {
@@ -217,9 +219,15 @@ map_result(struct keap *k, struct call *c, enum rc hrc)
 	} else if (st == 401) {
 		ep->client_errors++;
 		c->rc = RC_AUTH;
+		api_err_hint(&c->err, "check the Keap credentials (keap.api_key, or authorise again: "
+		    "atsrecon auth keap --login)");
 	} else if (st == 403) {
+		char hint[200];
 		ep->client_errors++;
 		c->rc = RC_AUTH;
+		snprintf(hint, sizeof(hint), "give the Keap API user the permission for %s",
+		    permission_for(c->endpoint));
+		api_err_hint(&c->err, hint);
 		log_error("keap", "%s: Keap answered 403 (%s%s%s): the API user lacks the permission "
 		    "for %s", c->endpoint, c->err.code, c->err.code[0] ? ": " : "", c->err.msg,
 		    permission_for(c->endpoint));

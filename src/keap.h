@@ -37,6 +37,7 @@
 #include "json.h"
 #include "model.h"
 #include "pace.h"
+#include "apierr.h"
 #include "util.h"
 
 struct keap_cfg {
@@ -51,11 +52,9 @@ struct keap_cfg {
 
 struct keap;
 
-struct keap_err {
-	long status;		/* HTTP status, 0 for transport failures */
-	char code[64];		/* errorcode / code, escaped */
-	char msg[256];		/* message, escaped */
-};
+/* A failed call's status, Keap's code and message, and a hint (apierr.h).
+ * keap_err is its old name, kept while callers move to api_err. */
+#define keap_err api_err
 
 enum rc keap_new(const struct keap_cfg *, struct http *, struct auth *, struct pace *, struct keap **out);
 void keap_free(struct keap *);

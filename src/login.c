@@ -442,27 +442,20 @@ login_dialogue(const struct config *cfg, char **code)
 enum rc
 login_keap(const struct config *cfg, enum auth_how how, const char *secret)
 {
-	struct state *st = NULL;
-	struct http *h = NULL;
+	struct session s;
 	struct auth *a = NULL;
-	struct http_cfg hc;
 	struct auth_cfg ac;
-	struct s3state *s3 = NULL;
-	char *s3dir = NULL, *code = NULL;
+	char *code = NULL;
 	const char *redirect = cfg_str(cfg, OPT_KEAP_REDIRECT_URI);
-	enum rc rc;
+	enum rc rc, e;
 
 	if (strcmp(cfg_str(cfg, OPT_KEAP_AUTH), "oauth") != 0) {
 		log_error("auth", "keap.auth is \"%s\": API keys need no authorisation step",
 		    cfg_str(cfg, OPT_KEAP_AUTH));
 		return RC_CONFIG;
 	}
-	memset(&ac, 0, sizeof(ac));
-	ac.mode = AUTH_OAUTH;
-	ac.token_url = cfg_str(cfg, OPT_KEAP_TOKEN_URL);
-	ac.client_id = cfg_str(cfg, OPT_KEAP_CLIENT_ID);
-	ac.client_secret = cfg_str(cfg, OPT_KEAP_CLIENT_SECRET);
-	ac.max_retries = cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
+	session_auth_cfg(cfg, &ac);	/* keap.auth is oauth (above) */
+	ac.api_key = NULL;
 	if (how != AUTH_BY_REFRESH && (ac.client_id == NULL || ac.client_secret == NULL)) {
 		log_error("auth", "keap.client_id and keap.client_secret (or client_secret_file) are "
 		    "needed to exchange a code");
@@ -479,26 +472,22 @@ login_keap(const struct config *cfg, enum auth_how how, const char *secret)
 		ac.client_id = "";	/* a refresh token is only stored; the first run refreshes */
 	if (ac.client_secret == NULL)
 		ac.client_secret = "";
-	session_http_cfg(cfg, &hc);
-	if (cfg_str(cfg, OPT_STATE_URL) != NULL) {
-		/* a state kept in S3: work on a local copy under its lease, put it back */
-		if ((rc = s3state_begin(cfg, &s3dir, &s3)) != RC_OK)
-			goto out;
-	}
-	if ((rc = state_open(s3dir != NULL ? s3dir : cfg_str(cfg, OPT_STATE_DIR), STATE_RW, &st)) != RC_OK)
-		goto out;
-	if ((rc = http_new(&hc, &h)) != RC_OK || (rc = auth_new(&ac, h, st, &a)) != RC_OK)
+	/* the state (a state kept in S3: a local copy under its lease, put back
+	 * below when the tokens are stored) and the HTTP client */
+	session_init(&s, cfg, 0);
+	if ((rc = session_lease(&s)) != RC_OK || (rc = session_state(&s)) != RC_OK ||
+	    (rc = session_http(&s)) != RC_OK || (rc = auth_new(&ac, s.http, s.st, &a)) != RC_OK)
 		goto out;
 	if (how == AUTH_BY_REFRESH) {
 		rc = auth_store_refresh_token(a, secret);
 		if (rc == RC_OK)
 			log_info("auth", "stored the Keap refresh token in %s; the next run refreshes it",
-			    state_dir(st));
+			    state_dir(s.st));
 	} else {
 		rc = auth_exchange_code(a, code != NULL ? code : secret, redirect,
 		    mono_ms() + cfg_int(cfg, OPT_HTTP_TIMEOUT) * 3000);
 		if (rc == RC_OK)
-			log_info("auth", "Keap authorised: the tokens are stored in %s", state_dir(st));
+			log_info("auth", "Keap authorised: the tokens are stored in %s", state_dir(s.st));
 	}
 out:
 	if (code != NULL) {
@@ -506,14 +495,8 @@ out:
 		free(code);
 	}
 	auth_free(a);
-	http_free(h);
-	state_close(st);
-	if (s3 != NULL) {
-		enum rc e = rc == RC_OK ? s3state_commit(s3) : RC_OK;
-		if (e != RC_OK)
-			rc = e;
-		s3state_end(s3);
-		free(s3dir);
-	}
+	s.discard = rc != RC_OK;	/* nothing stored: S3 keeps what it has */
+	if ((e = session_close(&s)) != RC_OK)
+		rc = e;
 	return rc;
 }

@@ -31,14 +31,9 @@ static enum rc
 setup(struct run *r)
 {
 	const struct config *cfg = r->cfg;
-	struct http_cfg hc;
-	struct auth_cfg ac;
-	struct keap_cfg kc;
 	struct keap_err kerr;
 	struct buf err = BUF_INIT;
 	const struct keap_field *ext;
-	const char *mode = cfg_str(cfg, OPT_KEAP_AUTH);
-	double rps;
 	enum rc rc;
 
 	if ((rc = mapping_load(&r->map, cfg, &err)) != RC_OK) {
@@ -47,7 +42,18 @@ setup(struct run *r)
 	}
 	r->have_mapping = 1;
 	r->ext_fmt = cfg_str(cfg, OPT_MATCH_EXTERNAL_ID_FORMAT);
-	if ((rc = state_open(r->state_dir, STATE_RW, &r->st)) != RC_OK)
+	/* the session (session.h): the state where run_main put it (state.dir or
+	 * the S3 copy, whose lease run_main holds), then HTTP, auth, pacer, Keap */
+	r->sess = xcalloc(1, sizeof(*r->sess));
+	session_init(r->sess, cfg, r->deadline);
+	r->sess->state_dir = r->state_dir;
+	rc = session_open(r->sess, SESSION_STATE | SESSION_LOCAL | (r->o.offline == NULL ? SESSION_KEAP : 0));
+	r->st = r->sess->st;
+	r->http = r->sess->http;
+	r->auth = r->sess->auth;
+	r->kpace = r->sess->kpace;
+	r->keap = r->sess->keap;
+	if (rc != RC_OK)
 		goto out;
 	if (r->o.offline != NULL) {
 		const struct keap_field *xf;
@@ -65,32 +71,6 @@ setup(struct run *r)
 		r->ats->deadline_ms = r->deadline;
 		goto out;
 	}
-	session_http_cfg(cfg, &hc);
-	if ((rc = http_new(&hc, &r->http)) != RC_OK)
-		goto out;
-	memset(&ac, 0, sizeof(ac));
-	ac.mode = strcmp(mode, "oauth") == 0 ? AUTH_OAUTH : AUTH_API_KEY;
-	ac.token_url = cfg_str(cfg, OPT_KEAP_TOKEN_URL);
-	ac.client_id = cfg_str(cfg, OPT_KEAP_CLIENT_ID);
-	ac.client_secret = cfg_str(cfg, OPT_KEAP_CLIENT_SECRET);
-	ac.api_key = cfg_str(cfg, OPT_KEAP_API_KEY);
-	ac.max_retries = cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
-	if ((rc = auth_new(&ac, r->http, r->st, &r->auth)) != RC_OK)
-		goto out;
-	rps = (double)cfg_int(cfg, OPT_KEAP_MAX_RPS);
-	if (rps <= 0)
-		rps = ac.mode == AUTH_OAUTH ? 10 : 4;	/* docs/keap.md: the defaults */
-	r->kpace = pace_new("keap", rps, 1);
-	memset(&kc, 0, sizeof(kc));
-	kc.base_url = cfg_str(cfg, OPT_KEAP_BASE_URL);
-	kc.page_size = (int)cfg_int(cfg, OPT_KEAP_PAGE_SIZE);
-	kc.max_pages = (int)cfg_int(cfg, OPT_KEAP_MAX_PAGES);
-	kc.concurrency = (int)cfg_int(cfg, OPT_KEAP_CONCURRENCY);
-	kc.max_retries = (int)cfg_int(cfg, OPT_HTTP_MAX_RETRIES);
-	kc.allow_delete = strcmp(cfg_str(cfg, OPT_LIFE_DELETES), "delete") == 0;
-	if ((rc = keap_new(&kc, r->http, r->auth, r->kpace, &r->keap)) != RC_OK)
-		goto out;
-	keap_set_deadline(r->keap, r->deadline);
 	if ((rc = keap_load_model(r->keap, &r->model, &kerr)) != RC_OK)
 		goto out;
 	r->have_model = 1;
@@ -111,9 +91,9 @@ setup(struct run *r)
 		goto out;
 	r->have_tags = 1;
 	if (r->o.mode != RUN_APPLY) {
-		if ((rc = ats_open(cfg, r->http, &r->ats)) != RC_OK)
+		if ((rc = session_ats(r->sess)) != RC_OK)
 			goto out;
-		r->ats->deadline_ms = r->deadline;
+		r->ats = r->sess->ats;
 	}
 out:
 	buf_free(&err);
@@ -125,18 +105,17 @@ teardown(struct run *r)
 {
 	if (r->st != NULL && r->in_batch)
 		state_batch_abort(r->st);
-	ats_close(r->ats);
-	keap_free(r->keap);
-	pace_free(r->kpace);
-	auth_free(r->auth);
-	http_free(r->http);
+	if (r->o.offline != NULL)
+		ats_close(r->ats);	/* the offline driver's instance is the run's own */
 	if (r->have_tags)
 		keap_tags_free(&r->tags);
 	if (r->have_model)
 		keap_model_free(&r->model);
 	if (r->have_mapping)
 		mapping_free(&r->map);
-	state_close(r->st);
+	if (r->sess != NULL)
+		(void)session_close(r->sess);	/* local: nothing to put back */
+	free(r->sess);
 	set_free(&r->touched);
 	set_free(&r->seen_contacts);
 	set_free(&r->gone);

@@ -50,6 +50,7 @@ struct run {
 	struct pace *kpace;
 	struct keap *keap;
 	struct ats *ats;
+	struct session *sess;		/* owns st, http, auth, kpace, keap, ats (borrowed above) */
 	struct mapping map;
 	struct keap_model model;
 	struct keap_tags tags;

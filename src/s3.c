@@ -45,10 +45,12 @@ struct s3 {
 	char *key_id, *secret, *token;
 	char *sigv4;		/* "aws:amz:REGION:s3" */
 	int max_retries;
+	struct api_err err;	/* why the last failing request failed */
 };
 
 struct s3state {
 	struct s3 *s3;
+	struct api_err err;	/* why the last failing step failed (see s3state_error) */
 	char *url;		/* s3://bucket/prefix, for messages */
 	char *base;		/* private temp directory */
 	char *dir;		/* base/state: the LMDB environment */
@@ -214,17 +216,18 @@ s3_close(struct s3 *s)
 	free(s);
 }
 
-static enum rc s3_open_with(const struct config *cfg, long timeout_ms, struct s3 **out);
+static enum rc s3_open_with(const struct config *cfg, long timeout_ms, struct s3 **out,
+    struct api_err *e);
 
 enum rc
 s3_open(const struct config *cfg, struct s3 **out)
 {
-	return s3_open_with(cfg, 0, out);
+	return s3_open_with(cfg, 0, out, NULL);
 }
 
 /* timeout_ms > 0: a whole-request timeout shorter than http.timeout. */
 static enum rc
-s3_open_with(const struct config *cfg, long timeout_ms, struct s3 **out)
+s3_open_with(const struct config *cfg, long timeout_ms, struct s3 **out, struct api_err *e)
 {
 	struct s3 *s = xcalloc(1, sizeof(*s));
 	struct http_cfg hc;
@@ -236,7 +239,7 @@ s3_open_with(const struct config *cfg, long timeout_ms, struct s3 **out)
 	size_t n;
 
 	if (s3_parse_url(cfg_str(cfg, OPT_STATE_URL), &s->bucket, &s->prefix, &err) != RC_OK) {
-		log_error("s3", "%s", err.p);
+		api_fail(e, "s3", 0, NULL, "%s", err.p);
 		goto out;
 	}
 	if (region == NULL || *region == '\0')
@@ -246,18 +249,21 @@ s3_open_with(const struct config *cfg, long timeout_ms, struct s3 **out)
 	if (region == NULL)
 		region = "us-east-1";
 	if (!region_ok(region)) {
-		log_error("s3", "region \"%s\" is not a region name (a-z 0-9 -)", region);
+		api_fail(e, "s3", 0, NULL,
+		    "region \"%s\" is not a region name (a-z 0-9 -)", region);
 		goto out;
 	}
 	if (kid == NULL || sec == NULL) {
-		log_error("s3", "remote state needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+		api_fail(e, "s3", 0, NULL,
+		    "remote state needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
 		    "(and AWS_SESSION_TOKEN with temporary credentials) in the environment");
 		goto out;
 	}
 	/* a header value must not end the header line early */
 	if (strpbrk(kid, "\r\n:") != NULL || strpbrk(sec, "\r\n") != NULL ||
 	    (tok != NULL && strpbrk(tok, "\r\n") != NULL)) {
-		log_error("s3", "an AWS_* credential variable holds a line break or colon");
+		api_fail(e, "s3", 0, NULL,
+		    "an AWS_* credential variable holds a line break or colon");
 		goto out;
 	}
 	log_add_secret(kid);
@@ -447,7 +453,8 @@ s3_request(struct s3 *s, const char *method, const char *key, const char *const 
 			rc = RC_REMOTE;
 		else
 			rc = RC_STATE;
-		log_error("s3", "%s s3://%s/%s: %ld %s%s%s", method, s->bucket, key, job.resp.status,
+		api_fail(&s->err, "s3", job.resp.status, NULL,
+		    "%s s3://%s/%s: %ld %s%s%s", method, s->bucket, key, job.resp.status,
 		    obj->code[0] ? obj->code : "(no error code)", msg[0] ? ": " : "", msg);
 		if (strcmp(obj->code, "AuthorizationHeaderMalformed") == 0) {
 			xml_field(&job.resp.body, "Region", msg, sizeof(msg));
@@ -457,7 +464,8 @@ s3_request(struct s3 *s, const char *method, const char *key, const char *const 
 		}
 		goto out;
 	}
-	log_error("s3", "%s s3://%s/%s: %s: %s", method, s->bucket, key, http_fail_str(job.resp.fail),
+	api_fail(&s->err, "s3", 0, NULL,
+	    "%s s3://%s/%s: %s: %s", method, s->bucket, key, http_fail_str(job.resp.fail),
 	    job.resp.err);
 out:
 	if (tokh.p != NULL)
@@ -593,7 +601,8 @@ s3_put(struct s3 *s, const char *key, const struct s3_put *put, struct s3_obj *o
 	memset(obj, 0, sizeof(*obj));
 	if (put->file != NULL) {
 		if (s3_md5_file(put->file, obj->md5, b64, NULL) != 0) {
-			log_error("s3", "reading the upload for s3://%s/%s failed: %s", s->bucket, key,
+			api_fail(&s->err, "s3", 0, NULL,
+			    "reading the upload for s3://%s/%s failed: %s", s->bucket, key,
 			    strerror(errno));
 			return RC_STATE;
 		}
@@ -814,7 +823,8 @@ lease_take(struct s3state *st)
 			return rc;
 		if (li.expires_ms > now_ms()) {
 			fmt_rfc3339_ms(li.expires_ms, until, sizeof(until));
-			log_error("s3", "another run holds the state %s: lease of host %s pid %lld "
+			api_fail(&st->err, "s3", 0, NULL,
+			    "another run holds the state %s: lease of host %s pid %lld "
 			    "until %s", st->url, li.host[0] ? li.host : "?", (long long)li.pid, until);
 			return RC_LOCKED;
 		}
@@ -829,7 +839,8 @@ lease_take(struct s3state *st)
 			return rc;
 		/* 412: someone else took it over first; 404: released. Look again. */
 	}
-	log_error("s3", "the lease on %s keeps changing hands; another run holds it", st->url);
+	api_fail(&st->err, "s3", 0, NULL,
+	    "the lease on %s keeps changing hands; another run holds it", st->url);
 	return RC_LOCKED;
 }
 
@@ -964,18 +975,18 @@ download(struct s3state *st)
 
 	buf_addf(&path, "%s/data.mdb", st->dir);
 	if ((f = fopen(path.p, "w+be")) == NULL) {
-		log_error("s3", "%s: %s", path.p, strerror(errno));
+		api_fail(&st->err, "s3", 0, NULL, "%s: %s", path.p, strerror(errno));
 		buf_free(&path);
 		return RC_STATE;
 	}
 	rc = s3_get(st->s3, st->state_key, f, NULL, NULL, &o);
 	got[0] = '\0';
 	if (rc == RC_OK && o.sha256[0] != '\0' && s3_hash_file(f, NULL, NULL, got, NULL) != 0) {
-		log_error("s3", "%s: %s", path.p, strerror(errno));
+		api_fail(&st->err, "s3", 0, NULL, "%s: %s", path.p, strerror(errno));
 		rc = RC_STATE;
 	}
 	if (fclose(f) != 0 && rc == RC_OK) {
-		log_error("s3", "%s: %s", path.p, strerror(errno));
+		api_fail(&st->err, "s3", 0, NULL, "%s: %s", path.p, strerror(errno));
 		rc = RC_STATE;
 	}
 	if (rc == RC_RECORD && o.status == 404) {
@@ -986,11 +997,13 @@ download(struct s3state *st)
 	} else if (rc == RC_OK) {
 		str_copy(st->state_etag, sizeof(st->state_etag), o.etag);
 		if (o.etag[0] == '\0') {
-			log_error("s3", "GET %s: the answer has no ETag; conditional writes need one",
+			api_fail(&st->err, "s3", 0, NULL,
+			    "GET %s: the answer has no ETag; conditional writes need one",
 			    st->url);
 			rc = RC_STATE;
 		} else if (o.sha256[0] != '\0' && strcmp(o.sha256, got) != 0) {
-			log_error("s3", "the state %s/state.mdb (%lld bytes) does not match its checksum "
+			api_fail(&st->err, "s3", 0, NULL,
+			    "the state %s/state.mdb (%lld bytes) does not match its checksum "
 			    "(%s %s, the download's %.16s...): it was damaged or replaced outside "
 			    "atsrecon, and is not used. Fix: restore an earlier version of the object "
 			    "(with S3 versioning: aws s3api list-object-versions), or delete it to start "
@@ -999,7 +1012,8 @@ download(struct s3state *st)
 			    strcmp(o.sha256, "?") == 0 ? "is not a SHA-256" : o.sha256, got);
 			rc = RC_STATE;
 		} else if (state_snapshot_txnid(st->dir, &txnid) != RC_OK) {
-			log_error("s3", "the state %s/state.mdb is not a usable LMDB file, and is not used. "
+			api_fail(&st->err, "s3", 0, NULL,
+			    "the state %s/state.mdb is not a usable LMDB file, and is not used. "
 			    "Fix: restore an earlier version of the object (with S3 versioning: aws s3api "
 			    "list-object-versions), or delete it to start a new state (then `atsrecon auth "
 			    "keap` once more: the Keap tokens live in it)", st->url);
@@ -1019,8 +1033,27 @@ download(struct s3state *st)
 	return rc;
 }
 
+/* The error value of st's last failure: its own, else its client's. */
+static void
+take_err(const struct s3state *st, struct api_err *e)
+{
+	if (e == NULL)
+		return;
+	if (st->err.msg[0] != '\0' || st->s3 == NULL)
+		*e = st->err;
+	else
+		*e = st->s3->err;
+}
+
 enum rc
 s3state_begin(const struct config *cfg, char **local_dir_out, struct s3state **out)
+{
+	return s3state_begin_err(cfg, local_dir_out, out, NULL);
+}
+
+enum rc
+s3state_begin_err(const struct config *cfg, char **local_dir_out, struct s3state **out,
+    struct api_err *e)
 {
 	struct s3state *st = xcalloc(1, sizeof(*st));
 	const char *tmp = getenv("TMPDIR");
@@ -1031,7 +1064,9 @@ s3state_begin(const struct config *cfg, char **local_dir_out, struct s3state **o
 
 	*out = NULL;
 	*local_dir_out = NULL;
-	if ((rc = s3_open(cfg, &st->s3)) != RC_OK) {
+	if (e != NULL)
+		api_err_clear(e);
+	if ((rc = s3_open_with(cfg, 0, &st->s3, e)) != RC_OK) {
 		free(st);
 		return rc;
 	}
@@ -1046,7 +1081,8 @@ s3state_begin(const struct config *cfg, char **local_dir_out, struct s3state **o
 	sweep_stale(tmp);
 	tpl = xasprintf("%s/atsrecon-state.XXXXXX", tmp);
 	if (mkdtemp(tpl) == NULL) {
-		log_error("s3", "cannot create a directory in %s: %s", tmp, strerror(errno));
+		api_fail(&st->err, "s3", 0, NULL,
+		    "cannot create a directory in %s: %s", tmp, strerror(errno));
 		free(tpl);
 		rc = RC_STATE;
 		goto fail;
@@ -1056,7 +1092,7 @@ s3state_begin(const struct config *cfg, char **local_dir_out, struct s3state **o
 	st->dir = xasprintf("%s/state", st->base);
 	st->upload = xasprintf("%s/upload.mdb", st->base);
 	if (mkdir(st->dir, 0700) != 0) {
-		log_error("s3", "%s: %s", st->dir, strerror(errno));
+		api_fail(&st->err, "s3", 0, NULL, "%s: %s", st->dir, strerror(errno));
 		rc = RC_STATE;
 		goto fail;
 	}
@@ -1072,6 +1108,7 @@ s3state_begin(const struct config *cfg, char **local_dir_out, struct s3state **o
 	*out = st;
 	return RC_OK;
 fail:
+	take_err(st, e);
 	s3state_end(st);
 	return rc;
 }
@@ -1106,7 +1143,7 @@ lease_lost(struct s3state *st, struct s3 *c)
 		    "what is left", st->url);
 	atomic_store(&st->lost, LEASE_TAKEN);
 	stop_request(msg.p);
-	log_error("s3", "%s", msg.p);
+	log_error("s3", "%s", msg.p);	/* the heartbeat's thread: no shared error value */
 	buf_free(&msg);
 }
 
@@ -1201,7 +1238,7 @@ hb_start(struct s3state *st, const struct config *cfg, int64_t t_taken)
 	}
 	/* its own connection; a request no longer than a third of the TTL, so
 	 * a hung one leaves time for the next try */
-	if (s3_open_with(cfg, tmo > 1000 ? tmo : 1000, &st->hb_s3) != RC_OK) {
+	if (s3_open_with(cfg, tmo > 1000 ? tmo : 1000, &st->hb_s3, NULL) != RC_OK) {
 		log_warn("s3", "the lease heartbeat has no client: the lease on %s is not renewed, "
 		    "and the run stops writing when it expires", st->url);
 		return;
@@ -1263,7 +1300,8 @@ lease_ensure(struct s3state *st)
 		return RC_OK;
 	}
 	if (rc != RC_RECORD)
-		log_error("s3", "the lease on %s could not be confirmed: the state is not saved; "
+		api_fail(&st->err, "s3", 0, NULL,
+		    "the lease on %s could not be confirmed: the state is not saved; "
 		    "the next run repairs what is left", st->url);
 	return RC_REMOTE;
 }
@@ -1306,6 +1344,12 @@ resolve_lost_put(struct s3state *st, const char *md5, struct s3_obj *o)
 	return rc;
 }
 
+void
+s3state_error(const struct s3state *st, struct api_err *e)
+{
+	take_err(st, e);
+}
+
 enum rc
 s3state_commit(struct s3state *st)
 {
@@ -1320,6 +1364,9 @@ s3state_commit(struct s3state *st)
 
 	if (st == NULL)
 		return RC_BUG;
+	api_err_clear(&st->err);
+	if (st->s3 != NULL)
+		api_err_clear(&st->s3->err);
 	if ((rc = state_snapshot_txnid(st->dir, &now_txnid)) != RC_OK)
 		return rc == RC_RECORD ? RC_OK : rc;	/* nothing written yet: nothing to save */
 	if (st->synced && now_txnid == st->synced_txnid) {
@@ -1329,25 +1376,26 @@ s3state_commit(struct s3state *st)
 	rc = RC_STATE;
 	fd = open(st->upload, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		log_error("s3", "%s: %s", st->upload, strerror(errno));
+		api_fail(&st->err, "s3", 0, NULL, "%s: %s", st->upload, strerror(errno));
 		goto out;
 	}
 	if (state_snapshot_copy(st->dir, fd, &txnid) != RC_OK)
 		goto out;
 	if ((f = fdopen(fd, "rb")) == NULL) {
-		log_error("s3", "%s: %s", st->upload, strerror(errno));
+		api_fail(&st->err, "s3", 0, NULL, "%s: %s", st->upload, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (s3_hash_file(f, hex, b64, sha, &size) != 0) {
-		log_error("s3", "%s: %s", st->upload, strerror(errno));
+		api_fail(&st->err, "s3", 0, NULL, "%s: %s", st->upload, strerror(errno));
 		goto out;
 	}
 	/* only the lease's holder writes the state: after a lost lease another
 	 * run may hold it, and an upload would make that run's saves (its
 	 * rotated refresh token among them) fail */
 	if ((rc = lease_ensure(st)) != RC_OK) {
-		log_error("s3", "the state is not saved to %s: this run no longer holds its lease",
+		api_fail(&st->err, "s3", 0, NULL,
+		    "the state is not saved to %s: this run no longer holds its lease",
 		    st->url);
 		goto out;
 	}
@@ -1374,7 +1422,8 @@ s3state_commit(struct s3state *st)
 	}
 	if (rc == RC_OK) {
 		if (o.etag[0] == '\0') {
-			log_error("s3", "PUT %s: the answer has no ETag", st->url);
+			api_fail(&st->err, "s3", 0, NULL,
+			    "PUT %s: the answer has no ETag", st->url);
 			rc = RC_STATE;
 			goto out;
 		}
@@ -1385,7 +1434,8 @@ s3state_commit(struct s3state *st)
 		log_info("s3", "state saved to %s: %lld bytes in %lld ms", st->url, (long long)size,
 		    (long long)(mono_ms() - t0));
 	} else if (rc == RC_RECORD) {
-		log_error("s3", "another writer changed the state at %s since this run read it "
+		api_fail(&st->err, "s3", 0, NULL,
+		    "another writer changed the state at %s since this run read it "
 		    "(%ld %s); nothing was overwritten and this run's changes are not saved",
 		    st->url, o.status, o.code[0] ? o.code : "");
 		rc = RC_STATE;

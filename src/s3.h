@@ -85,6 +85,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "apierr.h"
 #include "config.h"
 #include "util.h"
 
@@ -100,6 +101,11 @@ struct s3state;
  * region), RC_AUTH (credentials refused), RC_REMOTE, RC_STATE. Logs why.
  */
 enum rc s3state_begin(const struct config *, char **local_dir_out, struct s3state **out);
+/* The same; why it failed also goes to e (NULL: only logged). */
+enum rc s3state_begin_err(const struct config *, char **local_dir_out, struct s3state **out,
+    struct api_err *e);
+/* Why the last failing s3state_commit failed (status, message). */
+void s3state_error(const struct s3state *, struct api_err *e);
 
 /*
  * Uploads the snapshot if it changed since the last download or upload.

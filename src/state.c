@@ -171,7 +171,7 @@ le64_at(const unsigned char *p)
 /* RC_OK when dir/data.mdb is absent or consistent with its meta pages;
  * otherwise RC_STATE, logged with the file and what to do. */
 static enum rc
-check_data_file(const char *dir)
+check_data_file(const char *dir, struct api_err *e_out)
 {
 	struct buf path = BUF_INIT;
 	unsigned char m[2][LM_META_BYTES];
@@ -188,7 +188,7 @@ check_data_file(const char *dir)
 		return RC_OK;	/* a new state */
 	}
 	if (fd < 0) {
-		log_error("state", "cannot read %s: %s", path.p, strerror(errno));
+		api_fail(e_out, "state", 0, NULL, "cannot read %s: %s", path.p, strerror(errno));
 		buf_free(&path);
 		return RC_STATE;
 	}
@@ -247,7 +247,8 @@ check_data_file(const char *dir)
 	buf_free(&path);
 	return RC_OK;
 bad:
-	log_error("state", "%s is corrupt (%s); restore it from a backup or move it away (the "
+	api_fail(e_out, "state", 0, NULL,
+	    "%s is corrupt (%s); restore it from a backup or move it away (the "
 	    "next run then rebuilds the state from a full sweep of both sides)", path.p, why);
 	close(fd);
 	buf_free(&path);
@@ -279,7 +280,7 @@ write_failed(const struct state *st, const char *what, int e)
 }
 
 static enum rc
-check_schema(struct state *st)
+check_schema(struct state *st, struct api_err *e_out)
 {
 	MDB_txn *txn = NULL;
 	MDB_val k = { 14, (void *)"schema_version" }, v;
@@ -293,7 +294,8 @@ check_schema(struct state *st)
 	e = mdb_get(txn, st->dbi[DB_META], &k, &v);
 	if (e == MDB_NOTFOUND && st->lock_fd < 0) {
 		mdb_txn_abort(txn);
-		log_error("state", "%s has no schema version; the state is corrupt", st->dir);
+		api_fail(e_out, "state", 0, NULL,
+		    "%s has no schema version; the state is corrupt", st->dir);
 		return RC_STATE;
 	}
 	if (e == MDB_NOTFOUND) {
@@ -311,7 +313,8 @@ check_schema(struct state *st)
 	if (e != 0)
 		goto fail;
 	if (v.mv_size >= sizeof(have)) {
-		log_error("state", "%s: unreadable schema version; the state is corrupt", st->dir);
+		api_fail(e_out, "state", 0, NULL,
+		    "%s: unreadable schema version; the state is corrupt", st->dir);
 		mdb_txn_abort(txn);
 		return RC_STATE;
 	}
@@ -319,7 +322,8 @@ check_schema(struct state *st)
 	have[v.mv_size] = '\0';
 	mdb_txn_abort(txn);
 	if (strcmp(have, want) != 0) {
-		log_error("state", "%s has state schema version %s but this atsrecon uses version %s; "
+		api_fail(e_out, "state", 0, NULL,
+		    "%s has state schema version %s but this atsrecon uses version %s; "
 		    "see docs/state.md (\"Schema versions and migration\")", st->dir, have, want);
 		return RC_STATE;
 	}
@@ -327,7 +331,7 @@ check_schema(struct state *st)
 fail:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	log_error("state", "%s: %s", st->dir, mdb_strerror(e));
+	api_fail(e_out, "state", 0, NULL, "%s: %s", st->dir, mdb_strerror(e));
 	return rc;
 }
 
@@ -363,7 +367,7 @@ key_cmp(const MDB_val *a, const MDB_val *b)
 }
 
 enum rc
-state_open(const char *dir, enum state_mode mode, struct state **out)
+state_open_err(const char *dir, enum state_mode mode, struct state **out, struct api_err *e_out)
 {
 	struct state *st = xcalloc(1, sizeof(*st));
 	struct statfs sfs;
@@ -382,11 +386,13 @@ state_open(const char *dir, enum state_mode mode, struct state **out)
 		}
 		buf_reset(&path);
 	} else if (mkdir_p(dir) != 0) {
-		log_error("state", "cannot create state directory %s: %s", dir, strerror(errno));
+		api_fail(e_out, "state", 0, NULL,
+		    "cannot create state directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	if (statfs(dir, &sfs) == 0 && sfs.f_type == NFS_SUPER_MAGIC) {
-		log_error("state", "%s is on NFS; LMDB and its lock need a local file system", dir);
+		api_fail(e_out, "state", 0, NULL,
+		    "%s is on NFS; LMDB and its lock need a local file system", dir);
 		goto out;
 	}
 	if (mode == STATE_RO)
@@ -394,25 +400,27 @@ state_open(const char *dir, enum state_mode mode, struct state **out)
 	buf_addf(&path, "%s/lock", dir);
 	st->lock_fd = open(path.p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (st->lock_fd < 0) {
-		log_error("state", "cannot open %s: %s", path.p, strerror(errno));
+		api_fail(e_out, "state", 0, NULL, "cannot open %s: %s", path.p, strerror(errno));
 		goto out;
 	}
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK) {
-			log_error("state", "another atsrecon run holds the lock on %s", dir);
+			api_fail(e_out, "state", 0, NULL,
+			    "another atsrecon run holds the lock on %s", dir);
 			rc = RC_LOCKED;
 		} else
-			log_error("state", "cannot lock %s: %s", path.p, strerror(errno));
+			api_fail(e_out, "state", 0, NULL,
+			    "cannot lock %s: %s", path.p, strerror(errno));
 		goto out;
 	}
 open_env:
-	if ((rc = check_data_file(dir)) != RC_OK)
+	if ((rc = check_data_file(dir, e_out)) != RC_OK)
 		goto out;
 	rc = RC_STATE;
 	if ((e = mdb_env_create(&st->env)) != 0 ||
 	    (e = mdb_env_set_maxdbs(st->env, DB__MAX)) != 0 ||
 	    (e = mdb_env_set_mapsize(st->env, STATE_MAP_SIZE)) != 0) {
-		log_error("state", "LMDB: %s", mdb_strerror(e));
+		api_fail(e_out, "state", 0, NULL, "LMDB: %s", mdb_strerror(e));
 		goto out;
 	}
 	/* MDB_NOTLS: transactions are not tied to threads (curl's resolver thread
@@ -427,7 +435,8 @@ open_env:
 	 * (DESIGN.md §3), is flushed whole at its commit (committed()). */
 	if ((e = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_NOMETASYNC |
 	    (mode == STATE_RO ? MDB_RDONLY : 0), 0600)) != 0) {
-		log_error("state", "cannot open the state in %s: %s", dir, mdb_strerror(e));
+		api_fail(e_out, "state", 0, NULL,
+		    "cannot open the state in %s: %s", dir, mdb_strerror(e));
 		goto out;
 	}
 	if ((e = mdb_txn_begin(st->env, NULL, mode == STATE_RO ? MDB_RDONLY : 0, &txn)) != 0)
@@ -440,13 +449,13 @@ open_env:
 	txn = NULL;
 	if (e != 0)
 		goto lmdb_fail;
-	if ((rc = check_schema(st)) != RC_OK)
+	if ((rc = check_schema(st, e_out)) != RC_OK)
 		goto out;
 	*out = st;
 	buf_free(&path);
 	return RC_OK;
 lmdb_fail:
-	log_error("state", "%s: %s", dir, mdb_strerror(e));
+	api_fail(e_out, "state", 0, NULL, "%s: %s", dir, mdb_strerror(e));
 	rc = RC_STATE;
 out:
 	if (txn != NULL)
@@ -454,6 +463,12 @@ out:
 	buf_free(&path);
 	state_close(st);
 	return rc;
+}
+
+enum rc
+state_open(const char *dir, enum state_mode mode, struct state **out)
+{
+	return state_open_err(dir, mode, out, NULL);
 }
 
 void
@@ -807,7 +822,7 @@ state_snapshot_txnid(const char *dir, uint64_t *txnid)
 	buf_free(&path);
 	if (e != 0)
 		return RC_RECORD;
-	if (check_data_file(dir) != RC_OK)
+	if (check_data_file(dir, NULL) != RC_OK)
 		return RC_STATE;
 	if ((e = mdb_env_create(&env)) != 0 ||
 	    (e = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600)) != 0 ||

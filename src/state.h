@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "apierr.h"
 #include "util.h"
 
 #define STATE_SCHEMA_VERSION 1
@@ -33,6 +34,8 @@ enum state_mode {
  * it and opens or creates the environment. Errors are logged; returns
  * RC_LOCKED, RC_STATE (RC_RECORD: STATE_RO and there is no state) or RC_OK. */
 enum rc state_open(const char *dir, enum state_mode, struct state **out);
+/* The same; why it failed also goes to e (NULL: only logged). */
+enum rc state_open_err(const char *dir, enum state_mode, struct state **out, struct api_err *e);
 void state_close(struct state *);
 
 /* One-key reads and writes, each in its own transaction (committed on return).
