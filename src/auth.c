@@ -307,7 +307,7 @@ out:
  * attempt at a time, AUTH_REFRESH_LOST_RETRIES times at most, waiting
  * backoff_base_ms, then twice as long each time, never past the deadline: if
  * Keap never processed the request, the retry works; if it rotated the token
- * and the answer was lost, the retry gets invalid_grant (RC_AUTH, said so).
+ * and the answer was lost, the retry is answered invalid_grant (RC_AUTH, said so).
  */
 static enum rc
 refresh(struct auth *a, int64_t deadline_ms, const char *why)

@@ -19,7 +19,7 @@
  *     malformed, a 500/502/504) is asked again with the SAME refresh token,
  *     one attempt at a time, AUTH_REFRESH_LOST_RETRIES times at most: when
  *     Keap never processed it the retry works; when Keap rotated the token
- *     and only the answer was lost, the retry gets invalid_grant, which ends
+ *     and only the answer was lost, the retry is answered invalid_grant, which ends
  *     the run (RC_AUTH) saying the answer was lost and the token may have
  *     been rotated.
  * Tokens are registered with the logger as secrets and never leave this module

@@ -645,7 +645,7 @@ test_refresh_lost(void)
 	keap_model_free(&m);
 	env_close(&e);
 
-	/* processed: the token rotated and the answer lost; the retry gets
+	/* processed: the token rotated and the answer lost; the retry is answered
 	 * invalid_grant: exit 4, saying so and what to run */
 	for (i = 0; i < sizeof(rotated) / sizeof(rotated[0]); i++) {
 		CHECK(env_fresh(&e, 100, 10) == 0);
