@@ -200,6 +200,7 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 	job.req.method = "POST";
 	job.req.url = a->cfg.token_url;
 	job.req.credential = 1;
+	job.req.fresh_connection = 1;	/* no resend behind our back (refresh()) */
 	job.req.body = form->p;
 	job.req.body_len = form->len;
 	job.req.content_type = "application/x-www-form-urlencoded";
@@ -377,6 +378,8 @@ auth_credentials(struct auth *a, int64_t deadline_ms, const char **bearer, const
 enum rc
 auth_after_401(struct auth *a, int64_t deadline_ms)
 {
+	enum rc rc;
+
 	if (a->cfg.mode == AUTH_API_KEY) {
 		log_error("auth", "Keap rejected the API key (401); check keap.api_key");
 		return RC_AUTH;
@@ -388,8 +391,9 @@ auth_after_401(struct auth *a, int64_t deadline_ms)
 	}
 	if (load_tokens(a) != RC_OK)
 		return RC_AUTH;
-	if (refresh(a, deadline_ms, "Keap answered 401") != RC_OK)
-		return RC_AUTH;
+	/* no answer arrived whole (RC_REMOTE): the next run tries again (exit 5) */
+	if ((rc = refresh(a, deadline_ms, "Keap answered 401")) != RC_OK)
+		return rc == RC_REMOTE ? RC_REMOTE : RC_AUTH;
 	a->unproven = 1;
 	return RC_OK;
 }

@@ -61,7 +61,8 @@ void auth_free(struct auth *);
  */
 enum rc auth_credentials(struct auth *, int64_t deadline_ms, const char **bearer, const char **header);
 /* After a 401: refresh (OAuth). RC_AUTH when the token to replace was itself
- * fresh from such a refresh and never worked: a person must act. */
+ * fresh from such a refresh and never worked, or the refresh was refused: a
+ * person must act; RC_REMOTE when no answer to the refresh arrived whole. */
 enum rc auth_after_401(struct auth *, int64_t deadline_ms);
 /* A request with the current credentials got an answer other than 401. */
 void auth_token_worked(struct auth *);
