@@ -195,9 +195,17 @@ form_add(struct buf *b, const char *k, const char *v)
 	http_urlencode(b, v);
 }
 
-/* POSTs a form to the token endpoint and takes the answer. */
+/*
+ * POSTs a form to the token endpoint and takes the answer. *lost (when not
+ * NULL) is set when the answer was lost on the way, so Keap may or may not
+ * have acted on the request: a connection reset or closed early, a timeout,
+ * a 2xx body that is not JSON (cut short or malformed), a 500/502/504.
+ * lost_before: an earlier attempt with the same form lost its answer, so an
+ * invalid_grant now most likely means that attempt rotated the token.
+ */
 static enum rc
-token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, const char *what)
+token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, const char *what,
+    int lost_before, int *lost)
 {
 	struct http_job job;
 	struct http_policy pol;
@@ -212,6 +220,7 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 	job.req.method = "POST";
 	job.req.url = a->cfg.token_url;
 	job.req.credential = 1;
+	job.req.fresh_connection = 1;	/* no resend behind our back (refresh()) */
 	job.req.body = form->p;
 	job.req.body_len = form->len;
 	job.req.content_type = "application/x-www-form-urlencoded";
@@ -223,9 +232,14 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 	pol.concurrency = 1;
 	pol.max_retries = (int)(a->cfg.max_retries > 0 ? a->cfg.max_retries : 4);
 	pol.deadline_ms = deadline_ms;
+	if (lost != NULL)
+		*lost = 0;
 	rc = http_call(a->http, &job, &pol);
 	memset(form->p, 0, form->len);
 	if (rc != RC_OK) {
+		if (lost != NULL && rc == RC_REMOTE && (job.resp.fail == HTTP_ERR_RESET ||
+		    job.resp.fail == HTTP_ERR_TIMEOUT))
+			*lost = 1;
 		api_fail(&a->err, "auth", 0, NULL,
 		    "%s: %s: %s", what, http_fail_str(job.resp.fail), job.resp.err);
 		goto out;
@@ -235,7 +249,14 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 		struct buf safe = BUF_INIT;
 		e = json_str(j, "error");
 		text_escape(&safe, e ? e : "no error code", strlen(e ? e : "no error code"));
-		if (e != NULL && strcmp(e, "invalid_grant") == 0 && strstr(what, "code") != NULL)
+		if (e != NULL && strcmp(e, "invalid_grant") == 0 && lost_before)
+			api_fail(&a->err, "auth", job.resp.status, NULL,
+			    "%s: the answer to an earlier attempt was lost, and asked again "
+			    "Keap answered %s: the lost answer most likely carried a new refresh token "
+			    "(Keap rotates it on every refresh), so the stored one is dead; run `atsrecon "
+			    "auth keap --login` (or `atsrecon auth keap --refresh-token-file FILE`) to "
+			    "authorise again", what, safe.p);
+		else if (e != NULL && strcmp(e, "invalid_grant") == 0 && strstr(what, "code") != NULL)
 			api_fail(&a->err, "auth", job.resp.status, NULL,
 			    "%s: Keap refused the code (%s): it expired (codes live a few "
 			    "minutes), was already used, or was issued for another client or redirect URI; "
@@ -254,6 +275,9 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 		goto out;
 	}
 	if (job.resp.status != 200) {
+		if (lost != NULL && (job.resp.status == 500 || job.resp.status == 502 ||
+		    job.resp.status == 504))
+			*lost = 1;
 		api_fail(&a->err, "auth", job.resp.status, NULL,
 		    "%s: HTTP %ld from the token endpoint", what, job.resp.status);
 		rc = job.resp.status >= 500 || job.resp.status == 429 ? RC_REMOTE : RC_AUTH;
@@ -263,6 +287,8 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 	ref = json_str(j, "refresh_token");
 	if (j == NULL || acc == NULL || *acc == '\0' || json_int(j, "expires_in", &expires_in) != 0 ||
 	    expires_in <= 0) {
+		if (lost != NULL && j == NULL)	/* cut short or malformed */
+			*lost = 1;
 		api_fail(&a->err, "auth", 0, NULL,
 		    "%s: the token endpoint's answer has no usable access_token/expires_in%s%s",
 		    what, err.len ? ": " : "", err.len ? err.p : "");
@@ -304,17 +330,47 @@ out:
 	return rc;
 }
 
+/*
+ * One refresh. An answer lost on the way is asked for again with the same
+ * refresh token (a->refresh changes only when an answer arrives whole), one
+ * attempt at a time, AUTH_REFRESH_LOST_RETRIES times at most, waiting
+ * backoff_base_ms, then twice as long each time, never past the deadline: if
+ * Keap never processed the request, the retry works; if it rotated the token
+ * and the answer was lost, the retry is answered invalid_grant (RC_AUTH, said so).
+ */
 static enum rc
 refresh(struct auth *a, int64_t deadline_ms, const char *why)
 {
-	struct buf form = BUF_INIT;
-	enum rc rc;
+	long base = a->cfg.backoff_base_ms > 0 ? a->cfg.backoff_base_ms : 500, wait = base;
+	int attempt, lost = 0, lost_before = 0;
+	enum rc rc = RC_REMOTE;
 
 	log_info("auth", "refreshing the Keap access token (%s)", why);
-	form_add(&form, "grant_type", "refresh_token");
-	form_add(&form, "refresh_token", a->refresh);
-	rc = token_call(a, &form, 1, deadline_ms, "token refresh");
-	buf_free(&form);
+	for (attempt = 0; attempt <= AUTH_REFRESH_LOST_RETRIES; attempt++) {
+		struct buf form = BUF_INIT;
+
+		if (attempt > 0) {
+			if (stop_requested() || (deadline_ms > 0 && mono_ms() + wait >= deadline_ms))
+				break;
+			log_warn("auth", "token refresh: the answer was lost; asking again with the "
+			    "same refresh token in %ld ms (retry %d of %d)", wait, attempt,
+			    AUTH_REFRESH_LOST_RETRIES);
+			sleep_ms(wait);
+			wait *= 2;
+		}
+		form_add(&form, "grant_type", "refresh_token");
+		form_add(&form, "refresh_token", a->refresh);
+		rc = token_call(a, &form, 1, deadline_ms, "token refresh", lost_before, &lost);
+		buf_free(&form);
+		if (rc == RC_OK || !lost)
+			return rc;
+		lost_before = 1;
+	}
+	api_fail(&a->err, "auth", 0, NULL,
+	    "token refresh: no answer arrived whole after %d attempts; the stored "
+	    "refresh token is kept. If Keap did act on one of them, that token is dead and the "
+	    "next run exits 4: then run `atsrecon auth keap --login` (or `atsrecon auth keap "
+	    "--refresh-token-file FILE`)", attempt);
 	return rc;
 }
 
@@ -351,6 +407,8 @@ auth_credentials(struct auth *a, int64_t deadline_ms, const char **bearer, const
 enum rc
 auth_after_401(struct auth *a, int64_t deadline_ms)
 {
+	enum rc rc;
+
 	if (a->cfg.mode == AUTH_API_KEY) {
 		api_fail(&a->err, "auth", 0, NULL,
 		    "Keap rejected the API key (401); check keap.api_key");
@@ -364,8 +422,9 @@ auth_after_401(struct auth *a, int64_t deadline_ms)
 	}
 	if (load_tokens(a) != RC_OK)
 		return RC_AUTH;
-	if (refresh(a, deadline_ms, "Keap answered 401") != RC_OK)
-		return RC_AUTH;
+	/* no answer arrived whole (RC_REMOTE): the next run tries again (exit 5) */
+	if ((rc = refresh(a, deadline_ms, "Keap answered 401")) != RC_OK)
+		return rc == RC_REMOTE ? RC_REMOTE : RC_AUTH;
 	a->unproven = 1;
 	return RC_OK;
 }
@@ -390,7 +449,7 @@ auth_exchange_code(struct auth *a, const char *code, const char *redirect_uri, i
 	form_add(&form, "redirect_uri", redirect_uri);
 	scrub_free(a->refresh);
 	a->refresh = xstrdup("");
-	rc = token_call(a, &form, 0, deadline_ms, "authorization code exchange");
+	rc = token_call(a, &form, 0, deadline_ms, "authorization code exchange", 0, NULL);
 	buf_free(&form);
 	if (rc == RC_OK && a->refresh[0] == '\0') {
 		api_fail(&a->err, "auth", 0, NULL, "the code exchange returned no refresh token");

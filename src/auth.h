@@ -14,7 +14,14 @@
  *   - refresh happens only while this process holds the state lock, so two runs
  *     can never race on one refresh token;
  *   - invalid_grant means a person must authorise again: RC_AUTH, with the
- *     command to run.
+ *     command to run;
+ *   - a refresh whose answer is lost (a reset, a timeout, a body cut short or
+ *     malformed, a 500/502/504) is asked again with the SAME refresh token,
+ *     one attempt at a time, AUTH_REFRESH_LOST_RETRIES times at most: when
+ *     Keap never processed it the retry works; when Keap rotated the token
+ *     and only the answer was lost, the retry is answered invalid_grant, which ends
+ *     the run (RC_AUTH) saying the answer was lost and the token may have
+ *     been rotated.
  * Tokens are registered with the logger as secrets and never leave this module
  * except in the Authorization header.
  */
@@ -37,6 +44,8 @@ struct auth_cfg {
 	const char *client_secret;
 	const char *api_key;		/* AUTH_API_KEY */
 	long max_retries;
+	long backoff_base_ms;		/* a refresh whose answer was lost: the first
+					 * wait before asking again (0: 500 ms) */
 };
 
 struct auth;
@@ -58,7 +67,8 @@ const struct api_err *auth_error(const struct auth *);
  */
 enum rc auth_credentials(struct auth *, int64_t deadline_ms, const char **bearer, const char **header);
 /* After a 401: refresh (OAuth). RC_AUTH when the token to replace was itself
- * fresh from such a refresh and never worked: a person must act. */
+ * fresh from such a refresh and never worked, or the refresh was refused: a
+ * person must act; RC_REMOTE when no answer to the refresh arrived whole. */
 enum rc auth_after_401(struct auth *, int64_t deadline_ms);
 /* A request with the current credentials got an answer other than 401. */
 void auth_token_worked(struct auth *);
@@ -81,6 +91,9 @@ void auth_get_status(const struct auth *, struct auth_status *);
  * must not leave the only live refresh token on a disk that is thrown away).
  * A non-OK return stops the refresh from being used. */
 void auth_set_rotation_hook(enum rc (*fn)(void *), void *arg);
+
+/* Attempts after the first for a refresh whose answer was lost. */
+#define AUTH_REFRESH_LOST_RETRIES 3
 
 /* Refresh thresholds (seconds). */
 #define AUTH_REFRESH_BEFORE_EXPIRY 3600

@@ -68,6 +68,11 @@ struct http_req {
 	int64_t download_max;
 	int no_timeout;			/* a long poll: no whole-request timeout
 					 * (deadline_ms still bounds it) */
+	int fresh_connection;		/* on a new connection: curl resends a
+					 * request by itself when a REUSED one
+					 * dies before any answer, which a
+					 * single-use refresh token must not be
+					 * (auth.c decides about resending) */
 	int past_stop;			/* the remote state's bookkeeping (s3.c):
 					 * started and finished after a stop too
 					 * (stop_requested), so a stopped run can

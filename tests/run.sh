@@ -94,10 +94,13 @@ pool_wait() {
 }
 
 # start_fake_as VAR NAME [ARGS]: a fake for the C tests; VAR gets its root URL.
+# Idle for as long as it may live: under memcheck on a busy machine the unit
+# tests before test_http and test_keap took more than 5 minutes, and a fake
+# gone idle made every later check fail (--max-lifetime and cleanup bound it).
 start_fake_as() {
 	local var=$1 name=$2 pf="$T/$1.port" i
 	shift 2
-	python3 "tests/fakes/$name.py" --certdir "$T/ca" --port-file "$pf" --idle-timeout 300 \
+	python3 "tests/fakes/$name.py" --certdir "$T/ca" --port-file "$pf" --idle-timeout 1800 \
 		--max-lifetime 1800 "$@" >>"$LOGDIR/fake-$name.log" 2>&1 &
 	PIDS+=($!)
 	for i in $(seq 1 200); do [ -s "$pf" ] && break; sleep 0.05; done

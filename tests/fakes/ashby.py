@@ -163,6 +163,8 @@ are 400/404 {"error": "..."}:
   POST /_admin/canon/merge      {from, into}
   Ashby-specific:
   GET  /_admin/summary          counts, the change counter, tokens and cursors issued
+  (GET /_admin/stats: besides the counters, delta_since {candidate, application}: the change
+  counter the sync token of the latest incremental listing of each stood for)
   GET  /_admin/candidate?id=ID  {candidate, applications} as rendered, ignoring visibility
   POST /_admin/edit-application {id, stage?, status?, job?, source?, bump?: true}: an
                                 application-only change (the candidate does not change)
@@ -484,7 +486,11 @@ class AshbyFake(StatefulFake):
     def new_stats():
         return {"requests": 0, "by_path": {}, "by_status": {}, "by_code": {}, "pages": 0,
                 "records": 0, "full_listings": 0, "delta_listings": 0, "sync_tokens_issued": 0,
-                "cursors_issued": 0, "429": 0, "401": 0, "403": 0}
+                "cursors_issued": 0, "429": 0, "401": 0, "403": 0,
+                # per endpoint ("candidate", "application"): the change counter the sync
+                # token of the latest incremental listing stood for (which token a client
+                # kept: a test compares it with the counter before a failed run)
+                "delta_since": {}}
 
     def stats_extra(self):
         return {"conformance_failures": len(self.conformance)}
@@ -938,6 +944,7 @@ class AshbyFake(StatefulFake):
                     self.fail(self.settings["expired_token_code"], "The sync token has expired")
                 filt["since"] = t["seq"]
                 self.stats["delta_listings"] += 1
+                self.stats["delta_since"][ep] = t["seq"]
             else:
                 self.stats["full_listings"] += 1
             lst = Listing(ep, key["key"], filt, self.seq, token)

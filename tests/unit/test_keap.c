@@ -113,6 +113,7 @@ env_open(struct env *e, const char *dir, const char *refresh, const char *api_ke
 	ac.client_secret = "atsrecon-test-secret";
 	ac.api_key = api_key;
 	ac.max_retries = 3;
+	ac.backoff_base_ms = 20;	/* a refresh whose answer was lost: at test speed */
 	if (auth_new(&ac, e->h, e->st, &e->a) != RC_OK)
 		return -1;
 	if (refresh != NULL && auth_store_refresh_token(e->a, refresh) != RC_OK)
@@ -530,6 +531,144 @@ test_refresh(void)
 	}
 }
 
+/* Whether the log written since offset mark holds needle. */
+static int
+log_since_has(size_t mark, const char *needle)
+{
+	struct buf t = BUF_INIT;
+	int found = read_file(logpath, 64 * 1024 * 1024, &t) == 0 && t.len >= mark &&
+	    strstr(t.p + mark, needle) != NULL;
+
+	buf_free(&t);
+	return found;
+}
+
+static size_t
+log_size(void)
+{
+	struct buf t = BUF_INIT;
+	size_t n = read_file(logpath, 64 * 1024 * 1024, &t) == 0 ? t.len : 0;
+
+	buf_free(&t);
+	return n;
+}
+
+static int64_t
+fake_stat(const char *name)
+{
+	cJSON *st = fake_admin("GET", "/_admin/stats", NULL);
+	int64_t v = -1;
+
+	if (json_int(st, name, &v) != 0)
+		v = -1;
+	cJSON_Delete(st);
+	return v;
+}
+
+/* How often the fault rules fired in all. */
+static int64_t
+faults_fired(void)
+{
+	cJSON *f = fake_admin("GET", "/_admin/faults", NULL);
+	const cJSON *r;
+	int64_t n = 0, v;
+
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(f, "rules"))
+		if (json_int(r, "fired", &v) == 0)
+			n += v;
+	cJSON_Delete(f);
+	return n;
+}
+
+/*
+ * A refresh whose answer is lost (issue 16): Keap's refresh tokens are single
+ * use, so the retry is safe only when Keap did not process the request. The
+ * fake models both: a fault without "process" answers before the token
+ * endpoint sees the request; with "process" (and the kinds that cut a real
+ * answer: cut, truncate, midreset) the token is rotated and the answer lost.
+ */
+static void
+test_refresh_lost(void)
+{
+	static const char *const rotated[] = {
+		"{\"kind\":\"reset\",\"process\":true}",
+		"{\"kind\":\"status\",\"status\":502,\"process\":true}",
+		"{\"kind\":\"cut\"}",
+		"{\"kind\":\"truncate\"}",
+		"{\"kind\":\"midreset\"}",
+	};
+	struct env e;
+	struct keap_err err;
+	struct keap_model m;
+	struct auth_status as;
+	int64_t tr0, rf0;
+	size_t mark, i;
+	char rules[256];
+
+	reset_world();
+	/* not processed: a reset before the answer, a malformed 200, a 502: the
+	 * same refresh token asked again, the fourth attempt works */
+	CHECK(env_fresh(&e, 100, 10) == 0);
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/token$\"},\"kind\":\"reset\","
+	    "\"times\":1},{\"match\":{\"path\":\"^/token$\"},\"kind\":\"malformed\",\"times\":1},"
+	    "{\"match\":{\"path\":\"^/token$\"},\"kind\":\"status\",\"status\":502,\"times\":1}]");
+	tr0 = fake_stat("token_requests");
+	rf0 = fake_stat("refreshes");
+	mark = log_size();
+	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
+	keap_model_free(&m);
+	auth_get_status(e.a, &as);
+	CHECK(as.refreshes == 1);
+	CHECK(faults_fired() == 3);
+	CHECK(fake_stat("token_requests") - tr0 == 1);	/* only the last reached the endpoint */
+	CHECK(fake_stat("refreshes") - rf0 == 1);
+	CHECK(log_since_has(mark, "the answer was lost; asking again with the same refresh token"));
+	/* the rotated pair was stored: the next refresh (after a 401) works */
+	fake_admin0("POST", "/_admin/faults", "[]");
+	fake_admin0("POST", "/_admin/expire-access-tokens", "{}");
+	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
+	keap_model_free(&m);
+	auth_get_status(e.a, &as);
+	CHECK(as.refreshes == 2);
+	env_close(&e);
+
+	/* bounded: every answer lost, AUTH_REFRESH_LOST_RETRIES retries, one at a
+	 * time, then RC_REMOTE (exit 5), and the refresh token is still good */
+	CHECK(env_fresh(&e, 100, 10) == 0);
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"^/token$\"},\"kind\":\"reset\"}]");
+	mark = log_size();
+	CHECK(keap_load_model(e.k, &m, &err) == RC_REMOTE);
+	CHECK(faults_fired() == 1 + AUTH_REFRESH_LOST_RETRIES);
+	CHECK(log_since_has(mark, "no answer arrived whole after 4 attempts"));
+	fake_admin0("POST", "/_admin/faults", "[]");
+	CHECK(keap_load_model(e.k, &m, &err) == RC_OK);
+	keap_model_free(&m);
+	env_close(&e);
+
+	/* processed: the token rotated and the answer lost; the retry is answered
+	 * invalid_grant: exit 4, saying so and what to run */
+	for (i = 0; i < sizeof(rotated) / sizeof(rotated[0]); i++) {
+		CHECK(env_fresh(&e, 100, 10) == 0);
+		snprintf(rules, sizeof(rules), "[%.*s,\"match\":{\"path\":\"^/token$\"},\"times\":1}]",
+		    (int)strlen(rotated[i]) - 1, rotated[i]);
+		fake_admin0("POST", "/_admin/faults", rules);
+		tr0 = fake_stat("token_requests");
+		rf0 = fake_stat("refreshes");
+		mark = log_size();
+		CHECK(keap_load_model(e.k, &m, &err) == RC_AUTH);
+		CHECK(rc_exit_status(RC_AUTH) == 4);
+		CHECK(fake_stat("token_requests") - tr0 == 2);	/* the lost one and one retry */
+		CHECK(fake_stat("refreshes") - rf0 == 1);
+		CHECK(log_since_has(mark, "the answer to an earlier attempt was lost"));
+		CHECK(log_since_has(mark, "the stored one is dead; run `atsrecon auth keap --login` (or "
+		    "`atsrecon auth keap --refresh-token-file FILE`)"));
+		if (!log_since_has(mark, "the answer to an earlier attempt was lost"))
+			printf("# fault %s\n", rotated[i]);
+		env_close(&e);
+	}
+	fake_admin0("POST", "/_admin/faults", "[]");
+}
+
 static void
 test_faults(void)
 {
@@ -779,6 +918,7 @@ main(void)
 	TIMED(test_upsert_and_patch);
 	TIMED(test_tags);
 	TIMED(test_refresh);
+	TIMED(test_refresh_lost);
 	TIMED(test_faults);
 	TIMED(test_quota_and_permissions);
 	/* the admin connection's own (test) tokens are not ours to check: done last */
