@@ -860,7 +860,9 @@ test_defect1_lease_heartbeat(void)
 	}
 	printf("# defect1_lease_heartbeat: %d of %d second runners refused over 5 s\n", locked,
 	    tries);
-	CHECK(tries >= 10 && locked == tries);
+	/* 20 tries at 250 ms apart; under memcheck each try is itself slow, so
+	 * fewer fit in the 5 s (ATSRECON_TEST_VALGRIND, tests/valgrind.sh) */
+	CHECK(tries >= (getenv("ATSRECON_TEST_VALGRIND") != NULL ? 3 : 10) && locked == tries);
 	CHECK(!stop_requested());	/* the run still writes */
 	renewed = log_count("PutObject", "renew/lease", 200, "?", NULL);
 	CHECK(renewed >= 5 && renewed <= 10);	/* every ~0.67 s */
