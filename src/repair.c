@@ -51,18 +51,23 @@ static void
 record_failure(struct run *r, const struct op *o, const struct keap_err *e, enum rc rc)
 {
 	char why[320];
+	int later = rc == RC_REMOTE || rc == RC_QUOTA;
 
-	snprintf(why, sizeof(why), "%s%s%s%s", e->status ? "HTTP " : "", "", e->msg[0] ? e->msg :
-	    rc_str(rc), "");
 	if (e->status)
 		snprintf(why, sizeof(why), "HTTP %ld %s", e->status, e->msg);
-	mark_rows(r, o, rc == RC_REMOTE || rc == RC_QUOTA ? "deferred" : "failed", why);
+	else
+		snprintf(why, sizeof(why), "%s", e->msg[0] ? e->msg : rc_str(rc));
+	/* one line per write that did not land: a deferred write is retried by
+	 * the next run, but it must not pass unseen (the report counts it too) */
+	log_warn("run", "write for %s (contact %s) %s: %s", o->ats_id ? o->ats_id : "-",
+	    o->contact_id ? o->contact_id : "new", later ? "deferred to the next run" : "failed", why);
+	mark_rows(r, o, later ? "deferred" : "failed", why);
 	if (o->ats_id != NULL) {
 		int64_t attempts = 0;
 		snap_failed_get(r->st, o->ats_id, &attempts, NULL);
 		snap_failed_put(r->st, o->ats_id, attempts + 1, why);
 	}
-	if (rc == RC_REMOTE || rc == RC_QUOTA)
+	if (later)
 		r->rep.deferred++;
 	else
 		r->record_errors++;

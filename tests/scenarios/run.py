@@ -611,6 +611,10 @@ def expect(w, words, where):
         c = w.contact_of(words[1])
         n = w.last_requests_to.get(c["id"], 0) if c else -1
         report(n == int(words[2]), "%s (got %d)" % (label, n))
+    elif what == "log":
+        # the last command's output (log level warn: scenarios set it) holds TEXT
+        report(words[1] in w.last_out, "%s (%s)" % (label, "found" if words[1] in w.last_out
+                                                     else "not in: " + w.last_out.strip()[-300:]))
     elif what == "only-reads":
         report(w.last_writes == 0, "%s (writes %d)" % (label, w.last_writes))
     elif what == "lock-held-exit":
