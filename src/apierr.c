@@ -13,6 +13,9 @@ api_err_clear(struct api_err *e)
 	memset(e, 0, sizeof(*e));
 }
 
+static void set_v(struct api_err *e, long status, const char *fmt, va_list ap)
+    PRINTF_LIKE(3, 0);
+
 static void
 set_v(struct api_err *e, long status, const char *fmt, va_list ap)
 {
