@@ -183,18 +183,28 @@ stage_tags_of(const struct run *r, const cJSON *contact, const char ***names, si
 	}
 }
 
+/* The name of the tag with this id (NULL: not one the run knows). */
+static const char *
+tag_name(const struct run *r, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < r->tags.n; i++)
+		if (strcmp(r->tags.v[i].id, id) == 0)
+			return r->tags.v[i].name;
+	return NULL;
+}
+
 int
 has_tag_named(const struct run *r, const cJSON *contact, const char *name)
 {
 	const cJSON *t;
-	size_t i;
 
 	cJSON_ArrayForEach(t, json_get(contact, "tag_ids")) {
 		char num[32];
-		const char *id = json_idstr(t, num, sizeof(num));
-		for (i = 0; id != NULL && i < r->tags.n; i++)
-			if (strcmp(r->tags.v[i].id, id) == 0 && strcmp(r->tags.v[i].name, name) == 0)
-				return 1;
+		const char *have = tag_name(r, json_idstr(t, num, sizeof(num)));
+		if (have != NULL && strcmp(have, name) == 0)
+			return 1;
 	}
 	return 0;
 }
@@ -203,17 +213,15 @@ void
 tag_names_of(const struct run *r, const cJSON *contact, const char ***names, size_t *n)
 {
 	const cJSON *t;
-	size_t i;
 
 	*names = NULL;
 	*n = 0;
 	cJSON_ArrayForEach(t, json_get(contact, "tag_ids")) {
 		char num[32];
-		const char *id = json_idstr(t, num, sizeof(num));
-		for (i = 0; id != NULL && i < r->tags.n; i++)
-			if (strcmp(r->tags.v[i].id, id) == 0) {
-				*names = xrealloc(*names, (*n + 1) * sizeof(char *));
-				(*names)[(*n)++] = r->tags.v[i].name;
-			}
+		const char *name = tag_name(r, json_idstr(t, num, sizeof(num)));
+		if (name != NULL) {
+			*names = xrealloc(*names, (*n + 1) * sizeof(char *));
+			(*names)[(*n)++] = name;
+		}
 	}
 }

@@ -1294,6 +1294,34 @@ report_markdown(const struct report *r, int mask_pii, struct buf *out)
 
 /* ------------------------------------------------------------------ CSV */
 
+/* A drift row's cells in the order of drift.csv's header and the HTML table,
+ * with whether each is masked (report.mask_pii); cb holds the candidate's. */
+#define ROW_CELLS 9
+#define ROW_ACTION 7
+struct row_cells {
+	const char *v[ROW_CELLS];
+	int mask[ROW_CELLS];
+};
+
+static void
+row_cells(const struct report_row *w, int mask_pii, struct buf *cb, struct row_cells *c)
+{
+	int pii = mask_pii && w->pii;
+
+	report_candidate(cb, w->candidate, mask_pii && w->cand_pii);
+	memset(c, 0, sizeof(*c));
+	c->v[0] = w->kind;
+	c->v[1] = w->field;
+	c->v[2] = w->side;
+	c->v[3] = cb->p;
+	c->v[4] = w->contact;
+	c->v[5] = w->desired;
+	c->mask[5] = pii;
+	c->v[6] = w->actual;
+	c->mask[6] = pii;
+	c->v[ROW_ACTION] = w->action;
+	c->v[8] = w->error;
+}
 /* drift.csv into out; with f, flushed to f every 64 kB (never whole in memory) */
 static void
 csv(const struct report *r, int mask_pii, struct buf *out, struct atomic_file *f)
@@ -1302,26 +1330,15 @@ csv(const struct report *r, int mask_pii, struct buf *out, struct atomic_file *f
 
 	buf_adds(out, "kind,field,side,candidate,contact,desired,actual,action,error\r\n");
 	for (i = 0; i < r->nrows; i++) {
-		const struct report_row *w = &r->rows[i];
 		struct buf cb = BUF_INIT;
-		report_candidate(&cb, w->candidate, mask_pii && w->cand_pii);
-		csv_cell(out, w->kind, 0);
-		buf_addc(out, ',');
-		csv_cell(out, w->field, 0);
-		buf_addc(out, ',');
-		csv_cell(out, w->side, 0);
-		buf_addc(out, ',');
-		csv_cell(out, cb.p, 0);
-		buf_addc(out, ',');
-		csv_cell(out, w->contact, 0);
-		buf_addc(out, ',');
-		csv_cell(out, w->desired, mask_pii && w->pii);
-		buf_addc(out, ',');
-		csv_cell(out, w->actual, mask_pii && w->pii);
-		buf_addc(out, ',');
-		csv_cell(out, w->action, 0);
-		buf_addc(out, ',');
-		csv_cell(out, w->error, 0);
+		struct row_cells c;
+		size_t k;
+		row_cells(&r->rows[i], mask_pii, &cb, &c);
+		for (k = 0; k < ROW_CELLS; k++) {
+			if (k > 0)
+				buf_addc(out, ',');
+			csv_cell(out, c.v[k], c.mask[k]);
+		}
 		buf_adds(out, "\r\n");
 		buf_free(&cb);
 		if (f != NULL && out->len >= 65536) {
@@ -1814,29 +1831,22 @@ static void
 html_drift_row(const struct report_row *x, int mask_pii, struct buf *out)
 {
 	struct buf cb = BUF_INIT;
+	struct row_cells c;
+	size_t k;
 
-	report_candidate(&cb, x->candidate, mask_pii && x->cand_pii);
-	buf_adds(out, "<tr><td>");
-	html_text(out, x->kind, 0);
-	buf_adds(out, "</td><td>");
-	html_text(out, x->field, 0);
-	buf_adds(out, "</td><td>");
-	html_text(out, x->side, 0);
-	buf_adds(out, "</td><td>");
-	html_text(out, cb.p, 0);
-	buf_adds(out, "</td><td>");
-	html_text(out, x->contact, 0);
-	buf_adds(out, "</td><td>");
-	html_text(out, x->desired, mask_pii && x->pii);
-	buf_adds(out, "</td><td>");
-	html_text(out, x->actual, mask_pii && x->pii);
-	buf_adds(out, "</td><td class=\"");
-	html_text(out, x->action, 0);
-	buf_adds(out, "\">");
-	html_text(out, x->action, 0);
-	buf_adds(out, "</td><td>");
-	html_text(out, x->error, 0);
-	buf_adds(out, "</td></tr>\n");
+	row_cells(x, mask_pii, &cb, &c);
+	buf_adds(out, "<tr>");
+	for (k = 0; k < ROW_CELLS; k++) {
+		if (k == ROW_ACTION) {	/* the action is also the cell's class */
+			buf_adds(out, "<td class=\"");
+			html_text(out, c.v[k], 0);
+			buf_adds(out, "\">");
+		} else
+			buf_adds(out, "<td>");
+		html_text(out, c.v[k], c.mask[k]);
+		buf_adds(out, "</td>");
+	}
+	buf_adds(out, "</tr>\n");
 	buf_free(&cb);
 }
 
