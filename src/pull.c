@@ -333,7 +333,8 @@ confirm_vanished(struct run *r)
 	size_t i;
 	enum rc rc;
 
-	qsort(r->listed, r->nlisted, sizeof(*r->listed), cmp_u64);
+	if (r->nlisted > 0)	/* NULL with none: qsort must not see it */
+		qsort(r->listed, r->nlisted, sizeof(*r->listed), cmp_u64);
 	{
 		struct unlisted ul = { r, &all };
 		if ((rc = snap_candidates_each(r->st, collect_unlisted, &ul)) != RC_OK)
@@ -650,7 +651,7 @@ pull(struct run *r)
 		    "after its retries)", r->ats->drv->name, ap.pages);
 		log_error("run", "not read: %s; the %ld people read are reconciled, nobody is treated "
 		    "as deleted and the ATS window stays for the next run", r->unread_ats, ap.records);
-		if (r->full)	/* only who was listed is reconciled (was_listed) */
+		if (r->full && r->nlisted > 0)	/* only who was listed is reconciled (was_listed) */
 			qsort(r->listed, r->nlisted, sizeof(*r->listed), cmp_u64);
 	} else if (rc != RC_OK || !ap.complete) {
 		log_error("run", "the ATS listing did not complete (%d pages); nothing unread is treated "
