@@ -43,19 +43,20 @@ env_hash(struct run *r)
 	buf_free(&b);
 }
 
-/* The stamp of a candidate found in agreement with its contact (see snap.h). */
+/* The stamp of a candidate found in agreement with its contact (see snap.h):
+ * cand, the candidate record's hash; contact_hash, the hash of the contact it
+ * is linked to, as reconcile_one loaded them (nothing in between writes
+ * either record), not looked up again. */
 static void
-stamp_agreement(struct run *r, const char *key, const struct candidate *c, const cJSON *contact)
+stamp_agreement(struct run *r, const char *key, const struct candidate *c, uint64_t cand,
+    uint64_t contact_hash)
 {
 	struct snap_stamp sp;
-	struct buf cid = BUF_INIT;
 	size_t i;
 
 	memset(&sp, 0, sizeof(sp));
-	if (snap_candidate_hash(r->st, key, &sp.cand) != RC_OK || snap_linked(r->st, key, &cid) != RC_OK ||
-	    snap_contact_hash(r->st, cid.p, &sp.contact) != RC_OK)
-		goto out;
-	(void)contact;
+	sp.cand = cand;
+	sp.contact = contact_hash;
 	sp.env = r->env_hash;
 	for (i = 0; i < r->map.n && i < 64; i++) {
 		struct desired d;
@@ -65,18 +66,16 @@ stamp_agreement(struct run *r, const char *key, const struct candidate *c, const
 		desired_free(&d);
 	}
 	if (r->map.n > 64)
-		goto out;	/* more rules than the stamp can say: always compare */
+		return;	/* more rules than the stamp can say: always compare */
 	str_copy(sp.stage, sizeof(sp.stage), c->stage_name ? c->stage_name : c->status ? c->status : "");
 	str_copy(sp.job, sizeof(sp.job), c->job ? c->job : "");
 	for (i = 0; i < c->nemails; i++) {
 		size_t have = strlen(sp.emails);
 		if (have + strlen(c->emails[i]) + 2 > sizeof(sp.emails))
-			goto out;	/* too many to check cheaply: no stamp */
+			return;	/* too many to check cheaply: no stamp */
 		snprintf(sp.emails + have, sizeof(sp.emails) - have, "%s%s", have ? "\n" : "", c->emails[i]);
 	}
 	snap_put_stamp(r->st, key, &sp);
-out:
-	buf_free(&cid);
 }
 
 /* ------------------------------------------------------------ reconcile */
@@ -171,16 +170,24 @@ survivor_takes(struct run *r, const char *survivor, const char *cid)
 }
 
 
+/* The candidate record's hash: *h when the caller had it (the sweep's walk
+ * read the record), else looked up once (*have says which). */
+static int
+cand_hash(struct run *r, const char *key, uint64_t *h, int *have)
+{
+	if (!*have)
+		*have = snap_candidate_hash(r->st, key, h) == RC_OK ? 1 : -1;
+	return *have > 0;
+}
+
 /* Nothing changed since the candidate and its contact last agreed. */
 static int
-stamp_holds(struct run *r, const char *key)
+stamp_holds(struct run *r, const char *key, uint64_t *h, int *have)
 {
 	struct snap_stamp sp;
-	uint64_t h;
 
 	return !set_has(&r->touched, key) && !set_has(&r->gone, key) &&
-	    snap_candidate_hash(r->st, key, &h) == RC_OK &&
-	    snap_stamp_holds(r->st, key, h, r->env_hash, &sp);
+	    cand_hash(r, key, h, have) && snap_stamp_holds(r->st, key, *h, r->env_hash, &sp);
 }
 
 /* The first nload matched contacts as the snapshot holds them, with their
@@ -267,13 +274,14 @@ report_drift(struct run *r, const char *key, struct rec_row *row)
 /* The decision into the plan, the report and the snapshot. */
 static enum rc
 record(struct run *r, const char *key, const struct candidate *c, const struct rec_input *in,
-    struct rec_result *res, uint64_t hash)
+    struct rec_result *res, uint64_t hash, uint64_t *chash, int *have)
 {
 	enum rc rc = RC_OK, e;
+	int linked = 1;
 	size_t i;
 
 	if (res->link)
-		snap_link(r->st, key, in->contacts[0].id);
+		linked = snap_link(r->st, key, in->contacts[0].id) == RC_OK;
 	for (i = 0; i < res->nops; i++)
 		plan_op(r, key, in, &res->ops[i], hash);
 	for (i = 0; i < res->nrows; i++)
@@ -287,8 +295,9 @@ record(struct run *r, const char *key, const struct candidate *c, const struct r
 	}
 	if (res->agreed != NULL)
 		snap_put_base(r->st, key, res->agreed);
-	if (res->stamp)
-		stamp_agreement(r, key, c, in->contacts[0].json);
+	/* a stamp is made for one contact, linked (how "link", or just now) */
+	if (res->stamp && linked && cand_hash(r, key, chash, have))
+		stamp_agreement(r, key, c, *chash, hash);
 	return rc;
 }
 
@@ -317,8 +326,9 @@ gather(struct run *r, const char *key, const char *const *ids, size_t n, struct 
 	free(src);
 }
 
+/* One candidate; rec_hash: its record's hash when the caller read it, or NULL. */
 static enum rc
-reconcile_one(struct run *r, const char *key)
+reconcile_one(struct run *r, const char *key, const uint64_t *rec_hash)
 {
 	struct candidate c;
 	char **ids = NULL;
@@ -329,10 +339,11 @@ reconcile_one(struct run *r, const char *key)
 	struct rec_result res;
 	struct buf xv = BUF_INIT;
 	cJSON *basej = NULL;
-	uint64_t hash = 0;
+	uint64_t hash = 0, chash = rec_hash != NULL ? *rec_hash : 0;
+	int have = rec_hash != NULL;
 	enum rc rc;
 
-	if (stamp_holds(r, key)) {
+	if (stamp_holds(r, key, &chash, &have)) {
 		r->fast++;
 		return RC_OK;	/* nothing changed since they last agreed */
 	}
@@ -364,7 +375,7 @@ reconcile_one(struct run *r, const char *key)
 	ru.duplicate_tag = cfg_str(r->cfg, OPT_LIFE_DUPLICATE_TAG);
 	ru.ext_field_id = r->ext_field_id;
 	reconcile(&ru, &in, &res);
-	rc = record(r, key, &c, &in, &res, hash);
+	rc = record(r, key, &c, &in, &res, hash, &chash, &have);
 done:
 	rec_result_free(&res);
 	free_contacts(ks, nload);
@@ -377,8 +388,9 @@ done:
 
 #define RECONCILE_CHUNK 1000
 
+/* keys[0..n); hashes: their records' hashes (a sweep's walk), or NULL */
 static enum rc
-reconcile_keys(struct run *r, char *const *keys, size_t n)
+reconcile_keys(struct run *r, char *const *keys, const uint64_t *hashes, size_t n)
 {
 	size_t i, j, op0, row0;
 	enum rc rc = RC_OK;
@@ -395,7 +407,7 @@ reconcile_keys(struct run *r, char *const *keys, size_t n)
 		progress_update(&r->prog, "comparing", ++r->compared, r->full ? 0 : r->touched.n);
 		op0 = r->plan.n;
 		row0 = r->rep.nrows;
-		rc = reconcile_one(r, keys[i]);
+		rc = reconcile_one(r, keys[i], hashes != NULL ? &hashes[i] : NULL);
 		for (j = op0; j < r->plan.n; j++) {
 			/* where mark_rows finds the op's rows: O(1) per op, not a scan */
 			r->plan.v[j].row_lo = row0;
@@ -403,6 +415,26 @@ reconcile_keys(struct run *r, char *const *keys, size_t n)
 		}
 	}
 	return rc;
+}
+
+/* A chunk of the sweep: the keys and their records' hashes (RECONCILE_CHUNK). */
+struct keyhashes {
+	struct strset keys;
+	uint64_t h[RECONCILE_CHUNK];
+};
+
+/* A state_each_fn: the key, and the hash from the record's header. */
+static enum rc
+collect_keyhash(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct keyhashes *kh = arg;
+
+	(void)klen;
+	if (kh->keys.n >= RECONCILE_CHUNK)
+		return RC_STATE;	/* (the page asked for at most that many) */
+	kh->h[kh->keys.n] = codec_record_hash(val, vlen < CODEC_HEADER ? vlen : CODEC_HEADER);
+	set_add(&kh->keys, key);
+	return RC_OK;
 }
 
 /* The touched candidates; on a full sweep every candidate in the snapshot,
@@ -413,21 +445,22 @@ compare_all(struct run *r)
 	enum rc rc = RC_OK;
 
 	if (!r->full)
-		rc = reconcile_keys(r, r->touched.v, r->touched.n);
+		rc = reconcile_keys(r, r->touched.v, NULL, r->touched.n);
 	else {
 		struct buf after = BUF_INIT;
 		size_t nv = RECONCILE_CHUNK;
 
 		while (rc == RC_OK && nv == RECONCILE_CHUNK) {
-			struct strset chunk = { 0 };
+			struct keyhashes chunk;
+			memset(&chunk, 0, sizeof(chunk));
 			rc = snap_candidates_page(r->st, after.len ? after.p : NULL, RECONCILE_CHUNK,
-			    collect_key, &chunk, &nv);
-			if (rc == RC_OK && chunk.n > 0) {
+			    collect_keyhash, &chunk, &nv);
+			if (rc == RC_OK && chunk.keys.n > 0) {
 				buf_reset(&after);
-				buf_adds(&after, chunk.v[chunk.n - 1]);
-				rc = reconcile_keys(r, chunk.v, chunk.n);
+				buf_adds(&after, chunk.keys.v[chunk.keys.n - 1]);
+				rc = reconcile_keys(r, chunk.keys.v, chunk.h, chunk.keys.n);
 			}
-			set_free(&chunk);
+			set_free(&chunk.keys);
 		}
 		buf_free(&after);
 	}

@@ -102,8 +102,11 @@ batch_tick(struct run *r)
 			return rc;
 		r->in_batch = 1;
 		r->batch_n = 0;
+		r->batch_t0 = mono_ms();
 	}
-	if (++r->batch_n >= BATCH_RECORDS) {
+	/* the clock is read every 64 records: cheap, and a record is quick */
+	if (++r->batch_n >= BATCH_RECORDS ||
+	    (r->batch_n % 64 == 0 && mono_ms() - r->batch_t0 >= BATCH_MS)) {
 		rc = snap_batch_commit(r->st);
 		r->in_batch = 0;
 	}

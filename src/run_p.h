@@ -27,7 +27,15 @@
 #include "util.h"
 
 #define OVERLAP_MS (5 * 60 * 1000)	/* windows overlap the last run by 5 minutes */
-#define BATCH_RECORDS 500		/* snapshot writes per LMDB transaction */
+/* Snapshot writes per LMDB transaction in the pull, the comparison and the
+ * accuracy pass (never around a Keap write: repair.c commits each write's
+ * changes on their own): at most BATCH_RECORDS records or BATCH_MS of work,
+ * whichever comes first. A commit is an fsync; a kill loses at most the open
+ * batch, which the next run reads or compares again (nothing it holds is a
+ * promise to Keap). Large, to keep a full sweep from waiting on the disk;
+ * bounded, so LMDB's dirty pages of one transaction stay a few MB. */
+#define BATCH_RECORDS 20000
+#define BATCH_MS 1000
 
 struct state;
 struct http;
@@ -61,6 +69,7 @@ struct run {
 	int full;
 	int in_batch;
 	size_t batch_n;
+	int64_t batch_t0;		/* mono_ms() when the open batch began */
 	struct strset touched;		/* ats keys to reconcile */
 	struct strset seen_contacts;	/* full Keap sweep: ids listed */
 	struct strset gone;		/* ats keys confirmed deleted in the ATS */
@@ -98,7 +107,7 @@ char *key_source(const char *key);
 const char *key_id(const char *key);
 /* 1 when the ATS key is a person the snapshot holds and the ATS has not deleted. */
 int is_live(struct run *, const char *key);
-/* Snapshot writes in batches of BATCH_RECORDS: one call per record, then batch_end. */
+/* Snapshot writes in batches (BATCH_RECORDS, BATCH_MS): one call per record, then batch_end. */
 enum rc batch_tick(struct run *);
 enum rc batch_end(struct run *);
 /* The deadline (run.max_runtime, a platform's) passed, or a stop was asked for. */
