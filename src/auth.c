@@ -195,6 +195,40 @@ form_add(struct buf *b, const char *k, const char *v)
 	http_urlencode(b, v);
 }
 
+/* The token endpoint refused (400/401): why, in words a person can act on
+ * (j: its answer, parsed; NULL if it was not JSON). */
+static void
+token_refused(struct auth *a, const struct http_job *job, const cJSON *j, const char *what,
+    int lost_before)
+{
+	const char *e = json_str(j, "error");
+	struct buf safe = BUF_INIT;
+
+	text_escape(&safe, e ? e : "no error code", strlen(e ? e : "no error code"));
+	if (e != NULL && strcmp(e, "invalid_grant") == 0 && lost_before)
+		api_fail(&a->err, "auth", job->resp.status, NULL,
+		    "%s: the answer to an earlier attempt was lost, and asked again "
+		    "Keap answered %s: the lost answer most likely carried a new refresh token "
+		    "(Keap rotates it on every refresh), so the stored one is dead; run `atsrecon "
+		    "auth keap --login` (or `atsrecon auth keap --refresh-token-file FILE`) to "
+		    "authorise again", what, safe.p);
+	else if (e != NULL && strcmp(e, "invalid_grant") == 0 && strstr(what, "code") != NULL)
+		api_fail(&a->err, "auth", job->resp.status, NULL,
+		    "%s: Keap refused the code (%s): it expired (codes live a few "
+		    "minutes), was already used, or was issued for another client or redirect URI; "
+		    "run `atsrecon auth keap --login` again and paste the new address at once",
+		    what, safe.p);
+	else if (e != NULL && (strcmp(e, "invalid_grant") == 0 || strcmp(e, "invalid_request") == 0))
+		api_fail(&a->err, "auth", job->resp.status, NULL,
+		    "%s: Keap answered %s: the authorisation is gone; run `atsrecon "
+		    "auth keap --login` (or --refresh-token-file FILE) to authorise again", what, safe.p);
+	else
+		api_fail(&a->err, "auth", job->resp.status, NULL,
+		    "%s: Keap answered HTTP %ld (%s); check keap.client_id and "
+		    "keap.client_secret", what, job->resp.status, safe.p);
+	buf_free(&safe);
+}
+
 /*
  * POSTs a form to the token endpoint and takes the answer. *lost (when not
  * NULL) is set when the answer was lost on the way, so Keap may or may not
@@ -211,7 +245,7 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 	struct http_policy pol;
 	struct buf err = BUF_INIT;
 	cJSON *j = NULL;
-	const char *acc, *ref, *e;
+	const char *acc, *ref;
 	int64_t expires_in = 0;
 	enum rc rc;
 
@@ -246,31 +280,7 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 	}
 	j = json_parse(job.resp.body.p, job.resp.body.len, &err);
 	if (job.resp.status == 400 || job.resp.status == 401) {
-		struct buf safe = BUF_INIT;
-		e = json_str(j, "error");
-		text_escape(&safe, e ? e : "no error code", strlen(e ? e : "no error code"));
-		if (e != NULL && strcmp(e, "invalid_grant") == 0 && lost_before)
-			api_fail(&a->err, "auth", job.resp.status, NULL,
-			    "%s: the answer to an earlier attempt was lost, and asked again "
-			    "Keap answered %s: the lost answer most likely carried a new refresh token "
-			    "(Keap rotates it on every refresh), so the stored one is dead; run `atsrecon "
-			    "auth keap --login` (or `atsrecon auth keap --refresh-token-file FILE`) to "
-			    "authorise again", what, safe.p);
-		else if (e != NULL && strcmp(e, "invalid_grant") == 0 && strstr(what, "code") != NULL)
-			api_fail(&a->err, "auth", job.resp.status, NULL,
-			    "%s: Keap refused the code (%s): it expired (codes live a few "
-			    "minutes), was already used, or was issued for another client or redirect URI; "
-			    "run `atsrecon auth keap --login` again and paste the new address at once",
-			    what, safe.p);
-		else if (e != NULL && (strcmp(e, "invalid_grant") == 0 || strcmp(e, "invalid_request") == 0))
-			api_fail(&a->err, "auth", job.resp.status, NULL,
-			    "%s: Keap answered %s: the authorisation is gone; run `atsrecon "
-			    "auth keap --login` (or --refresh-token-file FILE) to authorise again", what, safe.p);
-		else
-			api_fail(&a->err, "auth", job.resp.status, NULL,
-			    "%s: Keap answered HTTP %ld (%s); check keap.client_id and "
-			    "keap.client_secret", what, job.resp.status, safe.p);
-		buf_free(&safe);
+		token_refused(a, &job, j, what, lost_before);
 		rc = RC_AUTH;
 		goto out;
 	}
