@@ -104,7 +104,7 @@ static void
 teardown(struct run *r)
 {
 	if (r->st != NULL && r->in_batch)
-		state_batch_abort(r->st);
+		snap_batch_abort(r->st);
 	if (r->o.offline != NULL)
 		ats_close(r->ats);	/* the offline driver's instance is the run's own */
 	if (r->have_tags)
