@@ -115,3 +115,27 @@ t_done() {
 	echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" = 0 ]
 }
+
+# fault_tenant LABEL KIND [fake args] (tests/integration/faults*.sh): fresh Keap
+# and ATS fakes, a configuration and state for them (the tenant's fields without
+# the source mapping: the generated worlds have sources it leaves unmapped), and
+# Keap tokens given through a file. Sets KU, AU, ST, CFG.
+fault_tenant() {
+	local label=$1 kind=$2 fields rt
+	shift 2
+	start_fake keap || return 1
+	KU=$FAKE_URL
+	start_fake "$kind" "$@" || return 1
+	AU=$FAKE_URL
+	ST="$T_TMP/state-$label"
+	CFG="$T_TMP/$label.jsonc"
+	fields=$(python3 -c 'import json, sys; sys.path.insert(0, sys.argv[1]); import tenant
+print(json.dumps([f for f in tenant.FIELDS if f["from"] != "source"]))' "$TOP/tests/fakes")
+	python3 "$TOP/tests/fakes/tenant.py" --set "fields=$fields" --ats "$kind" --ats-url "$AU" --keap-url "$KU" --ca "$CA" \
+		--state "$ST" --set 'guards={"max_creates": 1000, "max_change_percent": 100, "max_archives": 100}' \
+		--set ats.page_size=20 --set keap.page_size=25 --set keap.max_rps=100 \
+		--set keap.concurrency=4 >"$CFG" || { not_ok "tenant config"; return 1; }
+	rt=$(kadm POST /_admin/tokens '{}' --get refresh_token)
+	printf '%s\n' "$rt" >"$T_TMP/rt-$label"
+	expect_rc 0 "$kind: bootstrap Keap tokens" "$ATSRECON" auth keap --refresh-token-file "$T_TMP/rt-$label" -c "$CFG"
+}

@@ -53,33 +53,11 @@ v = p[sys.argv[2]]
 print(v[0] if isinstance(v, list) else v)' "$1" "$2"
 }
 
-# tenant LABEL KIND [fake args]: fresh Keap and ATS fakes, configuration and state
-tenant() {
-	local label=$1 kind=$2
-	shift 2
-	start_fake keap || return 1
-	KU=$FAKE_URL
-	start_fake "$kind" "$@" || return 1
-	AU=$FAKE_URL
-	ST="$T_TMP/state-$label"
-	CFG="$T_TMP/$label.jsonc"
-	# the tenant's fields without the source mapping: the generated worlds have
-	# sources it leaves unmapped (invalid values, exit 1); here every run exits 0
-	fields=$(python3 -c 'import json, sys; sys.path.insert(0, sys.argv[1]); import tenant
-print(json.dumps([f for f in tenant.FIELDS if f["from"] != "source"]))' "$TOP/tests/fakes")
-	python3 "$TOP/tests/fakes/tenant.py" --set "fields=$fields" --ats "$kind" --ats-url "$AU" --keap-url "$KU" --ca "$CA" \
-		--state "$ST" --set 'guards={"max_creates": 1000, "max_change_percent": 100, "max_archives": 100}' \
-		--set ats.page_size=20 --set keap.page_size=25 --set keap.max_rps=100 \
-		--set keap.concurrency=4 >"$CFG" || { not_ok "tenant config"; return 1; }
-	RT=$(kadm POST /_admin/tokens '{}' --get refresh_token)
-	expect_rc 0 "$kind: bootstrap Keap tokens" "$ATSRECON" auth keap --refresh-token "$RT" -c "$CFG"
-}
-
 # one_source KIND METHOD LISTING_PATH [fake args]
 one_source() {
 	local kind=$1 method=$2 lpath=$3 w e0 e1 n
 	shift 3
-	tenant "$kind" "$kind" "$@" || return 1
+	fault_tenant "$kind" "$kind" "$@" || return 1
 	aadm POST /_admin/canon/generate '{"people": 150, "seed": 21}' >/dev/null || not_ok "$kind: seed people"
 
 	# the first run: every fault kind on the ATS listing
@@ -119,7 +97,7 @@ one_source lever GET '^/v1/opportunities$'
 one_source ashby POST '\.list$'
 
 # --- a page that fails beyond its retries (Greenhouse, then the Keap listing)
-tenant partial greenhouse --limit-per-window 100000 || { t_done; exit 1; }
+fault_tenant partial greenhouse --limit-per-window 100000 || { t_done; exit 1; }
 aadm POST /_admin/canon/generate '{"people": 100, "seed": 22}' >/dev/null
 run_a run
 check "partial: the setup run (exit $RC)" test "$RC" = 0

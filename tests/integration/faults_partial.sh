@@ -55,32 +55,11 @@ elif cmd == "repaired":		# how many people's Keap contact has their new last nam
 PY
 H() { python3 "$T_TMP/h.py" "$1" "$CA" "$KU" "$AU"; }
 
-# tenant LABEL KIND [fake args]: fresh Keap and ATS fakes, configuration and state
-tenant() {
-	local label=$1 kind=$2 fields rt
-	shift 2
-	start_fake keap || return 1
-	KU=$FAKE_URL
-	start_fake "$kind" "$@" || return 1
-	AU=$FAKE_URL
-	ST="$T_TMP/state-$label"
-	CFG="$T_TMP/$label.jsonc"
-	fields=$(python3 -c 'import json, sys; sys.path.insert(0, sys.argv[1]); import tenant
-print(json.dumps([f for f in tenant.FIELDS if f["from"] != "source"]))' "$TOP/tests/fakes")
-	python3 "$TOP/tests/fakes/tenant.py" --set "fields=$fields" --ats "$kind" --ats-url "$AU" --keap-url "$KU" --ca "$CA" \
-		--state "$ST" --set 'guards={"max_creates": 1000, "max_change_percent": 100, "max_archives": 100}' \
-		--set ats.page_size=20 --set keap.page_size=25 --set keap.max_rps=100 \
-		--set keap.concurrency=4 >"$CFG" || { not_ok "tenant config"; return 1; }
-	rt=$(kadm POST /_admin/tokens '{}' --get refresh_token)
-	printf '%s\n' "$rt" >"$T_TMP/rt-$label"
-	expect_rc 0 "$kind: bootstrap Keap tokens" "$ATSRECON" auth keap --refresh-token-file "$T_TMP/rt-$label" -c "$CFG"
-}
-
 # partial KIND METHOD LISTING_PATH AFTER [TIMES]: see the top; the listing's
 # requests after the first AFTER fail (only TIMES of them, when given)
 partial() {
 	local kind=$1 method=$2 lpath=$3 after=$4 times=${5:-} good0 good1 rep n t3 since s0
-	tenant "$kind" "$kind" || return 1
+	fault_tenant "$kind" "$kind" || return 1
 	aadm POST /_admin/canon/generate '{"people": 100, "seed": 23}' >/dev/null || not_ok "$kind: seed people"
 	run_a run
 	check "$kind: the setup run (exit $RC)" test "$RC" = 0
