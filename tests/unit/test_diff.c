@@ -6,45 +6,10 @@
 
 #include "diff.h"
 #include "log.h"
+#include "rules.h"
 #include "t.h"
 
-static char path[] = "/tmp/atsrecon-diff-XXXXXX";
-
-static const char *const cfgtext =
-    "{\n"
-    " \"fields\": [\n"
-    "  { \"from\": \"first_name\", \"to\": \"given_name\" },\n"
-    "  { \"from\": \"last_name\", \"to\": \"family_name\", \"owner\": \"keap\" },\n"
-    "  { \"from\": \"email\", \"to\": \"email:EMAIL1\" },\n"
-    "  { \"from\": \"phone\", \"to\": \"phone:PHONE1\" },\n"
-    "  { \"from\": \"title\", \"to\": \"job_title\", \"owner\": \"fill\" },\n"
-    "  { \"from\": \"source\", \"to\": \"custom:ATS Source\" },\n"
-    "  { \"from\": \"company\", \"to\": \"preferred_name\", \"owner\": \"create\" }\n"
-    " ],\n"
-    " \"stage_tags\": { \"category\": \"ATS Stage\",\n"
-    "   \"by_status\": { \"hired\": \"ATS: Hired\" },\n"
-    "   \"by_stage\": { \"Screen\": \"ATS: Screen\", \"Onsite\": \"ATS: Onsite\" } }\n"
-    "}\n";
-
 static struct mapping m;
-
-static void
-setup(struct config *cfg)
-{
-	static char *opts[] = { "LinkedIn", "Referral" };
-	static struct keap_field f[] = { { "13", "ATS Source", "DROPDOWN", "ATSSource", opts, 2 } };
-	struct keap_model km = { f, 1 };
-	struct buf err = BUF_INIT;
-	FILE *fp = fopen(path, "w");
-
-	fputs(cfgtext, fp);
-	fclose(fp);
-	config_init(cfg);
-	CHECK(config_load_file(cfg, path, &err) == RC_OK);
-	CHECK(mapping_load(&m, cfg, &err) == RC_OK);
-	CHECK(mapping_resolve(&m, &km, &err) == RC_OK);
-	buf_free(&err);
-}
 
 static void
 cand(struct candidate *c, const char *first, const char *email, const char *stage)
@@ -97,8 +62,7 @@ main(void)
 
 	json_init();
 	log_init(LOG_ERROR, LOG_FMT_TEXT);
-	CHECK(mkstemp(path) >= 0);
-	setup(&cfg);
+	rules_load(&cfg, &m);
 
 	/* in sync, with noise only (email case and spacing in Keap, the ATS's
 	 * phone spelling "415.555.0100"): nothing to do */
@@ -249,6 +213,5 @@ main(void)
 	candidate_free(&c);
 	mapping_free(&m);
 	config_free(&cfg);
-	unlink(path);
 	return t_done("test_diff");
 }

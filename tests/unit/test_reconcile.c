@@ -16,25 +16,8 @@
 
 #include "log.h"
 #include "reconcile.h"
+#include "rules.h"
 #include "t.h"
-
-static char path[] = "/tmp/atsrecon-reconcile-XXXXXX";
-
-static const char *const cfgtext =
-    "{\n"
-    " \"fields\": [\n"
-    "  { \"from\": \"first_name\", \"to\": \"given_name\" },\n"
-    "  { \"from\": \"last_name\", \"to\": \"family_name\", \"owner\": \"keap\" },\n"
-    "  { \"from\": \"email\", \"to\": \"email:EMAIL1\" },\n"
-    "  { \"from\": \"phone\", \"to\": \"phone:PHONE1\" },\n"
-    "  { \"from\": \"title\", \"to\": \"job_title\", \"owner\": \"fill\" },\n"
-    "  { \"from\": \"source\", \"to\": \"custom:ATS Source\" },\n"
-    "  { \"from\": \"company\", \"to\": \"preferred_name\", \"owner\": \"create\" }\n"
-    " ],\n"
-    " \"stage_tags\": { \"category\": \"ATS Stage\",\n"
-    "   \"by_status\": { \"hired\": \"ATS: Hired\" },\n"
-    "   \"by_stage\": { \"Screen\": \"ATS: Screen\", \"Onsite\": \"ATS: Onsite\" } }\n"
-    "}\n";
 
 /* A contact in agreement with the default candidate, with field overrides. */
 #define CONTACT(first, last, email, phone, title, src, pref) \
@@ -358,27 +341,15 @@ base_round_trip(void)
 int
 main(void)
 {
-	static char *opts[] = { "LinkedIn", "Referral" };
-	static struct keap_field f[] = { { "13", "ATS Source", "DROPDOWN", "ATSSource", opts, 2 } };
-	struct keap_model km = { f, 1 };
 	struct config cfg;
-	struct buf err = BUF_INIT;
 	struct timespec t0, t1;
 	int seen[DRIFT__MAX] = { 0 };
 	size_t i;
-	FILE *fp;
 	double ms;
 
 	json_init();
 	log_init(LOG_ERROR, LOG_FMT_TEXT);
-	CHECK(mkstemp(path) >= 0);
-	fp = fopen(path, "w");
-	fputs(cfgtext, fp);
-	fclose(fp);
-	config_init(&cfg);
-	CHECK(config_load_file(&cfg, path, &err) == RC_OK);
-	CHECK(mapping_load(&m, &cfg, &err) == RC_OK);
-	CHECK(mapping_resolve(&m, &km, &err) == RC_OK);
+	rules_load(&cfg, &m);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *p;
@@ -405,7 +376,5 @@ main(void)
 		}
 	mapping_free(&m);
 	config_free(&cfg);
-	buf_free(&err);
-	unlink(path);
 	return t_done("test_reconcile");
 }
