@@ -110,6 +110,9 @@ start_tenant() {
 }
 kadm() { python3 "$TOP/tests/fakes/admin.py" "$KU" "$CA" "$@"; }
 gadm() { python3 "$TOP/tests/fakes/admin.py" "$GU" "$CA" "$@"; }
+aadm() { python3 "$TOP/tests/fakes/admin.py" "$AU" "$CA" "$@"; }	# any ATS fake (fault_tenant)
+kwrites() { kadm GET /_admin/stats --get writes; }
+run_a() { run "$ATSRECON" "$@" -c "$CFG" --log-format json; }	# a run with the tenant's configuration
 
 t_done() {
 	echo "$T_NAME: $T_PASS passed, $T_FAIL failed"

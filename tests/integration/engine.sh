@@ -8,7 +8,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 start_tenant || { t_done; exit 1; }
-kwrites() { kadm GET /_admin/stats --get writes; }
 contact() { kadm GET "/_admin/contact?id=$1"; }
 by_email() {	# the ids of Keap contacts with this email, comma-separated
 	kadm GET /_admin/state | python3 -c '
@@ -26,7 +25,6 @@ c = [c for c in s["contacts"] if c["id"] == sys.argv[1]][0]
 print(",".join(sorted(names[str(t)] for t in c.get("tag_ids", []))))' "$1"
 }
 
-run_a() { run "$ATSRECON" "$@" -c "$CFG" --log-format json; }
 
 # --- the world: candidates in Greenhouse, some contacts already in Keap
 add() { gadm POST /_admin/add-candidate "$1" >/dev/null || not_ok "seed candidate"; }

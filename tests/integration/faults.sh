@@ -10,10 +10,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 ADM="$TOP/tests/fakes/admin.py"
-kadm() { python3 "$ADM" "$KU" "$CA" "$@"; }
-aadm() { python3 "$ADM" "$AU" "$CA" "$@"; }
-kwrites() { kadm GET /_admin/stats --get writes; }
-run_a() { run "$ATSRECON" "$@" -c "$CFG" --log-format json; }
 
 # faults_json METHOD PATH_REGEX: every fault kind once, on every other request
 # of the listing (each rule counts only the requests it is asked about)

@@ -15,10 +15,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 ADM="$TOP/tests/fakes/admin.py"
-kadm() { python3 "$ADM" "$KU" "$CA" "$@"; }
-aadm() { python3 "$ADM" "$AU" "$CA" "$@"; }
-kwrites() { kadm GET /_admin/stats --get writes; }
-run_a() { run "$ATSRECON" "$@" -c "$CFG" --log-format json; }
 good_run() {
 	"$ATSRECON" status --json -c "$CFG" 2>/dev/null |
 		python3 -c 'import json,sys; print(json.load(sys.stdin).get("last_good_run"))' 2>/dev/null || echo "?"
