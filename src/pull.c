@@ -298,6 +298,14 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Sorts the listed hashes for was_listed (NULL with none: qsort must not see it). */
+static void
+sort_listed(struct run *r)
+{
+	if (r->nlisted > 0)
+		qsort(r->listed, r->nlisted, sizeof(*r->listed), cmp_u64);
+}
+
 /* Was this key in the full sweep's listing? (sorted before the first call) */
 int
 was_listed(const struct run *r, const char *key)
@@ -333,8 +341,7 @@ confirm_vanished(struct run *r)
 	size_t i;
 	enum rc rc;
 
-	if (r->nlisted > 0)	/* NULL with none: qsort must not see it */
-		qsort(r->listed, r->nlisted, sizeof(*r->listed), cmp_u64);
+	sort_listed(r);
 	{
 		struct unlisted ul = { r, &all };
 		if ((rc = snap_candidates_each(r->st, collect_unlisted, &ul)) != RC_OK)
@@ -651,8 +658,8 @@ pull(struct run *r)
 		    "after its retries)", r->ats->drv->name, ap.pages);
 		log_error("run", "not read: %s; the %ld people read are reconciled, nobody is treated "
 		    "as deleted and the ATS window stays for the next run", r->unread_ats, ap.records);
-		if (r->full && r->nlisted > 0)	/* only who was listed is reconciled (was_listed) */
-			qsort(r->listed, r->nlisted, sizeof(*r->listed), cmp_u64);
+		if (r->full)	/* only who was listed is reconciled (was_listed) */
+			sort_listed(r);
 	} else if (rc != RC_OK || !ap.complete) {
 		log_error("run", "the ATS listing did not complete (%d pages); nothing unread is treated "
 		    "as in sync", ap.pages);
