@@ -34,7 +34,7 @@ main(int argc, char **argv)
 	struct keap *k = NULL;
 	struct keap_op *ops;
 	struct keap_model m;
-	struct keap_err err;
+	struct api_err err;
 	cJSON *g, *tok, *stats, *body;
 	char dir[] = "/tmp/atsrecon-bench-XXXXXX", token_url[256], base[256];
 	long first, n, i, ok = 0;

@@ -1012,7 +1012,7 @@ reauth_fix(const struct doctor *d)
 
 /* A failed Keap read: a line for check, with the permission it needs. */
 static void
-keap_read_failed(struct doctor *d, const char *check, enum rc rc, const struct keap_err *err,
+keap_read_failed(struct doctor *d, const char *check, enum rc rc, const struct api_err *err,
     const char *why, const char *permission)
 {
 	char *fix;
@@ -1251,7 +1251,7 @@ static int
 check_keap_access(struct doctor *d)
 {
 	struct keap *k1 = NULL;
-	struct keap_err kerr;
+	struct api_err kerr;
 	struct auth_status as0, as;
 	struct buf why = BUF_INIT;
 	struct count_arg cnt = { 0 };
@@ -1594,7 +1594,7 @@ check_quota(struct doctor *d)
 static void
 check_keap(struct doctor *d)
 {
-	struct keap_err kerr;
+	struct api_err kerr;
 	struct buf why = BUF_INIT;
 	enum rc rc;
 

@@ -350,7 +350,7 @@ read_keap(struct ctx *c, struct http *h, const char *state_dir)
 	struct keap *k = NULL;
 	struct auth_cfg ac;
 	struct keap_cfg kc;
-	struct keap_err kerr;
+	struct api_err kerr;
 	enum rc rc;
 
 	if (oauth) {

@@ -34,7 +34,7 @@ struct call {
 	/* out */
 	struct http_resp resp;
 	enum rc rc;
-	struct keap_err err;
+	struct api_err err;
 };
 
 enum rc
@@ -115,7 +115,7 @@ copy_escaped(char *dst, size_t size, const char *s)
 
 /* Reads either error envelope (or an OAuth error) from a body into err. */
 static void
-parse_error(const struct http_resp *r, struct keap_err *err)
+parse_error(const struct http_resp *r, struct api_err *err)
 {
 	struct buf perr = BUF_INIT;
 	cJSON *j = NULL;
@@ -338,7 +338,7 @@ call_free(struct call *c)
 /* One call; on success *json receives the parsed body (may be NULL for 204). */
 static enum rc
 exec1(struct keap *k, const char *endpoint, const char *method, char *url, char *body,
-    int idempotent, cJSON **json, long *status, struct keap_err *err)
+    int idempotent, cJSON **json, long *status, struct api_err *err)
 {
 	struct call c;
 	struct buf perr = BUF_INIT;
@@ -375,7 +375,7 @@ exec1(struct keap *k, const char *endpoint, const char *method, char *url, char 
 
 enum rc
 keap_list_contacts(struct keap *k, const char *since_iso, keap_page_fn fn, void *arg, int *pages,
-    int *complete, struct keap_err *err)
+    int *complete, struct api_err *err)
 {
 	char *token = NULL;
 	enum rc rc = RC_OK;
@@ -454,7 +454,7 @@ id_url(struct keap *k, const char *fmt_path, const char *id, const char *suffix)
 }
 
 enum rc
-keap_get_contact(struct keap *k, const char *id, cJSON **out, struct keap_err *err)
+keap_get_contact(struct keap *k, const char *id, cJSON **out, struct api_err *err)
 {
 	return exec1(k, "GET /v2/contacts/{id}", "GET",
 	    id_url(k, "/v2/contacts/", id, "?fields=" CONTACT_FIELDS), NULL, 1, out, NULL, err);
@@ -470,7 +470,7 @@ dup_str(const cJSON *o, const char *key)
 }
 
 enum rc
-keap_load_model(struct keap *k, struct keap_model *m, struct keap_err *err)
+keap_load_model(struct keap *k, struct keap_model *m, struct api_err *err)
 {
 	cJSON *j = NULL;
 	const cJSON *f, *fields;
@@ -539,7 +539,7 @@ tag_push(struct keap_tag **v, size_t *n, const cJSON *t, int with_category)
 /* Reads every page of a tag-ish listing into v. */
 static enum rc
 list_all(struct keap *k, const char *endpoint, const char *path, const char *key,
-    struct keap_tag **v, size_t *n, int with_category, struct keap_err *err)
+    struct keap_tag **v, size_t *n, int with_category, struct api_err *err)
 {
 	char *token = NULL;
 	int page;
@@ -582,7 +582,7 @@ list_all(struct keap *k, const char *endpoint, const char *path, const char *key
 }
 
 enum rc
-keap_load_tags(struct keap *k, struct keap_tags *t, struct keap_err *err)
+keap_load_tags(struct keap *k, struct keap_tags *t, struct api_err *err)
 {
 	enum rc rc;
 
@@ -597,7 +597,7 @@ keap_load_tags(struct keap *k, struct keap_tags *t, struct keap_err *err)
 
 enum rc
 keap_ensure_tag(struct keap *k, struct keap_tags *t, const char *name, const char *category,
-    const char **id, struct keap_err *err)
+    const char **id, struct api_err *err)
 {
 	const char *cat_id = NULL;
 	cJSON *body, *j = NULL;
@@ -904,7 +904,7 @@ keap_write_batch(struct keap *k, struct keap_op *ops, size_t n)
 
 enum rc
 keap_upsert_contact(struct keap *k, const cJSON *body, int *created, cJSON **out,
-    struct keap_err *err)
+    struct api_err *err)
 {
 	struct keap_op op;
 
@@ -925,7 +925,7 @@ keap_upsert_contact(struct keap *k, const cJSON *body, int *created, cJSON **out
 
 enum rc
 keap_patch_contact(struct keap *k, const char *id, const cJSON *current, const cJSON *changes,
-    cJSON **out, struct keap_err *err)
+    cJSON **out, struct api_err *err)
 {
 	struct keap_op op;
 
@@ -989,7 +989,7 @@ read_tag_results(const struct http_resp *r, int apply, struct keap_tag_result *r
 
 enum rc
 keap_tag_contacts(struct keap *k, const char *tag_id, int apply, const char *const *ids, size_t n,
-    struct keap_tag_result *res, struct keap_err *err)
+    struct keap_tag_result *res, struct api_err *err)
 {
 	size_t nb = (n + KEAP_TAG_BATCH - 1) / KEAP_TAG_BATCH, b, i;
 	struct call *calls = xcalloc(nb ? nb : 1, sizeof(*calls));
@@ -1035,7 +1035,7 @@ keap_tag_contacts(struct keap *k, const char *tag_id, int apply, const char *con
 }
 
 enum rc
-keap_delete_contact(struct keap *k, const char *id, struct keap_err *err)
+keap_delete_contact(struct keap *k, const char *id, struct api_err *err)
 {
 	long status = 0;
 	enum rc rc;

@@ -33,8 +33,8 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "contact.h"
 #include "http.h"
-#include "json.h"
 #include "model.h"
 #include "pace.h"
 #include "apierr.h"
@@ -52,9 +52,7 @@ struct keap_cfg {
 
 struct keap;
 
-/* A failed call's status, Keap's code and message, and a hint (apierr.h).
- * keap_err is its old name, kept while callers move to api_err. */
-#define keap_err api_err
+/* A failed call fills a struct api_err: status, Keap's code and message, a hint (apierr.h). */
 
 enum rc keap_new(const struct keap_cfg *, struct http *, struct auth *, struct pace *, struct keap **out);
 void keap_free(struct keap *);
@@ -63,9 +61,11 @@ void keap_set_deadline(struct keap *, int64_t deadline_ms);
 
 /* --- reading --- */
 
-/* Called once per page with the page's "contacts" array (borrowed). A non-OK
- * return stops the listing with that rc. */
-typedef enum rc (*keap_page_fn)(void *arg, const cJSON *contacts, int page);
+/* Called once per page with the page's contacts, decoded (borrowed: the
+ * callee may take an item's fields, leaving NULLs, and keap.c frees the rest).
+ * A contact without an id is skipped with a warning before it gets here.
+ * A non-OK return stops the listing with that rc. */
+typedef enum rc (*keap_page_fn)(void *arg, struct contact *contacts, size_t n, int page);
 
 /*
  * Lists contacts, since_iso (ISO 8601 with ms and Z, e.g.
@@ -76,12 +76,12 @@ typedef enum rc (*keap_page_fn)(void *arg, const cJSON *contacts, int page);
  * not see as absent).
  */
 enum rc keap_list_contacts(struct keap *, const char *since_iso, keap_page_fn, void *arg,
-    int *pages, int *complete, struct keap_err *);
+    int *pages, int *complete, struct api_err *);
 /* RC_RECORD with err->status 404 when there is no such contact. */
-enum rc keap_get_contact(struct keap *, const char *id, cJSON **out, struct keap_err *);
+enum rc keap_get_contact(struct keap *, const char *id, struct contact *out, struct api_err *);
 
 /* The custom-field model (GET /v2/contacts/model; the types are in model.h). */
-enum rc keap_load_model(struct keap *, struct keap_model *, struct keap_err *);
+enum rc keap_load_model(struct keap *, struct keap_model *, struct api_err *);
 
 /* Tags and tag categories (GET /v2/tags, /v2/tags/categories; all pages). */
 struct keap_tag {
@@ -95,32 +95,36 @@ struct keap_tags {
 	struct keap_tag *cats;	/* categories: id and name */
 	size_t ncats;
 };
-enum rc keap_load_tags(struct keap *, struct keap_tags *, struct keap_err *);
+enum rc keap_load_tags(struct keap *, struct keap_tags *, struct api_err *);
 /* The id of tag `name` in category `category` (NULL: none), creating the
  * category and the tag when missing. *id is borrowed from tags. */
 enum rc keap_ensure_tag(struct keap *, struct keap_tags *, const char *name, const char *category,
-    const char **id, struct keap_err *);
+    const char **id, struct api_err *);
 void keap_tags_free(struct keap_tags *);
 
 /* --- writing --- */
 
-/* POST /v2/contacts?duplicate_option=Email: *created is 1 for 201, 0 for 200
- * (an existing contact matched and was updated). *out (optional) receives the
- * contact Keap returned. */
-enum rc keap_upsert_contact(struct keap *, const cJSON *body, int *created, cJSON **out,
-    struct keap_err *);
-
 /*
- * PATCH /v2/contacts/{id} with update_mask = the keys of `changes`. For a list
- * key the body holds the merge of `current`'s list (the contact as last read)
- * and the changed items (matched by "field", custom fields by "id"; an item
- * whose value is null removes that slot), with read-only properties dropped.
+ * Request bodies (JSON text, caller frees). A create body holds every value
+ * of the change (a cleared value is left out). A PATCH body holds, for each
+ * property the change sets, its value, and for each list it touches
+ * (email_addresses, phone_numbers, custom_fields) the merge of `current`'s
+ * list (the contact as last read; NULL: none) and the changed items (matched
+ * by slot or custom field id; "" removes a slot, clears a custom field), with
+ * the items' other writable properties kept. Its top-level keys are the
+ * update_mask the write sends. NULL when the change is empty.
  */
-enum rc keap_patch_contact(struct keap *, const char *id, const cJSON *current,
-    const cJSON *changes, cJSON **out, struct keap_err *);
-/* The body keap_patch_contact sends (exposed for tests and plan files). */
-cJSON *keap_patch_body(const cJSON *current, const cJSON *changes);
-int keap_is_list_field(const char *name);
+char *keap_create_body(const struct contact_change *);
+char *keap_patch_body(const struct contact *current, const struct contact_change *);
+
+/* POST /v2/contacts?duplicate_option=Email with a create body: *created is 1
+ * for 201, 0 for 200 (an existing contact matched and was updated). *out
+ * (optional) receives the contact Keap returned. */
+enum rc keap_upsert_contact(struct keap *, const char *body, int *created, struct contact *out,
+    struct api_err *);
+/* PATCH /v2/contacts/{id} with a PATCH body; update_mask = its top-level keys. */
+enum rc keap_patch_contact(struct keap *, const char *id, const char *body, struct contact *out,
+    struct api_err *);
 
 /* Per-contact result of a tag batch. */
 struct keap_tag_result {
@@ -137,28 +141,27 @@ struct keap_tag_result {
  */
 #define KEAP_TAG_BATCH 100
 enum rc keap_tag_contacts(struct keap *, const char *tag_id, int apply, const char *const *ids,
-    size_t n, struct keap_tag_result *res, struct keap_err *);
+    size_t n, struct keap_tag_result *res, struct api_err *);
 
 /* DELETE /v2/contacts/{id}: refused (RC_BUG) unless allow_delete. 404 = done. */
-enum rc keap_delete_contact(struct keap *, const char *id, struct keap_err *);
+enum rc keap_delete_contact(struct keap *, const char *id, struct api_err *);
 
 /*
  * A batch of independent writes, run concurrently: the same mapping of
- * answers as above, per op. kind selects the call; body/current/changes as for
- * the single calls. Used by the repair step and the benchmark.
+ * answers as above, per op. Used by the repair step and the benchmark.
  */
 enum keap_op_kind { KEAP_OP_UPSERT, KEAP_OP_PATCH };
 struct keap_op {
 	enum keap_op_kind kind;
 	const char *id;			/* PATCH */
-	const cJSON *body;		/* UPSERT */
-	const cJSON *current;		/* PATCH */
-	const cJSON *changes;		/* PATCH */
+	const char *body;		/* a create or PATCH body (JSON text); a PATCH
+					 * with NULL or "{}" makes no call and is RC_OK */
 	/* out */
 	enum rc rc;
 	int created;
-	cJSON *result;			/* the contact Keap returned (caller frees) */
-	struct keap_err err;
+	int has_result;			/* result holds the contact Keap returned */
+	struct contact result;		/* (caller frees with contact_free) */
+	struct api_err err;
 };
 void keap_write_batch(struct keap *, struct keap_op *ops, size_t n);
 

@@ -597,7 +597,7 @@ partial_ok(struct run *r, enum rc rc)
 enum rc
 pull_keap(struct run *r, int64_t hwm_keap)
 {
-	struct keap_err kerr;
+	struct api_err kerr;
 	char since[32];
 	int pages = 0, complete = 0;
 	enum rc rc;

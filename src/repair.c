@@ -48,7 +48,7 @@ mark_rows(struct run *r, const struct op *o, const char *action, const char *err
 }
 
 static void
-record_failure(struct run *r, const struct op *o, const struct keap_err *e, enum rc rc)
+record_failure(struct run *r, const struct op *o, const struct api_err *e, enum rc rc)
 {
 	char why[320];
 	int later = rc == RC_REMOTE || rc == RC_QUOTA;
@@ -229,7 +229,7 @@ apply_tags(struct run *r)
 		struct keap_tag_result *res;
 		const char *tag_id = NULL;
 		char *tagname;
-		struct keap_err err;
+		struct api_err err;
 		size_t n = 0;
 		int apply;
 		enum rc rc;
@@ -286,7 +286,7 @@ apply_tags(struct run *r)
 				snap_contact_tag(r, ids[j], tag_id, apply);
 			}
 			else {
-				struct keap_err e2 = err;
+				struct api_err e2 = err;
 				if (rc == RC_OK) {
 					memset(&e2, 0, sizeof(e2));
 					snprintf(e2.msg, sizeof(e2.msg), "Keap answered %s for this contact",
@@ -322,7 +322,7 @@ apply_deletes(struct run *r)
 
 	for (i = 0; i < r->plan.n; i++) {
 		struct op *o = &r->plan.v[i];
-		struct keap_err err;
+		struct api_err err;
 		enum rc rc;
 
 		if (o->kind != OP_DELETE_CONTACT)

@@ -31,7 +31,7 @@ static enum rc
 setup(struct run *r)
 {
 	const struct config *cfg = r->cfg;
-	struct keap_err kerr;
+	struct api_err kerr;
 	struct buf err = BUF_INIT;
 	const struct keap_field *ext;
 	enum rc rc;

@@ -88,7 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pace *p;
 	struct keap_model model;
 	struct keap_tags tags;
-	struct keap_err err;
+	struct api_err err;
 	struct keap_tag_result res[3];
 	struct walk w;
 	const char *ids[3] = { NULL, "2", "3" }, *tag_id = NULL;

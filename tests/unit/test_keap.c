@@ -229,7 +229,7 @@ test_pagination_and_filter(void)
 {
 	struct env e;
 	struct seen s = { 0, 0 };
-	struct keap_err err;
+	struct api_err err;
 	int pages = 0, complete = -1;
 	char since[32], body[256];
 	cJSON *g;
@@ -271,7 +271,7 @@ static void
 test_upsert_and_patch(void)
 {
 	struct env e;
-	struct keap_err err;
+	struct api_err err;
 	cJSON *body, *got = NULL, *cur = NULL, *changes, *after, *arr, *item;
 	int created = -1;
 	char id[32];
@@ -355,7 +355,7 @@ static void
 test_tags(void)
 {
 	struct env e;
-	struct keap_err err;
+	struct api_err err;
 	struct keap_tags tags;
 	struct keap_tag_result *res;
 	const char *tag_id = NULL, *again = NULL;
@@ -414,7 +414,7 @@ static void
 test_refresh(void)
 {
 	struct env e;
-	struct keap_err err;
+	struct api_err err;
 	struct auth_status as;
 	struct keap_model m;
 	cJSON *stats;
@@ -598,7 +598,7 @@ test_refresh_lost(void)
 		"{\"kind\":\"midreset\"}",
 	};
 	struct env e;
-	struct keap_err err;
+	struct api_err err;
 	struct keap_model m;
 	struct auth_status as;
 	int64_t tr0, rf0;
@@ -673,7 +673,7 @@ static void
 test_faults(void)
 {
 	struct env e;
-	struct keap_err err;
+	struct api_err err;
 	struct seen s = { 0, 0 };
 	struct keap_op *ops;
 	cJSON *g, **bodies, *c;
@@ -822,7 +822,7 @@ static void
 test_quota_and_permissions(void)
 {
 	struct env e;
-	struct keap_err err;
+	struct api_err err;
 	struct pace_info pi;
 	struct keap_model m;
 	cJSON *changes;
