@@ -65,11 +65,25 @@ put_strv(struct buf *b, char *const *v, size_t n)
 		put_str(b, v[i]);
 }
 
+/* Fills in the header of the record that starts at out->p + at. */
+static void
+seal_record(struct buf *out, size_t at, enum codec_kind kind, int version)
+{
+	unsigned char hdr[CODEC_HEADER];
+	uint64_t h = codec_fnv1a(out->p + at + CODEC_HEADER, out->len - at - CODEC_HEADER);
+	size_t i;
+
+	hdr[0] = (unsigned char)kind;
+	hdr[1] = (unsigned char)version;
+	for (i = 0; i < 8; i++)
+		hdr[2 + i] = (unsigned char)(h >> (8 * i));
+	memcpy(out->p + at, hdr, sizeof(hdr));
+}
+
 void
 codec_candidate_encode(const struct candidate *c, struct buf *out)
 {
 	unsigned char hdr[CODEC_HEADER];
-	uint64_t h;
 	size_t i, at = out->len;
 
 	/* written in place after a header filled in at the end: no second buffer,
@@ -110,12 +124,42 @@ codec_candidate_encode(const struct candidate *c, struct buf *out)
 		put_str(out, c->invalid[i].value);
 		put_str(out, c->invalid[i].why);
 	}
-	h = codec_fnv1a(out->p + at + CODEC_HEADER, out->len - at - CODEC_HEADER);
-	hdr[0] = CODEC_CANDIDATE;
-	hdr[1] = CODEC_CANDIDATE_VERSION;
-	for (i = 0; i < 8; i++)
-		hdr[2 + i] = (unsigned char)(h >> (8 * i));
-	memcpy(out->p + at, hdr, sizeof(hdr));
+	seal_record(out, at, CODEC_CANDIDATE, CODEC_CANDIDATE_VERSION);
+}
+
+static void
+put_items(struct buf *b, const struct contact_list *l)
+{
+	size_t i;
+
+	put_varint(b, l->n);
+	for (i = 0; i < l->n; i++) {
+		put_str(b, l->v[i].key);
+		put_str(b, l->v[i].value);
+		put_str(b, l->v[i].keep);
+	}
+}
+
+void
+codec_contact_encode(const struct contact *c, struct buf *out)
+{
+	unsigned char hdr[CODEC_HEADER];
+	size_t i, at = out->len;
+
+	buf_reserve(out, 256);
+	memset(hdr, 0, sizeof(hdr));
+	buf_add(out, hdr, sizeof(hdr));
+	put_varint(out, c->hash);
+	put_str(out, c->id);
+	put_varint(out, CP__MAX);
+	for (i = 0; i < CP__MAX; i++)
+		put_str(out, c->prop[i]);
+	put_items(out, &c->emails);
+	put_items(out, &c->phones);
+	put_items(out, &c->customs);
+	put_strv(out, c->tag_ids, c->ntags);
+	put_str(out, c->rest);
+	seal_record(out, at, CODEC_CONTACT, CODEC_CONTACT_VERSION);
 }
 
 uint64_t
@@ -279,6 +323,57 @@ codec_candidate_decode(const void *data, size_t len, struct candidate *c)
 	}
 	if (r.bad || r.p != r.end) {
 		candidate_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+get_items(struct rd *r, struct contact_list *l)
+{
+	size_t n = get_count(r, 3), i;
+
+	for (i = 0; i < n && !r->bad; i++) {
+		char *k = get_str(r), *v = get_str(r), *keep = get_str(r);
+		if (k == NULL || v == NULL)
+			r->bad = 1;
+		else
+			contact_list_add(l, k, v, keep);
+		free(k);
+		free(v);
+		free(keep);
+	}
+}
+
+int
+codec_contact_decode(const void *data, size_t len, struct contact *c)
+{
+	struct rd r;
+	const unsigned char *p = data;
+	size_t i, n;
+
+	memset(c, 0, sizeof(*c));
+	if (len < CODEC_HEADER || p[0] != CODEC_CONTACT || p[1] != CODEC_CONTACT_VERSION ||
+	    codec_fnv1a(p + CODEC_HEADER, len - CODEC_HEADER) != codec_record_hash(data, len))
+		return -1;
+	r.p = p + CODEC_HEADER;
+	r.end = p + len;
+	r.bad = 0;
+	c->hash = get_varint(&r);
+	c->id = get_str(&r);
+	if (get_varint(&r) != CP__MAX)
+		r.bad = 1;
+	for (i = 0; i < CP__MAX && !r.bad; i++)
+		c->prop[i] = get_str(&r);
+	get_items(&r, &c->emails);
+	get_items(&r, &c->phones);
+	get_items(&r, &c->customs);
+	n = get_count(&r, 1);
+	c->tag_ids = get_strv(&r, n);
+	c->ntags = n;
+	c->rest = get_str(&r);
+	if (r.bad || r.p != r.end || c->id == NULL) {
+		contact_free(c);
 		return -1;
 	}
 	return 0;

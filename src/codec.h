@@ -16,11 +16,13 @@
 #include <stdint.h>
 
 #include "ats.h"
+#include "contact.h"
 #include "util.h"
 
 #define CODEC_HEADER 10
-enum codec_kind { CODEC_CANDIDATE = 1 };
+enum codec_kind { CODEC_CANDIDATE = 1, CODEC_CONTACT = 2 };
 #define CODEC_CANDIDATE_VERSION 1
+#define CODEC_CONTACT_VERSION 1
 
 uint64_t codec_fnv1a(const void *data, size_t len);
 
@@ -29,6 +31,10 @@ void codec_candidate_encode(const struct candidate *, struct buf *out);
 /* Decodes into *c (zeroed first; free with candidate_free). -1 on a corrupt,
  * truncated, foreign or other-version record. */
 int codec_candidate_decode(const void *data, size_t len, struct candidate *c);
+/* A Keap contact (contact.h), its content hash included. */
+void codec_contact_encode(const struct contact *, struct buf *out);
+/* Into *c (zeroed first; free with contact_free); -1 as above. */
+int codec_contact_decode(const void *data, size_t len, struct contact *c);
 /* The stored content hash (no decoding); 0 if the record is too short. */
 uint64_t codec_record_hash(const void *data, size_t len);
 

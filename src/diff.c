@@ -62,13 +62,11 @@ dup0(const char *s)
 static void
 want_change(struct diff_result *r, const struct map_rule *rule, const char *value)
 {
-	if (r->changes == NULL)
-		r->changes = cJSON_CreateObject();
-	mapping_put(rule, value, r->changes);
+	mapping_put(rule, value, &r->changes);
 }
 
 static void
-diff_fields(const struct mapping *m, const struct candidate *c, const cJSON *contact,
+diff_fields(const struct mapping *m, const struct candidate *c, const struct contact *contact,
     const struct diff_base *base, struct diff_result *r)
 {
 	size_t i;
@@ -198,7 +196,7 @@ diff_stage(const struct mapping *m, const struct candidate *c, const struct diff
 }
 
 void
-diff_candidate(const struct mapping *m, const struct candidate *c, const cJSON *contact,
+diff_candidate(const struct mapping *m, const struct candidate *c, const struct contact *contact,
     const struct diff_base *base, const struct diff_tags *tags, struct diff_result *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -228,8 +226,7 @@ diff_result_free(struct diff_result *r)
 		free(r->v[i].base);
 	}
 	free(r->v);
-	if (r->changes != NULL)
-		cJSON_Delete(r->changes);
+	change_free(&r->changes);
 	for (i = 0; i < r->ntag_remove; i++)
 		free(r->tag_remove[i]);
 	free(r->tag_remove);

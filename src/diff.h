@@ -23,7 +23,7 @@
 #include <stddef.h>
 
 #include "ats.h"
-#include "json.h"
+#include "contact.h"
 #include "mapping.h"
 
 enum drift_kind {
@@ -65,7 +65,7 @@ struct diff_base {
 struct diff_result {
 	struct drift *v;
 	size_t n;
-	cJSON *changes;		/* fields for the PATCH (or the create body); NULL: none */
+	struct contact_change changes;	/* what to write (or the create's values); n == 0: none */
 	const char *tag_add;	/* stage tag to apply, or NULL (borrowed from the mapping) */
 	char **tag_remove;	/* stage tags to remove */
 	size_t ntag_remove;
@@ -77,7 +77,7 @@ struct diff_result {
 
 /* Compares; contact NULL means no linked contact (every writable value goes
  * into changes as a create body). */
-void diff_candidate(const struct mapping *, const struct candidate *, const cJSON *contact,
+void diff_candidate(const struct mapping *, const struct candidate *, const struct contact *contact,
     const struct diff_base *, const struct diff_tags *, struct diff_result *);
 void diff_result_free(struct diff_result *);
 

@@ -530,6 +530,54 @@ json_record_int(const struct buf *rec, const char *key)
 	return n;
 }
 
+int
+json_record_str(const struct buf *rec, const char *key, struct buf *out)
+{
+	struct buf err = BUF_INIT;
+	cJSON *j = json_parse(rec->p ? rec->p : "", rec->len, &err);
+	const char *v = json_str(j, key);
+
+	if (v != NULL) {
+		buf_reset(out);
+		buf_adds(out, v);
+	}
+	cJSON_Delete(j);
+	buf_free(&err);
+	return v != NULL ? 0 : -1;
+}
+
+void
+json_strpairs_parse(const struct buf *rec, struct strpairs *out)
+{
+	struct buf err = BUF_INIT;
+	cJSON *j = json_parse(rec->p ? rec->p : "", rec->len, &err);
+	const cJSON *it;
+
+	memset(out, 0, sizeof(*out));
+	if (cJSON_IsObject(j))
+		cJSON_ArrayForEach(it, j)
+			if (cJSON_IsString(it))
+				strpairs_add(out, it->string, it->valuestring);
+	cJSON_Delete(j);
+	buf_free(&err);
+}
+
+void
+json_strpairs_print(const struct strpairs *p, struct buf *out)
+{
+	size_t i;
+
+	buf_addc(out, '{');
+	for (i = 0; p != NULL && i < p->n; i++) {
+		if (i > 0)
+			buf_addc(out, ',');
+		json_escape(out, p->k[i], strlen(p->k[i]));
+		buf_addc(out, ':');
+		json_escape(out, p->v[i], strlen(p->v[i]));
+	}
+	buf_addc(out, '}');
+}
+
 const cJSON *
 json_get(const cJSON *obj, const char *key)
 {

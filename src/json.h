@@ -50,6 +50,14 @@ cJSON *jsonc_parse(const char *text, size_t len, struct json_lines *lines, int *
  * from the state, which may be anything): 0 when rec is not such an object or
  * has no such integer. rec is only read. */
 int64_t json_record_int(const struct buf *rec, const char *key);
+/* Its string member key into out (replaced): 0, or -1 when there is none. */
+int json_record_str(const struct buf *rec, const char *key, struct buf *out);
+
+/* A flat object of strings ({"email:EMAIL1":"a@x.com",...}) to and from
+ * string pairs, in order; members that are not strings are left out, and a
+ * record that is not such an object reads as no pairs. */
+void json_strpairs_parse(const struct buf *rec, struct strpairs *out);
+void json_strpairs_print(const struct strpairs *, struct buf *out);
 
 const cJSON *json_get(const cJSON *obj, const char *key);	/* case-sensitive */
 const char *json_str(const cJSON *obj, const char *key);	/* NULL unless a string */

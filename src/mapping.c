@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "json.h"
 #include "log.h"
 #include "norm.h"
 
@@ -567,49 +569,32 @@ stored_exactly(const struct map_rule *r)
 	return r->tgt == TGT_PHONE || (r->tgt == TGT_CUSTOM && is_type(r, "DATE"));
 }
 
-/* The item of a Keap list whose key matches slot. */
-static const cJSON *
-list_item(const cJSON *contact, const char *list, const char *key, const char *slot)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, json_get(contact, list)) {
-		char num[32];
-		const char *s = json_idstr(json_get(it, key), num, sizeof(num));
-		if (s != NULL && strcmp(s, slot) == 0)
-			return it;
-	}
-	return NULL;
-}
-
 char *
-mapping_actual(const struct mapping *m, const struct map_rule *r, const cJSON *contact)
+mapping_actual(const struct mapping *m, const struct map_rule *r, const struct contact *contact)
 {
 	const char *v = NULL;
-	const cJSON *item, *content;
-	char *out = NULL, *tmp = NULL;
+	const struct contact_item *item = NULL;
+	char *out = NULL;
 	const char *why;
+	int p;
 
 	switch (r->tgt) {
 	case TGT_TEXT:
-		v = json_str(contact, r->key);
+		p = contact_prop_parse(r->key);
+		v = p >= 0 ? contact->prop[p] : NULL;
 		break;
 	case TGT_EMAIL:
-		v = json_str(list_item(contact, "email_addresses", "field", r->key), "email");
+		item = contact_item(&contact->emails, r->key);
 		break;
 	case TGT_PHONE:
-		item = list_item(contact, "phone_numbers", "field", r->key);
-		v = json_str(item, "number");
+		item = contact_item(&contact->phones, r->key);
 		break;
 	case TGT_CUSTOM:
-		item = list_item(contact, "custom_fields", "id", r->custom_id ? r->custom_id : "");
-		content = json_get(item, "content");
-		if (cJSON_IsString(content))
-			v = content->valuestring;
-		else if (content != NULL && !cJSON_IsNull(content))
-			v = tmp = json_print(content);
+		item = contact_item(&contact->customs, r->custom_id ? r->custom_id : "");
 		break;
 	}
+	if (item != NULL && item->value[0] != '\0')
+		v = item->value;
 	if (v != NULL && stored_exactly(r)) {
 		/* what Keap's automations read: the stored text itself */
 		size_t len;
@@ -617,7 +602,6 @@ mapping_actual(const struct mapping *m, const struct map_rule *r, const cJSON *c
 		out = xstrndup(v, len);
 	} else if (v == NULL || transform(m, r, v, &out, &why) != 0)
 		out = xstrdup(v ? v : "");	/* unreadable: kept as is, so it differs */
-	free(tmp);
 	return out;
 }
 
@@ -649,40 +633,11 @@ mapping_format_only(const struct mapping *m, const struct map_rule *r, const cha
 }
 
 void
-mapping_put(const struct map_rule *r, const char *value, cJSON *body)
+mapping_put(const struct map_rule *r, const char *value, struct contact_change *ch)
 {
-	cJSON *list, *item;
-	const char *listname = NULL, *keyname = "field", *valname = NULL;
+	static const enum contact_where where[] = { CW_PROP, CW_EMAIL, CW_PHONE, CW_CUSTOM };
 
-	switch (r->tgt) {
-	case TGT_TEXT:
-		cJSON_DeleteItemFromObject(body, r->key);
-		cJSON_AddStringToObject(body, r->key, value);
-		return;
-	case TGT_EMAIL:
-		listname = "email_addresses";
-		valname = "email";
-		break;
-	case TGT_PHONE:
-		listname = "phone_numbers";
-		valname = "number";
-		break;
-	case TGT_CUSTOM:
-		listname = "custom_fields";
-		keyname = "id";
-		valname = "content";
-		break;
-	}
-	list = cJSON_GetObjectItemCaseSensitive(body, listname);
-	if (list == NULL)
-		list = cJSON_AddArrayToObject(body, listname);
-	item = cJSON_CreateObject();
-	cJSON_AddStringToObject(item, keyname, r->tgt == TGT_CUSTOM ? r->custom_id : r->key);
-	if (*value == '\0')
-		cJSON_AddNullToObject(item, valname);	/* clears the slot (keap_patch_body) */
-	else
-		cJSON_AddStringToObject(item, valname, value);
-	cJSON_AddItemToArray(list, item);
+	change_set(ch, where[r->tgt], r->tgt == TGT_CUSTOM ? r->custom_id : r->key, value);
 }
 
 const char *

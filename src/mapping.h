@@ -41,10 +41,11 @@
 #include <stddef.h>
 
 #include "ats.h"
-#include "config.h"
-#include "json.h"
+#include "contact.h"
 #include "model.h"
 #include "util.h"
+
+struct config;
 
 enum map_owner { OWN_ATS, OWN_KEAP, OWN_FILL, OWN_CREATE };
 enum map_target { TGT_TEXT, TGT_EMAIL, TGT_PHONE, TGT_CUSTOM };
@@ -103,7 +104,7 @@ void desired_free(struct desired *);
 
 /* The contact's current value of the rule's target, in the same canonical form
  * ("" when empty; an unreadable Keap value is returned as it is). Caller frees. */
-char *mapping_actual(const struct mapping *, const struct map_rule *, const cJSON *contact);
+char *mapping_actual(const struct mapping *, const struct map_rule *, const struct contact *contact);
 
 /* 1 when the contact's stored value (as mapping_actual returns it) differs
  * from desired only in its spelling: "(415) 555-0100" for "+14155550100",
@@ -112,9 +113,9 @@ char *mapping_actual(const struct mapping *, const struct map_rule *, const cJSO
 int mapping_format_only(const struct mapping *, const struct map_rule *, const char *actual,
     const char *desired);
 
-/* Adds "value" for the rule's target to a Keap PATCH/create body under
- * construction (lists as single changed items: keap_patch_body merges them). */
-void mapping_put(const struct map_rule *, const char *value, cJSON *body);
+/* Sets the rule's target to "value" in a change ("" clears it; keap.c makes
+ * the request body, merging lists). */
+void mapping_put(const struct map_rule *, const char *value, struct contact_change *);
 
 /* The stage tag the candidate should carry; NULL when none. *invalid is set
  * when the candidate has a stage or status that no tag is configured for. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "json.h"
 #include "log.h"
 
 #define PLAN_MAX_BYTES (256u * 1024 * 1024)
@@ -40,12 +41,11 @@ static void
 op_make_id(struct op *o)
 {
 	struct buf b = BUF_INIT;
-	char *body = o->body ? json_print(o->body) : NULL;
+	const char *body = o->body;
 
 	buf_addf(&b, "%s\n%s\n%s\n%s\n%s", op_kind_str(o->kind), o->ats_id ? o->ats_id : "",
 	    o->contact_id ? o->contact_id : "", o->tag ? o->tag : "", body ? body : "");
 	snprintf(o->id, sizeof(o->id), "%016" PRIx64, codec_fnv1a(b.p, b.len));
-	free(body);
 	buf_free(&b);
 }
 
@@ -61,7 +61,7 @@ static void
 op_seal(const struct op *o, char seal[17])
 {
 	struct buf b = BUF_INIT;
-	char *body = o->body ? json_print(o->body) : NULL;
+	const char *body = o->body;
 	const char *f[6];
 	size_t i;
 
@@ -78,13 +78,12 @@ op_seal(const struct op *o, char seal[17])
 	for (i = 0; i < o->nreasons; i++)
 		buf_addf(&b, "\n%zu:%s", strlen(o->reasons[i]), o->reasons[i]);
 	snprintf(seal, 17, "%016" PRIx64, codec_fnv1a(b.p, b.len));
-	free(body);
 	buf_free(&b);
 }
 
 struct op *
 plan_add(struct plan *p, enum op_kind kind, const char *ats_id, const char *contact_id,
-    const char *tag, cJSON *body, uint64_t precondition)
+    const char *tag, char *body, uint64_t precondition)
 {
 	struct op *o;
 
@@ -119,8 +118,7 @@ op_free(struct op *o)
 	free(o->ats_id);
 	free(o->contact_id);
 	free(o->tag);
-	if (o->body != NULL)
-		cJSON_Delete(o->body);
+	free(o->body);
 	for (i = 0; i < o->nreasons; i++)
 		free(o->reasons[i]);
 	free(o->reasons);
@@ -236,7 +234,7 @@ plan_write(const struct plan *p, const char *path)
 		if (o->archive)
 			cJSON_AddTrueToObject(j, "archive");
 		if (o->body)
-			cJSON_AddItemToObject(j, "body", cJSON_Duplicate(o->body, 1));
+			cJSON_AddRawToObject(j, "body", o->body);	/* compact JSON (keap.c) */
 		reasons = cJSON_AddArrayToObject(j, "reasons");
 		for (r = 0; r < o->nreasons; r++)
 			cJSON_AddItemToArray(reasons, cJSON_CreateString(o->reasons[r]));
@@ -338,7 +336,7 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 			goto out;
 		}
 		o = plan_add(p, k, json_str(j, "ats_id"), json_str(j, "contact"), json_str(j, "tag"),
-		    body ? cJSON_Duplicate(body, 1) : NULL, precondition);
+		    body ? json_print(body) : NULL, precondition);
 		o->archive = cJSON_IsTrue(json_get(j, "archive"));
 		cJSON_ArrayForEach(r, json_get(j, "reasons"))
 			if (cJSON_IsString(r))

@@ -22,7 +22,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "json.h"
 #include "util.h"
 
 enum op_kind { OP_UPSERT_CONTACT, OP_PATCH_CONTACT, OP_APPLY_TAG, OP_REMOVE_TAG, OP_DELETE_CONTACT,
@@ -37,7 +36,8 @@ struct op {
 	char *ats_id;		/* the candidate (NULL for none) */
 	char *contact_id;	/* the target contact (NULL for a create) */
 	char *tag;		/* tag ops: the tag's name */
-	cJSON *body;		/* upsert: the contact; patch: the fields (lists merged) */
+	char *body;		/* upsert: the contact; patch: the fields, lists merged
+				 * (compact JSON text, keap.h; NULL: none) */
 	uint64_t precondition;	/* hash of the contact planned against; 0: none */
 	char **reasons;		/* "kind:field" of the drifts it repairs */
 	size_t nreasons;
@@ -52,9 +52,9 @@ struct plan {
 	size_t linked;		/* linked contacts in the snapshot (the % guard's base) */
 };
 
-/* Adds an op (takes ownership of body), computes its id. */
+/* Adds an op (takes ownership of body, compact JSON text), computes its id. */
 struct op *plan_add(struct plan *, enum op_kind, const char *ats_id, const char *contact_id,
-    const char *tag, cJSON *body, uint64_t precondition);
+    const char *tag, char *body, uint64_t precondition);
 void op_add_reason(struct op *, const char *kind, const char *field);
 void plan_free(struct plan *);
 

@@ -19,7 +19,8 @@ add_row(struct rec_result *out, enum drift_kind kind, const char *contact)
 }
 
 static struct rec_op *
-add_op(struct rec_result *out, enum op_kind kind, const char *contact, const char *tag, cJSON *body)
+add_op(struct rec_result *out, enum op_kind kind, const char *contact, const char *tag,
+    struct contact_change *change)
 {
 	struct rec_op *o;
 
@@ -29,7 +30,10 @@ add_op(struct rec_result *out, enum op_kind kind, const char *contact, const cha
 	o->kind = kind;
 	o->contact = contact;
 	o->tag = tag;
-	o->body = body;
+	if (change != NULL) {
+		o->change = *change;	/* taken */
+		memset(change, 0, sizeof(*change));
+	}
 	return o;
 }
 
@@ -136,18 +140,16 @@ duplicates(const struct rec_rules *ru, const struct rec_input *in, struct rec_re
 	    "or deleted";
 }
 
-/* Adds {"id": field, "content": value} to body's custom_fields. */
-static void
-add_custom(cJSON *body, const char *field, const char *value)
+/* A value for an email or a phone: Keap creates no contact without one. */
+static int
+has_address(const struct contact_change *ch)
 {
-	cJSON *cf = cJSON_GetObjectItemCaseSensitive(body, "custom_fields"), *item;
+	size_t i;
 
-	if (cf == NULL)
-		cf = cJSON_AddArrayToObject(body, "custom_fields");
-	item = cJSON_CreateObject();
-	cJSON_AddStringToObject(item, "id", field);
-	cJSON_AddStringToObject(item, "content", value);
-	cJSON_AddItemToArray(cf, item);
+	for (i = 0; i < ch->n; i++)
+		if ((ch->v[i].where == CW_EMAIL || ch->v[i].where == CW_PHONE) && ch->v[i].value[0] != '\0')
+			return 1;
+	return 0;
 }
 
 /* No contact: a create (upsert), carrying the external id so a replay finds it. */
@@ -155,20 +157,14 @@ static void
 create(const struct rec_rules *ru, const struct rec_input *in, struct diff_result *dr,
     struct rec_result *out)
 {
-	cJSON *body = dr->changes;
-
-	dr->changes = NULL;
-	if (body == NULL)
-		body = cJSON_CreateObject();
-	if (json_get(body, "email_addresses") == NULL && json_get(body, "phone_numbers") == NULL) {
+	if (!has_address(&dr->changes)) {
 		struct rec_row *w = add_row(out, DRIFT_INVALID_VALUE, NULL);
 		w->d.field = "email";
 		w->d.why = "no valid email or phone: Keap cannot create this contact";
-		cJSON_Delete(body);
 		return;
 	}
-	add_custom(body, ru->ext_field_id, in->ext_value);
-	add_reason(add_op(out, OP_UPSERT_CONTACT, NULL, NULL, body),
+	change_set(&dr->changes, CW_CUSTOM, ru->ext_field_id, in->ext_value);
+	add_reason(add_op(out, OP_UPSERT_CONTACT, NULL, NULL, &dr->changes),
 	    drift_kind_str(DRIFT_MISSING_CONTACT), NULL);
 }
 
@@ -180,16 +176,11 @@ patch(const struct rec_rules *ru, const struct rec_input *in, struct diff_result
 	struct rec_op *o;
 	size_t i;
 
-	if (!in->has_ext) {
-		/* any accepted spelling of the id is in sync, never rewritten (extid.h) */
-		if (dr->changes == NULL)
-			dr->changes = cJSON_CreateObject();
-		add_custom(dr->changes, ru->ext_field_id, in->ext_value);
-	}
-	if (dr->changes == NULL)
+	if (!in->has_ext)	/* any accepted spelling of the id is in sync, never rewritten (extid.h) */
+		change_set(&dr->changes, CW_CUSTOM, ru->ext_field_id, in->ext_value);
+	if (dr->changes.n == 0)
 		return;
-	o = add_op(out, OP_PATCH_CONTACT, in->contacts[0].id, NULL, dr->changes);
-	dr->changes = NULL;
+	o = add_op(out, OP_PATCH_CONTACT, in->contacts[0].id, NULL, &dr->changes);
 	for (i = 0; i < dr->n; i++)
 		if (dr->v[i].repair && (dr->v[i].kind == DRIFT_FIELD_MISMATCH ||
 		    dr->v[i].kind == DRIFT_EMAIL_CHANGED))
@@ -222,16 +213,15 @@ finish(const struct rec_rules *ru, const struct rec_input *in, struct diff_resul
 		w->d.base = NULL;	/* freed with dr */
 		dr->v[i].desired = dr->v[i].actual = NULL;
 	}
-	if (dr->n == 0 && k != NULL && k->json != NULL) {
+	if (dr->n == 0 && k != NULL && k->ct != NULL) {
 		/* in agreement: what is agreed now is the base of the next diff */
-		cJSON *agreed = reconcile_agreed(ru->map, in->c, k->json);
-		char *a = json_print(agreed), *b = in->base != NULL ? json_print(in->base) : xstrdup("{}");
-		if (strcmp(a, b) != 0)
-			out->agreed = agreed;
-		else
-			cJSON_Delete(agreed);
-		free(a);
-		free(b);
+		struct strpairs agreed = { NULL, NULL, 0 };
+		reconcile_agreed(ru->map, in->c, k->ct, &agreed);
+		if (!strpairs_equal(&agreed, in->base)) {
+			out->agreed = xmalloc(sizeof(*out->agreed));
+			*out->agreed = agreed;
+		} else
+			strpairs_free(&agreed);
 		out->stamp = in->n == 1;
 	}
 }
@@ -244,9 +234,6 @@ live(const struct rec_rules *ru, const struct rec_input *in, struct rec_result *
 	struct diff_base base = { NULL, NULL, 0, 0 };
 	struct diff_tags tags = { NULL, 0 };
 	struct diff_result dr;
-	const cJSON *it;
-	size_t nb;
-
 	if (in->n > 1)
 		duplicates(ru, in, out);
 	out->link = k != NULL && in->how != NULL && strcmp(in->how, "link") != 0;
@@ -264,28 +251,23 @@ live(const struct rec_rules *ru, const struct rec_input *in, struct rec_result *
 	}
 	base.by_id = in->how != NULL && (strcmp(in->how, "link") == 0 ||
 	    strcmp(in->how, "external_id") == 0);
-	nb = (size_t)cJSON_GetArraySize(in->base);
-	base.key = xcalloc(nb + 1, sizeof(char *));
-	base.val = xcalloc(nb + 1, sizeof(char *));
-	cJSON_ArrayForEach(it, in->base)
-		if (cJSON_IsString(it)) {
-			((const char **)base.key)[base.n] = it->string;
-			((const char **)base.val)[base.n++] = it->valuestring;
-		}
+	if (in->base != NULL) {
+		base.key = (const char *const *)in->base->k;
+		base.val = (const char *const *)in->base->v;
+		base.n = in->base->n;
+	}
 	if (k != NULL) {
 		tags.stage = k->stage;
 		tags.nstage = k->nstage;
 	}
 	memset(&dr, 0, sizeof(dr));
-	diff_candidate(ru->map, in->c, k ? k->json : NULL, &base, &tags, &dr);
-	if (k == NULL || k->json == NULL)
+	diff_candidate(ru->map, in->c, k ? k->ct : NULL, &base, &tags, &dr);
+	if (k == NULL || k->ct == NULL)
 		create(ru, in, &dr, out);
 	else
 		patch(ru, in, &dr, out);
 	finish(ru, in, &dr, out);
 	diff_result_free(&dr);
-	free((void *)base.key);
-	free((void *)base.val);
 }
 
 void
@@ -311,22 +293,26 @@ rec_result_free(struct rec_result *r)
 	}
 	free(r->rows);
 	for (i = 0; i < r->nops; i++) {
-		cJSON_Delete(r->ops[i].body);
+		change_free(&r->ops[i].change);
 		if (r->ops[i].owned_tag)
 			free((void *)r->ops[i].tag);
 		free(r->ops[i].reasons);
 	}
 	free(r->ops);
-	cJSON_Delete(r->agreed);
+	if (r->agreed != NULL) {
+		strpairs_free(r->agreed);
+		free(r->agreed);
+	}
 	memset(r, 0, sizeof(*r));
 }
 
-cJSON *
-reconcile_agreed(const struct mapping *m, const struct candidate *c, const cJSON *contact)
+void
+reconcile_agreed(const struct mapping *m, const struct candidate *c, const struct contact *contact,
+    struct strpairs *out)
 {
-	cJSON *b = cJSON_CreateObject();
 	size_t i;
 
+	memset(out, 0, sizeof(*out));
 	for (i = 0; i < m->n; i++) {
 		struct desired d;
 		char *actual;
@@ -335,10 +321,9 @@ reconcile_agreed(const struct mapping *m, const struct candidate *c, const cJSON
 		if (d.opinion && !d.invalid) {
 			actual = mapping_actual(m, &m->rules[i], contact);
 			if (strcmp(actual, d.value) == 0)
-				cJSON_AddStringToObject(b, m->rules[i].to, d.value);
+				strpairs_add(out, m->rules[i].to, d.value);
 			free(actual);
 		}
 		desired_free(&d);
 	}
-	return b;
 }

@@ -15,7 +15,7 @@
 
 #include "ats.h"
 #include "diff.h"
-#include "json.h"
+#include "contact.h"
 #include "mapping.h"
 #include "plan.h"
 
@@ -32,7 +32,7 @@ struct rec_rules {
 /* A matched contact, as the snapshot holds it. */
 struct rec_contact {
 	const char *id;
-	const cJSON *json;		/* NULL: not in the snapshot */
+	const struct contact *ct;	/* NULL: not in the snapshot */
 	const char *const *tags;	/* names of all its tags */
 	size_t ntags;
 	const char *const *stage;	/* names of its tags in the stage category */
@@ -56,7 +56,7 @@ struct rec_input {
 	int linked_gone;	/* n == 0, yet the candidate was linked: deleted in Keap */
 	const char *ext_value;	/* the external id as written for this candidate */
 	int has_ext;		/* contacts[0]'s external-id field names it already */
-	const cJSON *base;	/* values last agreed: {target: value} (NULL: none) */
+	const struct strpairs *base;	/* values last agreed: target → value (NULL: none) */
 };
 
 struct rec_reason {
@@ -69,8 +69,8 @@ struct rec_op {
 	const char *contact;	/* borrowed from the input; NULL: a create */
 	const char *tag;	/* tag ops: the tag's name (owned when owned_tag) */
 	int owned_tag;
-	cJSON *body;		/* owned: the create body; for a patch the CHANGES (the
-				 * caller makes Keap's body from them and the contact) */
+	struct contact_change change;	/* owned: what a create or patch writes (the
+				 * caller makes Keap's body from it and the contact) */
 	int archive;		/* applies the archive tag */
 	struct rec_reason *reasons;
 	size_t nreasons;
@@ -89,7 +89,7 @@ struct rec_result {
 	int link;		/* record the link to contacts[0] (found other than by it) */
 	int unlink;		/* drop the candidate's link */
 	int forget;		/* drop the candidate from the snapshot (archived, moved) */
-	cJSON *agreed;		/* in agreement and the agreed values changed: the new base */
+	struct strpairs *agreed;	/* in agreement and the agreed values changed: the new base */
 	int stamp;		/* in agreement with its one contact: may be stamped */
 };
 
@@ -97,7 +97,8 @@ void reconcile(const struct rec_rules *, const struct rec_input *, struct rec_re
 void rec_result_free(struct rec_result *);
 
 /* The values both sides hold (the base of the next 3-way diff): every rule
- * whose desired value the contact now has. Caller deletes. */
-cJSON *reconcile_agreed(const struct mapping *, const struct candidate *, const cJSON *contact);
+ * whose desired value the contact now has, into *out (caller frees). */
+void reconcile_agreed(const struct mapping *, const struct candidate *, const struct contact *,
+    struct strpairs *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "json.h"
 #include "log.h"
 #include "norm.h"
 
@@ -138,36 +139,40 @@ keys_free(char **emails, size_t n, char *ext)
 	free(ext);
 }
 
+static uint64_t
+get_u64(const char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v |= (uint64_t)(unsigned char)p[i] << (8 * i);
+	return v;
+}
+
 /* The contact's normalised emails and its external id. */
 static void
-contact_keys(const cJSON *contact, const char *custom_field_id, char ***emails, size_t *n,
+contact_keys(const struct contact *contact, const char *custom_field_id, char ***emails, size_t *n,
     char **ext)
 {
-	const cJSON *e, *cf;
+	const struct contact_item *cf;
 	struct buf b = BUF_INIT;
+	size_t i, len;
 
 	*emails = NULL;
 	*n = 0;
 	*ext = NULL;
-	cJSON_ArrayForEach(e, json_get(contact, "email_addresses"))
-		if (norm_email(json_str(e, "email"), &b) == NORM_OK) {
+	for (i = 0; i < contact->emails.n; i++)
+		if (norm_email(contact->emails.v[i].value, &b) == NORM_OK) {
 			*emails = xrealloc(*emails, (*n + 1) * sizeof(char *));
 			(*emails)[(*n)++] = xstrdup(b.p);
 		}
-	cJSON_ArrayForEach(cf, json_get(contact, "custom_fields")) {
-		char num[32], idb[32];
-		const char *v = json_idstr(json_get(cf, "content"), num, sizeof(num));
-		size_t len;
-
-		if (custom_field_id == NULL || !str_eq(json_idstr(json_get(cf, "id"), idb, sizeof(idb)),
-		    custom_field_id) || v == NULL)
-			continue;
+	cf = custom_field_id != NULL ? contact_item(&contact->customs, custom_field_id) : NULL;
+	if (cf != NULL) {
 		/* as a person may have typed it: surrounding blanks are not part of it */
-		v = str_trim(v, &len);
-		if (len > 0) {
-			free(*ext);
+		const char *v = str_trim(cf->value, &len);
+		if (len > 0)
 			*ext = xstrndup(v, len);
-		}
 	}
 	buf_free(&b);
 }
@@ -176,41 +181,46 @@ enum rc
 snap_contact_extid(struct state *st, const char *contact_id, const char *custom_field_id,
     struct buf *value)
 {
-	cJSON *ct = NULL;
+	struct contact ct;
 	char **emails, *ext;
 	size_t n;
-	enum rc rc = snap_get_contact(st, contact_id, &ct, NULL);
+	enum rc rc = snap_get_contact(st, contact_id, &ct);
 
 	buf_reset(value);
 	if (rc != RC_OK)
 		return rc;
-	contact_keys(ct, custom_field_id, &emails, &n, &ext);
+	contact_keys(&ct, custom_field_id, &emails, &n, &ext);
 	buf_adds(value, ext != NULL ? ext : "");
 	keys_free(emails, n, ext);
-	cJSON_Delete(ct);
+	contact_free(&ct);
 	return RC_OK;
 }
 
+/* A record: the 8-byte content hash, then the contact (codec.c; before
+ * issue 17, its compact JSON as Keap sent it: still read). */
 enum rc
-snap_get_contact(struct state *st, const char *id, cJSON **out, uint64_t *hash)
+snap_get_contact(struct state *st, const char *id, struct contact *out)
 {
 	struct buf v = BUF_INIT, err = BUF_INIT;
 	enum rc rc = state_get(st, DB_KEAP, id, &v);
-	size_t i;
+	int bad;
 
-	*out = NULL;
+	memset(out, 0, sizeof(*out));
 	if (rc != RC_OK)
 		goto done;
-	if (v.len < 8) {
+	if (v.len < 9) {
 		rc = RC_STATE;
 		goto done;
 	}
-	if (hash != NULL)
-		for (*hash = 0, i = 0; i < 8; i++)
-			*hash |= (uint64_t)(unsigned char)v.p[i] << (8 * i);
-	*out = json_parse(v.p + 8, v.len - 8, &err);
-	if (*out == NULL) {
-		log_error("snap", "the snapshot of contact %s cannot be read: %s", id, err.p);
+	if (v.p[8] == '{') {
+		bad = contact_from_json(v.p + 8, v.len - 8, out, &err) != RC_OK;
+		if (!bad)
+			out->hash = codec_fnv1a(v.p + 8, v.len - 8);	/* what it was stored under */
+	} else
+		bad = codec_contact_decode(v.p + 8, v.len - 8, out) != 0;
+	if (bad) {
+		log_error("snap", "the snapshot of contact %s cannot be read%s%s", id,
+		    err.len ? ": " : "", err.len ? err.p : "");
 		rc = RC_STATE;
 	}
 done:
@@ -222,16 +232,16 @@ done:
 enum rc
 snap_del_contact(struct state *st, const char *id, const char *custom_field_id)
 {
-	cJSON *old = NULL;
+	struct contact old;
 	char **emails, *ext, *key;
 	size_t n, i;
-	enum rc rc = snap_get_contact(st, id, &old, NULL);
+	enum rc rc = snap_get_contact(st, id, &old);
 
 	if (rc == RC_RECORD)
 		return RC_OK;
 	if (rc != RC_OK)
 		return rc;
-	contact_keys(old, custom_field_id, &emails, &n, &ext);
+	contact_keys(&old, custom_field_id, &emails, &n, &ext);
 	for (i = 0; i < n && rc == RC_OK; i++)
 		rc = index_remove(st, DB_EMAIL, emails[i], id);
 	if (rc == RC_OK && ext != NULL) {
@@ -242,37 +252,28 @@ snap_del_contact(struct state *st, const char *id, const char *custom_field_id)
 	if (rc == RC_OK)
 		rc = state_del(st, DB_KEAP, id);
 	keys_free(emails, n, ext);
-	cJSON_Delete(old);
+	contact_free(&old);
 	return rc;
 }
 
 enum rc
-snap_put_contact(struct state *st, const cJSON *contact, const char *custom_field_id, int *changed,
-    uint64_t *hash)
+snap_put_contact(struct state *st, const struct contact *contact, const char *custom_field_id,
+    int *changed)
 {
-	char *id = NULL, *text, **emails, *ext, *key;
-	const cJSON *idv = json_get(contact, "id");
+	char **emails, *ext, *key;
+	const char *id = contact->id;
 	struct buf rec = BUF_INIT, old = BUF_INIT;
-	uint64_t h;
+	uint64_t h = contact->hash;
 	size_t n, i;
 	unsigned char hb[8];
 	enum rc rc;
 
-	if (cJSON_IsString(idv))
-		id = xstrdup(idv->valuestring);
-	else if (json_is_integer(idv, NULL))
-		id = xasprintf("%lld", (long long)idv->valuedouble);
 	if (id == NULL || *id == '\0') {
-		free(id);
 		log_warn("snap", "a Keap contact without an id was skipped");
 		return RC_RECORD;
 	}
-	text = json_print(contact);
-	h = codec_fnv1a(text, strlen(text));
-	if (hash != NULL)
-		*hash = h;
 	rc = state_get(st, DB_KEAP, id, &old);
-	*changed = rc != RC_OK || old.len < 8 || codec_fnv1a(old.p + 8, old.len - 8) != h;
+	*changed = rc != RC_OK || old.len < 8 || get_u64(old.p) != h;
 	rc = RC_OK;
 	if (*changed) {
 		/* drop the old record's index entries, then write the new ones */
@@ -281,7 +282,7 @@ snap_put_contact(struct state *st, const cJSON *contact, const char *custom_fiel
 		for (i = 0; i < 8; i++)
 			hb[i] = (unsigned char)(h >> (8 * i));
 		buf_add(&rec, hb, 8);
-		buf_adds(&rec, text);
+		codec_contact_encode(contact, &rec);
 		if ((rc = state_put(st, DB_KEAP, id, rec.p, rec.len)) != RC_OK)
 			goto out;
 		contact_keys(contact, custom_field_id, &emails, &n, &ext);
@@ -295,10 +296,31 @@ snap_put_contact(struct state *st, const cJSON *contact, const char *custom_fiel
 		keys_free(emails, n, ext);
 	}
 out:
-	free(id);
-	free(text);
 	buf_free(&rec);
 	buf_free(&old);
+	return rc;
+}
+
+enum rc
+snap_contact_tag(struct state *st, const char *id, const char *tag_id, int apply,
+    const char *custom_field_id)
+{
+	struct contact c;
+	struct buf rec = BUF_INIT;
+	int changed;
+	enum rc rc = snap_get_contact(st, id, &c);
+
+	if (rc != RC_OK)
+		return rc;
+	if (contact_set_tag(&c, tag_id, apply)) {
+		/* no longer what Keap last sent: a new hash, so a plan made against
+		 * the old record does not apply, and the next listing rewrites it */
+		codec_contact_encode(&c, &rec);
+		c.hash = codec_fnv1a(rec.p, rec.len);
+		rc = snap_put_contact(st, &c, custom_field_id, &changed);
+	}
+	buf_free(&rec);
+	contact_free(&c);
 	return rc;
 }
 
@@ -429,30 +451,26 @@ out:
 	return rc;
 }
 
-cJSON *
-snap_get_base(struct state *st, const char *ats_key)
+void
+snap_get_base(struct state *st, const char *ats_key, struct strpairs *out)
 {
-	struct buf v = BUF_INIT, err = BUF_INIT;
-	cJSON *j = NULL;
+	struct buf v = BUF_INIT;
 
+	memset(out, 0, sizeof(*out));
 	if (state_get(st, DB_BASE, ats_key, &v) == RC_OK)
-		j = json_parse(v.p, v.len, &err);
-	if (!cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		j = cJSON_CreateObject();
-	}
+		json_strpairs_parse(&v, out);
 	buf_free(&v);
-	buf_free(&err);
-	return j;
 }
 
 enum rc
-snap_put_base(struct state *st, const char *ats_key, const cJSON *base)
+snap_put_base(struct state *st, const char *ats_key, const struct strpairs *base)
 {
-	char *text = json_print(base);
-	enum rc rc = state_put(st, DB_BASE, ats_key, text, strlen(text));
+	struct buf text = BUF_INIT;
+	enum rc rc;
 
-	free(text);
+	json_strpairs_print(base, &text);
+	rc = state_put(st, DB_BASE, ats_key, text.p, text.len);
+	buf_free(&text);
 	return rc;
 }
 
@@ -469,16 +487,6 @@ put_u64(struct buf *b, uint64_t v)
 	buf_add(b, x, 8);
 }
 
-static uint64_t
-get_u64(const char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v |= (uint64_t)(unsigned char)p[i] << (8 * i);
-	return v;
-}
 
 enum rc
 snap_put_stamp(struct state *st, const char *ats_key, const struct snap_stamp *sp)
@@ -611,23 +619,17 @@ snap_stamp_holds(struct state *st, const char *ats_key, uint64_t cand_hash, uint
 enum rc
 snap_failed_get(struct state *st, const char *ats_key, int64_t *attempts, struct buf *last_error)
 {
-	struct buf v = BUF_INIT, err = BUF_INIT;
+	struct buf v = BUF_INIT;
 	enum rc rc = state_get(st, DB_FAILED, ats_key, &v);
-	cJSON *j;
 
 	*attempts = 0;
 	if (rc != RC_OK) {
 		buf_free(&v);
 		return rc;
 	}
-	j = json_parse(v.p, v.len, &err);
-	json_int(j, "attempts", attempts);
-	if (last_error != NULL) {
+	*attempts = json_record_int(&v, "attempts");
+	if (last_error != NULL && json_record_str(&v, "last_error", last_error) != 0)
 		buf_reset(last_error);
-		buf_adds(last_error, json_str(j, "last_error") ? json_str(j, "last_error") : "");
-	}
-	cJSON_Delete(j);
-	buf_free(&err);
 	buf_free(&v);
 	return RC_OK;
 }
@@ -674,16 +676,15 @@ static enum rc
 failed_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 {
 	struct failed_each *fe = arg;
-	struct buf err = BUF_INIT;
-	cJSON *j = json_parse(val, vlen, &err);
-	int64_t attempts = 0;
+	struct buf rec = BUF_INIT, last = BUF_INIT;
 	enum rc rc;
 
 	(void)klen;
-	json_int(j, "attempts", &attempts);
-	rc = fe->fn(fe->arg, key, attempts, json_str(j, "last_error"));
-	cJSON_Delete(j);
-	buf_free(&err);
+	buf_add(&rec, val, vlen);
+	rc = fe->fn(fe->arg, key, json_record_int(&rec, "attempts"),
+	    json_record_str(&rec, "last_error", &last) == 0 ? last.p : NULL);
+	buf_free(&rec);
+	buf_free(&last);
 	return rc;
 }
 

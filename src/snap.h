@@ -2,7 +2,8 @@
  * snap.h — the snapshot records of the state (DESIGN.md §3), on top of state.c.
  *
  *   ats    "<ats>:<id>"   → candidate (codec.c: versioned, with a content hash)
- *   keap   "<contact id>" → 8-byte content hash + the contact's compact JSON
+ *   keap   "<contact id>" → 8-byte content hash + the contact (codec.c; older
+ *                          records hold Keap's compact JSON instead: still read)
  *   link   "a:<ats key>"  → contact id;  "c:<contact id>" → ats key;
  *          "x:<external id value>" → contact id (from the external-id custom field)
  *   email  "<email>"      → contact ids, comma-separated (normalised emails)
@@ -17,7 +18,7 @@
 #include <stdint.h>
 
 #include "ats.h"
-#include "json.h"
+#include "contact.h"
 #include "state.h"
 #include "util.h"
 
@@ -32,14 +33,19 @@ enum rc snap_get_candidate(struct state *, const char *ats_key, struct candidate
 enum rc snap_forget_candidate(struct state *, const char *ats_key);
 
 /*
- * Stores a Keap contact (as listed) and indexes its normalised emails and the
- * value of the external-id custom field (custom_field_id; NULL: none).
- * *changed as above; *hash receives the content hash (the plan's precondition).
+ * Stores a Keap contact (as listed; contact->hash is its content hash, the
+ * plan's precondition) and indexes its normalised emails and the value of the
+ * external-id custom field (custom_field_id; NULL: none). *changed as above.
  */
-enum rc snap_put_contact(struct state *, const cJSON *contact, const char *custom_field_id,
-    int *changed, uint64_t *hash);
-/* The stored contact (caller deletes) and its hash; RC_RECORD when absent. */
-enum rc snap_get_contact(struct state *, const char *id, cJSON **out, uint64_t *hash);
+enum rc snap_put_contact(struct state *, const struct contact *, const char *custom_field_id,
+    int *changed);
+/* The stored contact, its hash in out->hash (caller frees with contact_free);
+ * RC_RECORD when absent. */
+enum rc snap_get_contact(struct state *, const char *id, struct contact *out);
+/* Keeps the stored contact's tag ids in step with a tag change Keap confirmed
+ * (the record gets a new hash: it is no longer what Keap last sent). */
+enum rc snap_contact_tag(struct state *, const char *id, const char *tag_id, int apply,
+    const char *custom_field_id);
 enum rc snap_del_contact(struct state *, const char *id, const char *custom_field_id);
 
 enum rc snap_link(struct state *, const char *ats_key, const char *contact_id);
@@ -63,9 +69,9 @@ enum rc snap_contact_extid(struct state *, const char *contact_id, const char *c
     struct buf *value);
 void snap_ids_free(char **ids, size_t n);
 
-/* Values last agreed (a JSON object; caller deletes). Absent: an empty object. */
-cJSON *snap_get_base(struct state *, const char *ats_key);
-enum rc snap_put_base(struct state *, const char *ats_key, const cJSON *base);
+/* Values last agreed (target → value; caller frees). Absent: none. */
+void snap_get_base(struct state *, const char *ats_key, struct strpairs *out);
+enum rc snap_put_base(struct state *, const char *ats_key, const struct strpairs *base);
 
 /*
  * The agreement stamp (DB base, key "#<ats key>"): when a candidate and its

@@ -777,3 +777,47 @@ strv_free(char **v, size_t n)
 		free(v[i]);
 	free(v);
 }
+
+void
+strpairs_add(struct strpairs *p, const char *k, const char *v)
+{
+	p->k = xrealloc(p->k, (p->n + 1) * sizeof(char *));
+	p->v = xrealloc(p->v, (p->n + 1) * sizeof(char *));
+	p->k[p->n] = xstrdup(k != NULL ? k : "");
+	p->v[p->n++] = xstrdup(v != NULL ? v : "");
+}
+
+const char *
+strpairs_get(const struct strpairs *p, const char *k)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && k != NULL && i < p->n; i++)
+		if (strcmp(p->k[i], k) == 0)
+			return p->v[i];
+	return NULL;
+}
+
+int
+strpairs_equal(const struct strpairs *a, const struct strpairs *b)
+{
+	size_t i, na = a != NULL ? a->n : 0, nb = b != NULL ? b->n : 0;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (strcmp(a->k[i], b->k[i]) != 0 || strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+void
+strpairs_free(struct strpairs *p)
+{
+	if (p == NULL)
+		return;
+	strv_free(p->k, p->n);
+	strv_free(p->v, p->n);
+	p->k = p->v = NULL;
+	p->n = 0;
+}

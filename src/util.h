@@ -80,6 +80,17 @@ char *buf_take(struct buf *);
 /* Frees n strings and the array holding them (NULL-safe). */
 void strv_free(char **v, size_t n);
 
+/* Owned string pairs in the order they were added (e.g. the values last
+ * agreed: target → value). */
+struct strpairs {
+	char **k, **v;
+	size_t n;
+};
+void strpairs_add(struct strpairs *, const char *k, const char *v);
+const char *strpairs_get(const struct strpairs *, const char *k);	/* NULL: absent */
+int strpairs_equal(const struct strpairs *, const struct strpairs *);	/* same pairs, same order */
+void strpairs_free(struct strpairs *);
+
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t str_copy(char *dst, size_t size, const char *src);
 int str_eq(const char *, const char *);		/* NULL-safe */
