@@ -126,7 +126,7 @@ acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 	struct run *r = a->r;
 	struct candidate c;
 	struct buf cid = BUF_INIT;
-	cJSON *contact = NULL;
+	struct contact contact;
 	struct diff_result dr;
 	struct diff_tags tags = { NULL, 0 };
 	const char **names = NULL;
@@ -140,16 +140,16 @@ acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 		candidate_free(&c);
 		return RC_OK;	/* out of scope */
 	}
-	if (snap_linked(r->st, key, &cid) != RC_OK || snap_get_contact(r->st, cid.p, &contact, NULL) != RC_OK) {
+	if (snap_linked(r->st, key, &cid) != RC_OK || snap_get_contact(r->st, cid.p, &contact) != RC_OK) {
 		acc_no_contact(a, key, &c);
 		candidate_free(&c);
 		buf_free(&cid);
 		return RC_OK;
 	}
 	a->linked++;
-	stage_tags_of(r, contact, &names, &tags.nstage);
+	stage_tags_of(r, &contact, &names, &tags.nstage);
 	tags.stage = names;
-	diff_candidate(&r->map, &c, contact, NULL, &tags, &dr);
+	diff_candidate(&r->map, &c, &contact, NULL, &tags, &dr);
 	a->agree += dr.fields_agree + (dr.stage_ok ? 1 : 0);
 	a->total += dr.fields_total + 1;
 	if (dr.fields_agree == dr.fields_total && dr.stage_ok) {
@@ -162,7 +162,7 @@ acc_one(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 		acc_count(a, &c, &dr);
 	diff_result_free(&dr);
 	free(names);
-	cJSON_Delete(contact);
+	contact_free(&contact);
 	candidate_free(&c);
 	buf_free(&cid);
 	return RC_OK;

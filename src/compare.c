@@ -200,18 +200,23 @@ load_contacts(struct run *r, char **ids, size_t nload, struct rec_contact **out,
 	size_t i;
 
 	for (i = 0; i < nload; i++) {
-		cJSON *j = NULL;
+		struct contact *ct = xmalloc(sizeof(*ct));
 		const char **names;
 
 		ks[i].id = ids[i];
-		e = snap_get_contact(r->st, ids[i], &j, i == 0 ? hash : NULL);
-		if (i == 0)
+		e = snap_get_contact(r->st, ids[i], ct);
+		if (i == 0) {
 			rc = e;
-		ks[i].json = j;
-		tag_names_of(r, j, &names, &ks[i].ntags);
+			*hash = ct->hash;
+		}
+		if (e == RC_OK)
+			ks[i].ct = ct;
+		else
+			free(ct);
+		tag_names_of(r, ks[i].ct, &names, &ks[i].ntags);
 		ks[i].tags = names;
 		if (i == 0) {
-			stage_tags_of(r, j, &names, &ks[i].nstage);
+			stage_tags_of(r, ks[i].ct, &names, &ks[i].nstage);
 			ks[i].stage = names;
 		}
 	}
@@ -225,27 +230,30 @@ free_contacts(struct rec_contact *ks, size_t n)
 	size_t i;
 
 	for (i = 0; ks != NULL && i < n; i++) {
-		cJSON_Delete((cJSON *)ks[i].json);
+		if (ks[i].ct != NULL) {
+			contact_free((struct contact *)ks[i].ct);
+			free((void *)ks[i].ct);
+		}
 		free((void *)ks[i].tags);
 		free((void *)ks[i].stage);
 	}
 	free(ks);
 }
 
-/* One op of the decision into the plan; a patch's changes become Keap's body. */
+/* One op of the decision into the plan; its change becomes Keap's body
+ * (keap.c: a patch merges the contact's lists). */
 static void
 plan_op(struct run *r, const char *key, const struct rec_input *in, struct rec_op *o, uint64_t hash)
 {
-	cJSON *body = o->body;
+	char *body = NULL;
 	uint64_t pre = 0;
 	struct op *p;
 	size_t i;
 
-	o->body = NULL;
-	if (o->kind == OP_PATCH_CONTACT) {
-		cJSON *changes = body;
-		body = keap_patch_body(in->contacts[0].json, changes);
-		cJSON_Delete(changes);
+	if (o->kind == OP_UPSERT_CONTACT)
+		body = keap_create_body(&o->change);
+	else if (o->kind == OP_PATCH_CONTACT) {
+		body = keap_patch_body(in->contacts[0].ct, &o->change);
 		pre = hash;
 	}
 	p = plan_add(&r->plan, o->kind, key, o->contact, o->tag, body, pre);
@@ -304,7 +312,7 @@ record(struct run *r, const char *key, const struct candidate *c, const struct r
 /* The inputs of reconcile() that depend on the snapshot besides the contacts. */
 static void
 gather(struct run *r, const char *key, const char *const *ids, size_t n, struct rec_input *in,
-    struct buf *xv, cJSON **basej)
+    struct buf *xv, struct strpairs *base)
 {
 	char *src = key_source(key);
 
@@ -314,8 +322,8 @@ gather(struct run *r, const char *key, const char *const *ids, size_t n, struct 
 		buf_free(&ck);
 	}
 	if (in->life == REC_LIVE) {
-		*basej = snap_get_base(r->st, key);
-		in->base = *basej;
+		snap_get_base(r->st, key, base);
+		in->base = base;
 		/* any accepted spelling of the id is in sync, never rewritten (extid.h) */
 		in->has_ext = n > 0 && snap_contact_extid(r->st, ids[0], r->ext_field_id, xv) == RC_OK &&
 		    extid_names(r->ext_fmt, src, key_id(key), xv->p);
@@ -338,7 +346,7 @@ reconcile_one(struct run *r, const char *key, const uint64_t *rec_hash)
 	struct rec_contact *ks = NULL;
 	struct rec_result res;
 	struct buf xv = BUF_INIT;
-	cJSON *basej = NULL;
+	struct strpairs base = { NULL, NULL, 0 };
 	uint64_t hash = 0, chash = rec_hash != NULL ? *rec_hash : 0;
 	int have = rec_hash != NULL;
 	enum rc rc;
@@ -366,7 +374,7 @@ reconcile_one(struct run *r, const char *key, const uint64_t *rec_hash)
 		goto done;
 	rc = RC_OK;
 	in.contacts = ks;
-	gather(r, key, (const char *const *)ids, n, &in, &xv, &basej);
+	gather(r, key, (const char *const *)ids, n, &in, &xv, &base);
 	memset(&ru, 0, sizeof(ru));
 	ru.map = &r->map;
 	ru.deletes = cfg_str(r->cfg, OPT_LIFE_DELETES);
@@ -379,7 +387,7 @@ reconcile_one(struct run *r, const char *key, const uint64_t *rec_hash)
 done:
 	rec_result_free(&res);
 	free_contacts(ks, nload);
-	cJSON_Delete(basej);
+	strpairs_free(&base);
 	buf_free(&xv);
 	snap_ids_free(ids, n);
 	candidate_free(&c);

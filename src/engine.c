@@ -143,12 +143,6 @@ meta_put_int(struct run *r, const char *key, int64_t n)
 	return snap_meta_put_int(r->st, key, n);
 }
 
-const char *
-id_of(const cJSON *o, char *buf, size_t size)
-{
-	return json_idstr(json_get(o, "id"), buf, size);
-}
-
 enum rc
 collect_key(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
 {
@@ -162,23 +156,21 @@ collect_key(void *arg, const char *key, size_t klen, const void *val, size_t vle
 
 /* The names of the contact's tags in the stage category. */
 void
-stage_tags_of(const struct run *r, const cJSON *contact, const char ***names, size_t *n)
+stage_tags_of(const struct run *r, const struct contact *contact, const char ***names, size_t *n)
 {
 	const char *cat = NULL;
-	const cJSON *t;
-	size_t i;
+	size_t i, t;
 
 	*names = NULL;
 	*n = 0;
 	for (i = 0; r->map.tag_category != NULL && i < r->tags.ncats; i++)
 		if (strcmp(r->tags.cats[i].name, r->map.tag_category) == 0)
 			cat = r->tags.cats[i].id;
-	if (cat == NULL)
+	if (cat == NULL || contact == NULL)
 		return;
-	cJSON_ArrayForEach(t, json_get(contact, "tag_ids")) {
-		char num[32];
-		const char *id = json_idstr(t, num, sizeof(num));
-		for (i = 0; id != NULL && i < r->tags.n; i++)
+	for (t = 0; t < contact->ntags; t++) {
+		const char *id = contact->tag_ids[t];
+		for (i = 0; i < r->tags.n; i++)
 			if (strcmp(r->tags.v[i].id, id) == 0 && str_eq(r->tags.v[i].category_id, cat)) {
 				*names = xrealloc(*names, (*n + 1) * sizeof(char *));
 				(*names)[(*n)++] = r->tags.v[i].name;
@@ -199,13 +191,12 @@ tag_name(const struct run *r, const char *id)
 }
 
 int
-has_tag_named(const struct run *r, const cJSON *contact, const char *name)
+has_tag_named(const struct run *r, const struct contact *contact, const char *name)
 {
-	const cJSON *t;
+	size_t t;
 
-	cJSON_ArrayForEach(t, json_get(contact, "tag_ids")) {
-		char num[32];
-		const char *have = tag_name(r, json_idstr(t, num, sizeof(num)));
+	for (t = 0; contact != NULL && t < contact->ntags; t++) {
+		const char *have = tag_name(r, contact->tag_ids[t]);
 		if (have != NULL && strcmp(have, name) == 0)
 			return 1;
 	}
@@ -213,15 +204,14 @@ has_tag_named(const struct run *r, const cJSON *contact, const char *name)
 }
 
 void
-tag_names_of(const struct run *r, const cJSON *contact, const char ***names, size_t *n)
+tag_names_of(const struct run *r, const struct contact *contact, const char ***names, size_t *n)
 {
-	const cJSON *t;
+	size_t t;
 
 	*names = NULL;
 	*n = 0;
-	cJSON_ArrayForEach(t, json_get(contact, "tag_ids")) {
-		char num[32];
-		const char *name = tag_name(r, json_idstr(t, num, sizeof(num)));
+	for (t = 0; contact != NULL && t < contact->ntags; t++) {
+		const char *name = tag_name(r, contact->tag_ids[t]);
 		if (name != NULL) {
 			*names = xrealloc(*names, (*n + 1) * sizeof(char *));
 			(*names)[(*n)++] = name;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kcontact.h"
 #include "log.h"
 
 #define MAX_ENDPOINTS 32
@@ -373,6 +374,31 @@ exec1(struct keap *k, const char *endpoint, const char *method, char *url, char 
 
 /* ---------------------------------------------------------------- reading */
 
+/* Decodes one page's contacts and hands them to fn; frees what fn left. */
+static enum rc
+deliver_page(keap_page_fn fn, void *arg, const cJSON *contacts, int page)
+{
+	struct contact *v = xcalloc((size_t)cJSON_GetArraySize(contacts) + 1, sizeof(*v));
+	const cJSON *c;
+	size_t n = 0, i;
+	enum rc rc;
+
+	cJSON_ArrayForEach(c, contacts) {
+		if (!cJSON_IsObject(c))
+			log_warn("keap", "contacts page %d: an entry that is not a contact was skipped",
+			    page);
+		else if (kcontact_decode(c, &v[n], NULL) == RC_OK)
+			n++;
+		else
+			log_warn("keap", "a Keap contact without an id was skipped");
+	}
+	rc = fn(arg, v, n, page);
+	for (i = 0; i < n; i++)
+		contact_free(&v[i]);
+	free(v);
+	return rc;
+}
+
 enum rc
 keap_list_contacts(struct keap *k, const char *since_iso, keap_page_fn fn, void *arg, int *pages,
     int *complete, struct api_err *err)
@@ -417,7 +443,7 @@ keap_list_contacts(struct keap *k, const char *since_iso, keap_page_fn fn, void 
 			break;
 		}
 		page++;
-		if ((rc = fn(arg, contacts, page)) != RC_OK) {
+		if ((rc = deliver_page(fn, arg, contacts, page)) != RC_OK) {
 			cJSON_Delete(j);
 			break;
 		}
@@ -453,11 +479,50 @@ id_url(struct keap *k, const char *fmt_path, const char *id, const char *suffix)
 	return buf_take(&u);
 }
 
-enum rc
-keap_get_contact(struct keap *k, const char *id, cJSON **out, struct api_err *err)
+/* A contact from an answer's body (NULL: none); RC_REMOTE when it is not one. */
+static enum rc
+answer_contact(const char *endpoint, const struct http_resp *r, struct contact *out,
+    struct api_err *err)
 {
-	return exec1(k, "GET /v2/contacts/{id}", "GET",
-	    id_url(k, "/v2/contacts/", id, "?fields=" CONTACT_FIELDS), NULL, 1, out, NULL, err);
+	struct buf perr = BUF_INIT, derr = BUF_INIT;
+	cJSON *j = NULL;
+	enum rc rc = RC_OK;
+
+	if (r->body.len > 0)
+		j = json_parse(r->body.p, r->body.len, &perr);
+	if (j == NULL || kcontact_decode(j, out, &derr) != RC_OK) {
+		memset(err, 0, sizeof(*err));
+		err->status = r->status;
+		snprintf(err->msg, sizeof(err->msg), "unreadable answer%s%s",
+		    perr.len || derr.len ? ": " : "", perr.len ? perr.p : derr.len ? derr.p : "");
+		log_error("keap", "%s: %s", endpoint, err->msg);
+		rc = RC_REMOTE;
+	}
+	cJSON_Delete(j);
+	buf_free(&perr);
+	buf_free(&derr);
+	return rc;
+}
+
+enum rc
+keap_get_contact(struct keap *k, const char *id, struct contact *out, struct api_err *err)
+{
+	struct call c;
+	enum rc rc;
+
+	memset(out, 0, sizeof(*out));
+	call_init(&c, "GET /v2/contacts/{id}", "GET",
+	    id_url(k, "/v2/contacts/", id, "?fields=" CONTACT_FIELDS), NULL, 1);
+	exec(k, &c, 1);
+	rc = c.rc;
+	if (rc == RC_OK)
+		rc = answer_contact(c.endpoint, &c.resp, out, &c.err);
+	else if (rc != RC_RECORD && c.err.msg[0] != '\0')
+		log_debug("keap", "%s: HTTP %ld %s %s", c.endpoint, c.err.status, c.err.code, c.err.msg);
+	if (err != NULL)
+		*err = c.err;
+	call_free(&c);
+	return rc;
 }
 
 static char *
@@ -681,229 +746,127 @@ keap_tags_free(struct keap_tags *t)
 
 /* ---------------------------------------------------------------- writing */
 
-/* List fields, the key that identifies an item, and the properties a write
- * may carry (CreateUpdateContactRequest in swagger.yml). */
-static const struct list_field {
-	const char *name;
-	const char *key;
-	const char *const writable[12];
-} list_fields[] = {
-	{ "email_addresses", "field", { "email", "field", "opt_in_reason", NULL } },
-	{ "phone_numbers", "field", { "number", "extension", "field", "type", "number_e164", NULL } },
-	{ "addresses", "field", { "field", "line1", "line2", "locality", "region", "region_code",
-		"country_code", "country", "postal_code", "zip_code", "zip_four", NULL } },
-	{ "fax_numbers", "field", { "number", "type", "field", NULL } },
-	{ "social_accounts", "type", { "name", "type", NULL } },
-	{ "custom_fields", "id", { "id", "content", NULL } },
-};
-
-static const struct list_field *
-list_field(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_LEN(list_fields); i++)
-		if (strcmp(list_fields[i].name, name) == 0)
-			return &list_fields[i];
-	return NULL;
-}
-
-int
-keap_is_list_field(const char *name)
-{
-	return list_field(name) != NULL;
-}
-
-/* The writable part of one list item. */
-static cJSON *
-writable_item(const struct list_field *lf, const cJSON *item)
-{
-	cJSON *out = cJSON_CreateObject();
-	size_t i;
-
-	for (i = 0; lf->writable[i] != NULL; i++) {
-		const cJSON *v = json_get(item, lf->writable[i]);
-		if (v != NULL && !cJSON_IsNull(v))
-			cJSON_AddItemToObject(out, lf->writable[i], cJSON_Duplicate(v, 1));
-		else if (v != NULL && strcmp(lf->writable[i], "content") == 0)
-			cJSON_AddNullToObject(out, "content");	/* clearing a custom field */
-	}
-	return out;
-}
-
-static int
-same_key(const struct list_field *lf, const cJSON *a, const cJSON *b)
-{
-	char *ka = dup_str(a, lf->key), *kb = dup_str(b, lf->key);
-	int same = ka != NULL && kb != NULL && strcmp(ka, kb) == 0;
-
-	free(ka);
-	free(kb);
-	return same;
-}
-
-/* An item whose identifying value is null (e.g. {"field":"EMAIL2","email":null}) removes that slot. */
-static int
-is_removal(const struct list_field *lf, const cJSON *item)
-{
-	const char *value = strcmp(lf->name, "email_addresses") == 0 ? "email" :
-	    strcmp(lf->name, "custom_fields") == 0 ? NULL :
-	    strcmp(lf->name, "social_accounts") == 0 ? "name" :
-	    strcmp(lf->name, "addresses") == 0 ? NULL : "number";
-	const cJSON *v;
-
-	if (value == NULL)
-		return 0;
-	v = json_get(item, value);
-	return v == NULL || cJSON_IsNull(v);
-}
-
-static cJSON *
-merge_list(const struct list_field *lf, const cJSON *current, const cJSON *changes)
-{
-	cJSON *out = cJSON_CreateArray();
-	const cJSON *c, *ch;
-
-	/* every current item, replaced by its change when there is one */
-	cJSON_ArrayForEach(c, current) {
-		const cJSON *repl = NULL;
-		cJSON_ArrayForEach(ch, changes)
-			if (same_key(lf, c, ch))
-				repl = ch;
-		if (repl != NULL && is_removal(lf, repl))
-			continue;
-		cJSON_AddItemToArray(out, writable_item(lf, repl ? repl : c));
-	}
-	/* changed items for slots that were empty */
-	cJSON_ArrayForEach(ch, changes) {
-		int found = 0;
-		cJSON_ArrayForEach(c, current)
-			if (same_key(lf, c, ch))
-				found = 1;
-		if (!found && !is_removal(lf, ch))
-			cJSON_AddItemToArray(out, writable_item(lf, ch));
-	}
-	return out;
-}
-
-cJSON *
-keap_patch_body(const cJSON *current, const cJSON *changes)
-{
-	cJSON *body = cJSON_CreateObject();
-	const cJSON *ch;
-
-	cJSON_ArrayForEach(ch, changes) {
-		const struct list_field *lf = list_field(ch->string);
-
-		if (lf != NULL)
-			cJSON_AddItemToObject(body, ch->string,
-			    merge_list(lf, json_get(current, ch->string), ch));
-		else
-			cJSON_AddItemToObject(body, ch->string, cJSON_Duplicate(ch, 1));
-	}
-	return body;
-}
-
+/* The PATCH URL: update_mask = the body's top-level keys, in its order. */
 static char *
-patch_url(struct keap *k, const char *id, const cJSON *changes)
+patch_url(struct keap *k, const char *id, const cJSON *body)
 {
 	struct buf u = BUF_INIT;
-	const cJSON *ch;
+	const cJSON *m;
 
 	buf_addf(&u, "%s/v2/contacts/", k->base);
 	http_urlencode(&u, id);
 	buf_addc(&u, '?');
 	/* update_mask as a repeated key (the OpenAPI default for a query array) */
-	cJSON_ArrayForEach(ch, changes) {
+	cJSON_ArrayForEach(m, body) {
 		buf_adds(&u, "update_mask=");
-		http_urlencode(&u, ch->string);
+		http_urlencode(&u, m->string);
 		buf_addc(&u, '&');
 	}
 	buf_adds(&u, "fields=" CONTACT_FIELDS);
 	return buf_take(&u);
 }
 
-static void
-op_to_call(struct keap *k, const struct keap_op *op, struct call *c)
+/* The call for one op; RC_OK with c->url NULL: no call to make (an empty
+ * PATCH); another rc: the op fails as it is (err filled), no call. */
+static enum rc
+op_to_call(struct keap *k, const struct keap_op *op, struct call *c, struct api_err *err)
 {
+	struct buf perr = BUF_INIT;
+	cJSON *body = NULL;
+	const char *what = op->kind == KEAP_OP_UPSERT ? "create" : "PATCH";
+
+	memset(err, 0, sizeof(*err));
 	if (op->kind == KEAP_OP_UPSERT)
-		call_init(c, "POST /v2/contacts?duplicate_option=Email", "POST",
-		    xasprintf("%s/v2/contacts?duplicate_option=Email&fields=" CONTACT_FIELDS, k->base),
-		    json_print(op->body), 1);
-	else {
-		cJSON *body = keap_patch_body(op->current, op->changes);
-		call_init(c, "PATCH /v2/contacts/{id}", "PATCH", patch_url(k, op->id, op->changes),
-		    json_print(body), 1);
+		call_init(c, "POST /v2/contacts?duplicate_option=Email", "POST", NULL, NULL, 1);
+	else
+		call_init(c, "PATCH /v2/contacts/{id}", "PATCH", NULL, NULL, 1);
+	if (op->kind == KEAP_OP_PATCH && op->body == NULL)
+		return RC_OK;	/* nothing to change: no call */
+	if (op->body != NULL)
+		body = json_parse(op->body, strlen(op->body), &perr);
+	if (!cJSON_IsObject(body) || (op->kind == KEAP_OP_PATCH && (op->id == NULL || *op->id == '\0'))) {
+		snprintf(err->msg, sizeof(err->msg), "%s", !cJSON_IsObject(body) ?
+		    "the request body is not a JSON object" : "a PATCH without a contact id");
+		log_error("keap", "%s %s: %s (not sent)", what, op->id != NULL ? op->id : "",
+		    err->msg);
 		cJSON_Delete(body);
+		buf_free(&perr);
+		return RC_RECORD;
 	}
+	if (op->kind == KEAP_OP_UPSERT)
+		c->url = xasprintf("%s/v2/contacts?duplicate_option=Email&fields=" CONTACT_FIELDS,
+		    k->base);
+	else if (body->child != NULL)
+		c->url = patch_url(k, op->id, body);
+	if (c->url != NULL)
+		c->body = xstrdup(op->body);
+	cJSON_Delete(body);
+	buf_free(&perr);
+	return RC_OK;
 }
 
 void
 keap_write_batch(struct keap *k, struct keap_op *ops, size_t n)
 {
 	struct call *calls = xcalloc(n ? n : 1, sizeof(*calls));
-	size_t i;
+	struct call *todo = xcalloc(n ? n : 1, sizeof(*todo));
+	size_t i, m = 0, j = 0;
 
 	for (i = 0; i < n; i++) {
-		if (ops[i].kind == KEAP_OP_PATCH && (ops[i].changes == NULL ||
-		    cJSON_GetArraySize(ops[i].changes) == 0)) {
-			call_init(&calls[i], "PATCH /v2/contacts/{id}", "PATCH", NULL, NULL, 1);
-			continue;	/* nothing to change: no call */
-		}
-		op_to_call(k, &ops[i], &calls[i]);
+		ops[i].created = 0;
+		ops[i].has_result = 0;
+		memset(&ops[i].result, 0, sizeof(ops[i].result));
+		ops[i].rc = op_to_call(k, &ops[i], &calls[i], &ops[i].err);
 	}
-	{
-		/* only the ops that need a call */
-		struct call *todo = xcalloc(n ? n : 1, sizeof(*todo));
-		size_t m = 0, j = 0;
-		for (i = 0; i < n; i++)
-			if (calls[i].url != NULL)
-				todo[m++] = calls[i];
-		exec(k, todo, m);
-		for (i = 0; i < n; i++)
-			if (calls[i].url != NULL)
-				calls[i] = todo[j++];
-		free(todo);
-	}
+	/* only the ops that need a call */
+	for (i = 0; i < n; i++)
+		if (calls[i].url != NULL)
+			todo[m++] = calls[i];
+	exec(k, todo, m);
+	for (i = 0; i < n; i++)
+		if (calls[i].url != NULL)
+			calls[i] = todo[j++];
+	free(todo);
 	for (i = 0; i < n; i++) {
 		struct keap_op *op = &ops[i];
 		struct call *c = &calls[i];
-		struct buf perr = BUF_INIT;
 
-		op->result = NULL;
-		op->created = 0;
-		if (c->url == NULL) {
-			op->rc = RC_OK;
-			memset(&op->err, 0, sizeof(op->err));
-			continue;
-		}
+		if (c->url == NULL)
+			continue;	/* decided above */
 		op->rc = c->rc;
 		op->err = c->err;
 		if (c->rc == RC_OK) {
 			op->created = c->resp.status == 201;
-			if (c->resp.body.len > 0)
-				op->result = json_parse(c->resp.body.p, c->resp.body.len, &perr);
-			if (op->result == NULL || json_get(op->result, "id") == NULL) {
-				/* The write happened but we cannot see its result: not a
-				 * success we can build on. The journal re-reads it.
-				 * A failed op has no result (nothing for callers to free). */
-				cJSON_Delete(op->result);
-				op->result = NULL;
-				op->rc = RC_REMOTE;
-				op->err.status = c->resp.status;
-				snprintf(op->err.msg, sizeof(op->err.msg), "unreadable answer%s%s",
-				    perr.len ? ": " : "", perr.len ? perr.p : "");
-				log_error("keap", "%s: %s", c->endpoint, op->err.msg);
-			}
+			/* The write happened but we cannot see its result: not a
+			 * success we can build on. The journal re-reads it. A
+			 * failed op has no result (nothing for callers to free). */
+			if ((op->rc = answer_contact(c->endpoint, &c->resp, &op->result, &op->err)) ==
+			    RC_OK)
+				op->has_result = 1;
 		}
-		buf_free(&perr);
 		call_free(c);
 	}
 	free(calls);
 }
 
+/* One op's outcome into the single-call API. */
+static enum rc
+op_out(struct keap_op *op, struct contact *out, struct api_err *err)
+{
+	if (err != NULL)
+		*err = op->err;
+	if (out != NULL) {
+		if (op->has_result)
+			*out = op->result;
+		else
+			memset(out, 0, sizeof(*out));
+	} else
+		contact_free(&op->result);
+	return op->rc;
+}
+
 enum rc
-keap_upsert_contact(struct keap *k, const cJSON *body, int *created, cJSON **out,
+keap_upsert_contact(struct keap *k, const char *body, int *created, struct contact *out,
     struct api_err *err)
 {
 	struct keap_op op;
@@ -914,34 +877,21 @@ keap_upsert_contact(struct keap *k, const cJSON *body, int *created, cJSON **out
 	keap_write_batch(k, &op, 1);
 	if (created != NULL)
 		*created = op.created;
-	if (err != NULL)
-		*err = op.err;
-	if (out != NULL)
-		*out = op.result;
-	else if (op.result != NULL)
-		cJSON_Delete(op.result);
-	return op.rc;
+	return op_out(&op, out, err);
 }
 
 enum rc
-keap_patch_contact(struct keap *k, const char *id, const cJSON *current, const cJSON *changes,
-    cJSON **out, struct api_err *err)
+keap_patch_contact(struct keap *k, const char *id, const char *body, struct contact *out,
+    struct api_err *err)
 {
 	struct keap_op op;
 
 	memset(&op, 0, sizeof(op));
 	op.kind = KEAP_OP_PATCH;
 	op.id = id;
-	op.current = current;
-	op.changes = changes;
+	op.body = body;
 	keap_write_batch(k, &op, 1);
-	if (err != NULL)
-		*err = op.err;
-	if (out != NULL)
-		*out = op.result;
-	else if (op.result != NULL)
-		cJSON_Delete(op.result);
-	return op.rc;
+	return op_out(&op, out, err);
 }
 
 /* Reads {"results": {"<id>": "<status>"}} (or an array of {id: status}

@@ -70,17 +70,17 @@ on_candidate(void *arg, const struct candidate *c)
  * a form just created), on an incremental run too (DESIGN.md §5).
  */
 static enum rc
-touch_by_email(struct run *r, const cJSON *contact, const char *id)
+touch_by_email(struct run *r, const struct contact *contact, const char *id)
 {
-	const cJSON *e;
 	struct buf norm = BUF_INIT, ak = BUF_INIT;
 	enum rc rc = RC_OK;
+	size_t e;
 
-	cJSON_ArrayForEach(e, json_get(contact, "email_addresses")) {
+	for (e = 0; e < contact->emails.n; e++) {
 		char **ids = NULL;
 		size_t n = 0, i;
 
-		if (json_str(e, "email") == NULL || norm_email(json_str(e, "email"), &norm) != NORM_OK ||
+		if (norm_email(contact->emails.v[e].value, &norm) != NORM_OK ||
 		    snap_email_contacts(r->st, norm.p, &ids, &n) != RC_OK)
 			continue;
 		for (i = 0; i < n && rc == RC_OK; i++)
@@ -96,17 +96,17 @@ touch_by_email(struct run *r, const cJSON *contact, const char *id)
 }
 
 static enum rc
-on_contacts(void *arg, const cJSON *contacts, int page)
+on_contacts(void *arg, struct contact *contacts, size_t nc, int page)
 {
 	struct run *r = arg;
-	const cJSON *c;
-	char num[32];
+	size_t k;
 	enum rc rc;
 
 	(void)page;
-	cJSON_ArrayForEach(c, contacts) {
+	for (k = 0; k < nc; k++) {
+		const struct contact *c = &contacts[k];
 		int changed = 0;
-		const char *id = id_of(c, num, sizeof(num));
+		const char *id = c->id;
 
 		if (past_deadline(r))
 			return RC_REMOTE;
@@ -115,7 +115,7 @@ on_contacts(void *arg, const cJSON *contacts, int page)
 		if ((rc = batch_tick(r)) != RC_OK)
 			return rc;
 		progress_update(&r->prog, "reading Keap: contacts", ++r->kpulled, 0);
-		rc = snap_put_contact(r->st, c, r->ext_field_id, &changed, NULL);
+		rc = snap_put_contact(r->st, c, r->ext_field_id, &changed);
 		if (rc != RC_OK && rc != RC_RECORD)
 			return rc;
 		if (r->full)
@@ -442,8 +442,9 @@ orphan_one(void *arg, const char *value, const char *cid)
 	struct run *r = o->r;
 	struct buf id = BUF_INIT, owner = BUF_INIT;
 	char *akey = NULL, shape[32];
-	cJSON *ct = NULL;
+	struct contact ct;
 
+	memset(&ct, 0, sizeof(ct));
 	if (!extid_parse(r->ext_fmt, o->src, value, &id))
 		goto out;
 	id_shape(id.p, shape, sizeof(shape));
@@ -454,9 +455,9 @@ orphan_one(void *arg, const char *value, const char *cid)
 		goto out;	/* a person the snapshot holds: reconciled as such */
 	if (snap_contact_linked(r->st, cid, &owner) == RC_OK && is_live(r, owner.p))
 		goto out;	/* the contact follows someone else now */
-	if (snap_get_contact(r->st, cid, &ct, NULL) != RC_OK || ct == NULL ||
-	    has_tag_named(r, ct, cfg_str(r->cfg, OPT_LIFE_DELETED_TAG)) ||
-	    has_tag_named(r, ct, cfg_str(r->cfg, OPT_LIFE_ANONYMIZED_TAG)))
+	if (snap_get_contact(r->st, cid, &ct) != RC_OK ||
+	    has_tag_named(r, &ct, cfg_str(r->cfg, OPT_LIFE_DELETED_TAG)) ||
+	    has_tag_named(r, &ct, cfg_str(r->cfg, OPT_LIFE_ANONYMIZED_TAG)))
 		goto out;	/* archived or erased already: nothing left to do */
 	{
 		char *e = xasprintf("%s\t%s", akey, cid);
@@ -464,7 +465,7 @@ orphan_one(void *arg, const char *value, const char *cid)
 		free(e);
 	}
 out:
-	cJSON_Delete(ct);
+	contact_free(&ct);
 	free(akey);
 	buf_free(&id);
 	buf_free(&owner);
@@ -477,28 +478,26 @@ static enum rc
 put_stub(struct run *r, const char *src, const char *akey, const char *cid)
 {
 	struct candidate c;
-	cJSON *ct = NULL;
-	const cJSON *e;
+	struct contact ct;
 	const char **raw = NULL;
-	size_t n = 0;
+	size_t n = 0, e;
 	int changed;
 	enum rc rc;
 
 	memset(&c, 0, sizeof(c));
 	c.ats = xstrdup(src);
 	c.id = xstrdup(key_id(akey));
-	if (snap_get_contact(r->st, cid, &ct, NULL) == RC_OK)
-		cJSON_ArrayForEach(e, json_get(ct, "email_addresses"))
-			if (json_str(e, "email") != NULL) {
-				raw = xrealloc(raw, (n + 1) * sizeof(*raw));
-				raw[n++] = json_str(e, "email");
-			}
+	snap_get_contact(r->st, cid, &ct);	/* (absent: zeroed) */
+	for (e = 0; e < ct.emails.n; e++) {
+		raw = xrealloc(raw, (n + 1) * sizeof(*raw));
+		raw[n++] = ct.emails.v[e].value;
+	}
 	candidate_set_emails(&c, raw, n, 0);
 	rc = snap_put_candidate(r->st, &c, &changed);
 	if (rc == RC_OK)
 		rc = snap_link(r->st, akey, cid);
 	free(raw);
-	cJSON_Delete(ct);
+	contact_free(&ct);
 	candidate_free(&c);
 	return rc;
 }

@@ -75,17 +75,16 @@ record_failure(struct run *r, const struct op *o, const struct api_err *e, enum 
 
 /* After a successful write for a candidate: the agreed values become its base. */
 static void
-settle(struct run *r, const struct op *o, const cJSON *contact)
+settle(struct run *r, const struct op *o, const struct contact *contact)
 {
 	struct candidate c;
+	struct strpairs agreed;
 
 	if (o->ats_id == NULL || snap_get_candidate(r->st, o->ats_id, &c) != RC_OK)
 		return;
-	{
-		cJSON *agreed = reconcile_agreed(&r->map, &c, contact);
-		snap_put_base(r->st, o->ats_id, agreed);
-		cJSON_Delete(agreed);
-	}
+	reconcile_agreed(&r->map, &c, contact, &agreed);
+	snap_put_base(r->st, o->ats_id, &agreed);
+	strpairs_free(&agreed);
 	candidate_free(&c);
 }
 
@@ -110,17 +109,16 @@ write_chunk(struct run *r, struct keap_op *kops, const size_t *which, size_t n)
 		 * not one per record (DESIGN.md §6) */
 		int txn = !r->in_batch && snap_batch_begin(r->st) == RC_OK;
 
-		if (k->rc == RC_OK) {
+		if (k->rc == RC_OK && k->has_result) {
 			int changed;
-			char num[32];
-			const char *cid = id_of(k->result, num, sizeof(num));
-			snap_put_contact(r->st, k->result, r->ext_field_id, &changed, NULL);
+			const char *cid = k->result.id;
+			snap_put_contact(r->st, &k->result, r->ext_field_id, &changed);
 			if (cid != NULL && o->ats_id != NULL) {
 				snap_link(r->st, o->ats_id, cid);
 				if (o->contact_id == NULL)
 					o->contact_id = xstrdup(cid);
 			}
-			settle(r, o, k->result);
+			settle(r, o, &k->result);
 			mark_rows(r, o, "repaired", NULL);
 		} else {
 			record_failure(r, o, &k->err, k->rc);
@@ -130,8 +128,8 @@ write_chunk(struct run *r, struct keap_op *kops, const size_t *which, size_t n)
 		if (txn && snap_batch_commit(r->st) != RC_OK && worst == RC_OK)
 			worst = RC_STATE;
 		test_hook("write");
-		cJSON_Delete(k->result);
-		k->result = NULL;
+		contact_free(&k->result);
+		k->has_result = 0;
 	}
 	r->writes_done += n;
 	if (r->kpace != NULL) {
@@ -157,27 +155,22 @@ apply_writes(struct run *r)
 		log_info("run", "writing %zu contacts", r->writes_planned);
 	for (i = 0; i < r->plan.n && worst == RC_OK; i++) {
 		struct op *o = &r->plan.v[i];
-		cJSON *cur = NULL;
 		uint64_t h = 0;
 
 		if (o->kind != OP_UPSERT_CONTACT && o->kind != OP_PATCH_CONTACT)
 			continue;
 		if (o->kind == OP_PATCH_CONTACT && o->precondition != 0) {
-			if (snap_get_contact(r->st, o->contact_id, &cur, &h) != RC_OK || h != o->precondition) {
-				cJSON_Delete(cur);
+			if (snap_contact_hash(r->st, o->contact_id, &h) != RC_OK || h != o->precondition) {
 				mark_rows(r, o, "skipped", "the contact changed since this was planned");
 				log_warn("run", "op %s skipped: contact %s changed since it was planned", o->id,
 				    o->contact_id);
 				continue;
 			}
-			cJSON_Delete(cur);
 		}
 		memset(&kops[n], 0, sizeof(kops[n]));
 		kops[n].kind = o->kind == OP_UPSERT_CONTACT ? KEAP_OP_UPSERT : KEAP_OP_PATCH;
 		kops[n].id = o->contact_id;
-		kops[n].body = o->body;
-		kops[n].current = NULL;		/* the body already holds the merged lists */
-		kops[n].changes = o->body;
+		kops[n].body = o->body;		/* a patch's already holds the merged lists */
 		which[n++] = i;
 		if (n == WRITE_CHUNK || (long)n >= 4 * cfg_int(r->cfg, OPT_KEAP_CONCURRENCY)) {
 			worst = write_chunk(r, kops, which, n);
@@ -187,31 +180,6 @@ apply_writes(struct run *r)
 	if (worst == RC_OK && n > 0)
 		worst = write_chunk(r, kops, which, n);
 	return worst;
-}
-
-/* Keeps the snapshot's tag_ids in step with a tag change Keap confirmed. */
-static void
-snap_contact_tag(struct run *r, const char *contact_id, const char *tag_id, int apply)
-{
-	cJSON *c = NULL, *ids, *t, *next;
-	int changed;
-
-	if (snap_get_contact(r->st, contact_id, &c, NULL) != RC_OK)
-		return;
-	ids = cJSON_GetObjectItemCaseSensitive(c, "tag_ids");
-	if (ids == NULL)
-		ids = cJSON_AddArrayToObject(c, "tag_ids");
-	for (t = ids->child; t != NULL; t = next) {
-		char num[32];
-		const char *id = json_idstr(t, num, sizeof(num));
-		next = t->next;
-		if (id != NULL && strcmp(id, tag_id) == 0)
-			cJSON_Delete(cJSON_DetachItemViaPointer(ids, t));
-	}
-	if (apply)
-		cJSON_AddItemToArray(ids, cJSON_CreateString(tag_id));
-	snap_put_contact(r->st, c, r->ext_field_id, &changed, NULL);
-	cJSON_Delete(c);
 }
 
 /* Tag ops, grouped by tag and direction: at most 100 contacts per call. */
@@ -283,7 +251,7 @@ apply_tags(struct run *r)
 		for (j = 0; j < n; j++) {
 			if (res[j].ok) {
 				mark_rows(r, ops[j], "repaired", NULL);
-				snap_contact_tag(r, ids[j], tag_id, apply);
+				(void)snap_contact_tag(r->st, ids[j], tag_id, apply, r->ext_field_id);
 			}
 			else {
 				struct api_err e2 = err;

@@ -1967,3 +1967,26 @@ report_write(const struct report *r, const char *dir, int mask_pii)
 	buf_free(&path);
 	return rc;
 }
+
+/* The run's totals as JSON: what Lambda's response carries. */
+void
+report_summary_json(const struct report *rep, struct buf *out)
+{
+	char *j = report_json(rep, 1);
+	struct buf err = BUF_INIT;
+	cJSON *all = json_parse(j, strlen(j), &err), *s = cJSON_CreateObject(), *acc;
+	char *txt;
+
+	cJSON_AddItemToObject(s, "run", cJSON_DetachItemFromObject(all, "run"));
+	cJSON_AddItemToObject(s, "totals", cJSON_DetachItemFromObject(all, "totals"));
+	acc = cJSON_AddObjectToObject(s, "accuracy");
+	cJSON_AddNumberToObject(acc, "before_pct", rep->before_pct);
+	cJSON_AddNumberToObject(acc, "after_pct", rep->after_pct);
+	txt = json_print(s);
+	buf_adds(out, txt);
+	free(txt);
+	cJSON_Delete(all);
+	cJSON_Delete(s);
+	buf_free(&err);
+	free(j);
+}

@@ -154,4 +154,8 @@ void report_html_head(struct buf *, const char *title);
 void report_html_trend(struct buf *, const struct report_point *, size_t n, const char *id);
 void report_html_spark(struct buf *, const double *v, size_t n);
 
+/* The run's totals as JSON (run, totals, accuracy before/after): what
+ * Lambda's response carries. */
+void report_summary_json(const struct report *, struct buf *out);
+
 #endif

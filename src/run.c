@@ -208,29 +208,6 @@ s3_rotation(void *arg)
 	return s3state_commit(arg);
 }
 
-/* The run's totals as JSON: what Lambda's response carries. */
-static void
-summary_json(const struct report *rep, struct buf *out)
-{
-	char *j = report_json(rep, 1);
-	struct buf err = BUF_INIT;
-	cJSON *all = json_parse(j, strlen(j), &err), *s = cJSON_CreateObject(), *acc;
-	char *txt;
-
-	cJSON_AddItemToObject(s, "run", cJSON_DetachItemFromObject(all, "run"));
-	cJSON_AddItemToObject(s, "totals", cJSON_DetachItemFromObject(all, "totals"));
-	acc = cJSON_AddObjectToObject(s, "accuracy");
-	cJSON_AddNumberToObject(acc, "before_pct", rep->before_pct);
-	cJSON_AddNumberToObject(acc, "after_pct", rep->after_pct);
-	txt = json_print(s);
-	buf_adds(out, txt);
-	free(txt);
-	cJSON_Delete(all);
-	cJSON_Delete(s);
-	buf_free(&err);
-	free(j);
-}
-
 /*
  * One run. With state.url (s3://bucket/prefix) the state lives in S3: the run
  * takes the lease (RC_LOCKED while another run holds it), works on a local
@@ -544,7 +521,7 @@ run_once(const struct config *cfg, const struct run_opts *o, const char *state_d
 	progress_end(&r.prog);
 	finish_report(&r, rc);
 	if (o->summary != NULL)
-		summary_json(&r.rep, o->summary);
+		report_summary_json(&r.rep, o->summary);
 	if (o->offline == NULL && r.st != NULL && rc != RC_LOCKED)
 		notify(&r, rc);
 	if (!cfg_bool(cfg, OPT_QUIET) && r.st != NULL) {

@@ -117,12 +117,11 @@ enum rc meta_put_int(struct run *, const char *key, int64_t);
 /* A state_each_fn (snap.h's walks): adds each key to the strset arg. */
 enum rc collect_key(void *arg, const char *key, size_t klen, const void *val, size_t vlen);
 /* The contact's "id" as text (in buf), or NULL. */
-const char *id_of(const cJSON *, char *buf, size_t size);
 /* The names of the contact's tags (all, or those in the stage category);
  * *names is allocated, its strings borrowed from r->tags. */
-void tag_names_of(const struct run *, const cJSON *contact, const char ***names, size_t *n);
-void stage_tags_of(const struct run *, const cJSON *contact, const char ***names, size_t *n);
-int has_tag_named(const struct run *, const cJSON *contact, const char *name);
+void tag_names_of(const struct run *, const struct contact *contact, const char ***names, size_t *n);
+void stage_tags_of(const struct run *, const struct contact *contact, const char ***names, size_t *n);
+int has_tag_named(const struct run *, const struct contact *contact, const char *name);
 
 /* pull.c */
 int cmp_u64(const void *, const void *);
