@@ -68,7 +68,7 @@ $(OUT)/obj/ca_embed.o: src/ca_embed.S $(CA_BUNDLE)
 	@mkdir -p $(dir $@)
 	$(CC) -DCA_BUNDLE='"$(abspath $(CA_BUNDLE))"' -c -o $@ src/ca_embed.S
 
-$(OUT)/tests/%: tests/unit/%.c tests/unit/t.h tests/unit/tlog.h tests/unit/fakeadm.h tests/unit/atsenv.h tests/unit/rules.h $(LIBOBJS)
+$(OUT)/tests/%: tests/unit/%.c tests/unit/t.h tests/unit/tlog.h tests/unit/fakeadm.h tests/unit/atsenv.h tests/unit/rules.h tests/unit/kct.h $(LIBOBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
 		$(LDMODE:-s=) -o $@ $< $(LIBOBJS) $(LIBS)

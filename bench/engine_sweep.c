@@ -174,7 +174,18 @@ populate_contacts(struct state *st)
 		cJSON_AddItemToArray(arr, o);
 		arr = cJSON_AddArrayToObject(ct, "tag_ids");
 		cJSON_AddItemToArray(arr, cJSON_CreateNumber(301 + (double)(i % 5)));
-		rc = snap_put_contact(st, ct, "11", &changed, NULL);
+		{
+			/* decoded as keap.c decodes what Keap sends */
+			char *text = json_print(ct);
+			struct contact k;
+			struct buf err = BUF_INIT;
+			rc = contact_from_json(text, strlen(text), &k, &err);
+			if (rc == RC_OK)
+				rc = snap_put_contact(st, &k, "11", &changed);
+			contact_free(&k);
+			buf_free(&err);
+			free(text);
+		}
 		if (rc == RC_OK)
 			rc = snap_link(st, key, cid);
 		cJSON_Delete(ct);

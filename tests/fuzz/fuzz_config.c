@@ -57,7 +57,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int inited;
 	static struct candidate cand;
-	static cJSON *contact;
+	static struct contact contact;
 	struct config cfg;
 	struct mapping m;
 	struct buf err = BUF_INIT, dump = BUF_INIT;
@@ -70,30 +70,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_quiet_logs();
 		json_init();
 		fill_candidate(&cand);
-		contact = cJSON_Parse("{\"id\":\"501\",\"given_name\":\"Jane\",\"family_name\":\"Doe\","
+		static const char ctext[] = "{\"id\":\"501\",\"given_name\":\"Jane\",\"family_name\":\"Doe\","
 		    "\"job_title\":\"\",\"email_addresses\":[{\"email\":\"jane.doe@example.com\","
 		    "\"field\":\"EMAIL1\"}],\"phone_numbers\":[{\"number\":\"(415) 555-0100\","
 		    "\"field\":\"PHONE1\"}],\"custom_fields\":[{\"id\":\"5\",\"content\":\"Referral\"},"
-		    "{\"id\":\"1\",\"content\":\"2026-01-05\"}]}");
+		    "{\"id\":\"1\",\"content\":\"2026-01-05\"}]}";
+		if (contact_from_json(ctext, sizeof(ctext) - 1, &contact, &err) != RC_OK)
+			abort();
 	}
 	if (fuzz_config_text(&cfg, (const char *)data, size) == RC_OK) {
 		config_dump(&cfg, &dump);
 		memset(&m, 0, sizeof(m));
 		if (mapping_load(&m, &cfg, &err) == RC_OK && mapping_resolve(&m, &model, &err) == RC_OK) {
-			cJSON *body = cJSON_CreateObject();
+			struct contact_change body = { NULL, 0, 0 };
 
 			for (i = 0; i < m.n; i++) {
-				char *actual = mapping_actual(&m, &m.rules[i], contact);
+				char *actual = mapping_actual(&m, &m.rules[i], &contact);
 
 				memset(&d, 0, sizeof(d));
 				mapping_desired(&m, &m.rules[i], &cand, &d);
 				if (d.opinion && !d.invalid && d.value != NULL)
-					mapping_put(&m.rules[i], d.value, body);
+					mapping_put(&m.rules[i], d.value, &body);
 				desired_free(&d);
 				free(actual);
 			}
 			(void)mapping_stage_tag(&m, &cand, &invalid);
-			cJSON_Delete(body);
+			free(keap_patch_body(&contact, &body));	/* the body Keap would get */
+			change_free(&body);
 		}
 		mapping_free(&m);
 	}

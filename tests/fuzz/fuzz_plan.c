@@ -40,12 +40,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	memset(&p, 0, sizeof(p));
 	p.linked = 100;
 	o = plan_add(&p, OP_PATCH_CONTACT, "gh:1", "501", NULL,
-	    cJSON_Parse("{\"given_name\":\"Jane\",\"email_addresses\":[{\"email\":\"jane@example.com\","
+	    xstrdup("{\"given_name\":\"Jane\",\"email_addresses\":[{\"email\":\"jane@example.com\","
 	    "\"field\":\"EMAIL1\"}]}"), 0xabcULL);
 	op_add_reason(o, "field_mismatch", "given_name");
 	plan_add(&p, OP_APPLY_TAG, "gh:1", "501", "ATS: Screen", NULL, 0);
 	o = plan_add(&p, OP_UPSERT_CONTACT, "gh:2", NULL, NULL,
-	    cJSON_Parse("{\"given_name\":\"Luis\",\"family_name\":\"Garc\\u00eda L\\u00f3pez\"}"), 0);
+	    xstrdup("{\"given_name\":\"Luis\",\"family_name\":\"Garc\\u00eda L\\u00f3pez\"}"), 0);
 	op_add_reason(o, "missing_contact", NULL);
 	o = plan_add(&p, OP_APPLY_TAG, "gh:3", "503", "ATS: Archived", NULL, 0x1234567890abcdefULL);
 	o->archive = 1;

@@ -32,31 +32,39 @@ open_state(void)
 }
 
 static void
-one(struct state *st, const cJSON *contact)
+one(struct state *st, const cJSON *item)
 {
-	const cJSON *e;
 	const char *emails[4];
-	char idbuf[32], **ids = NULL;
-	const char *id = json_idstr(json_get(contact, "id"), idbuf, sizeof(idbuf)), *how = NULL;
-	cJSON *back = NULL;
-	uint64_t h1 = 0, h2 = 0;
+	char **ids = NULL, *text = json_print(item);
+	const char *how = NULL;
+	struct contact contact, back;
+	struct buf err = BUF_INIT;
 	int changed = 0;
-	size_t n = 0, ne = 0;
+	size_t n = 0, ne = 0, e;
 	struct candidate c;
 
-	if (snap_put_contact(st, contact, "5", &changed, &h1) != RC_OK || id == NULL)
+	if (contact_from_json(text, strlen(text), &contact, &err) != RC_OK) {
+		free(text);
+		buf_free(&err);
 		return;
-	if (snap_get_contact(st, id, &back, &h2) == RC_OK) {
-		if (h1 != h2)
+	}
+	free(text);
+	buf_free(&err);
+	if (snap_put_contact(st, &contact, "5", &changed) != RC_OK) {
+		contact_free(&contact);
+		return;
+	}
+	if (snap_get_contact(st, contact.id, &back) == RC_OK) {
+		if (back.hash != contact.hash || !str_eq(back.id, contact.id) ||
+		    back.emails.n != contact.emails.n || back.ntags != contact.ntags)
 			abort();	/* what was stored reads back */
-		cJSON_Delete(back);
+		contact_free(&back);
 	}
 	memset(&c, 0, sizeof(c));
 	c.ats = xstrdup("greenhouse");
 	c.id = xstrdup("1");
-	cJSON_ArrayForEach(e, json_get(contact, "email_addresses"))
-		if (ne < 4 && json_str(e, "email") != NULL)
-			emails[ne++] = json_str(e, "email");
+	for (e = 0; e < contact.emails.n && ne < 4; e++)
+		emails[ne++] = contact.emails.v[e].value;
 	candidate_set_emails(&c, emails, ne, 0);
 	{
 		/* the accepted spellings of the external id (extid.h) */
@@ -66,7 +74,8 @@ one(struct state *st, const cJSON *contact)
 			snap_ids_free(ids, n);
 	}
 	candidate_free(&c);
-	snap_del_contact(st, id, "5");
+	snap_del_contact(st, contact.id, "5");
+	contact_free(&contact);
 }
 
 int

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "codec.h"
 #include "keap.h"
 #include "log.h"
 #include "pace.h"
@@ -162,31 +163,39 @@ struct seen {
 };
 
 static enum rc
-count_page(void *arg, const cJSON *contacts, int page)
+count_page(void *arg, struct contact *contacts, size_t n, int page)
 {
 	struct seen *s = arg;
 
-	s->n += cJSON_GetArraySize(contacts);
+	(void)contacts;
+	s->n += (int)n;
 	s->pages = page;
 	return RC_OK;
 }
 
-static cJSON *
-contact_body(const char *given, const char *email1, const char *email2)
+/* A create: given name, EMAIL1 (and EMAIL2). */
+static void
+contact_change(struct contact_change *ch, const char *given, const char *email1,
+    const char *email2)
 {
-	cJSON *b = cJSON_CreateObject(), *em = cJSON_AddArrayToObject(b, "email_addresses"), *e;
+	memset(ch, 0, sizeof(*ch));
+	change_set(ch, CW_PROP, "given_name", given);
+	change_set(ch, CW_EMAIL, "EMAIL1", email1);
+	if (email2 != NULL)
+		change_set(ch, CW_EMAIL, "EMAIL2", email2);
+}
 
-	cJSON_AddStringToObject(b, "given_name", given);
-	e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "email", email1);
-	cJSON_AddStringToObject(e, "field", "EMAIL1");
-	cJSON_AddItemToArray(em, e);
-	if (email2 != NULL) {
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "email", email2);
-		cJSON_AddStringToObject(e, "field", "EMAIL2");
-		cJSON_AddItemToArray(em, e);
-	}
+/* A PATCH body with one property (what the storm tests send). */
+static char *
+prop_body(const char *prop, const char *value)
+{
+	struct contact_change ch;
+	char *b;
+
+	memset(&ch, 0, sizeof(ch));
+	change_set(&ch, CW_PROP, prop, value);
+	b = keap_patch_body(NULL, &ch);
+	change_free(&ch);
 	return b;
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "kct.h"
 #include "mapping.h"
 #include "t.h"
 
@@ -86,7 +87,7 @@ rule(const struct mapping *m, const char *to)
 static int
 agrees(const struct mapping *m, const char *to, const struct candidate *c, const char *contact)
 {
-	cJSON *j = cJSON_Parse(contact);
+	struct contact *j = ct_new(contact);
 	struct desired d;
 	char *a;
 	int same;
@@ -96,7 +97,7 @@ agrees(const struct mapping *m, const char *to, const struct candidate *c, const
 	same = d.opinion && !d.invalid && strcmp(d.value, a) == 0;
 	desired_free(&d);
 	free(a);
-	cJSON_Delete(j);
+	ct_del(j);
 	return same;
 }
 
@@ -164,14 +165,14 @@ main(void)
 		for (i = 0; i < 3; i++) {
 			char *j = xasprintf("{\"phone_numbers\":[{\"number\":\"%s\",\"field\":\"PHONE1\"}]}",
 			    phones[i]);
-			cJSON *k = cJSON_Parse(j);
+			struct contact *k = ct_new(j);
 			char *a = mapping_actual(&m, rule(&m, "phone:PHONE1"), k);
 			CHECK(!agrees(&m, "phone:PHONE1", &c, j));
 			CHECK_STR(a, phones[i]);
 			CHECK(mapping_format_only(&m, rule(&m, "phone:PHONE1"), a, "+14155550100"));
 			CHECK(!mapping_format_only(&m, rule(&m, "phone:PHONE1"), a, "+14155550199"));
 			free(a);
-			cJSON_Delete(k);
+			ct_del(k);
 			free(j);
 		}
 	}
@@ -234,18 +235,19 @@ main(void)
 
 	/* building a change */
 	{
-		cJSON *body = cJSON_CreateObject();
-		char *s;
-		mapping_put(rule(&m, "given_name"), "Jane", body);
-		mapping_put(rule(&m, "email:EMAIL1"), "jane@x.com", body);
-		mapping_put(rule(&m, "custom:ATS Source"), "LinkedIn", body);
-		mapping_put(rule(&m, "phone:PHONE1"), "", body);
-		s = json_print(body);
-		CHECK_STR(s, "{\"given_name\":\"Jane\",\"email_addresses\":[{\"field\":\"EMAIL1\",\"email\":"
-		    "\"jane@x.com\"}],\"custom_fields\":[{\"id\":\"13\",\"content\":\"LinkedIn\"}],"
-		    "\"phone_numbers\":[{\"field\":\"PHONE1\",\"number\":null}]}");
-		free(s);
-		cJSON_Delete(body);
+		struct contact_change ch = { NULL, 0, 0 };
+		mapping_put(rule(&m, "given_name"), "Jane", &ch);
+		mapping_put(rule(&m, "email:EMAIL1"), "jane@x.com", &ch);
+		mapping_put(rule(&m, "custom:ATS Source"), "LinkedIn", &ch);
+		mapping_put(rule(&m, "phone:PHONE1"), "", &ch);
+		mapping_put(rule(&m, "given_name"), "Janet", &ch);	/* replaces, in place */
+		CHECK(ch.n == 4);
+		CHECK(ch.n == 4 && ch.v[0].where == CW_PROP && str_eq(ch.v[0].key, "given_name") &&
+		    str_eq(ch.v[0].value, "Janet"));
+		CHECK_STR(chg(&ch, CW_EMAIL, "EMAIL1"), "jane@x.com");
+		CHECK_STR(chg(&ch, CW_CUSTOM, "13"), "LinkedIn");	/* by the field's id */
+		CHECK_STR(chg(&ch, CW_PHONE, "PHONE1"), "");		/* cleared */
+		change_free(&ch);
 	}
 	candidate_free(&c);
 	mapping_free(&m);

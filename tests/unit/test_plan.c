@@ -35,21 +35,21 @@ main(void)
 	CHECK(mkstemp(path) >= 0);
 	memset(&p, 0, sizeof(p));
 	p.linked = 100;
-	o = plan_add(&p, OP_PATCH_CONTACT, "gh:1", "501", NULL, cJSON_Parse("{\"given_name\":\"Jane\"}"), 0xabcULL);
+	o = plan_add(&p, OP_PATCH_CONTACT, "gh:1", "501", NULL, xstrdup("{\"given_name\":\"Jane\"}"), 0xabcULL);
 	op_add_reason(o, "field_mismatch", "given_name");
 	memcpy(id1, o->id, sizeof(id1));
 	plan_add(&p, OP_APPLY_TAG, "gh:1", "501", "ATS: Screen", NULL, 0);
-	plan_add(&p, OP_UPSERT_CONTACT, "gh:2", NULL, NULL, cJSON_Parse("{\"given_name\":\"Bo\"}"), 0);
+	plan_add(&p, OP_UPSERT_CONTACT, "gh:2", NULL, NULL, xstrdup("{\"given_name\":\"Bo\"}"), 0);
 	o = plan_add(&p, OP_APPLY_TAG, "gh:3", "503", "ATS: Archived", NULL, 0);
 	o->archive = 1;
 
 	/* ids are deterministic: the same op planned again has the same id */
 	memset(&q, 0, sizeof(q));
-	o = plan_add(&q, OP_PATCH_CONTACT, "gh:1", "501", NULL, cJSON_Parse("{\"given_name\":\"Jane\"}"), 1);
+	o = plan_add(&q, OP_PATCH_CONTACT, "gh:1", "501", NULL, xstrdup("{\"given_name\":\"Jane\"}"), 1);
 	CHECK(strcmp(o->id, id1) == 0);
 	plan_free(&q);
 	memset(&q, 0, sizeof(q));
-	o = plan_add(&q, OP_PATCH_CONTACT, "gh:1", "501", NULL, cJSON_Parse("{\"given_name\":\"Janet\"}"), 0);
+	o = plan_add(&q, OP_PATCH_CONTACT, "gh:1", "501", NULL, xstrdup("{\"given_name\":\"Janet\"}"), 0);
 	CHECK(strcmp(o->id, id1) != 0);
 	plan_free(&q);
 
@@ -61,7 +61,7 @@ main(void)
 	for (i = 0; i < 10; i++) {
 		char cid[16];
 		snprintf(cid, sizeof(cid), "9%02d", i);
-		plan_add(&p, OP_PATCH_CONTACT, NULL, cid, NULL, cJSON_Parse("{\"job_title\":\"x\"}"), 0);
+		plan_add(&p, OP_PATCH_CONTACT, NULL, cid, NULL, xstrdup("{\"job_title\":\"x\"}"), 0);
 	}
 	CHECK(plan_check_guards(&p, &g, &why) == RC_GUARD);
 	CHECK_CONTAINS(why.p, "guard max_change_percent: 12 of 100 linked contacts would change (12.0 %), the ceiling is 10");
@@ -84,7 +84,7 @@ main(void)
 	CHECK(strcmp(q.v[0].id, id1) == 0 && q.v[0].precondition == 0xabcULL);
 	CHECK(q.v[0].nreasons == 1 && str_eq(q.v[0].reasons[0], "field_mismatch:given_name"));
 	CHECK(q.v[3].archive && str_eq(q.v[3].tag, "ATS: Archived"));
-	CHECK(q.v[2].contact_id == NULL && str_eq(json_str(q.v[2].body, "given_name"), "Bo"));
+	CHECK(q.v[2].contact_id == NULL && str_eq(q.v[2].body, "{\"given_name\":\"Bo\"}"));
 	plan_free(&q);
 
 	/* Issue 16 defect 10: every field apply uses is covered; a NUL byte or

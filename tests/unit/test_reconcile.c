@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
+#include "keap.h"
 #include "log.h"
 #include "reconcile.h"
 #include "rules.h"
@@ -209,7 +211,8 @@ run_case(const struct tcase *t)
 	struct rec_result res;
 	struct candidate c;
 	struct buf rows = BUF_INIT, ops = BUF_INIT, flags = BUF_INIT;
-	cJSON *contact = t->contact ? cJSON_Parse(t->contact) : NULL, *base = NULL, *dups[3];
+	struct contact *contact = ct_new(t->contact), *dups[3];
+	struct strpairs base = { NULL, NULL, 0 };
 	const char **tags, **stage, **dtags;
 	size_t ntags, nstage, ndtags, n = 0, i;
 	static const char *const dup_ids[] = { "601", "602", "603" };
@@ -228,7 +231,7 @@ run_case(const struct tcase *t)
 	memset(ks, 0, sizeof(ks));
 	if (contact != NULL) {
 		ks[0].id = "501";
-		ks[0].json = contact;
+		ks[0].ct = contact;
 		ks[0].tags = tags;
 		ks[0].ntags = ntags;
 		ks[0].stage = stage;
@@ -236,14 +239,18 @@ run_case(const struct tcase *t)
 		n = 1;
 	}
 	for (i = 0; i < (size_t)t->ndups && i < 3; i++) {
-		dups[i] = cJSON_Parse("{\"given_name\":\"Jane\"}");
+		dups[i] = ct_new("{\"id\":\"60\",\"given_name\":\"Jane\"}");
 		ks[n].id = dup_ids[i];
-		ks[n].json = dups[i];
+		ks[n].ct = dups[i];
 		ks[n].tags = dtags;
 		ks[n++].ntags = ndtags;
 	}
-	if (t->base != NULL)
-		base = cJSON_Parse(t->base);
+	if (t->base != NULL) {
+		struct buf bt = BUF_INIT;
+		buf_adds(&bt, t->base);
+		json_strpairs_parse(&bt, &base);
+		buf_free(&bt);
+	}
 	memset(&in, 0, sizeof(in));
 	in.c = &c;
 	in.contacts = ks;
@@ -255,7 +262,7 @@ run_case(const struct tcase *t)
 	in.linked_gone = t->linked_gone;
 	in.ext_value = "greenhouse:7";
 	in.has_ext = t->has_ext;
-	in.base = base;
+	in.base = t->base != NULL ? &base : NULL;
 	reconcile(&ru, &in, &res);
 	describe(&res, &rows, &ops, &flags);
 	{
@@ -272,15 +279,17 @@ run_case(const struct tcase *t)
 	for (i = 0; i < res.nops; i++)
 		if (res.ops[i].kind == OP_UPSERT_CONTACT ||
 		    (res.ops[i].kind == OP_PATCH_CONTACT && !t->has_ext)) {
-			char *b = json_print(res.ops[i].body);
-			CHECK_CONTAINS(b, "{\"id\":\"11\",\"content\":\"greenhouse:7\"}");
+			char *b = res.ops[i].kind == OP_UPSERT_CONTACT ? keap_create_body(&res.ops[i].change) :
+			    keap_patch_body(contact, &res.ops[i].change);
+			CHECK_STR(chg(&res.ops[i].change, CW_CUSTOM, "11"), "greenhouse:7");
+			CHECK_CONTAINS(b ? b : "", "{\"id\":\"11\",\"content\":\"greenhouse:7\"}");
 			free(b);
 		}
 	rec_result_free(&res);
 	for (i = 0; i < (size_t)t->ndups && i < 3; i++)
-		cJSON_Delete(dups[i]);
-	cJSON_Delete(contact);
-	cJSON_Delete(base);
+		ct_del(dups[i]);
+	ct_del(contact);
+	strpairs_free(&base);
 	free_split(tags, ntags);
 	free_split(stage, nstage);
 	free_split(dtags, ndtags);
@@ -300,13 +309,14 @@ base_round_trip(void)
 	struct rec_input in;
 	struct rec_result res;
 	struct candidate c;
-	cJSON *contact = cJSON_Parse(AGREE), *agreed;
+	struct contact *contact = ct_new(AGREE);
+	struct strpairs *agreed;
 	const char *screen[] = { "ATS: Screen" };
 
 	make_candidate(&c, C_PLAIN);
 	memset(&k, 0, sizeof(k));
 	k.id = "501";
-	k.json = contact;
+	k.ct = contact;
 	k.stage = screen;
 	k.nstage = 1;
 	memset(&in, 0, sizeof(in));
@@ -317,7 +327,7 @@ base_round_trip(void)
 	in.has_ext = 1;
 	in.ext_value = "greenhouse:7";
 	reconcile(&ru, &in, &res);
-	CHECK(res.agreed != NULL && str_eq(json_str(res.agreed, "given_name"), "Jane"));
+	CHECK(res.agreed != NULL && str_eq(strpairs_get(res.agreed, "given_name"), "Jane"));
 	agreed = res.agreed;
 	res.agreed = NULL;
 	rec_result_free(&res);
@@ -325,7 +335,8 @@ base_round_trip(void)
 	reconcile(&ru, &in, &res);
 	CHECK(res.agreed == NULL && res.stamp && res.nrows == 0 && res.nops == 0);
 	rec_result_free(&res);
-	cJSON_Delete(agreed);
+	strpairs_free(agreed);
+	free(agreed);
 
 	in.life = REC_MERGED;
 	in.survivor = "greenhouse:8";
@@ -334,7 +345,7 @@ base_round_trip(void)
 	    res.rows[0].d.why != NULL);
 	CHECK(res.nops == 1 && res.ops[0].archive && str_eq(res.ops[0].contact, "501"));
 	rec_result_free(&res);
-	cJSON_Delete(contact);
+	ct_del(contact);
 	candidate_free(&c);
 }
 

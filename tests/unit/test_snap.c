@@ -3,6 +3,8 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "codec.h"
+#include "kct.h"
 #include "snap.h"
 #include "t.h"
 
@@ -69,7 +71,8 @@ main(void)
 	struct state *st = NULL;
 	struct candidate c, back;
 	struct buf key = BUF_INIT;
-	cJSON *k1, *got, *base;
+	struct contact *k1, got;
+	struct strpairs base;
 	char **ids;
 	size_t n;
 	const char *how;
@@ -95,13 +98,42 @@ main(void)
 	CHECK(snap_get_candidate(st, "greenhouse:404", &back) == RC_RECORD);
 
 	/* contacts: hash, email index (normalised), external id */
-	k1 = cJSON_Parse("{\"id\":\"501\",\"given_name\":\"Jane\",\"email_addresses\":[{\"email\":\"Jane@X.com\","
+	k1 = ct_new("{\"id\":\"501\",\"given_name\":\"Jane\",\"email_addresses\":[{\"email\":\"Jane@X.com\","
 	    "\"field\":\"EMAIL1\"}],\"custom_fields\":[{\"id\":\"11\",\"content\":\"greenhouse:1\"}]}");
-	CHECK(snap_put_contact(st, k1, "11", &changed, &h1) == RC_OK && changed);
-	CHECK(snap_put_contact(st, k1, "11", &changed, &h2) == RC_OK && !changed && h1 == h2);
-	CHECK(snap_get_contact(st, "501", &got, &hs) == RC_OK && hs == h1 &&
-	    str_eq(json_str(got, "given_name"), "Jane"));
-	cJSON_Delete(got);
+	h1 = h2 = k1->hash;
+	CHECK(h1 != 0);
+	CHECK(snap_put_contact(st, k1, "11", &changed) == RC_OK && changed);
+	CHECK(snap_put_contact(st, k1, "11", &changed) == RC_OK && !changed && h1 == h2);
+	CHECK(snap_get_contact(st, "501", &got) == RC_OK && got.hash == h1 &&
+	    str_eq(got.prop[CP_GIVEN_NAME], "Jane") && got.emails.n == 1 &&
+	    str_eq(got.emails.v[0].value, "Jane@X.com") && str_eq(got.emails.v[0].key, "EMAIL1"));
+	CHECK(snap_contact_hash(st, "501", &hs) == RC_OK && hs == h1);
+	contact_free(&got);
+	/* a tag Keap confirmed: kept in step, under a new hash */
+	CHECK(snap_contact_tag(st, "501", "77", 1, "11") == RC_OK);
+	CHECK(snap_get_contact(st, "501", &got) == RC_OK && got.ntags == 1 &&
+	    str_eq(got.tag_ids[0], "77") && got.hash != h1 && str_eq(got.prop[CP_GIVEN_NAME], "Jane"));
+	contact_free(&got);
+	CHECK(snap_contact_tag(st, "501", "77", 0, "11") == RC_OK);
+	CHECK(snap_get_contact(st, "501", &got) == RC_OK && got.ntags == 0);
+	contact_free(&got);
+	CHECK(snap_put_contact(st, k1, "11", &changed) == RC_OK && changed);	/* as Keap sends it */
+	/* a record an older atsrecon wrote (the hash, then Keap's compact JSON) still reads */
+	{
+		static const char old[] = "{\"id\":\"509\",\"given_name\":\"Old\",\"tag_ids\":[5,6]}";
+		struct buf rec = BUF_INIT;
+		uint64_t oh = codec_fnv1a(old, sizeof(old) - 1);
+		int b;
+		for (b = 0; b < 8; b++)
+			buf_addc(&rec, (char)(oh >> (8 * b)));
+		buf_adds(&rec, old);
+		CHECK(state_put(st, DB_KEAP, "509", rec.p, rec.len) == RC_OK);
+		CHECK(snap_get_contact(st, "509", &got) == RC_OK && got.hash == oh &&
+		    str_eq(got.prop[CP_GIVEN_NAME], "Old") && got.ntags == 2 && str_eq(got.tag_ids[1], "6"));
+		contact_free(&got);
+		CHECK(snap_del_contact(st, "509", "11") == RC_OK);
+		buf_free(&rec);
+	}
 
 	/* matching: by external id first (no link yet), then email */
 	char *ext1[] = { "greenhouse:1" };
@@ -117,10 +149,10 @@ main(void)
 
 	/* a second contact with the same email: both found (duplicate_contacts), the link first */
 	{
-		cJSON *k2 = cJSON_Parse("{\"id\":\"502\",\"email_addresses\":[{\"email\":\"jane@x.com\","
+		struct contact *k2 = ct_new("{\"id\":\"502\",\"email_addresses\":[{\"email\":\"jane@x.com\","
 		    "\"field\":\"EMAIL2\"}]}");
-		CHECK(snap_put_contact(st, k2, "11", &changed, NULL) == RC_OK);
-		cJSON_Delete(k2);
+		CHECK(snap_put_contact(st, k2, "11", &changed) == RC_OK);
+		ct_del(k2);
 	}
 	CHECK(snap_link(st, "greenhouse:1", "502") == RC_OK);
 	CHECK(snap_match(st, "greenhouse:1", ext1, 1, &c, 1, &ids, &n, &nbyid, &how) == RC_OK);
@@ -129,8 +161,10 @@ main(void)
 	snap_ids_free(ids, n);
 
 	/* an edit that changes the email moves the index entry */
-	cJSON_ReplaceItemInObject(k1, "email_addresses", cJSON_Parse("[{\"email\":\"new@x.com\",\"field\":\"EMAIL1\"}]"));
-	CHECK(snap_put_contact(st, k1, "11", &changed, NULL) == RC_OK && changed);
+	ct_del(k1);
+	k1 = ct_new("{\"id\":\"501\",\"given_name\":\"Jane\",\"email_addresses\":[{\"email\":\"new@x.com\","
+	    "\"field\":\"EMAIL1\"}],\"custom_fields\":[{\"id\":\"11\",\"content\":\"greenhouse:1\"}]}");
+	CHECK(snap_put_contact(st, k1, "11", &changed) == RC_OK && changed);
 	{
 		struct buf v = BUF_INIT;
 		CHECK(state_get(st, DB_EMAIL, "jane@x.com", &v) == RC_OK && str_eq(v.p, "502"));
@@ -143,14 +177,16 @@ main(void)
 	snap_ids_free(ids, n);
 
 	/* base */
-	base = snap_get_base(st, "greenhouse:1");
-	CHECK(cJSON_IsObject(base) && cJSON_GetArraySize(base) == 0);
-	cJSON_AddStringToObject(base, "given_name", "Janet");
-	CHECK(snap_put_base(st, "greenhouse:1", base) == RC_OK);
-	cJSON_Delete(base);
-	base = snap_get_base(st, "greenhouse:1");
-	CHECK(str_eq(json_str(base, "given_name"), "Janet"));
-	cJSON_Delete(base);
+	snap_get_base(st, "greenhouse:1", &base);
+	CHECK(base.n == 0);
+	strpairs_add(&base, "given_name", "Janet");
+	strpairs_add(&base, "email:EMAIL1", "a\"b@x.com");
+	CHECK(snap_put_base(st, "greenhouse:1", &base) == RC_OK);
+	strpairs_free(&base);
+	snap_get_base(st, "greenhouse:1", &base);
+	CHECK(base.n == 2 && str_eq(strpairs_get(&base, "given_name"), "Janet") &&
+	    str_eq(strpairs_get(&base, "email:EMAIL1"), "a\"b@x.com"));
+	strpairs_free(&base);
 
 	/* the run's own records behind typed functions */
 	{
@@ -226,7 +262,7 @@ main(void)
 		buf_free(&v);
 	}
 
-	cJSON_Delete(k1);
+	ct_del(k1);
 	candidate_free(&c);
 	buf_free(&key);
 	state_close(st);
