@@ -320,8 +320,24 @@ check_schema(struct state *st, struct api_err *e_out)
 	}
 	memcpy(have, v.mv_data, v.mv_size);
 	have[v.mv_size] = '\0';
+	if (strcmp(have, "1") == 0 && st->lock_fd >= 0) {
+		/* version 1 differs only in how contacts are stored (Keap's JSON, not
+		 * codec.c's record): its records still read, and are rewritten as
+		 * contacts change. An older atsrecon refuses version 2. */
+		v.mv_size = strlen(want);
+		v.mv_data = want;
+		if ((e = mdb_put(txn, st->dbi[DB_META], &k, &v, 0)) != 0)
+			goto fail;
+		if ((e = mdb_txn_commit(txn)) != 0) {
+			txn = NULL;
+			goto fail;
+		}
+		log_info("state", "%s: state schema version 1 → %s (contacts are stored typed from "
+		    "now on; older records still read)", st->dir, want);
+		return RC_OK;
+	}
 	mdb_txn_abort(txn);
-	if (strcmp(have, want) != 0) {
+	if (strcmp(have, want) != 0 && strcmp(have, "1") != 0) {
 		api_fail(e_out, "state", 0, NULL,
 		    "%s has state schema version %s but this atsrecon uses version %s; "
 		    "see docs/state.md (\"Schema versions and migration\")", st->dir, have, want);

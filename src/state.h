@@ -18,7 +18,7 @@
 #include "apierr.h"
 #include "util.h"
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2	/* 1 still opens (and becomes 2 when opened to write) */
 
 struct state;
 

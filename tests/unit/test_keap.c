@@ -281,39 +281,67 @@ test_upsert_and_patch(void)
 {
 	struct env e;
 	struct api_err err;
-	cJSON *body, *got = NULL, *cur = NULL, *changes, *after, *arr, *item;
+	struct contact_change ch;
+	struct contact got, cur;
+	cJSON *after;
+	char *body;
 	int created = -1;
 	char id[32];
 
 	reset_world();
 	CHECK(env_fresh(&e, 100, 10) == 0);
-	body = contact_body("Ada", "ada@example.com", "ada.home@example.org");
-	arr = cJSON_AddArrayToObject(body, "custom_fields");
-	item = cJSON_CreateObject();
-	cJSON_AddStringToObject(item, "id", "11");
-	cJSON_AddStringToObject(item, "content", "greenhouse:1001");
-	cJSON_AddItemToArray(arr, item);
-	item = cJSON_CreateObject();
-	cJSON_AddStringToObject(item, "id", "17");
-	cJSON_AddStringToObject(item, "content", "Screen");
-	cJSON_AddItemToArray(arr, item);
+	contact_change(&ch, "Ada", "ada@example.com", "ada.home@example.org");
+	change_set(&ch, CW_CUSTOM, "11", "greenhouse:1001");
+	change_set(&ch, CW_CUSTOM, "17", "Screen");
+	change_set(&ch, CW_PHONE, "PHONE1", "");	/* cleared: left out of a create */
+	body = keap_create_body(&ch);
+	/* the body the engine always sent for a create (mapping_put into {}) */
+	CHECK_STR(body, "{\"given_name\":\"Ada\",\"email_addresses\":[{\"field\":\"EMAIL1\","
+	    "\"email\":\"ada@example.com\"},{\"field\":\"EMAIL2\",\"email\":\"ada.home@example.org\"}],"
+	    "\"custom_fields\":[{\"id\":\"11\",\"content\":\"greenhouse:1001\"},{\"id\":\"17\","
+	    "\"content\":\"Screen\"}]}");
 	CHECK(keap_upsert_contact(e.k, body, &created, &got, &err) == RC_OK);
 	CHECK(created == 1);
-	str_copy(id, sizeof(id), got && json_str(got, "id") ? json_str(got, "id") : "?");
-	cJSON_Delete(got);
+	str_copy(id, sizeof(id), got.id != NULL ? got.id : "?");
+	CHECK_STR(got.prop[CP_GIVEN_NAME], "Ada");
+	CHECK(got.hash != 0);
+	contact_free(&got);
+	free(body);
 	/* the same email again: matched and updated, not duplicated */
-	cJSON_ReplaceItemInObject(body, "given_name", cJSON_CreateString("Ada B."));
+	change_set(&ch, CW_PROP, "given_name", "Ada B.");
+	body = keap_create_body(&ch);
 	CHECK(keap_upsert_contact(e.k, body, &created, &got, &err) == RC_OK);
 	CHECK(created == 0);
-	CHECK(str_eq(json_str(got, "id"), id));
-	cJSON_Delete(got);
-	cJSON_Delete(body);
+	CHECK_STR(got.id, id);
+	contact_free(&got);
+	/* without *out: freed inside */
+	CHECK(keap_upsert_contact(e.k, body, &created, NULL, &err) == RC_OK);
+	free(body);
+	change_free(&ch);
 
 	/* PATCH one email and one custom field: the others survive */
 	CHECK(keap_get_contact(e.k, id, &cur, &err) == RC_OK);
-	changes = cJSON_Parse("{\"email_addresses\":[{\"field\":\"EMAIL1\",\"email\":\"ada@new.example\"}],"
-	    "\"custom_fields\":[{\"id\":\"17\",\"content\":\"Onsite\"}]}");
-	CHECK(keap_patch_contact(e.k, id, cur, changes, NULL, &err) == RC_OK);
+	CHECK_STR(cur.id, id);
+	CHECK_STR(cur.prop[CP_GIVEN_NAME], "Ada B.");
+	CHECK(cur.emails.n == 2 && cur.customs.n == 2);
+	CHECK(contact_item(&cur.emails, "EMAIL2") != NULL &&
+	    str_eq(contact_item(&cur.emails, "EMAIL2")->value, "ada.home@example.org"));
+	CHECK(cur.rest != NULL && strstr(cur.rest, "\"update_time\"") != NULL);
+	memset(&ch, 0, sizeof(ch));
+	change_set(&ch, CW_EMAIL, "EMAIL1", "ada@new.example");
+	change_set(&ch, CW_CUSTOM, "17", "Onsite");
+	body = keap_patch_body(&cur, &ch);
+	/* the full lists; the fake's is_opt_in and email_opt_status are not writable */
+	CHECK_STR(body, "{\"email_addresses\":[{\"email\":\"ada@new.example\",\"field\":\"EMAIL1\"},"
+	    "{\"email\":\"ada.home@example.org\",\"field\":\"EMAIL2\"}],\"custom_fields\":[{\"id\":\"11\","
+	    "\"content\":\"greenhouse:1001\"},{\"id\":\"17\",\"content\":\"Onsite\"}]}");
+	CHECK(keap_patch_contact(e.k, id, body, &got, &err) == RC_OK);
+	CHECK_STR(got.id, id);
+	CHECK(contact_item(&got.emails, "EMAIL1") != NULL &&
+	    str_eq(contact_item(&got.emails, "EMAIL1")->value, "ada@new.example"));
+	CHECK(got.hash != 0 && got.hash != cur.hash);
+	contact_free(&got);
+	free(body);
 	after = fake_contact(id);
 	CHECK_STR(email_in(after, "EMAIL1"), "ada@new.example");
 	CHECK_STR(email_in(after, "EMAIL2"), "ada.home@example.org");
@@ -326,25 +354,30 @@ test_upsert_and_patch(void)
 
 	/* what a naive PATCH (only the changed item) does in Keap: the other email is gone.
 	 * This is the behaviour the merge guards against. */
-	{
-		cJSON *empty = cJSON_CreateObject();
-		CHECK(keap_patch_contact(e.k, id, empty, changes, NULL, &err) == RC_OK);
-		after = fake_contact(id);
-		CHECK(email_in(after, "EMAIL2") == NULL);
-		cJSON_Delete(after);
-		cJSON_Delete(empty);
-	}
-	cJSON_Delete(changes);
-	cJSON_Delete(cur);
+	body = keap_patch_body(NULL, &ch);
+	CHECK_STR(body, "{\"email_addresses\":[{\"email\":\"ada@new.example\",\"field\":\"EMAIL1\"}],"
+	    "\"custom_fields\":[{\"id\":\"17\",\"content\":\"Onsite\"}]}");
+	CHECK(keap_patch_contact(e.k, id, body, NULL, &err) == RC_OK);
+	after = fake_contact(id);
+	CHECK(email_in(after, "EMAIL2") == NULL);
+	cJSON_Delete(after);
+	free(body);
+	change_free(&ch);
+	contact_free(&cur);
 
 	/* unknown contact: a record-level error with the parsed v2 envelope */
 	CHECK(keap_get_contact(e.k, "987654321", &cur, &err) == RC_RECORD);
 	CHECK(err.status == 404 && err.msg[0] != '\0');
+	CHECK(cur.id == NULL);
 	/* a dropdown value that is not an option: 400, record-level, not retried */
-	changes = cJSON_Parse("{\"custom_fields\":[{\"id\":\"13\",\"content\":\"Carrier pigeon\"}]}");
-	CHECK(keap_patch_contact(e.k, id, NULL, changes, NULL, &err) == RC_RECORD);
+	memset(&ch, 0, sizeof(ch));
+	change_set(&ch, CW_CUSTOM, "13", "Carrier pigeon");
+	body = keap_patch_body(NULL, &ch);
+	CHECK(keap_patch_contact(e.k, id, body, &got, &err) == RC_RECORD);
 	CHECK(err.status == 400);
-	cJSON_Delete(changes);
+	CHECK(got.id == NULL);
+	free(body);
+	change_free(&ch);
 
 	/* the model */
 	{
@@ -357,6 +390,229 @@ test_upsert_and_patch(void)
 		CHECK(keap_model_field(&m, "No Such Field") == NULL);
 		keap_model_free(&m);
 	}
+	env_close(&e);
+}
+
+/* The query values of the last request the fake logged for method (NULL: none). */
+static cJSON *
+last_query(const char *method)
+{
+	cJSON *log = fake_admin("GET", "/_admin/requests", NULL), *q = NULL;
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, json_get(log, "requests"))
+		if (str_eq(json_str(r, "method"), method)) {
+			cJSON_Delete(q);
+			q = cJSON_Duplicate(json_get(r, "query"), 1);
+		}
+	cJSON_Delete(log);
+	return q;
+}
+
+/* The update_mask of a query as "a,b,c". */
+static char *
+mask_of(const cJSON *q)
+{
+	struct buf b = BUF_INIT;
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, json_get(q, "update_mask")) {
+		if (b.len > 0)
+			buf_addc(&b, ',');
+		buf_adds(&b, cJSON_IsString(m) ? m->valuestring : "?");
+	}
+	return b.p != NULL ? buf_take(&b) : xstrdup("");
+}
+
+/* Lists of a contact whose custom values are not all text, and whose phone
+ * has an extension and a type: a PATCH of other items keeps them as they are. */
+static void
+test_typed_contact(void)
+{
+	struct env e;
+	struct api_err err;
+	struct contact cur, got;
+	struct contact_change ch;
+	const struct contact_item *it;
+	cJSON *g, *after, *q;
+	const cJSON *v, *p;
+	char *body, *mask, edit[1024], id[32];
+	struct keap_op ops[3];
+	int64_t before;
+	size_t i;
+
+	reset_world();
+	g = fake_admin("POST", "/_admin/generate-contacts", "{\"count\": 1}");
+	str_copy(id, sizeof(id), json_str(g, "first_id") ? json_str(g, "first_id") : "?");
+	cJSON_Delete(g);
+	snprintf(edit, sizeof(edit), "{\"id\":\"%s\",\"set\":{\"job_title\":\"Chemist\","
+	    "\"email_addresses\":[{\"email\":\"rf@example.com\",\"field\":\"EMAIL1\"},"
+	    "{\"email\":\"rosalind@example.org\",\"field\":\"EMAIL2\"}],"
+	    "\"phone_numbers\":[{\"number\":\"+14155550100\",\"extension\":\"12\",\"type\":\"Mobile\","
+	    "\"field\":\"PHONE1\"}],"
+	    "\"custom_fields\":[{\"id\":\"11\",\"content\":\"lever:77\"},{\"id\":\"21\",\"content\":42},"
+	    "{\"id\":\"23\",\"content\":true},{\"id\":\"25\",\"content\":[\"C\",\"Go\"]}]}}", id);
+	fake_admin0("POST", "/_admin/edit-contact", edit);
+	CHECK(env_fresh(&e, 100, 10) == 0);
+	CHECK(keap_get_contact(e.k, id, &cur, &err) == RC_OK);
+	/* decoded: the non-text custom values as their JSON text, kept */
+	it = contact_item(&cur.customs, "21");
+	CHECK(it != NULL && str_eq(it->value, "42") && str_eq(it->keep, "42"));
+	it = contact_item(&cur.customs, "23");
+	CHECK(it != NULL && str_eq(it->value, "true") && str_eq(it->keep, "true"));
+	it = contact_item(&cur.customs, "25");
+	CHECK(it != NULL && str_eq(it->value, "[\"C\",\"Go\"]") && str_eq(it->keep, "[\"C\",\"Go\"]"));
+	it = contact_item(&cur.customs, "11");
+	CHECK(it != NULL && str_eq(it->value, "lever:77") && it->keep == NULL);
+	it = contact_item(&cur.phones, "PHONE1");
+	CHECK(it != NULL && str_eq(it->value, "+14155550100"));
+	CHECK_STR(it != NULL ? it->keep : NULL, "{\"extension\":\"12\",\"type\":\"Mobile\","
+	    "\"number_e164\":\"+14155550100\"}");
+	CHECK_STR(cur.prop[CP_JOB_TITLE], "Chemist");
+
+	/* a PATCH of PHONE2, EMAIL2 (removed), custom 11 (cleared) and 17 */
+	memset(&ch, 0, sizeof(ch));
+	change_set(&ch, CW_PHONE, "PHONE2", "+14155550111");
+	change_set(&ch, CW_CUSTOM, "11", "");
+	change_set(&ch, CW_EMAIL, "EMAIL2", "");
+	change_set(&ch, CW_EMAIL, "EMAIL3", "");	/* not there: nothing to remove */
+	change_set(&ch, CW_CUSTOM, "17", "Offer");
+	change_set(&ch, CW_PROP, "middle_name", "");
+	body = keap_patch_body(&cur, &ch);
+	CHECK_STR(body, "{\"phone_numbers\":[{\"number\":\"+14155550100\",\"extension\":\"12\","
+	    "\"field\":\"PHONE1\",\"type\":\"Mobile\",\"number_e164\":\"+14155550100\"},"
+	    "{\"number\":\"+14155550111\",\"field\":\"PHONE2\"}],"
+	    "\"custom_fields\":[{\"id\":\"11\",\"content\":null},{\"id\":\"21\",\"content\":42},"
+	    "{\"id\":\"23\",\"content\":true},{\"id\":\"25\",\"content\":[\"C\",\"Go\"]},"
+	    "{\"id\":\"17\",\"content\":\"Offer\"}],"
+	    "\"email_addresses\":[{\"email\":\"rf@example.com\",\"field\":\"EMAIL1\"}],"
+	    "\"middle_name\":\"\"}");
+	fake_admin0("POST", "/_admin/reset-log", "{}");
+	CHECK(keap_patch_contact(e.k, id, body, &got, &err) == RC_OK);
+	if (err.msg[0] != '\0')
+		printf("# typed patch: %ld %s\n", err.status, err.msg);
+	/* update_mask = the body's keys, in its order */
+	q = last_query("PATCH");
+	mask = mask_of(q);
+	CHECK_STR(mask, "phone_numbers,custom_fields,email_addresses,middle_name");
+	free(mask);
+	cJSON_Delete(q);
+	/* what Keap holds now: the kept values with their JSON types (YES_NO takes
+	 * only a boolean), PHONE1's extension and type, EMAIL2 gone, 11 cleared */
+	after = fake_contact(id);
+	v = custom_in(after, "23");
+	CHECK(cJSON_IsBool(v) && cJSON_IsTrue(v));
+	v = custom_in(after, "21");
+	CHECK(cJSON_IsNumber(v) && v->valuedouble == 42);
+	v = custom_in(after, "25");
+	CHECK(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2);
+	v = custom_in(after, "11");
+	CHECK(v == NULL || cJSON_IsNull(v));
+	CHECK_STR(email_in(after, "EMAIL1"), "rf@example.com");
+	CHECK(email_in(after, "EMAIL2") == NULL);
+	{
+		int phone1 = 0, phone2 = 0;
+		cJSON_ArrayForEach(p, json_get(after, "phone_numbers")) {
+			if (str_eq(json_str(p, "field"), "PHONE1"))
+				phone1 = str_eq(json_str(p, "extension"), "12") &&
+				    str_eq(json_str(p, "type"), "Mobile");
+			if (str_eq(json_str(p, "field"), "PHONE2"))
+				phone2 = str_eq(json_str(p, "number"), "+14155550111");
+		}
+		CHECK(phone1 && phone2);
+	}
+	CHECK_STR(json_str(after, "job_title"), "Chemist");
+	cJSON_Delete(after);
+	/* the answer, decoded */
+	CHECK_STR(got.id, id);
+	CHECK(got.phones.n == 2 && got.emails.n == 1 && contact_item(&got.customs, "11") == NULL);
+	it = contact_item(&got.customs, "23");
+	CHECK(it != NULL && str_eq(it->keep, "true"));
+	contact_free(&got);
+	free(body);
+	change_free(&ch);
+
+	/* a batch: an empty PATCH (no call), a body that is not an object (no
+	 * call, a record error), a PATCH of the job title */
+	fake_admin0("POST", "/_admin/stats/reset", "{}");
+	memset(ops, 0, sizeof(ops));
+	for (i = 0; i < 3; i++) {
+		ops[i].kind = KEAP_OP_PATCH;
+		ops[i].id = id;
+	}
+	ops[0].body = "{}";
+	ops[1].body = "[\"job_title\"]";
+	ops[2].body = "{\"job_title\":\"Crystallographer\"}";
+	before = fake_requests_to("/crm/rest/v2/contacts/{id}");
+	keap_write_batch(e.k, ops, 3);
+	CHECK(ops[0].rc == RC_OK && !ops[0].has_result);
+	CHECK(ops[1].rc == RC_RECORD && !ops[1].has_result && ops[1].err.msg[0] != '\0');
+	CHECK(ops[2].rc == RC_OK && ops[2].has_result &&
+	    str_eq(ops[2].result.prop[CP_JOB_TITLE], "Crystallographer"));
+	CHECK(fake_stat("writes") == 1);	/* one call in all */
+	(void)before;
+	for (i = 0; i < 3; i++)
+		contact_free(&ops[i].result);
+	/* a NULL PATCH body: no call either */
+	CHECK(keap_patch_contact(e.k, id, NULL, &got, &err) == RC_OK && got.id == NULL);
+	CHECK(keap_upsert_contact(e.k, "not json", NULL, &got, &err) == RC_RECORD);
+	CHECK(fake_stat("writes") == 1);
+	contact_free(&cur);
+	env_close(&e);
+}
+
+/* A listing's page as Keap might send it: integer ids, an entry without an
+ * id, one that is not an object. */
+static struct contact listed[4];
+static size_t nlisted;
+
+static enum rc
+keep_page(void *arg, struct contact *contacts, size_t n, int page)
+{
+	size_t i;
+
+	(void)arg;
+	(void)page;
+	for (i = 0; i < n && nlisted < ARRAY_LEN(listed); i++) {
+		listed[nlisted] = contacts[i];	/* taken: keap.c frees what is left (nothing) */
+		memset(&contacts[i], 0, sizeof(contacts[i]));
+		nlisted++;
+	}
+	return RC_OK;
+}
+
+static void
+test_list_decode(void)
+{
+	struct env e;
+	struct api_err err;
+	int pages = 0, complete = 0;
+	size_t mark, i;
+
+	reset_world();
+	CHECK(env_fresh(&e, 100, 10) == 0);
+	fake_admin0("POST", "/_admin/faults", "[{\"match\":{\"path\":\"/v2/contacts$\"},\"kind\":\"status\","
+	    "\"status\":200,\"body\":{\"contacts\":[{\"id\":501,\"given_name\":\"Int\",\"tag_ids\":[7,\"9\"],"
+	    "\"custom_fields\":[{\"id\":21,\"content\":5}]},{\"given_name\":\"No id\"},"
+	    "{\"id\":\"\",\"given_name\":\"Empty id\"},17,{\"id\":\"502\",\"family_name\":\"Str\"}],"
+	    "\"next_page_token\":\"\"}}]");
+	mark = log_size();
+	nlisted = 0;
+	CHECK(keap_list_contacts(e.k, NULL, keep_page, NULL, &pages, &complete, &err) == RC_OK);
+	CHECK(complete == 1 && pages == 1 && nlisted == 2);
+	CHECK_STR(listed[0].id, "501");
+	CHECK_STR(listed[0].prop[CP_GIVEN_NAME], "Int");
+	CHECK(listed[0].ntags == 2 && str_eq(listed[0].tag_ids[0], "7") &&
+	    str_eq(listed[0].tag_ids[1], "9"));
+	CHECK(listed[0].customs.n == 1 && str_eq(listed[0].customs.v[0].key, "21") &&
+	    str_eq(listed[0].customs.v[0].value, "5"));
+	CHECK_STR(listed[1].id, "502");
+	CHECK_STR(listed[1].prop[CP_FAMILY_NAME], "Str");
+	CHECK(log_since_has(mark, "a Keap contact without an id was skipped"));
+	CHECK(log_since_has(mark, "an entry that is not a contact was skipped"));
+	for (i = 0; i < nlisted; i++)
+		contact_free(&listed[i]);
+	fake_admin0("POST", "/_admin/faults", "[]");
 	env_close(&e);
 }
 

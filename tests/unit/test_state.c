@@ -329,6 +329,19 @@ main(void)
 	/* the holder died: the lock went with it */
 	CHECK(state_open(sub, STATE_RW, &st) == RC_OK);
 
+	/* version 1 (contacts as JSON) opens and becomes the current version */
+	CHECK(state_put(st, DB_META, "schema_version", "1", 1) == RC_OK);
+	state_close(st);
+	CHECK(state_open(sub, STATE_RO, &st) == RC_OK);	/* read only: left as it is */
+	{
+		struct buf v = BUF_INIT;
+		CHECK(state_get(st, DB_META, "schema_version", &v) == RC_OK && str_eq(v.p, "1"));
+		state_close(st);
+		CHECK(state_open(sub, STATE_RW, &st) == RC_OK);
+		buf_reset(&v);
+		CHECK(state_get(st, DB_META, "schema_version", &v) == RC_OK && str_eq(v.p, "2"));
+		buf_free(&v);
+	}
 	/* another schema version: refused, never misread */
 	CHECK(state_put(st, DB_META, "schema_version", "999", 3) == RC_OK);
 	state_close(st);
