@@ -493,8 +493,8 @@ answer_contact(const char *endpoint, const struct http_resp *r, struct contact *
 	if (j == NULL || kcontact_decode(j, out, &derr) != RC_OK) {
 		memset(err, 0, sizeof(*err));
 		err->status = r->status;
-		snprintf(err->msg, sizeof(err->msg), "unreadable answer%s%s",
-		    perr.len || derr.len ? ": " : "", perr.len ? perr.p : derr.len ? derr.p : "");
+		snprintf(err->msg, sizeof(err->msg), "unreadable answer: %s", perr.len ? perr.p :
+		    derr.len ? derr.p : "no body");
 		log_error("keap", "%s: %s", endpoint, err->msg);
 		rc = RC_REMOTE;
 	}

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "json.h"
 #include "kct.h"
 #include "mapping.h"
 #include "t.h"

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "config.h"
+#include "json.h"
 #include "kct.h"
 #include "mapping.h"
 #include "t.h"

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "json.h"
 #include "plan.h"
 #include "t.h"
 

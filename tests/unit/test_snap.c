@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "codec.h"
+#include "json.h"
 #include "kct.h"
 #include "snap.h"
 #include "t.h"

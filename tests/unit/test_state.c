@@ -334,13 +334,13 @@ main(void)
 	state_close(st);
 	CHECK(state_open(sub, STATE_RO, &st) == RC_OK);	/* read only: left as it is */
 	{
-		struct buf v = BUF_INIT;
-		CHECK(state_get(st, DB_META, "schema_version", &v) == RC_OK && str_eq(v.p, "1"));
+		struct buf sv = BUF_INIT;
+		CHECK(state_get(st, DB_META, "schema_version", &sv) == RC_OK && str_eq(sv.p, "1"));
 		state_close(st);
 		CHECK(state_open(sub, STATE_RW, &st) == RC_OK);
-		buf_reset(&v);
-		CHECK(state_get(st, DB_META, "schema_version", &v) == RC_OK && str_eq(v.p, "2"));
-		buf_free(&v);
+		buf_reset(&sv);
+		CHECK(state_get(st, DB_META, "schema_version", &sv) == RC_OK && str_eq(sv.p, "2"));
+		buf_free(&sv);
 	}
 	/* another schema version: refused, never misread */
 	CHECK(state_put(st, DB_META, "schema_version", "999", 3) == RC_OK);
