@@ -35,7 +35,9 @@ main(int argc, char **argv)
 	struct keap_op *ops;
 	struct keap_model m;
 	struct api_err err;
-	cJSON *g, *tok, *stats, *body;
+	struct contact_change ch;
+	cJSON *g, *tok, *stats;
+	char *body;
 	char dir[] = "/tmp/atsrecon-bench-XXXXXX", token_url[256], base[256];
 	long first, n, i, ok = 0;
 	double limit, secs;
@@ -80,11 +82,14 @@ main(int argc, char **argv)
 	keap_model_free(&m);
 
 	ops = calloc((size_t)n, sizeof(*ops));
-	body = cJSON_Parse("{\"job_title\":\"Benchmarked\"}");
+	memset(&ch, 0, sizeof(ch));
+	change_set(&ch, CW_PROP, "job_title", "Benchmarked");
+	body = keap_patch_body(NULL, &ch);	/* {"job_title":"Benchmarked"} */
+	change_free(&ch);
 	for (i = 0; i < n; i++) {
 		ops[i].kind = KEAP_OP_PATCH;
 		ops[i].id = xasprintf("%ld", first + (i % 2000));
-		ops[i].changes = body;
+		ops[i].body = body;
 	}
 	stats = fake_admin("GET", "/_admin/stats", NULL);
 	json_int(stats, "requests", &calls0);
@@ -94,8 +99,8 @@ main(int argc, char **argv)
 	keap_write_batch(k, ops, (size_t)n);
 	t1 = mono_ms();
 	for (i = 0; i < n; i++) {
-		ok += ops[i].rc == RC_OK;
-		cJSON_Delete(ops[i].result);
+		ok += ops[i].rc == RC_OK && ops[i].has_result;
+		contact_free(&ops[i].result);
 	}
 	stats = fake_admin("GET", "/_admin/stats", NULL);
 	json_int(stats, "requests", &calls1);
@@ -113,6 +118,6 @@ main(int argc, char **argv)
 	printf("  client retries       %ld, waited %ld ms in pacing\n", http_get_stats(h)->retries,
 	    http_get_stats(h)->waited_ms);
 	cJSON_Delete(stats);
-	cJSON_Delete(body);
+	free(body);
 	return ok == n ? 0 : 1;
 }

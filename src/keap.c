@@ -784,7 +784,8 @@ op_to_call(struct keap *k, const struct keap_op *op, struct call *c, struct api_
 		return RC_OK;	/* nothing to change: no call */
 	if (op->body != NULL)
 		body = json_parse(op->body, strlen(op->body), &perr);
-	if (!cJSON_IsObject(body) || (op->kind == KEAP_OP_PATCH && (op->id == NULL || *op->id == '\0'))) {
+	if (!cJSON_IsObject(body) || (op->kind == KEAP_OP_PATCH && body->child != NULL &&
+	    (op->id == NULL || *op->id == '\0'))) {
 		snprintf(err->msg, sizeof(err->msg), "%s", !cJSON_IsObject(body) ?
 		    "the request body is not a JSON object" : "a PATCH without a contact id");
 		log_error("keap", "%s %s: %s (not sent)", what, op->id != NULL ? op->id : "",

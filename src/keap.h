@@ -63,7 +63,7 @@ void keap_set_deadline(struct keap *, int64_t deadline_ms);
 
 /* Called once per page with the page's contacts, decoded (borrowed: the
  * callee may take an item's fields, leaving NULLs, and keap.c frees the rest).
- * A contact without an id is skipped with a warning before it gets here.
+ * A contact without an id is skipped with a warning before it reaches the callback.
  * A non-OK return stops the listing with that rc. */
 typedef enum rc (*keap_page_fn)(void *arg, struct contact *contacts, size_t n, int page);
 

@@ -43,7 +43,7 @@ enum rc snap_put_contact(struct state *, const struct contact *, const char *cus
  * RC_RECORD when absent. */
 enum rc snap_get_contact(struct state *, const char *id, struct contact *out);
 /* Keeps the stored contact's tag ids in step with a tag change Keap confirmed
- * (the record gets a new hash: it is no longer what Keap last sent). */
+ * (the record is given a new hash: it is no longer what Keap last sent). */
 enum rc snap_contact_tag(struct state *, const char *id, const char *tag_id, int apply,
     const char *custom_field_id);
 enum rc snap_del_contact(struct state *, const char *id, const char *custom_field_id);

@@ -58,24 +58,28 @@ client(struct pace **pp)
 struct walk {
 	long contacts;
 	char first[64];
-	cJSON *first_contact;
+	struct contact first_contact;	/* taken from its page */
 };
 
 static enum rc
-on_page(void *arg, const cJSON *contacts, int page)
+on_page(void *arg, struct contact *contacts, size_t n, int page)
 {
 	struct walk *w = arg;
-	const cJSON *c;
-	char idbuf[32];
+	size_t i;
 
 	(void)page;
-	cJSON_ArrayForEach(c, contacts) {
-		const char *id = json_idstr(json_get(c, "id"), idbuf, sizeof(idbuf));
-
+	for (i = 0; i < n; i++) {
 		w->contacts++;
-		if (id != NULL && w->first[0] == '\0') {
-			str_copy(w->first, sizeof(w->first), id);
-			w->first_contact = cJSON_Duplicate(c, 1);
+		if (contacts[i].id == NULL)
+			abort();	/* keap.c hands over only contacts with an id */
+		if (w->first[0] == '\0') {
+			str_copy(w->first, sizeof(w->first), contacts[i].id);
+			w->first_contact = contacts[i];	/* keap.c frees what is left */
+			memset(&contacts[i], 0, sizeof(contacts[i]));
+		} else {
+			/* taking one field: keap.c frees the rest */
+			free(contacts[i].rest);
+			contacts[i].rest = NULL;
 		}
 	}
 	return RC_OK;
@@ -92,7 +96,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct keap_tag_result res[3];
 	struct walk w;
 	const char *ids[3] = { NULL, "2", "3" }, *tag_id = NULL;
-	cJSON *one = NULL, *out = NULL, *body, *changes;
+	struct contact one, out;
+	struct contact_change ch;
+	char *body;
 	int pages = 0, complete = 0, created = 0;
 
 	k = client(&p);
@@ -109,24 +115,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	keap_load_tags(k, &tags, &err);
 	keap_list_contacts(k, NULL, on_page, &w, &pages, &complete, &err);
 	if (w.first[0] != '\0' && keap_get_contact(k, w.first, &one, &err) == RC_OK)
-		cJSON_Delete(one);
-	body = cJSON_Parse("{\"given_name\":\"Jane\",\"family_name\":\"Doe\","
-	    "\"email_addresses\":[{\"email\":\"jane.doe@example.com\",\"field\":\"EMAIL1\"}]}");
+		contact_free(&one);
+	memset(&ch, 0, sizeof(ch));
+	change_set(&ch, CW_PROP, "given_name", "Jane");
+	change_set(&ch, CW_PROP, "family_name", "Doe");
+	change_set(&ch, CW_EMAIL, "EMAIL1", "jane.doe@example.com");
+	body = keap_create_body(&ch);
 	if (keap_upsert_contact(k, body, &created, &out, &err) == RC_OK)
-		cJSON_Delete(out);
-	out = NULL;
-	changes = cJSON_Parse("{\"job_title\":\"Engineer\",\"phone_numbers\":"
-	    "[{\"field\":\"PHONE1\",\"number\":\"+14155550100\"}]}");
-	if (keap_patch_contact(k, w.first[0] ? w.first : "1", w.first_contact, changes, &out, &err) ==
-	    RC_OK)
-		cJSON_Delete(out);
+		contact_free(&out);
+	free(body);
+	change_free(&ch);
+	/* a PATCH merged into the first listed contact: its items, as read from
+	 * the input, go back out (keep and rest as kcontact.c wrote them) */
+	change_set(&ch, CW_PROP, "job_title", "Engineer");
+	change_set(&ch, CW_PHONE, "PHONE1", "+14155550100");
+	change_set(&ch, CW_EMAIL, "EMAIL2", "");
+	change_set(&ch, CW_CUSTOM, "7", "");
+	body = keap_patch_body(w.first[0] ? &w.first_contact : NULL, &ch);
+	if (keap_patch_contact(k, w.first[0] ? w.first : "1", body, &out, &err) == RC_OK)
+		contact_free(&out);
+	free(body);
+	change_free(&ch);
 	ids[0] = w.first[0] ? w.first : "1";
 	memset(res, 0, sizeof(res));
 	keap_tag_contacts(k, "91", 1, ids, 3, res, &err);
 	keap_ensure_tag(k, &tags, "Stage: Offer", "ATS Stage", &tag_id, &err);
-	cJSON_Delete(body);
-	cJSON_Delete(changes);
-	cJSON_Delete(w.first_contact);
+	contact_free(&w.first_contact);
 	keap_model_free(&model);
 	keap_tags_free(&tags);
 	if (getenv("FUZZ_LOG") != NULL)
