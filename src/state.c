@@ -279,6 +279,20 @@ write_failed(const struct state *st, const char *what, int e)
 		log_error("state", "%s: %s", what, mdb_strerror(e));
 }
 
+/* Writes the schema version and commits *txn (NULL after the commit). */
+static int
+put_schema(struct state *st, MDB_txn **txn, const char *version)
+{
+	MDB_val k = { 14, (void *)"schema_version" }, v = { strlen(version), (void *)version };
+	int e = mdb_put(*txn, st->dbi[DB_META], &k, &v, 0);
+
+	if (e == 0) {
+		e = mdb_txn_commit(*txn);
+		*txn = NULL;
+	}
+	return e;
+}
+
 static enum rc
 check_schema(struct state *st, struct api_err *e_out)
 {
@@ -299,14 +313,8 @@ check_schema(struct state *st, struct api_err *e_out)
 		return RC_STATE;
 	}
 	if (e == MDB_NOTFOUND) {
-		v.mv_size = strlen(want);
-		v.mv_data = want;
-		if ((e = mdb_put(txn, st->dbi[DB_META], &k, &v, 0)) != 0)
+		if ((e = put_schema(st, &txn, want)) != 0)
 			goto fail;
-		if ((e = mdb_txn_commit(txn)) != 0) {
-			txn = NULL;
-			goto fail;
-		}
 		log_info("state", "created state in %s (schema version %s)", st->dir, want);
 		return RC_OK;
 	}
@@ -324,14 +332,8 @@ check_schema(struct state *st, struct api_err *e_out)
 		/* version 1 differs only in how contacts are stored (Keap's JSON, not
 		 * codec.c's record): its records still read, and are rewritten as
 		 * contacts change. An older atsrecon refuses version 2. */
-		v.mv_size = strlen(want);
-		v.mv_data = want;
-		if ((e = mdb_put(txn, st->dbi[DB_META], &k, &v, 0)) != 0)
+		if ((e = put_schema(st, &txn, want)) != 0)
 			goto fail;
-		if ((e = mdb_txn_commit(txn)) != 0) {
-			txn = NULL;
-			goto fail;
-		}
 		log_info("state", "%s: state schema version 1 → %s (contacts are stored typed from "
 		    "now on; older records still read)", st->dir, want);
 		return RC_OK;
