@@ -23,7 +23,9 @@ WARN = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototype
 ifeq ($(MODE),release)
 CC       ?= musl-gcc
 OPT      = -O2 -ffunction-sections -fdata-sections
-LDMODE   = -static -Wl,--gc-sections -s
+# every memcpy call goes to src/memcopy.c's (musl's is slow on short copies)
+LDMODE   = -static -Wl,--gc-sections -Wl,--wrap=memcpy -s
+MODEDEFS = -DATSRECON_WRAP_MEMCPY
 else ifeq ($(MODE),fuzz)
 # every object carries the fuzzer's coverage hooks; only the targets link libFuzzer
 OPT      = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
@@ -37,7 +39,7 @@ OPT      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 LDMODE   = -fsanitize=address,undefined
 endif
 
-CPPFLAGS = -isystem $(DEPS)/include -DATSRECON_VERSION='"$(VERSION)"'
+CPPFLAGS = -isystem $(DEPS)/include -DATSRECON_VERSION='"$(VERSION)"' $(MODEDEFS)
 CFLAGS   = -std=c11 $(WARN) $(OPT)
 LIBS     = -L$(DEPS)/lib -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lz -lcjson -llmdb -lm -pthread
 
@@ -63,6 +65,11 @@ $(OUT)/atsrecon: $(LIBOBJS) $(OUT)/obj/main.o
 $(OUT)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# the memcpy of the release build must not be compiled into a call to memcpy
+ifeq ($(MODE),release)
+$(OUT)/obj/memcopy.o: CFLAGS += -fno-builtin -fno-tree-loop-distribute-patterns
+endif
 
 $(OUT)/obj/ca_embed.o: src/ca_embed.S $(CA_BUNDLE)
 	@mkdir -p $(dir $@)

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +32,31 @@ test_buf(void)
 	s = buf_take(&b);	/* never NULL, even when empty */
 	CHECK_STR(s, "");
 	free(s);
+}
+
+/* memcpy as the binary links it (the release build: src/memcopy.c's, for
+ * short copies): every size to 600 at every alignment, nothing outside touched */
+static void
+test_memcpy(void)
+{
+	static unsigned char src[640], dst[640];
+	size_t n, so, d0, i, bad = 0, big = 0;
+
+	for (i = 0; i < sizeof(src); i++)
+		src[i] = (unsigned char)(i * 7 + 3);
+	for (n = 0; n <= 600; n++)
+		for (so = 0; so < 8; so++)
+			for (d0 = 0; d0 < 8; d0++) {
+				memset(dst, 0xAA, sizeof(dst));
+				if (memcpy(dst + d0, src + so, n) != dst + d0)
+					bad++;
+				for (i = 0; i < sizeof(dst); i++)
+					if (dst[i] != (i >= d0 && i < d0 + n ? src[so + i - d0] : 0xAA))
+						bad++;
+				big += n >= 256;
+			}
+	CHECK(bad == 0);
+	CHECK(big > 0);	/* the long copies (musl's own in release) were tried too */
 }
 
 static void
@@ -180,6 +206,7 @@ int
 main(void)
 {
 	test_buf();
+	test_memcpy();
 	test_parse();
 	test_strings();
 	test_atomic_write();
