@@ -353,6 +353,11 @@ reconcile_one(struct run *r, const char *key, const uint64_t *rec_hash)
 
 	if (stamp_holds(r, key, &chash, &have)) {
 		r->fast++;
+		if (r->nfast == r->capfast) {
+			r->capfast = r->capfast ? r->capfast * 2 : 4096;
+			r->fastkeys = xrealloc(r->fastkeys, r->capfast * sizeof(*r->fastkeys));
+		}
+		r->fastkeys[r->nfast++] = codec_fnv1a(key, strlen(key));
 		return RC_OK;	/* nothing changed since they last agreed */
 	}
 	if ((rc = snap_get_candidate(r->st, key, &c)) != RC_OK)

@@ -126,6 +126,7 @@ teardown(struct run *r)
 	set_free(&r->retry);
 	set_free(&r->gaveup);
 	free(r->listed);
+	free(r->fastkeys);
 	buf_free(&r->sync_tok);
 	plan_free(&r->plan);
 }

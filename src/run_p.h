@@ -93,6 +93,12 @@ struct run {
 	struct progress prog;		/* the terminal's progress line */
 	size_t pulled, kpulled, compared, writes_done, writes_planned;
 	size_t fast;			/* candidates found in agreement by their stamp */
+	/* compare_all's candidates found in agreement by their stamp, as the
+	 * FNV-1a of their keys in the order compared (the snapshot's order):
+	 * the accuracy pass that follows (before any write) reads only their
+	 * stamps instead of checking link, contact and emails again; it frees them */
+	uint64_t *fastkeys;
+	size_t nfast, capfast;
 };
 
 /* engine.c: small string sets (set_finish sorts and removes duplicates;

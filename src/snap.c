@@ -562,13 +562,11 @@ small_key(char *out, size_t size, const char *tag, const char *id)
  * names one contact are short. Anything longer does not hold (a full compare).
  */
 int
-snap_stamp_holds(struct state *st, const char *ats_key, uint64_t cand_hash, uint64_t env,
+snap_stamp_get(struct state *st, const char *ats_key, uint64_t cand_hash, uint64_t env,
     struct snap_stamp *out)
 {
-	char k[512], v[600], cid[128], ids[128];
-	const char *e;
-	uint64_t ch;
-	size_t vlen = 0, clen = 0, n1, n2;
+	char k[512], v[600];
+	size_t vlen = 0, n1, n2;
 
 	if (small_key(k, sizeof(k), "#", ats_key) != 0 ||
 	    state_get_head(st, DB_BASE, k, v, sizeof(v), &vlen) != RC_OK || vlen < 34 ||
@@ -594,7 +592,20 @@ snap_stamp_holds(struct state *st, const char *ats_key, uint64_t cand_hash, uint
 		return 0;
 	else
 		str_copy(out->emails, sizeof(out->emails), v + 34 + n1 + n2);
-	if (small_key(k, sizeof(k), "a:", ats_key) != 0 ||
+	return 1;
+}
+
+int
+snap_stamp_holds(struct state *st, const char *ats_key, uint64_t cand_hash, uint64_t env,
+    struct snap_stamp *out)
+{
+	char k[512], cid[128], ids[128];
+	const char *e;
+	uint64_t ch;
+	size_t clen = 0;
+
+	if (!snap_stamp_get(st, ats_key, cand_hash, env, out) ||
+	    small_key(k, sizeof(k), "a:", ats_key) != 0 ||
 	    state_get_head(st, DB_LINK, k, cid, sizeof(cid) - 1, &clen) != RC_OK || clen >= sizeof(cid))
 		return 0;
 	cid[clen] = '\0';

@@ -98,6 +98,11 @@ enum rc snap_del_stamp(struct state *, const char *ats_key);
  * *out receives the stamp. 0 otherwise. */
 int snap_stamp_holds(struct state *, const char *ats_key, uint64_t cand_hash, uint64_t env,
     struct snap_stamp *out);
+/* The stamp alone (one lookup): 1 when ats_key has one made for cand_hash
+ * under env, read into *out; the link, the contact's hash and the email index
+ * are not checked (the caller knows they held). */
+int snap_stamp_get(struct state *, const char *ats_key, uint64_t cand_hash, uint64_t env,
+    struct snap_stamp *out);
 /* The content hash of a stored candidate / contact; RC_RECORD when absent. */
 enum rc snap_candidate_hash(struct state *, const char *ats_key, uint64_t *hash);
 enum rc snap_contact_hash(struct state *, const char *id, uint64_t *hash);
