@@ -430,9 +430,12 @@ reconcile_keys(struct run *r, char *const *keys, const uint64_t *hashes, size_t 
 	return rc;
 }
 
-/* A chunk of the sweep: the keys and their records' hashes (RECONCILE_CHUNK). */
+/* A chunk of the sweep: the keys (one text, reused chunk after chunk: no
+ * allocation per key) and their records' hashes (RECONCILE_CHUNK). */
 struct keyhashes {
-	struct strset keys;
+	struct buf text;		/* the keys, each NUL-terminated */
+	size_t n, off[RECONCILE_CHUNK];	/* where each key starts in text */
+	char *keys[RECONCILE_CHUNK];
 	uint64_t h[RECONCILE_CHUNK];
 };
 
@@ -442,11 +445,12 @@ collect_keyhash(void *arg, const char *key, size_t klen, const void *val, size_t
 {
 	struct keyhashes *kh = arg;
 
-	(void)klen;
-	if (kh->keys.n >= RECONCILE_CHUNK)
+	if (kh->n >= RECONCILE_CHUNK)
 		return RC_STATE;	/* (the page asked for at most that many) */
-	kh->h[kh->keys.n] = codec_record_hash(val, vlen < CODEC_HEADER ? vlen : CODEC_HEADER);
-	set_add(&kh->keys, key);
+	kh->h[kh->n] = codec_record_hash(val, vlen < CODEC_HEADER ? vlen : CODEC_HEADER);
+	kh->off[kh->n++] = kh->text.len;
+	buf_add(&kh->text, key, klen);
+	buf_addc(&kh->text, '\0');
 	return RC_OK;
 }
 
@@ -461,20 +465,24 @@ compare_all(struct run *r)
 		rc = reconcile_keys(r, r->touched.v, NULL, r->touched.n);
 	else {
 		struct buf after = BUF_INIT;
-		size_t nv = RECONCILE_CHUNK;
+		struct keyhashes *chunk = xcalloc(1, sizeof(*chunk));
+		size_t nv = RECONCILE_CHUNK, i;
 
 		while (rc == RC_OK && nv == RECONCILE_CHUNK) {
-			struct keyhashes chunk;
-			memset(&chunk, 0, sizeof(chunk));
+			buf_reset(&chunk->text);
+			chunk->n = 0;
 			rc = snap_candidates_page(r->st, after.len ? after.p : NULL, RECONCILE_CHUNK,
-			    collect_keyhash, &chunk, &nv);
-			if (rc == RC_OK && chunk.keys.n > 0) {
+			    collect_keyhash, chunk, &nv);
+			if (rc == RC_OK && chunk->n > 0) {
+				for (i = 0; i < chunk->n; i++)
+					chunk->keys[i] = chunk->text.p + chunk->off[i];
 				buf_reset(&after);
-				buf_adds(&after, chunk.keys.v[chunk.keys.n - 1]);
-				rc = reconcile_keys(r, chunk.keys.v, chunk.h, chunk.keys.n);
+				buf_adds(&after, chunk->keys[chunk->n - 1]);
+				rc = reconcile_keys(r, chunk->keys, chunk->h, chunk->n);
 			}
-			set_free(&chunk.keys);
 		}
+		buf_free(&chunk->text);
+		free(chunk);
 		buf_free(&after);
 	}
 	if (rc == RC_OK)

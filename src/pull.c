@@ -38,10 +38,12 @@ static enum rc
 on_candidate(void *arg, const struct candidate *c)
 {
 	struct run *r = arg;
-	struct buf key = BUF_INIT;
+	struct buf key;
+	char karr[256];
 	int changed = 0;
 	enum rc rc;
 
+	buf_on(&key, karr, sizeof(karr));
 	if (past_deadline(r))
 		return RC_REMOTE;
 	if ((rc = batch_tick(r)) != RC_OK)
@@ -290,20 +292,11 @@ collect_failed(void *arg, const char *key, int64_t attempts, const char *last_er
 	return RC_OK;
 }
 
-int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Sorts the listed hashes for was_listed (NULL with none: qsort must not see it). */
+/* Sorts the listed hashes for was_listed. */
 static void
 sort_listed(struct run *r)
 {
-	if (r->nlisted > 0)
-		qsort(r->listed, r->nlisted, sizeof(*r->listed), cmp_u64);
+	u64_sort(r->listed, r->nlisted);
 }
 
 /* Was this key in the full sweep's listing? (sorted before the first call) */
@@ -312,7 +305,7 @@ was_listed(const struct run *r, const char *key)
 {
 	uint64_t h = codec_fnv1a(key, strlen(key));
 
-	return r->nlisted > 0 && bsearch(&h, r->listed, r->nlisted, sizeof(h), cmp_u64) != NULL;
+	return u64_has(r->listed, r->nlisted, h);
 }
 
 struct unlisted {

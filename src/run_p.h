@@ -130,7 +130,6 @@ void stage_tags_of(const struct run *, const struct contact *contact, const char
 int has_tag_named(const struct run *, const struct contact *contact, const char *name);
 
 /* pull.c */
-int cmp_u64(const void *, const void *);
 /* Was this key in the full sweep's listing? (r->listed sorted) */
 int was_listed(const struct run *, const char *key);
 /* The survivor a key deleted in the ATS was merged into, or NULL. */

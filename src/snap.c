@@ -33,11 +33,14 @@ tagged_key(struct buf *out, const char *tag, const char *id)
 enum rc
 snap_put_candidate(struct state *st, const struct candidate *c, int *changed)
 {
-	struct buf key = BUF_INIT, enc = BUF_INIT;
+	struct buf key, enc;
+	char karr[256], earr[1024];	/* a usual key and record: no allocation */
 	unsigned char head[CODEC_HEADER];
 	size_t len = 0;
 	enum rc rc;
 
+	buf_on(&key, karr, sizeof(karr));
+	buf_on(&enc, earr, sizeof(earr));
 	snap_ats_key(c, &key);
 	codec_candidate_encode(c, &enc);
 	/* the stored record's header holds its hash: the record itself is not copied */

@@ -123,18 +123,24 @@ xasprintf(const char *fmt, ...)
 static void
 buf_grow(struct buf *b, size_t extra)
 {
-	size_t need;
+	size_t need, cap;
 
 	if (extra > SIZE_MAX - b->len - 1)
 		oom(SIZE_MAX);
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return;
-	if (b->cap == 0)
-		b->cap = 64;
-	while (b->cap < need)
-		b->cap = b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
-	b->p = xrealloc(b->p, b->cap);
+	cap = b->cap == 0 ? 64 : b->cap;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	if (b->borrowed) {	/* out of the caller's array, onto the heap */
+		char *p = xmalloc(cap);
+		memcpy(p, b->p, b->len + 1);
+		b->p = p;
+		b->borrowed = 0;
+	} else
+		b->p = xrealloc(b->p, cap);
+	b->cap = cap;
 }
 
 void
@@ -208,11 +214,23 @@ buf_reset(struct buf *b)
 }
 
 void
+buf_on(struct buf *b, char *arr, size_t size)
+{
+	b->p = arr;
+	b->p[0] = '\0';
+	b->len = 0;
+	b->cap = size;
+	b->borrowed = 1;
+}
+
+void
 buf_free(struct buf *b)
 {
-	free(b->p);
+	if (!b->borrowed)
+		free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
+	b->borrowed = 0;
 }
 
 char *
@@ -220,10 +238,11 @@ buf_take(struct buf *b)
 {
 	char *p = b->p;
 
-	if (p == NULL)
-		p = xstrdup("");
+	if (p == NULL || b->borrowed)
+		p = xstrdup(p != NULL ? p : "");
 	b->p = NULL;
 	b->len = b->cap = 0;
+	b->borrowed = 0;
 	return p;
 }
 
@@ -820,4 +839,92 @@ strpairs_free(struct strpairs *p)
 	strv_free(p->v, p->n);
 	p->k = p->v = NULL;
 	p->n = 0;
+}
+
+/* ---------------------------------------------------------- u64 arrays */
+
+static void
+u64_insertion(uint64_t *v, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		for (j = i; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static int
+cmp_u64_qsort(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Quicksort (median of three, the smaller side recursed) down to short runs
+ * for insertion sort; past a depth of 2 log2 n, qsort finishes the range, so
+ * no input makes it quadratic. */
+static void
+u64_quick(uint64_t *v, size_t n, int depth)
+{
+	while (n > 16) {
+		uint64_t a = v[0], b = v[n / 2], c = v[n - 1], p, t;
+		size_t i = 0, j = n - 1;
+
+		if (depth-- <= 0) {
+			qsort(v, n, sizeof(*v), cmp_u64_qsort);
+			return;
+		}
+		p = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+		for (;;) {	/* Hoare: v[0..j] <= p <= v[j+1..n) */
+			while (v[i] < p)
+				i++;
+			while (v[j] > p)
+				j--;
+			if (i >= j)
+				break;
+			t = v[i];
+			v[i++] = v[j];
+			v[j--] = t;
+		}
+		if (j + 1 < n - j - 1) {
+			u64_quick(v, j + 1, depth);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			u64_quick(v + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	u64_insertion(v, n);
+}
+
+void
+u64_sort(uint64_t *v, size_t n)
+{
+	int depth = 0;
+	size_t m;
+
+	for (m = n; m > 1; m >>= 1)
+		depth += 2;
+	if (n > 1)
+		u64_quick(v, n, depth);
+}
+
+int
+u64_has(const uint64_t *v, size_t n, uint64_t x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo] == x;
 }

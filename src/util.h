@@ -63,8 +63,13 @@ struct buf {
 	char *p;
 	size_t len;
 	size_t cap;
+	int borrowed;	/* p is the caller's array (buf_on): never freed or grown in place */
 };
-#define BUF_INIT { NULL, 0, 0 }
+#define BUF_INIT { NULL, 0, 0, 0 }
+/* A buf that starts in the caller's array arr[size] (size >= 1): no
+ * allocation while the text fits, moved to the heap when it grows past it.
+ * buf_free frees only what was allocated; buf_take returns heap memory. */
+void buf_on(struct buf *, char *arr, size_t size);
 void buf_add(struct buf *, const void *, size_t);
 /* Makes room for extra more bytes (and the NUL) without adding any. */
 void buf_reserve(struct buf *, size_t extra);
@@ -90,6 +95,11 @@ void strpairs_add(struct strpairs *, const char *k, const char *v);
 const char *strpairs_get(const struct strpairs *, const char *k);	/* NULL: absent */
 int strpairs_equal(const struct strpairs *, const struct strpairs *);	/* same pairs, same order */
 void strpairs_free(struct strpairs *);
+
+/* 64-bit hashes in a plain array: sorted in place ascending (no comparator
+ * calls: a million in a few tens of ms), and looked up by binary search. */
+void u64_sort(uint64_t *v, size_t n);
+int u64_has(const uint64_t *v, size_t n, uint64_t x);
 
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t str_copy(char *dst, size_t size, const char *src);

@@ -32,6 +32,27 @@ test_buf(void)
 	s = buf_take(&b);	/* never NULL, even when empty */
 	CHECK_STR(s, "");
 	free(s);
+	{
+		/* a buf in the caller's array: used while it fits, then the heap */
+		char arr[8];
+		buf_on(&b, arr, sizeof(arr));
+		buf_adds(&b, "abcdefg");
+		CHECK(b.p == arr && b.len == 7);
+		s = buf_take(&b);	/* a heap copy: the array is the caller's */
+		CHECK(s != arr);
+		CHECK_STR(s, "abcdefg");
+		free(s);
+		buf_on(&b, arr, sizeof(arr));
+		buf_adds(&b, "abcdefg");
+		buf_adds(&b, "hij");	/* past the array: moved */
+		CHECK(b.p != arr && b.len == 10);
+		CHECK_STR(b.p, "abcdefghij");
+		CHECK_STR(arr, "abcdefg");
+		buf_free(&b);
+		buf_on(&b, arr, sizeof(arr));
+		buf_free(&b);	/* nothing allocated, nothing freed (ASan: no bad free) */
+		CHECK(b.p == NULL && !b.borrowed);
+	}
 }
 
 /* memcpy as the binary links it (the release build: src/memcopy.c's, for
@@ -57,6 +78,38 @@ test_memcpy(void)
 			}
 	CHECK(bad == 0);
 	CHECK(big > 0);	/* the long copies (musl's own in release) were tried too */
+}
+
+/* u64_sort / u64_has: random, sorted, reversed, equal and few-valued
+ * arrays of every small length and a large one; sorted, same values */
+static void
+test_u64(void)
+{
+	static uint64_t v[20000];
+	size_t shape, n, i, bad = 0;
+	uint64_t x = 88172645463325252ULL;
+
+	for (shape = 0; shape < 5; shape++)
+		for (n = 0; n <= 20000; n = n < 70 ? n + 1 : n * 3) {
+			uint64_t sum = 0, sum2 = 0;
+			for (i = 0; i < n; i++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				v[i] = shape == 0 ? x : shape == 1 ? i : shape == 2 ? n - i : shape == 3 ? 7 : x % 3;
+				sum += v[i] * 2654435761ULL + (v[i] >> 3);
+			}
+			u64_sort(v, n);
+			for (i = 0; i < n; i++) {
+				sum2 += v[i] * 2654435761ULL + (v[i] >> 3);
+				bad += i > 0 && v[i - 1] > v[i];
+				bad += !u64_has(v, n, v[i]);
+			}
+			bad += sum != sum2;
+			bad += n > 0 && shape == 1 && u64_has(v, n, (uint64_t)n);
+		}
+	CHECK(bad == 0);
+	CHECK(!u64_has(NULL, 0, 1));
 }
 
 static void
@@ -207,6 +260,7 @@ main(void)
 {
 	test_buf();
 	test_memcpy();
+	test_u64();
 	test_parse();
 	test_strings();
 	test_atomic_write();
