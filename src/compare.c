@@ -311,8 +311,8 @@ record(struct run *r, const char *key, const struct candidate *c, const struct r
 
 /* The inputs of reconcile() that depend on the snapshot besides the contacts. */
 static void
-gather(struct run *r, const char *key, const char *const *ids, size_t n, struct rec_input *in,
-    struct buf *xv, struct strpairs *base)
+gather(struct run *r, const char *key, size_t n, struct rec_input *in, struct buf *xv,
+    struct strpairs *base)
 {
 	char *src = key_source(key);
 
@@ -325,7 +325,9 @@ gather(struct run *r, const char *key, const char *const *ids, size_t n, struct 
 		snap_get_base(r->st, key, base);
 		in->base = base;
 		/* any accepted spelling of the id is in sync, never rewritten (extid.h) */
-		in->has_ext = n > 0 && snap_contact_extid(r->st, ids[0], r->ext_field_id, xv) == RC_OK &&
+		if (n > 0 && in->contacts[0].ct != NULL)	/* (load_contacts read it) */
+			contact_extid(in->contacts[0].ct, r->ext_field_id, xv);
+		in->has_ext = n > 0 && in->contacts[0].ct != NULL &&
 		    extid_names(r->ext_fmt, src, key_id(key), xv->p);
 		buf_reset(xv);
 		extid_format(r->ext_fmt, src, key_id(key), xv);
@@ -379,7 +381,7 @@ reconcile_one(struct run *r, const char *key, const uint64_t *rec_hash)
 		goto done;
 	rc = RC_OK;
 	in.contacts = ks;
-	gather(r, key, (const char *const *)ids, n, &in, &xv, &base);
+	gather(r, key, n, &in, &xv, &base);
 	memset(&ru, 0, sizeof(ru));
 	ru.map = &r->map;
 	ru.deletes = cfg_str(r->cfg, OPT_LIFE_DELETES);

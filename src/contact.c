@@ -122,6 +122,19 @@ contact_item(const struct contact_list *l, const char *key)
 	return NULL;
 }
 
+void
+contact_extid(const struct contact *c, const char *custom_field_id, struct buf *out)
+{
+	const struct contact_item *cf =
+	    custom_field_id != NULL ? contact_item(&c->customs, custom_field_id) : NULL;
+	const char *v;
+	size_t len = 0;
+
+	buf_reset(out);
+	v = cf != NULL && cf->value != NULL ? str_trim(cf->value, &len) : NULL;
+	buf_add(out, v != NULL ? v : "", v != NULL ? len : 0);	/* (never a NULL text) */
+}
+
 int
 contact_has_tag(const struct contact *c, const char *tag_id)
 {

@@ -58,6 +58,9 @@ void contact_free(struct contact *);
 void contact_copy(struct contact *dst, const struct contact *src);
 /* The item with this key, or NULL. */
 const struct contact_item *contact_item(const struct contact_list *, const char *key);
+/* The external id the contact carries in that custom field, as a person may
+ * have typed it less surrounding blanks, into out ("" for none or no field). */
+void contact_extid(const struct contact *, const char *custom_field_id, struct buf *out);
 int contact_has_tag(const struct contact *, const char *tag_id);
 /* Adds (apply) or removes one tag id; returns 1 when the list changed. */
 int contact_set_tag(struct contact *, const char *tag_id, int apply);

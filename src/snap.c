@@ -158,9 +158,8 @@ static void
 contact_keys(const struct contact *contact, const char *custom_field_id, char ***emails, size_t *n,
     char **ext)
 {
-	const struct contact_item *cf;
 	struct buf b = BUF_INIT;
-	size_t i, len;
+	size_t i;
 
 	*emails = NULL;
 	*n = 0;
@@ -170,13 +169,9 @@ contact_keys(const struct contact *contact, const char *custom_field_id, char **
 			*emails = xrealloc(*emails, (*n + 1) * sizeof(char *));
 			(*emails)[(*n)++] = xstrdup(b.p);
 		}
-	cf = custom_field_id != NULL ? contact_item(&contact->customs, custom_field_id) : NULL;
-	if (cf != NULL) {
-		/* as a person may have typed it: surrounding blanks are not part of it */
-		const char *v = str_trim(cf->value, &len);
-		if (len > 0)
-			*ext = xstrndup(v, len);
-	}
+	contact_extid(contact, custom_field_id, &b);
+	if (b.len > 0)
+		*ext = xstrdup(b.p);
 	buf_free(&b);
 }
 
@@ -185,16 +180,12 @@ snap_contact_extid(struct state *st, const char *contact_id, const char *custom_
     struct buf *value)
 {
 	struct contact ct;
-	char **emails, *ext;
-	size_t n;
 	enum rc rc = snap_get_contact(st, contact_id, &ct);
 
 	buf_reset(value);
 	if (rc != RC_OK)
 		return rc;
-	contact_keys(&ct, custom_field_id, &emails, &n, &ext);
-	buf_adds(value, ext != NULL ? ext : "");
-	keys_free(emails, n, ext);
+	contact_extid(&ct, custom_field_id, value);
 	contact_free(&ct);
 	return RC_OK;
 }
