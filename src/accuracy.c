@@ -80,6 +80,21 @@ acc_stamped(struct acc *a, const char *key, const void *val, size_t vlen)
 	return 1;
 }
 
+/* Did rule i have an opinion on c? (diff_candidate said, for the first 64) */
+static int
+has_opinion(const struct run *r, size_t i, const struct candidate *c, const struct diff_result *dr)
+{
+	struct desired want;
+	int yes;
+
+	if (i < 64)
+		return (dr->opinions >> i) & 1;
+	mapping_desired(&r->map, &r->map.rules[i], c, &want);
+	yes = want.opinion;
+	desired_free(&want);
+	return yes;
+}
+
 /* In scope but no contact: every field disagrees. */
 static void
 acc_no_contact(struct acc *a, const char *key, const struct candidate *c)
@@ -89,16 +104,12 @@ acc_no_contact(struct acc *a, const char *key, const struct candidate *c)
 	size_t i;
 
 	diff_candidate(&r->map, c, NULL, NULL, NULL, &dr);
-	for (i = 0; i < r->map.n; i++) {
-		struct desired want;
-		mapping_desired(&r->map, &r->map.rules[i], c, &want);
-		if (want.opinion) {
+	for (i = 0; i < r->map.n; i++)
+		if (has_opinion(r, i, c, &dr)) {
 			a->total++;
 			if (a->count_fields)
 				report_field_count(&r->rep, r->map.rules[i].to, 0);
 		}
-		desired_free(&want);
-	}
 	diff_result_free(&dr);
 	if (a->count_fields) {
 		failed_mark(a, key, 0);
@@ -120,15 +131,12 @@ acc_count(struct acc *a, const struct candidate *c, const struct diff_result *dr
 	/* per field: every rule with an opinion counts */
 	for (i = 0; i < r->map.n; i++) {
 		int bad = 0;
-		struct desired want;
-		mapping_desired(&r->map, &r->map.rules[i], c, &want);
-		if (want.opinion) {
-			for (d = 0; d < dr->n; d++)
-				bad |= str_eq(dr->v[d].field, r->map.rules[i].to) &&
-				    !(dr->v[d].kind == DRIFT_FIELD_MISMATCH && !dr->v[d].repair);
-			report_field_count(&r->rep, r->map.rules[i].to, !bad);
-		}
-		desired_free(&want);
+		if (!has_opinion(r, i, c, dr))
+			continue;
+		for (d = 0; d < dr->n; d++)
+			bad |= str_eq(dr->v[d].field, r->map.rules[i].to) &&
+			    !(dr->v[d].kind == DRIFT_FIELD_MISMATCH && !dr->v[d].repair);
+		report_field_count(&r->rep, r->map.rules[i].to, !bad);
 	}
 	if (r->map.tag_category != NULL)
 		report_field_count(&r->rep, "stage_tag", dr->stage_ok);

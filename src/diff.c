@@ -79,6 +79,8 @@ diff_fields(const struct mapping *m, const struct candidate *c, const struct con
 		struct drift *dr;
 
 		mapping_desired(m, rule, c, &d);
+		if (d.opinion && i < 64)
+			r->opinions |= (uint64_t)1 << i;
 		if (d.invalid) {
 			dr = add(r, DRIFT_INVALID_VALUE, rule->to);
 			dr->desired = dup0(d.raw);

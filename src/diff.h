@@ -72,6 +72,8 @@ struct diff_result {
 	/* accuracy: rules that had an opinion, and how many agreed before repair
 	 * (a difference its owner keeps — keap, create, fill with a value — agrees) */
 	size_t fields_total, fields_agree;
+	uint64_t opinions;	/* bit i: rule i had an opinion (rules 0-63; the
+				 * accuracy counts ask mapping_desired past that) */
 	int stage_ok;		/* the stage tag was right (or nothing to say) */
 };
 

@@ -151,7 +151,7 @@ buf_reserve(struct buf *b, size_t extra)
 }
 
 void
-buf_add(struct buf *b, const void *data, size_t len)
+buf_add_grow(struct buf *b, const void *data, size_t len)
 {
 	buf_grow(b, len);
 	if (len > 0)

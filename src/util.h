@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* One error type for the whole program, graded by scope. main.c alone maps it
  * to an exit status (DESIGN.md §7); rc_str names it for logs. */
@@ -70,7 +71,20 @@ struct buf {
  * allocation while the text fits, moved to the heap when it grows past it.
  * buf_free frees only what was allocated; buf_take returns heap memory. */
 void buf_on(struct buf *, char *arr, size_t size);
-void buf_add(struct buf *, const void *, size_t);
+/* Appends len bytes (and keeps a NUL after them). Inline while there is room:
+ * the encoders call it for every field of every record (codec.c). */
+void buf_add_grow(struct buf *, const void *, size_t);
+static inline void
+buf_add(struct buf *b, const void *data, size_t len)
+{
+	if (b->cap - b->len > len) {	/* room for len and the NUL (cap 0: never) */
+		if (len > 0)
+			memcpy(b->p + b->len, data, len);
+		b->len += len;
+		b->p[b->len] = '\0';
+	} else
+		buf_add_grow(b, data, len);
+}
 /* Makes room for extra more bytes (and the NUL) without adding any. */
 void buf_reserve(struct buf *, size_t extra);
 void buf_adds(struct buf *, const char *);
