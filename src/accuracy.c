@@ -19,6 +19,11 @@ struct acc {
 	size_t agree, total, linked, in_sync, candidates;
 	int count_fields;		/* the pass after the writes */
 	size_t fpos;			/* the next of r->fastkeys */
+	/* stamped pairs' per-field counts (rules 0-63, then the stage tag): the
+	 * first goes to the report at once (the fields keep their order there),
+	 * the rest are added up and given to it at the end */
+	unsigned char seen[65];
+	size_t more[65];
 	struct strset ok, pending;	/* in sync / not, after the writes */
 };
 
@@ -33,6 +38,17 @@ failed_mark(struct acc *a, const char *key, int in_sync)
 		set_add(&a->ok, key);
 	else if (!in_sync && !present)
 		set_add(&a->pending, key);
+}
+
+/* One agreeing value of field (slot: its rule, 64 the stage tag) of a stamped pair. */
+static void
+stamped_field(struct acc *a, size_t slot, const char *field)
+{
+	if (!a->seen[slot]) {
+		report_field_count(&a->r->rep, field, 1);
+		a->seen[slot] = 1;
+	} else
+		a->more[slot]++;
 }
 
 /*
@@ -61,17 +77,17 @@ acc_stamped(struct acc *a, const char *key, const void *val, size_t vlen)
 	a->candidates++;
 	a->linked++;
 	a->in_sync++;
-	for (i = 0; i < r->map.n; i++)
+	for (i = 0; i < r->map.n && i < 64; i++)	/* (a stamp is made for 64 rules at most) */
 		if (sp.opinions & ((uint64_t)1 << i)) {
 			nop++;
 			if (a->count_fields)
-				report_field_count(&r->rep, r->map.rules[i].to, 1);
+				stamped_field(a, i, r->map.rules[i].to);
 		}
 	a->agree += nop + 1;
 	a->total += nop + 1;
 	if (a->count_fields) {
 		if (r->map.tag_category != NULL)
-			report_field_count(&r->rep, "stage_tag", 1);
+			stamped_field(a, 64, "stage_tag");
 		report_group_count(&r->rep, RG_STAGE, sp.stage, 1);
 		report_group_count(&r->rep, RG_JOB, sp.job, 1);
 		if (!known)
@@ -195,11 +211,16 @@ double
 accuracy(struct run *r, int count_fields)
 {
 	struct acc a;
+	size_t i;
 
 	memset(&a, 0, sizeof(a));
 	a.r = r;
 	a.count_fields = count_fields;
 	snap_candidates_each(r->st, acc_one, &a);
+	for (i = 0; i < 65; i++)
+		if (a.more[i] > 0)
+			report_field_add(&r->rep, i < 64 ? r->map.rules[i].to : "stage_tag", a.more[i],
+			    a.more[i]);
 	if (a.fpos != r->nfast)
 		log_warn("run", "accuracy: %zu of %zu candidates found in sync by compare were not met "
 		    "in order; they were checked in full", r->nfast - a.fpos, r->nfast);
@@ -212,7 +233,6 @@ accuracy(struct run *r, int count_fields)
 	if (count_fields && r->st != NULL) {
 		/* what is not in sync after this run is looked at again by the next one,
 		 * changed or not (DB failed: attempts and the last error, if any) */
-		size_t i;
 		/* in batches: one commit (and one fsync) per BATCH_RECORDS, not per key */
 		for (i = 0; i < a.ok.n; i++)
 			if (batch_tick(r) == RC_OK)

@@ -11,6 +11,9 @@
 
 /* ----------------------------------------------------------- small sets */
 
+#define SET_IXBITS 24
+#define SET_IXMASK (((uint64_t)1 << SET_IXBITS) - 1)
+
 void
 set_add(struct strset *s, const char *v)
 {
@@ -20,6 +23,8 @@ set_add(struct strset *s, const char *v)
 	}
 	s->v[s->n++] = xstrdup(v);
 	s->sorted = 0;
+	free(s->hx);
+	s->hx = NULL;
 }
 
 static int
@@ -28,13 +33,15 @@ cmp_strp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorts and removes duplicates. */
+/* Sorts and removes duplicates; indexes the strings by hash. */
 void
 set_finish(struct strset *s)
 {
 	size_t i, j = 0;
 
 	s->sorted = 1;
+	free(s->hx);
+	s->hx = NULL;
 	if (s->n == 0)
 		return;
 	qsort(s->v, s->n, sizeof(char *), cmp_strp);
@@ -46,13 +53,36 @@ set_finish(struct strset *s)
 		s->v[j++] = s->v[i];
 	}
 	s->n = j;
-	s->sorted = 1;
+	if (s->n > SET_IXMASK)
+		return;	/* (bsearch then) */
+	s->hx = xmalloc(s->n * sizeof(*s->hx));
+	for (i = 0; i < s->n; i++)
+		s->hx[i] = codec_fnv1a(s->v[i], strlen(s->v[i])) << SET_IXBITS | i;
+	u64_sort(s->hx, s->n);
 }
 
 int
 set_has(const struct strset *s, const char *v)
 {
-	return s->sorted && s->n > 0 && bsearch(&v, s->v, s->n, sizeof(char *), cmp_strp) != NULL;
+	uint64_t h;
+	size_t lo = 0, hi = s->n;
+
+	if (!s->sorted || s->n == 0)
+		return 0;
+	if (s->hx == NULL)
+		return bsearch(&v, s->v, s->n, sizeof(char *), cmp_strp) != NULL;
+	h = codec_fnv1a(v, strlen(v)) << SET_IXBITS;
+	while (lo < hi) {	/* the first entry of this hash */
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->hx[mid] < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < s->n && (s->hx[lo] & ~SET_IXMASK) == h; lo++)
+		if (strcmp(s->v[s->hx[lo] & SET_IXMASK], v) == 0)
+			return 1;
+	return 0;
 }
 
 void
@@ -63,6 +93,7 @@ set_free(struct strset *s)
 	for (i = 0; i < s->n; i++)
 		free(s->v[i]);
 	free(s->v);
+	free(s->hx);
 	memset(s, 0, sizeof(*s));
 }
 

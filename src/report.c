@@ -124,7 +124,7 @@ report_add_row(struct report *r, const char *kind, const char *field, const char
 }
 
 static void
-count_in(struct report_field **v, size_t *n, const char *name, int agree)
+count_in_n(struct report_field **v, size_t *n, const char *name, size_t agree, size_t total)
 {
 	size_t i;
 
@@ -137,8 +137,20 @@ count_in(struct report_field **v, size_t *n, const char *name, int agree)
 		(*v)[i].agree = (*v)[i].total = 0;
 		(*n)++;
 	}
-	(*v)[i].total++;
-	(*v)[i].agree += agree != 0;
+	(*v)[i].total += total;
+	(*v)[i].agree += agree;
+}
+
+static void
+count_in(struct report_field **v, size_t *n, const char *name, int agree)
+{
+	count_in_n(v, n, name, agree != 0, 1);
+}
+
+void
+report_field_add(struct report *r, const char *field, size_t agree, size_t total)
+{
+	count_in_n(&r->fields, &r->nfields, field, agree, total);
 }
 
 void

@@ -123,6 +123,8 @@ void report_free(struct report *);
 struct report_row *report_add_row(struct report *, const char *kind, const char *field,
     const char *side, const char *candidate, const char *contact);
 void report_field_count(struct report *, const char *field, int agree);
+/* Many at once: agree of total more values of field. */
+void report_field_add(struct report *, const char *field, size_t agree, size_t total);
 void report_group_count(struct report *, enum report_group, const char *name, int agree);
 void report_add_note(struct report *, const char *fmt, ...) PRINTF_LIKE(2, 3);
 

@@ -46,6 +46,9 @@ struct strset {
 	char **v;
 	size_t n, cap;
 	int sorted;
+	/* set_finish: (40 bits of each string's hash << 24 | its index) sorted,
+	 * so set_has compares a few strings, not log2(n); NULL past 2^24 */
+	uint64_t *hx;
 };
 
 struct run {
