@@ -71,6 +71,7 @@ main(void)
 	diff_candidate(&m, &c, k, NULL, &tags_ok, &r);
 	CHECK(r.n == 0 && r.changes.n == 0 && r.tag_add == NULL && r.ntag_remove == 0);
 	CHECK(r.fields_total == 7 && r.fields_agree == 7 && r.stage_ok);
+	CHECK(r.opinions == 0x7f);	/* every rule had an opinion (the accuracy counts read it) */
 	diff_result_free(&r);
 	/* a phone typed the local way in Keap: drift on the Keap side, reason
 	 * format, rewritten in E.164 (SMS automations read the stored text) */
