@@ -75,8 +75,7 @@ main(int argc, char **argv)
 				struct report_row *w;
 				snprintf(cand, sizeof(cand), "greenhouse:%ld", i * 200 + (long)k);
 				w = report_add_row(&r, "field_mismatch", "phone:PHONE1", "keap_edited", cand, "1");
-				free(w->action);
-				w->action = xstrdup("repaired");
+				report_row_set_action(&r, w, "repaired");
 			}
 			for (c = 0; c < 20; c++) {
 				struct report_row *w;

@@ -259,7 +259,7 @@ plan_op(struct run *r, const char *key, const struct rec_input *in, struct rec_o
 	p = plan_add(&r->plan, o->kind, key, o->contact, o->tag, body, pre);
 	p->archive = o->archive;
 	for (i = 0; i < o->nreasons; i++)
-		op_add_reason(p, o->reasons[i].kind, o->reasons[i].field);
+		op_add_reason(&r->plan, p, o->reasons[i].kind, o->reasons[i].field);
 }
 
 static void
@@ -272,8 +272,7 @@ report_drift(struct run *r, const char *key, struct rec_row *row)
 	w->desired = d->desired;
 	w->actual = d->actual;
 	d->desired = d->actual = NULL;
-	free(w->action);
-	w->action = xstrdup(d->repair ? "planned" : "reported");
+	report_row_set_action(&r->rep, w, d->repair ? "planned" : "reported");
 	w->error = d->why ? xstrdup(d->why) : NULL;
 	if (d->kind == DRIFT_INVALID_VALUE)
 		r->record_errors++;

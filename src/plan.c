@@ -103,24 +103,34 @@ plan_add(struct plan *p, enum op_kind kind, const char *ats_id, const char *cont
 	return o;
 }
 
+/* The plan's one copy of "kind:field": the last 64 words are looked at (a
+ * plan has a few dozen; a plan file with more costs a copy each, not a scan). */
 void
-op_add_reason(struct op *o, const char *kind, const char *field)
+op_add_reason(struct plan *p, struct op *o, const char *kind, const char *field)
 {
-	o->reasons = xrealloc(o->reasons, (o->nreasons + 1) * sizeof(char *));
-	o->reasons[o->nreasons++] = field ? xasprintf("%s:%s", kind, field) : xstrdup(kind);
+	char *w = field ? xasprintf("%s:%s", kind, field) : xstrdup(kind);
+	size_t i, lo = p->nwords > 64 ? p->nwords - 64 : 0;
+
+	for (i = p->nwords; i-- > lo; )
+		if (strcmp(p->words[i], w) == 0)
+			break;
+	if (i == (size_t)-1 || i < lo) {
+		p->words = xrealloc(p->words, (p->nwords + 1) * sizeof(*p->words));
+		p->words[p->nwords] = w;
+		i = p->nwords++;
+	} else
+		free(w);
+	o->reasons = xrealloc(o->reasons, (o->nreasons + 1) * sizeof(*o->reasons));
+	o->reasons[o->nreasons++] = p->words[i];
 }
 
 static void
 op_free(struct op *o)
 {
-	size_t i;
-
 	free(o->ats_id);
 	free(o->contact_id);
 	free(o->tag);
 	free(o->body);
-	for (i = 0; i < o->nreasons; i++)
-		free(o->reasons[i]);
 	free(o->reasons);
 }
 
@@ -132,6 +142,7 @@ plan_free(struct plan *p)
 	for (i = 0; i < p->n; i++)
 		op_free(&p->v[i]);
 	free(p->v);
+	strv_free(p->words, p->nwords);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -340,7 +351,7 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 		o->archive = cJSON_IsTrue(json_get(j, "archive"));
 		cJSON_ArrayForEach(r, json_get(j, "reasons"))
 			if (cJSON_IsString(r))
-				op_add_reason(o, r->valuestring, NULL);
+				op_add_reason(p, o, r->valuestring, NULL);
 		if (strcmp(o->id, id) != 0) {
 			buf_addf(err, "%s:%d: op %s was edited (its content gives id %s); re-plan instead",
 			    path, lineno, id, o->id);

@@ -39,7 +39,8 @@ struct op {
 	char *body;		/* upsert: the contact; patch: the fields, lists merged
 				 * (compact JSON text, keap.h; NULL: none) */
 	uint64_t precondition;	/* hash of the contact planned against; 0: none */
-	char **reasons;		/* "kind:field" of the drifts it repairs */
+	const char **reasons;	/* "kind:field" of the drifts it repairs (the
+				 * plan's words: op_add_reason) */
 	size_t nreasons;
 	int archive;		/* applies the archive tag (counted by the guard) */
 	size_t row_lo, row_hi;	/* the report rows of its candidate (in memory only;
@@ -49,13 +50,15 @@ struct op {
 struct plan {
 	struct op *v;
 	size_t n, cap;
+	char **words;		/* the reasons' text, each kept once */
+	size_t nwords;
 	size_t linked;		/* linked contacts in the snapshot (the % guard's base) */
 };
 
 /* Adds an op (takes ownership of body, compact JSON text), computes its id. */
 struct op *plan_add(struct plan *, enum op_kind, const char *ats_id, const char *contact_id,
     const char *tag, char *body, uint64_t precondition);
-void op_add_reason(struct op *, const char *kind, const char *field);
+void op_add_reason(struct plan *, struct op *, const char *kind, const char *field);
 void plan_free(struct plan *);
 
 struct plan_counts {

@@ -280,8 +280,7 @@ collect_failed(void *arg, const char *key, int64_t attempts, const char *last_er
 		;	/* changed since: tried again anyway */
 	else if (attempts >= cfg_int(r->cfg, OPT_RUN_MAX_ATTEMPTS)) {
 		struct report_row *w = report_add_row(&r->rep, "write_failed", NULL, NULL, key, NULL);
-		free(w->action);
-		w->action = xstrdup("failed");
+		report_row_set_action(&r->rep, w, "failed");
 		w->error = xasprintf("gave up after %lld attempts (run.max_attempts); retried when the "
 		    "candidate changes; last error: %s", (long long)attempts,
 		    last_error ? last_error : "?");

@@ -38,8 +38,7 @@ mark_rows(struct run *r, const struct op *o, const char *action, const char *err
 				continue;
 		} else if (strstr(w->kind, "tag") != NULL)
 			continue;
-		free(w->action);
-		w->action = xstrdup(action);
+		report_row_set_action(&r->rep, w, action);
 		if (error != NULL) {
 			free(w->error);
 			w->error = xstrdup(error);

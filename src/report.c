@@ -36,17 +36,14 @@ report_free(struct report *r)
 
 	for (i = 0; i < r->nrows; i++) {
 		struct report_row *w = &r->rows[i];
-		free(w->kind);
-		free(w->field);
-		free(w->side);
 		free(w->candidate);
 		free(w->contact);
 		free(w->desired);
 		free(w->actual);
-		free(w->action);
 		free(w->error);
 	}
 	free(r->rows);
+	strv_free(r->words, r->nwords);
 	for (i = 0; i < r->nfields; i++)
 		free(r->fields[i].field);
 	free(r->fields);
@@ -98,6 +95,29 @@ id_is_contact_point(const char *key)
 	return digits >= 7 && (id[0] == '+' || id[0] == '(' || strpbrk(id, " -().") != NULL);
 }
 
+const char *
+report_intern(struct report *r, const char *s)
+{
+	size_t i, lo = r->nwords > 64 ? r->nwords - 64 : 0;
+
+	if (s == NULL)
+		return NULL;
+	/* the last 64 words (a run has a few dozen; were there more, each would
+	 * cost a copy, never a long scan) */
+	for (i = r->nwords; i-- > lo; )
+		if (strcmp(r->words[i], s) == 0)
+			return r->words[i];
+	r->words = xrealloc(r->words, (r->nwords + 1) * sizeof(*r->words));
+	r->words[r->nwords] = xstrdup(s);
+	return r->words[r->nwords++];
+}
+
+void
+report_row_set_action(struct report *r, struct report_row *w, const char *action)
+{
+	w->action = report_intern(r, action);
+}
+
 struct report_row *
 report_add_row(struct report *r, const char *kind, const char *field, const char *side,
     const char *candidate, const char *contact)
@@ -112,12 +132,12 @@ report_add_row(struct report *r, const char *kind, const char *field, const char
 	}
 	w = &r->rows[r->nrows++];
 	memset(w, 0, sizeof(*w));
-	w->kind = xstrdup(kind);
-	w->field = dupn(field);
-	w->side = xstrdup(side ? side : "");
+	w->kind = report_intern(r, kind);
+	w->field = report_intern(r, field);
+	w->side = report_intern(r, side ? side : "");
 	w->candidate = dupn(candidate);
 	w->contact = dupn(contact);
-	w->action = xstrdup("reported");
+	w->action = report_intern(r, "reported");
 	w->pii = field != NULL && (strncmp(field, "email", 5) == 0 || strncmp(field, "phone", 5) == 0);
 	w->cand_pii = candidate != NULL && id_is_contact_point(candidate);
 	return w;

@@ -14,13 +14,16 @@
 #include "util.h"
 
 struct report_row {
-	char *kind;		/* drift kind */
-	char *field;		/* target, or NULL */
-	char *side;		/* ats_changed | keap_edited | both | "" */
+	/* kind, field, side and action are few distinct words, kept once in the
+	 * report (report_intern): set them with report_row_set / report_intern,
+	 * never free them */
+	const char *kind;	/* drift kind */
+	const char *field;	/* target, or NULL */
+	const char *side;	/* ats_changed | keap_edited | both | "" */
 	char *candidate;	/* ats key ("greenhouse:123") */
 	char *contact;		/* Keap contact id, or NULL */
 	char *desired, *actual;
-	char *action;		/* repaired | failed | reported | planned | deferred | skipped */
+	const char *action;	/* repaired | failed | reported | planned | deferred | skipped */
 	char *error;		/* why it failed or is only reported */
 	int pii;		/* desired/actual are an email or a phone: mask them */
 	int cand_pii;		/* the candidate's id is an email or a phone: mask it */
@@ -79,6 +82,8 @@ struct report {
 	size_t nftrend;
 	int full;			/* this run was a full sweep */
 	const char *url;		/* where the report is published (report.url), or NULL */
+	char **words;			/* report_intern's strings */
+	size_t nwords;
 };
 
 /*
@@ -122,6 +127,11 @@ void report_init(struct report *, const char *mode);
 void report_free(struct report *);
 struct report_row *report_add_row(struct report *, const char *kind, const char *field,
     const char *side, const char *candidate, const char *contact);
+/* The report's one copy of s (NULL: NULL), for a row's kind, field, side or
+ * action: a million rows share a dozen words. */
+const char *report_intern(struct report *, const char *s);
+/* A row's action ("planned", "repaired", ...). */
+void report_row_set_action(struct report *, struct report_row *, const char *action);
 void report_field_count(struct report *, const char *field, int agree);
 /* Many at once: agree of total more values of field. */
 void report_field_add(struct report *, const char *field, size_t agree, size_t total);

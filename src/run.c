@@ -295,10 +295,8 @@ load_plan(struct run *r)
 	for (i = 0; i < r->plan.n; i++) {
 		struct report_row *w = report_add_row(&r->rep, op_kind_str(r->plan.v[i].kind), NULL,
 		    NULL, r->plan.v[i].ats_id, r->plan.v[i].contact_id);
-		free(w->action);
-		w->action = xstrdup("planned");
-		free(w->kind);
-		w->kind = xstrdup(r->plan.v[i].kind == OP_APPLY_TAG ||
+		report_row_set_action(&r->rep, w, "planned");
+		w->kind = report_intern(&r->rep, r->plan.v[i].kind == OP_APPLY_TAG ||
 		    r->plan.v[i].kind == OP_REMOVE_TAG ? "stage_tag" : "field_mismatch");
 		r->plan.v[i].row_lo = r->rep.nrows - 1;
 		r->plan.v[i].row_hi = r->rep.nrows;

@@ -42,11 +42,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	o = plan_add(&p, OP_PATCH_CONTACT, "gh:1", "501", NULL,
 	    xstrdup("{\"given_name\":\"Jane\",\"email_addresses\":[{\"email\":\"jane@example.com\","
 	    "\"field\":\"EMAIL1\"}]}"), 0xabcULL);
-	op_add_reason(o, "field_mismatch", "given_name");
+	op_add_reason(&p, o, "field_mismatch", "given_name");
 	plan_add(&p, OP_APPLY_TAG, "gh:1", "501", "ATS: Screen", NULL, 0);
 	o = plan_add(&p, OP_UPSERT_CONTACT, "gh:2", NULL, NULL,
 	    xstrdup("{\"given_name\":\"Luis\",\"family_name\":\"Garc\\u00eda L\\u00f3pez\"}"), 0);
-	op_add_reason(o, "missing_contact", NULL);
+	op_add_reason(&p, o, "missing_contact", NULL);
 	o = plan_add(&p, OP_APPLY_TAG, "gh:3", "503", "ATS: Archived", NULL, 0x1234567890abcdefULL);
 	o->archive = 1;
 	plan_add(&p, OP_REMOVE_TAG, "gh:3", "503", "ATS: Screen", NULL, 0);

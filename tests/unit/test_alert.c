@@ -130,13 +130,11 @@ build_report(struct report *r, int exit_status)
 	r->after_pct = 99.25;
 	w = report_add_row(r, "field_mismatch", "email:EMAIL1", "ats_changed", "greenhouse:4007231002",
 	    "77");
-	free(w->action);
-	w->action = xstrdup("failed");
+	report_row_set_action(r, w, "failed");
 	w->error = xstrdup("HTTP 400 Invalid email address Jane.Doe@Example.com for contact");
 	w = report_add_row(r, "field_mismatch", "phone:PHONE1", "ats_changed", "greenhouse:4007231003",
 	    "78");
-	free(w->action);
-	w->action = xstrdup("failed");
+	report_row_set_action(r, w, "failed");
 	w->error = xstrdup("HTTP 400 phone +14155550100 rejected (was (415) 555-0199)");
 }
 

@@ -30,8 +30,7 @@ add_rows(struct report *r, const char *kind, const char *action, int n)
 {
 	while (n-- > 0) {
 		struct report_row *w = report_add_row(r, kind, NULL, NULL, "greenhouse:1", NULL);
-		free(w->action);
-		w->action = xstrdup(action);
+		report_row_set_action(r, w, action);
 	}
 }
 

@@ -37,7 +37,7 @@ main(void)
 	memset(&p, 0, sizeof(p));
 	p.linked = 100;
 	o = plan_add(&p, OP_PATCH_CONTACT, "gh:1", "501", NULL, xstrdup("{\"given_name\":\"Jane\"}"), 0xabcULL);
-	op_add_reason(o, "field_mismatch", "given_name");
+	op_add_reason(&p, o, "field_mismatch", "given_name");
 	memcpy(id1, o->id, sizeof(id1));
 	plan_add(&p, OP_APPLY_TAG, "gh:1", "501", "ATS: Screen", NULL, 0);
 	plan_add(&p, OP_UPSERT_CONTACT, "gh:2", NULL, NULL, xstrdup("{\"given_name\":\"Bo\"}"), 0);

@@ -69,8 +69,7 @@ row(struct report *r, const char *kind, const char *field, const char *cand, con
 	struct report_row *w = report_add_row(r, kind, field, "ats_changed", cand, "70001");
 
 	w->desired = desired ? xstrdup(desired) : NULL;
-	free(w->action);
-	w->action = xstrdup(action);
+	report_row_set_action(r, w, action);
 	w->error = error ? xstrdup(error) : NULL;
 	return w;
 }
@@ -187,13 +186,9 @@ causes(void)
 	out_free(&o);
 	/* without the transient failure, only people are left */
 	r.nrows--;
-	free(r.rows[r.nrows].kind);
-	free(r.rows[r.nrows].field);
-	free(r.rows[r.nrows].side);
-	free(r.rows[r.nrows].candidate);
+	free(r.rows[r.nrows].candidate);	/* (kind, field, side, action: the report's words) */
 	free(r.rows[r.nrows].contact);
 	free(r.rows[r.nrows].desired);
-	free(r.rows[r.nrows].action);
 	free(r.rows[r.nrows].error);
 	CHECK(report_only_people_left(&r));
 	render(&r, "people", &o);
@@ -354,9 +349,7 @@ period(void)
 		    "no tag is configured for this stage or status (stage_tags)");
 		/* the same phone overwritten in Keap every day: recurring */
 		row(&r, "field_mismatch", "phone:PHONE1", "greenhouse:77", "+14155550100", "repaired", NULL);
-		r.rows[r.nrows - 1].side[0] = '\0';
-		free(r.rows[r.nrows - 1].side);
-		r.rows[r.nrows - 1].side = xstrdup("keap_edited");
+		r.rows[r.nrows - 1].side = report_intern(&r, "keap_edited");
 		row(&r, "field_mismatch", "given_name", "greenhouse:1000", "A", "repaired", NULL);
 		r.repaired = 2;
 		report_run_record(&r, &rec);
