@@ -21,7 +21,7 @@
 
 #include "ats.h"
 #include "config.h"
-#include "json.h"
+#include "jtree.h"
 #include "keap.h"
 #include "log.h"
 #include "rss.h"

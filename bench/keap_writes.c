@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "jtree.h"
 #include "keap.h"
 #include "log.h"
 #include "pace.h"

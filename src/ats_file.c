@@ -125,7 +125,7 @@
 #include "ats.h"
 #include "config.h"
 #include "csv.h"
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 #include "norm.h"
 

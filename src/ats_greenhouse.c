@@ -40,7 +40,7 @@
 #include "ats.h"
 #include "config.h"
 #include "http.h"
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 #include "norm.h"
 #include "pace.h"

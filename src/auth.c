@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 
 #define TOKENS_KEY "keap"

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "jtree.h"
 #include "log.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)

@@ -142,7 +142,7 @@
 #include "ats.h"
 #include "auth.h"
 #include "http.h"
-#include "json.h"
+#include "jtree.h"
 #include "keap.h"
 #include "log.h"
 #include "mapping.h"

@@ -13,7 +13,7 @@
 #include <curl/curl.h>
 #include <mbedtls/ssl.h>
 
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 
 #ifndef ATSRECON_VERSION

@@ -22,7 +22,7 @@
 #include "auth.h"
 #include "csv.h"
 #include "http.h"
-#include "json.h"
+#include "jtree.h"
 #include "keap.h"
 #include "log.h"
 #include "login.h"

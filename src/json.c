@@ -1,5 +1,5 @@
-/* json.c — see json.h. */
-#include "json.h"
+/* json.c — see json.h and jtree.h. */
+#include "jtree.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "jtree.h"
 #include "keap.h"
 #include "kcontact.h"
 

@@ -31,6 +31,6 @@
 /* One contact object as Keap sent it into *out (zeroed first; contact_free).
  * RC_RECORD, with a message in err (optional), when obj is not an object or
  * has no usable id (a non-empty string, or an integer). */
-enum rc kcontact_decode(const cJSON *obj, struct contact *out, struct buf *err);
+enum rc kcontact_decode(const struct cJSON *obj, struct contact *out, struct buf *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jtree.h"
 #include "kcontact.h"
 #include "log.h"
 

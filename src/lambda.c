@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "http.h"
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 #include "mapping.h"
 #include "run.h"

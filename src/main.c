@@ -18,7 +18,7 @@
 #include "doctor.h"
 #include "http.h"
 #include "init.h"
-#include "json.h"
+#include "jtree.h"
 #include "lambda.h"
 #include "log.h"
 #include "login.h"

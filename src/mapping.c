@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 #include "norm.h"
 

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 #include "report.h"
 #include "state.h"

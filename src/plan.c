@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "codec.h"
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 
 #define PLAN_MAX_BYTES (256u * 1024 * 1024)

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 
 void

@@ -22,7 +22,7 @@
 #include <mbedtls/sha256.h>
 
 #include "http.h"
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 
 #define MEM_MAX (1024 * 1024)			/* lease objects, error bodies */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "http.h"
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 #include "opts.h"
 

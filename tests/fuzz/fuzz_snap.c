@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ats.h"
-#include "json.h"
+#include "jtree.h"
 #include "snap.h"
 #include "state.h"
 #include "wire.h"

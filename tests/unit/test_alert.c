@@ -21,7 +21,7 @@
 #include "alert.h"
 #include "config.h"
 #include "http.h"
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 #include "t.h"
 #include "fakeadm.h"

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "jtree.h"
 #include "log.h"
 #include "t.h"
 

@@ -12,6 +12,7 @@
 #include "ats.h"
 #include "config.h"
 #include "http.h"
+#include "jtree.h"
 #include "log.h"
 #include "t.h"
 #include "tlog.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "http.h"
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 #include "t.h"
 

@@ -2,7 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 #include "t.h"
 

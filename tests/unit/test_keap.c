@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "codec.h"
+#include "jtree.h"
 #include "keap.h"
 #include "log.h"
 #include "pace.h"

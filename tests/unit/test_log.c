@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 #include "t.h"
 

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "json.h"
+#include "jtree.h"
 #include "log.h"
 #include "period.h"
 #include "report.h"

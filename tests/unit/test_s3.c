@@ -29,7 +29,7 @@
 
 #include "config.h"
 #include "http.h"
-#include "json.h"
+#include "jtree.h"
 #include "lambda.h"
 #include "log.h"
 #include "s3.h"
