@@ -83,7 +83,8 @@ struct mapping {
 	const char *region;		/* phone.default_region (borrowed from the config) */
 };
 
-/* Reads "fields" and "stage_tags"; errors are "file:line: fields[i].key: ...". */
+/* Reads "fields" and "stage_tags" (mapcfg.c, the configuration's side); errors are
+ * "file:line: fields[i].key: ...". */
 enum rc mapping_load(struct mapping *, const struct config *, struct buf *err);
 /* Resolves custom-field labels to ids, types and options; a label Keap does not
  * have, or a map value that is not one of a choice field's options, is an error. */

@@ -7,7 +7,7 @@
  * hash of the Keap contact it was planned against (0 for creates). `apply`
  * skips an op whose precondition no longer holds.
  *
- * The plan file is JSON lines, one op per line:
+ * The plan file (planfile.c) is JSON lines, one op per line:
  *   {"id":"…","kind":"patch_contact","ats_id":"…","contact":"…","precondition":"…",
  *    "body":{…},"reasons":["field_mismatch:email:EMAIL1"],"seal":"…"}
  * The seal hashes every field apply uses (archive and precondition included);
