@@ -1882,10 +1882,11 @@ html_drift_row(const struct report_row *x, int mask_pii, struct buf *out)
 	buf_free(&cb);
 }
 
-/* Every drift record, grouped in the order of the kinds table. */
+/* Every drift record, grouped in the order of the kinds table; with f, out
+ * goes to the file every 64 kB (a million rows never sit in memory as HTML). */
 static void
 html_drift(const struct report *r, const struct kind_count *kc, size_t n, int mask_pii,
-    struct buf *out)
+    struct buf *out, struct atomic_file *f)
 {
 	size_t i, k;
 
@@ -1895,8 +1896,13 @@ html_drift(const struct report *r, const struct kind_count *kc, size_t n, int ma
 	    "<th>error</th></tr></thead><tbody>\n", r->nrows);
 	for (k = 0; k < n; k++)
 		for (i = 0; i < r->nrows; i++)
-			if (strcmp(r->rows[i].kind, kc[k].kind) == 0)
+			if (strcmp(r->rows[i].kind, kc[k].kind) == 0) {
 				html_drift_row(&r->rows[i], mask_pii, out);
+				if (f != NULL && out->len >= 65536) {
+					atomic_add(f, out->p, out->len);
+					buf_reset(out);
+				}
+			}
 	buf_adds(out, "</tbody></table></details></section>\n");
 }
 
@@ -1920,8 +1926,10 @@ html_footer(const struct report *r, int mask_pii, struct buf *out)
 	buf_adds(out, "</footer>\n</main></body></html>\n");
 }
 
+/* The page into out; with f, its drift table is written to f as it grows
+ * (out then holds what follows the last flush). */
 static void
-html(const struct report *r, int mask_pii, struct buf *out)
+html(const struct report *r, int mask_pii, struct buf *out, struct atomic_file *f)
 {
 	struct kind_count kc[32];
 	struct report_cause *c;
@@ -1944,7 +1952,7 @@ html(const struct report *r, int mask_pii, struct buf *out)
 	html_repairs(kc, n, c, nc, nother, out);
 	report_causes_free(c, nc);
 	html_totals(r, out);
-	html_drift(r, kc, n, mask_pii, out);
+	html_drift(r, kc, n, mask_pii, out, f);
 	html_footer(r, mask_pii, out);
 }
 
@@ -1987,10 +1995,18 @@ report_write(const struct report *r, const char *dir, int mask_pii)
 		}
 	}
 	buf_reset(&b);
-	html(r, mask_pii, &b);
 	buf_reset(&path);
 	buf_addf(&path, "%s/report.html", dir);
-	e |= atomic_write(path.p, b.p, b.len, 0600);
+	{
+		struct atomic_file f;
+		if (atomic_open(&f, path.p, 0600) != 0)
+			e = -1;
+		else {
+			html(r, mask_pii, &b, &f);
+			atomic_add(&f, b.p, b.len);
+			e |= atomic_commit(&f, path.p);
+		}
+	}
 	if (e != 0) {
 		log_error("report", "cannot write the report into %s: %s", dir, strerror(errno));
 		rc = RC_STATE;
