@@ -142,11 +142,12 @@
 #include "ats.h"
 #include "auth.h"
 #include "http.h"
-#include "jtree.h"
+#include "json.h"
 #include "keap.h"
 #include "log.h"
 #include "mapping.h"
 #include "pace.h"
+#include "report.h"
 #include "s3.h"
 #include "state.h"
 
@@ -1049,9 +1050,7 @@ check_keap_client(struct doctor *d)
 	static const char form[] = "grant_type=refresh_token&refresh_token=atsrecon-doctor-not-a-token";
 	struct http_job job;
 	struct http_policy pol;
-	struct buf err = BUF_INIT;
-	char e[64] = "";
-	cJSON *j = NULL;
+	struct buf e = BUF_INIT;
 	enum rc rc;
 
 	if (!d->oauth) {
@@ -1087,24 +1086,28 @@ check_keap_client(struct doctor *d)
 		    "answer: %s: %s", http_fail_str(job.resp.fail), job.resp.err);
 		goto out;
 	}
-	j = json_parse(job.resp.body.p, job.resp.body.len, &err);
-	if (json_str(j, "error") != NULL)
-		str_copy(e, sizeof(e), json_str(j, "error"));
-	if (job.resp.status == 400 && strcmp(e, "invalid_grant") == 0)
+	/* the OAuth error code of the answer ("" for none) */
+	if (json_record_str(&job.resp.body, "error", &e) != 0)
+		buf_reset(&e);
+	buf_adds(&e, "");
+	if (e.len > 63) {	/* (a code, not a story) */
+		e.len = 63;
+		e.p[63] = '\0';
+	}
+	if (job.resp.status == 400 && strcmp(e.p, "invalid_grant") == 0)
 		add(d, "keap.client", D_OK, RC_OK, NULL, "the token endpoint accepts keap.client_id and "
 		    "keap.client_secret (a made-up refresh token was refused as invalid_grant; nothing "
 		    "was refreshed)");
-	else if (job.resp.status == 401 || strcmp(e, "invalid_client") == 0)
+	else if (job.resp.status == 401 || strcmp(e.p, "invalid_client") == 0)
 		add(d, "keap.client", D_FAIL, RC_AUTH, fix, "the token endpoint refused keap.client_id "
 		    "and keap.client_secret (HTTP %ld, %s): the next token refresh will fail",
-		    job.resp.status, e[0] ? e : "no error code");
+		    job.resp.status, e.len ? e.p : "no error code");
 	else
 		add(d, "keap.client", D_WARN, RC_OK, fix, "could not tell: the token endpoint answered "
-		    "a made-up refresh token with HTTP %ld (%s)", job.resp.status, e[0] ? e : "no error code");
+		    "a made-up refresh token with HTTP %ld (%s)", job.resp.status,
+		    e.len ? e.p : "no error code");
 out:
-	if (j != NULL)
-		cJSON_Delete(j);
-	buf_free(&err);
+	buf_free(&e);
 	http_resp_free(&job.resp);
 }
 
@@ -1526,27 +1529,9 @@ last_run_writes(const struct doctor *d)
 	const char *dir = cfg_str(d->cfg, OPT_REPORT_DIR);
 	char *path = dir != NULL ? xasprintf("%s/report.json", dir) :
 	    xasprintf("%s/reports/report.json", cfg_str(d->cfg, OPT_STATE_DIR));
-	struct buf b = BUF_INIT, err = BUF_INIT;
-	const cJSON *e;
-	cJSON *j = NULL;
-	long writes = -1;
+	long writes = report_file_writes(path);
 
-	if (read_file(path, (size_t)64 << 20, &b) != 0 || (j = json_parse(b.p, b.len, &err)) == NULL)
-		goto out;
-	writes = 0;
-	cJSON_ArrayForEach(e, json_get(json_get(j, "api"), "calls")) {
-		const char *ep = json_str(e, "endpoint");
-		int64_t calls = 0;
-		if (ep != NULL && !str_has_prefix(ep, "GET ") && json_int(e, "calls", &calls) == 0 &&
-		    calls > 0)
-			writes += (long)calls;
-	}
-out:
-	if (j != NULL)
-		cJSON_Delete(j);
 	free(path);
-	buf_free(&b);
-	buf_free(&err);
 	return writes;
 }
 

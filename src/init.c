@@ -22,7 +22,7 @@
 #include "auth.h"
 #include "csv.h"
 #include "http.h"
-#include "jtree.h"
+#include "json.h"
 #include "keap.h"
 #include "log.h"
 #include "login.h"
@@ -554,16 +554,14 @@ read_header(const char *path, int jsonl, struct strset *out)
 		if (csv_line(&cs, &row) == 1 && row.nf == 1) {
 			size_t len;
 			const char *t = csv_field(&row, 0, &len);
-			struct buf err = BUF_INIT;
-			cJSON *j = json_parse(t, len, &err), *it;
-			if (cJSON_IsObject(j)) {
-				cJSON_ArrayForEach(it, j)
-					set_add(out, it->string);
+			char **keys;
+			size_t nk, k;
+			if (json_object_keys(t, len, &keys, &nk) == 0) {
+				for (k = 0; k < nk; k++)
+					set_add(out, keys[k]);
 				r = 0;
 			}
-			if (j != NULL)
-				cJSON_Delete(j);
-			buf_free(&err);
+			strv_free(keys, nk);
 		}
 	} else {
 		char delims[] = { ';', '\t' };

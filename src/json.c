@@ -652,3 +652,35 @@ json_idstr(const cJSON *v, char *buf, size_t size)
 	}
 	return NULL;
 }
+
+int
+json_object_keys(const char *text, size_t len, char ***keys, size_t *n)
+{
+	struct buf err = BUF_INIT;
+	cJSON *j = json_parse(text, len, &err);
+	const cJSON *it;
+	int rc = -1;
+
+	*keys = NULL;
+	*n = 0;
+	if (cJSON_IsObject(j)) {
+		cJSON_ArrayForEach(it, j) {
+			*keys = xrealloc(*keys, (*n + 1) * sizeof(**keys));
+			(*keys)[(*n)++] = xstrdup(it->string);
+		}
+		rc = 0;
+	}
+	cJSON_Delete(j);
+	buf_free(&err);
+	return rc;
+}
+
+const char *
+json_lib_version(void)
+{
+	static char v[48];
+
+	if (v[0] == '\0')
+		snprintf(v, sizeof(v), "cJSON/%s", cJSON_Version());
+	return v;
+}

@@ -44,4 +44,11 @@ int json_record_str(const struct buf *rec, const char *key, struct buf *out);
 void json_strpairs_parse(const struct buf *rec, struct strpairs *out);
 void json_strpairs_print(const struct strpairs *, struct buf *out);
 
+/* The member names of the JSON object in text[0..len), in order (*keys
+ * allocated, strv_free): 0, or -1 when the text is not an object. */
+int json_object_keys(const char *text, size_t len, char ***keys, size_t *n);
+
+/* The JSON library and its version ("cJSON/1.7.18"), for --version. */
+const char *json_lib_version(void);
+
 #endif

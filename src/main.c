@@ -18,7 +18,7 @@
 #include "doctor.h"
 #include "http.h"
 #include "init.h"
-#include "jtree.h"
+#include "json.h"
 #include "lambda.h"
 #include "log.h"
 #include "login.h"
@@ -345,7 +345,7 @@ cmd_version(void)
 	buf_addf(&b, "atsrecon %s\n", ATSRECON_VERSION);
 	buf_adds(&b, "  ");
 	http_lib_versions(&b);
-	buf_addf(&b, "\n  cJSON/%s\n  %s\n", cJSON_Version(), state_lib_version());
+	buf_addf(&b, "\n  %s\n  %s\n", json_lib_version(), state_lib_version());
 	fputs(b.p, stdout);
 	buf_free(&b);
 	return RC_OK;

@@ -95,6 +95,32 @@ id_is_contact_point(const char *key)
 	return digits >= 7 && (id[0] == '+' || id[0] == '(' || strpbrk(id, " -().") != NULL);
 }
 
+long
+report_file_writes(const char *path)
+{
+	struct buf b = BUF_INIT, err = BUF_INIT;
+	const cJSON *e;
+	cJSON *j = NULL;
+	long writes = -1;
+
+	if (read_file(path, (size_t)64 << 20, &b) != 0 || (j = json_parse(b.p, b.len, &err)) == NULL)
+		goto out;
+	writes = 0;
+	cJSON_ArrayForEach(e, json_get(json_get(j, "api"), "calls")) {
+		const char *ep = json_str(e, "endpoint");
+		int64_t calls = 0;
+		if (ep != NULL && !str_has_prefix(ep, "GET ") && json_int(e, "calls", &calls) == 0 &&
+		    calls > 0)
+			writes += (long)calls;
+	}
+out:
+	if (j != NULL)
+		cJSON_Delete(j);
+	buf_free(&b);
+	buf_free(&err);
+	return writes;
+}
+
 const char *
 report_intern(struct report *r, const char *s)
 {

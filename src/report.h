@@ -132,6 +132,9 @@ struct report_row *report_add_row(struct report *, const char *kind, const char 
 const char *report_intern(struct report *, const char *s);
 /* A row's action ("planned", "repaired", ...). */
 void report_row_set_action(struct report *, struct report_row *, const char *action);
+/* The writes (API calls other than GET) a report.json at path records; -1
+ * when it cannot be read (doctor's quota estimate). */
+long report_file_writes(const char *path);
 void report_field_count(struct report *, const char *field, int agree);
 /* Many at once: agree of total more values of field. */
 void report_field_add(struct report *, const char *field, size_t agree, size_t total);

@@ -1,6 +1,7 @@
 /* Unit tests: json.c (strict JSON, JSON with comments, records read back from the state). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
+#include <string.h>
 
 #include "jtree.h"
 #include "log.h"
@@ -65,6 +66,22 @@ test_defect6_failed_record_not_json(void)
 	buf_free(&rec);
 }
 
+/* json_object_keys (init reads an export file's first JSON line with it) */
+static void
+test_object_keys(void)
+{
+	static const char obj[] = "{\"id\":1,\"first_name\":\"A\",\"email\":null}";
+	char **keys;
+	size_t n;
+
+	CHECK(json_object_keys(obj, strlen(obj), &keys, &n) == 0 && n == 3);
+	CHECK(n == 3 && strcmp(keys[0], "id") == 0 && strcmp(keys[2], "email") == 0);
+	strv_free(keys, n);
+	CHECK(json_object_keys("[1,2]", 5, &keys, &n) == -1 && n == 0 && keys == NULL);
+	CHECK(json_object_keys("{\"id\":", 6, &keys, &n) == -1 && n == 0);	/* cut short */
+	CHECK(strncmp(json_lib_version(), "cJSON/", 6) == 0);
+}
+
 int
 main(void)
 {
@@ -72,5 +89,6 @@ main(void)
 	log_init(LOG_OFF, LOG_FMT_TEXT);
 	test_defect12_jsonc_key_leak();
 	test_defect6_failed_record_not_json();
+	test_object_keys();
 	return t_done("test_json");
 }
