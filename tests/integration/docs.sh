@@ -10,7 +10,7 @@
 #     `atsrecon CMD --help`, every flag an entry of its own, every exit status,
 #     every key `atsrecon check` prints (and no other), every environment
 #     variable (secrets' _FILE twins found by asking the binary), every name
-#     the sources getenv(), the canonical fields of src/mapping.c and the
+#     the sources getenv(), the canonical fields of src/mapcfg.c and the
 #     export-file fields of src/ats_file.c;
 #  4. every configs/*.jsonc passes `atsrecon check -c FILE` as it is written.
 #     Their secrets are *_file paths (/run/secrets/atsrecon/...) that do not
@@ -227,11 +227,11 @@ list_in_para() {	# FILE PARA-START WORDS...: every word occurs in the paragraph
 	[ -z "$miss" ] || echo "    not in \"$start\" of $f:$miss"
 	[ -z "$miss" ]
 }
-canon=$(strings_of "$TOP/src/mapping.c" "canonical_fields[]")
-targets=$(strings_of "$TOP/src/mapping.c" "text_targets[]")
-check "src/mapping.c has canonical fields and text targets" test -n "$canon" -a -n "$targets"
-check "fields.from names every canonical field of src/mapping.c" list_in_para atsrecon.conf.5 ".It Cm from" $canon
-check "fields.to names every text target of src/mapping.c" list_in_para atsrecon.conf.5 ".It Cm to" $targets
+canon=$(strings_of "$TOP/src/mapcfg.c" "canonical_fields[]")
+targets=$(strings_of "$TOP/src/mapcfg.c" "text_targets[]")
+check "src/mapcfg.c has canonical fields and text targets" test -n "$canon" -a -n "$targets"
+check "fields.from names every canonical field of src/mapcfg.c" list_in_para atsrecon.conf.5 ".It Cm from" $canon
+check "fields.to names every text target of src/mapcfg.c" list_in_para atsrecon.conf.5 ".It Cm to" $targets
 check "the list check can fail (a field no page names)" bash -c '! grep -q -F no_such_field "$1"' _ "$G/atsrecon.conf.5"
 ffields=""
 if [ -f "$TOP/src/ats_file.c" ]; then
