@@ -682,6 +682,13 @@ pull(struct run *r)
 	set_finish(&r->touched);
 	if (r->unread_ats == NULL && r->full && (rc = confirm_vanished(r)) != RC_OK)
 		return rc;
+	if (r->unread_ats == NULL) {
+		/* the listed hashes serve confirm_vanished, and compare_all only after
+		 * an unread page: not held while compare and accuracy run */
+		free(r->listed);
+		r->listed = NULL;
+		r->nlisted = r->caplisted = 0;
+	}
 	if (r->unread_ats == NULL && !r->full && r->ats->drv->pull_deleted != NULL &&
 	    (rc = confirm_feed(r)) != RC_OK)
 		return rc;

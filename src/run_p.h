@@ -80,7 +80,8 @@ struct run {
 	struct strset feed;		/* ats ids the delete feed named (to confirm) */
 	struct strset retry;		/* not in sync last time: reconciled again */
 	struct strset gaveup;		/* failed run.max_attempts times, unchanged: left alone */
-	uint64_t *listed;		/* full sweep: hashes of the ATS keys listed */
+	uint64_t *listed;		/* full sweep: hashes of the ATS keys listed (freed
+				 * after the pull unless a page was unread) */
 	size_t nlisted, caplisted;
 	struct buf sync_tok;		/* the ATS sync token read at the start */
 	struct report rep;
