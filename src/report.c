@@ -1982,6 +1982,28 @@ html(const struct report *r, int mask_pii, struct buf *out, struct atomic_file *
 	html_footer(r, mask_pii, out);
 }
 
+/* dir/name made by fn, which flushes to the file as it goes: what it leaves
+ * in its buffer is the end of the file. 0, or -1 when it cannot be written. */
+static int
+write_streamed(const char *dir, const char *name,
+    void (*fn)(const struct report *, int, struct buf *, struct atomic_file *),
+    const struct report *r, int mask_pii)
+{
+	struct buf path = BUF_INIT, b = BUF_INIT;
+	struct atomic_file f;
+	int e = -1;
+
+	buf_addf(&path, "%s/%s", dir, name);
+	if (atomic_open(&f, path.p, 0600) == 0) {
+		fn(r, mask_pii, &b, &f);
+		atomic_add(&f, b.p, b.len);
+		e = atomic_commit(&f, path.p);
+	}
+	buf_free(&b);
+	buf_free(&path);
+	return e;
+}
+
 enum rc
 report_write(const struct report *r, const char *dir, int mask_pii)
 {
@@ -2008,31 +2030,8 @@ report_write(const struct report *r, const char *dir, int mask_pii)
 	buf_addf(&path, "%s/report.md", dir);
 	e |= atomic_write(path.p, b.p, b.len, 0600);
 	buf_free(&b);
-	buf_reset(&path);
-	buf_addf(&path, "%s/drift.csv", dir);
-	{
-		struct atomic_file f;
-		if (atomic_open(&f, path.p, 0600) != 0)
-			e = -1;
-		else {
-			csv(r, mask_pii, &b, &f);
-			atomic_add(&f, b.p, b.len);
-			e |= atomic_commit(&f, path.p);
-		}
-	}
-	buf_reset(&b);
-	buf_reset(&path);
-	buf_addf(&path, "%s/report.html", dir);
-	{
-		struct atomic_file f;
-		if (atomic_open(&f, path.p, 0600) != 0)
-			e = -1;
-		else {
-			html(r, mask_pii, &b, &f);
-			atomic_add(&f, b.p, b.len);
-			e |= atomic_commit(&f, path.p);
-		}
-	}
+	e |= write_streamed(dir, "drift.csv", csv, r, mask_pii);
+	e |= write_streamed(dir, "report.html", html, r, mask_pii);
 	if (e != 0) {
 		log_error("report", "cannot write the report into %s: %s", dir, strerror(errno));
 		rc = RC_STATE;
