@@ -7,7 +7,7 @@
 
 static const char *const kind_names[DRIFT__MAX] = {
 	"missing_contact", "field_mismatch", "stage_tag_wrong", "stage_tag_multiple",
-	"invalid_value", "duplicate_contacts", "archived_in_ats", "deleted_in_ats", "anonymized",
+	"invalid_value", "duplicate_contacts", "deleted_in_ats", "anonymized",
 	"merged_in_ats", "email_changed", "contact_deleted_in_keap",
 };
 

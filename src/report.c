@@ -457,7 +457,7 @@ row_who(const struct report_row *w)
 	if (strncmp(e, "owner ", 6) == 0 || strncmp(e, "erased in the ATS", 17) == 0)
 		return CAUSE_POLICY;
 	if (strcmp(w->kind, "merged_in_ats") == 0 || strcmp(w->kind, "anonymized") == 0 ||
-	    strcmp(w->kind, "deleted_in_ats") == 0 || strcmp(w->kind, "archived_in_ats") == 0)
+	    strcmp(w->kind, "deleted_in_ats") == 0)
 		return CAUSE_POLICY;
 	return CAUSE_PERSON;
 }

@@ -125,7 +125,6 @@ static const char expected[] =
     "atsrecon_last_run_drift_rows{kind=\"stage_tag_multiple\"} 0\n"
     "atsrecon_last_run_drift_rows{kind=\"invalid_value\"} 0\n"
     "atsrecon_last_run_drift_rows{kind=\"duplicate_contacts\"} 0\n"
-    "atsrecon_last_run_drift_rows{kind=\"archived_in_ats\"} 0\n"
     "atsrecon_last_run_drift_rows{kind=\"deleted_in_ats\"} 0\n"
     "atsrecon_last_run_drift_rows{kind=\"anonymized\"} 0\n"
     "atsrecon_last_run_drift_rows{kind=\"merged_in_ats\"} 0\n"
