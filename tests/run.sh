@@ -137,7 +137,17 @@ fi
 # run alone at the end; the rest share the pool, the long scenario suite split
 # by source so its parts run side by side.
 SERIAL="signals progress"
+# the longest first (each source's scenario suite takes 2-5 minutes, the engine's
+# between 2 and 3), so the pool is not left waiting on one long component at the
+# end; the rest in name order
+FIRST="scenarios engine faults faults_partial"
+ORDERED=()
+for n in $FIRST; do [ -f "tests/integration/$n.sh" ] && ORDERED+=("tests/integration/$n.sh"); done
 for s in tests/integration/*.sh; do
+	case " $FIRST " in *" $(basename "$s" .sh) "*) continue ;; esac
+	ORDERED+=("$s")
+done
+for s in "${ORDERED[@]}"; do
 	n=$(basename "$s" .sh)
 	case " $SERIAL " in *" $n "*) continue ;; esac
 	if [ "$n" = brownfield ]; then
@@ -152,13 +162,14 @@ for s in tests/integration/*.sh; do
 	fi
 	if [ "$n" = scenarios ]; then
 		# the scenario suite: every source with the static binary; under the
-		# sanitizers two sources (one API, the export file) keep the run short
-		for k in greenhouse lever ashby file; do
-			pooled "release-$n-$k" env ATSRECON="$TOP/atsrecon" T_NAME="$n-$k" SCN_KINDS=$k bash "$s"
-		done
-		for k in greenhouse file; do
-			pooled "asan-$n-$k" env ATSRECON="$TOP/build/dev/atsrecon" T_NAME="$n-$k" SCN_KINDS=$k \
-				bash "$s"
+		# sanitizers two sources (one API, the export file) keep the run short.
+		# Longest first: greenhouse and ashby take 4-5 minutes, lever and file 2-3.
+		for bk in release:greenhouse asan:greenhouse release:ashby release:lever asan:file \
+		    release:file; do
+			b=${bk%%:*}
+			k=${bk#*:}
+			if [ "$b" = release ]; then bin="$TOP/atsrecon"; else bin="$TOP/build/dev/atsrecon"; fi
+			pooled "$b-$n-$k" env ATSRECON="$bin" T_NAME="$n-$k" SCN_KINDS=$k bash "$s"
 		done
 		continue
 	fi
