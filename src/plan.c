@@ -50,8 +50,9 @@ plan_add(struct plan *p, enum op_kind kind, const char *ats_id, const char *cont
 {
 	struct op *o;
 
-	if (p->n == p->cap) {	/* doubling: appending n ops costs O(n) */
-		p->cap = p->cap ? p->cap * 2 : 64;
+	if (p->n == p->cap) {	/* by half again: appending n ops costs O(n), and
+				 * the room not yet used is at most a third */
+		p->cap = p->cap ? p->cap + p->cap / 2 : 64;
 		p->v = xrealloc(p->v, p->cap * sizeof(*p->v));
 	}
 	o = &p->v[p->n++];

@@ -32,6 +32,7 @@ int op_kind_parse(const char *, enum op_kind *);
 
 struct op {
 	char id[17];		/* 16 hex digits */
+	unsigned char archive;	/* applies the archive tag (counted by the guard) */
 	enum op_kind kind;
 	char *ats_id;		/* the candidate (NULL for none) */
 	char *contact_id;	/* the target contact (NULL for a create) */
@@ -42,7 +43,6 @@ struct op {
 	const char **reasons;	/* "kind:field" of the drifts it repairs (the
 				 * plan's words: op_add_reason) */
 	size_t nreasons;
-	int archive;		/* applies the archive tag (counted by the guard) */
 	size_t row_lo, row_hi;	/* the report rows of its candidate (in memory only;
 				 * row_hi == 0: unknown, every row is looked at) */
 };

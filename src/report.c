@@ -36,14 +36,13 @@ report_free(struct report *r)
 
 	for (i = 0; i < r->nrows; i++) {
 		struct report_row *w = &r->rows[i];
-		free(w->candidate);
-		free(w->contact);
 		free(w->desired);
 		free(w->actual);
 		free(w->error);
 	}
 	free(r->rows);
 	strv_free(r->words, r->nwords);
+	strv_free(r->texts, r->ntexts);
 	for (i = 0; i < r->nfields; i++)
 		free(r->fields[i].field);
 	free(r->fields);
@@ -67,12 +66,6 @@ report_free(struct report *r)
 	free(r->ftrend);
 	free(r->message);
 	memset(r, 0, sizeof(*r));
-}
-
-static char *
-dupn(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
 }
 
 /* The id part of "ats:id" is an email or a phone number (an export file
@@ -121,6 +114,42 @@ out:
 	return writes;
 }
 
+#define TEXT_BLOCK 65536
+
+/* A copy of s (NULL: NULL) in the report's text store: short ids packed one
+ * after another, never freed one by one (report_free frees the blocks). */
+static const char *
+text_dup(struct report *r, const char *s)
+{
+	size_t n;
+	char *at;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	if (n > TEXT_BLOCK / 4)
+		at = xmalloc(n);	/* (a long one gets a block of its own, kept before the last) */
+	else if (r->ntexts > 0 && n <= r->text_room) {
+		at = r->texts[r->ntexts - 1] + TEXT_BLOCK - r->text_room;
+		r->text_room -= n;
+		memcpy(at, s, n);
+		return at;
+	} else
+		at = xmalloc(TEXT_BLOCK);
+	r->texts = xrealloc(r->texts, (r->ntexts + 1) * sizeof(*r->texts));
+	if (n > TEXT_BLOCK / 4 && r->ntexts > 0) {
+		/* the last block stays last (it is the one with room) */
+		r->texts[r->ntexts] = r->texts[r->ntexts - 1];
+		r->texts[r->ntexts - 1] = at;
+	} else {
+		r->texts[r->ntexts] = at;
+		r->text_room = n > TEXT_BLOCK / 4 ? 0 : TEXT_BLOCK - n;
+	}
+	r->ntexts++;
+	memcpy(at, s, n);
+	return at;
+}
+
 const char *
 report_intern(struct report *r, const char *s)
 {
@@ -150,8 +179,9 @@ report_add_row(struct report *r, const char *kind, const char *field, const char
 {
 	struct report_row *w;
 
-	if (r->nrows >= r->caprows) {	/* doubling: n rows cost O(n), not O(n^2) copies */
-		r->caprows = r->caprows ? r->caprows * 2 : 64;
+	if (r->nrows >= r->caprows) {	/* by half again: n rows cost O(n) copies, and
+					 * the room not yet used is at most a third */
+		r->caprows = r->caprows ? r->caprows + r->caprows / 2 : 64;
 		if (r->caprows <= r->nrows)
 			r->caprows = r->nrows + 1;
 		r->rows = xrealloc(r->rows, r->caprows * sizeof(*r->rows));
@@ -161,8 +191,8 @@ report_add_row(struct report *r, const char *kind, const char *field, const char
 	w->kind = report_intern(r, kind);
 	w->field = report_intern(r, field);
 	w->side = report_intern(r, side ? side : "");
-	w->candidate = dupn(candidate);
-	w->contact = dupn(contact);
+	w->candidate = text_dup(r, candidate);
+	w->contact = text_dup(r, contact);
 	w->action = report_intern(r, "reported");
 	w->pii = field != NULL && (strncmp(field, "email", 5) == 0 || strncmp(field, "phone", 5) == 0);
 	w->cand_pii = candidate != NULL && id_is_contact_point(candidate);

@@ -20,8 +20,8 @@ struct report_row {
 	const char *kind;	/* drift kind */
 	const char *field;	/* target, or NULL */
 	const char *side;	/* ats_changed | keap_edited | both | "" */
-	char *candidate;	/* ats key ("greenhouse:123") */
-	char *contact;		/* Keap contact id, or NULL */
+	const char *candidate;	/* ats key ("greenhouse:123"), in the report's text store */
+	const char *contact;	/* Keap contact id, or NULL (the same) */
 	char *desired, *actual;
 	const char *action;	/* repaired | failed | reported | planned | deferred | skipped */
 	char *error;		/* why it failed or is only reported */
@@ -72,7 +72,7 @@ struct report {
 	char **notes;			/* things a reader must know (a sync token dropped, ...) */
 	size_t nnotes;
 	struct report_row *rows;
-	size_t nrows, caprows;		/* caprows: room in rows (grown by doubling) */
+	size_t nrows, caprows;		/* caprows: room in rows (grown by half again) */
 	struct report_api *api;
 	size_t napi;
 	long retries, s429, quota_left;
@@ -84,6 +84,9 @@ struct report {
 	const char *url;		/* where the report is published (report.url), or NULL */
 	char **words;			/* report_intern's strings */
 	size_t nwords;
+	char **texts;			/* the rows' candidates and contacts, packed in
+					 * blocks of 64 kB (one allocation per block) */
+	size_t ntexts, text_room;	/* blocks; bytes left in the last one */
 };
 
 /*
