@@ -1051,15 +1051,23 @@ test_faults(void)
 static cJSON *
 last_query(const char *method)
 {
-	cJSON *log = fake_admin("GET", "/_admin/requests", NULL), *q = NULL;
-	const cJSON *r;
+	cJSON *q = NULL;
+	int tries;
 
-	cJSON_ArrayForEach(r, json_get(log, "requests"))
-		if (str_eq(json_str(r, "method"), method)) {
-			cJSON_Delete(q);
-			q = cJSON_Duplicate(json_get(r, "query"), 1);
-		}
-	cJSON_Delete(log);
+	/* the fake logs a request after it has sent the answer: the entry may
+	 * land a moment after the client has it (up to 2 s) */
+	for (tries = 0; q == NULL && tries < 100; tries++) {
+		cJSON *log = fake_admin("GET", "/_admin/requests", NULL);
+		const cJSON *r;
+		cJSON_ArrayForEach(r, json_get(log, "requests"))
+			if (str_eq(json_str(r, "method"), method)) {
+				cJSON_Delete(q);
+				q = cJSON_Duplicate(json_get(r, "query"), 1);
+			}
+		cJSON_Delete(log);
+		if (q == NULL)
+			sleep_ms(20);
+	}
 	return q;
 }
 
