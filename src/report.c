@@ -128,7 +128,7 @@ text_dup(struct report *r, const char *s)
 		return NULL;
 	n = strlen(s) + 1;
 	if (n > TEXT_BLOCK / 4)
-		at = xmalloc(n);	/* (a long one gets a block of its own, kept before the last) */
+		at = xmalloc(n);	/* (a long one has a block of its own, kept before the last) */
 	else if (r->ntexts > 0 && n <= r->text_room) {
 		at = r->texts[r->ntexts - 1] + TEXT_BLOCK - r->text_room;
 		r->text_room -= n;
