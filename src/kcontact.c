@@ -327,11 +327,28 @@ merge_list(const struct wire_list *wl, const struct contact_list *cur,
 	return out;
 }
 
+/* A property into a body, once (the first change of a key wins); "" for no key is skipped. */
+static void
+put_prop(cJSON *body, const struct contact_set *s)
+{
+	if (s->key[0] != '\0' && json_get(body, s->key) == NULL)
+		cJSON_AddStringToObject(body, s->key, s->value);
+}
+
+/* The body's compact text; the tree is freed. */
+static char *
+body_text(cJSON *body)
+{
+	char *text = json_print(body);
+
+	cJSON_Delete(body);
+	return text;
+}
+
 char *
 keap_patch_body(const struct contact *current, const struct contact_change *ch)
 {
 	cJSON *body;
-	char *text;
 	size_t i;
 
 	if (ch == NULL || ch->n == 0)
@@ -342,8 +359,7 @@ keap_patch_body(const struct contact *current, const struct contact_change *ch)
 		const struct wire_list *wl;
 
 		if (s->where == CW_PROP) {
-			if (s->key[0] != '\0' && json_get(body, s->key) == NULL)
-				cJSON_AddStringToObject(body, s->key, s->value);
+			put_prop(body, s);
 			continue;
 		}
 		if ((wl = wire_list_for(s->where)) == NULL || json_get(body, wl->name) != NULL)
@@ -351,16 +367,13 @@ keap_patch_body(const struct contact *current, const struct contact_change *ch)
 		cJSON_AddItemToObject(body, wl->name, merge_list(wl,
 		    current != NULL ? list_of_const(current, wl->where) : NULL, ch));
 	}
-	text = json_print(body);
-	cJSON_Delete(body);
-	return text;
+	return body_text(body);
 }
 
 char *
 keap_create_body(const struct contact_change *ch)
 {
 	cJSON *body, *arr, *item;
-	char *text;
 	size_t i;
 
 	if (ch == NULL || ch->n == 0)
@@ -373,8 +386,7 @@ keap_create_body(const struct contact_change *ch)
 		if (s->value[0] == '\0')
 			continue;	/* nothing to clear in a new contact */
 		if (s->where == CW_PROP) {
-			if (s->key[0] != '\0' && json_get(body, s->key) == NULL)
-				cJSON_AddStringToObject(body, s->key, s->value);
+			put_prop(body, s);
 			continue;
 		}
 		if ((wl = wire_list_for(s->where)) == NULL)
@@ -387,7 +399,5 @@ keap_create_body(const struct contact_change *ch)
 		cJSON_AddStringToObject(item, wl->value, s->value);
 		cJSON_AddItemToArray(arr, item);
 	}
-	text = json_print(body);
-	cJSON_Delete(body);
-	return text;
+	return body_text(body);
 }
