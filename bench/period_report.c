@@ -72,17 +72,17 @@ main(int argc, char **argv)
 				report_field_count(&r, field, 1);
 			}
 			for (k = 0; k < 200; k++) {
-				struct report_row *w;
+				size_t w;
 				snprintf(cand, sizeof(cand), "greenhouse:%ld", i * 200 + (long)k);
 				w = report_add_row(&r, "field_mismatch", "phone:PHONE1", "keap_edited", cand, "1");
 				report_row_set_action(&r, w, "repaired");
 			}
 			for (c = 0; c < 20; c++) {
-				struct report_row *w;
+				size_t w;
 				snprintf(field, sizeof(field), "Value %zu", (size_t)(i % 300) + c);
 				w = report_add_row(&r, "invalid_value", "custom:ATS Source", "", "greenhouse:1", "1");
-				w->desired = xstrdup(field);
-				w->error = xstrdup("not one of the Keap field's options");
+				report_row_set_values(&r, w, field, NULL);
+				report_row_set_error(&r, w, "not one of the Keap field's options");
 			}
 			report_run_record(&r, &rec);
 			snprintf(key, sizeof(key), "%s-%08ld", r.run_id, i);

@@ -186,7 +186,7 @@ stamp_holds(struct run *r, const char *key, uint64_t *h, int *have)
 {
 	struct snap_stamp sp;
 
-	return !set_has(&r->touched, key) && !set_has(&r->gone, key) &&
+	return !was_touched(r, key) && !set_has(&r->gone, key) &&
 	    cand_hash(r, key, h, have) && snap_stamp_holds(r->st, key, *h, r->env_hash, &sp);
 }
 
@@ -247,8 +247,7 @@ plan_op(struct run *r, const char *key, const struct rec_input *in, struct rec_o
 {
 	char *body = NULL;
 	uint64_t pre = 0;
-	struct op *p;
-	size_t i;
+	size_t i, p;
 
 	if (o->kind == OP_UPSERT_CONTACT)
 		body = keap_create_body(&o->change);
@@ -257,7 +256,7 @@ plan_op(struct run *r, const char *key, const struct rec_input *in, struct rec_o
 		pre = hash;
 	}
 	p = plan_add(&r->plan, o->kind, key, o->contact, o->tag, body, pre);
-	p->archive = o->archive;
+	plan_set_archive(&r->plan, p, o->archive);
 	for (i = 0; i < o->nreasons; i++)
 		op_add_reason(&r->plan, p, o->reasons[i].kind, o->reasons[i].field);
 }
@@ -266,14 +265,12 @@ static void
 report_drift(struct run *r, const char *key, struct rec_row *row)
 {
 	struct drift *d = &row->d;
-	struct report_row *w = report_add_row(&r->rep, drift_kind_str(d->kind), d->field,
+	size_t w = report_add_row(&r->rep, drift_kind_str(d->kind), d->field,
 	    drift_side_str(d->side), key, row->contact);
 
-	w->desired = d->desired;
-	w->actual = d->actual;
-	d->desired = d->actual = NULL;
+	report_row_set_values(&r->rep, w, d->desired, d->actual);
 	report_row_set_action(&r->rep, w, d->repair ? "planned" : "reported");
-	w->error = d->why ? xstrdup(d->why) : NULL;
+	report_row_set_error(&r->rep, w, d->why);
 	if (d->kind == DRIFT_INVALID_VALUE)
 		r->record_errors++;
 }
@@ -422,11 +419,9 @@ reconcile_keys(struct run *r, char *const *keys, const uint64_t *hashes, size_t 
 		op0 = r->plan.n;
 		row0 = r->rep.nrows;
 		rc = reconcile_one(r, keys[i], hashes != NULL ? &hashes[i] : NULL);
-		for (j = op0; j < r->plan.n; j++) {
-			/* where mark_rows finds the op's rows: O(1) per op, not a scan */
-			r->plan.v[j].row_lo = row0;
-			r->plan.v[j].row_hi = r->rep.nrows;
-		}
+		for (j = op0; j < r->plan.n; j++)	/* where mark_rows finds the op's
+							 * rows: O(1) per op, not a scan */
+			plan_set_rows(&r->plan, j, row0, r->rep.nrows);
 	}
 	return rc;
 }

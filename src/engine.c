@@ -97,6 +97,13 @@ set_free(struct strset *s)
 	memset(s, 0, sizeof(*s));
 }
 
+int
+was_touched(const struct run *r, const char *key)
+{
+	return set_has(&r->touched, key) ||
+	    (r->nchanged > 0 && u64_has(r->changed, r->nchanged, codec_fnv1a(key, strlen(key))));
+}
+
 /* ------------------------------------------------------------- plumbing */
 
 /* "greenhouse:123" → "greenhouse" and "123" */

@@ -289,8 +289,9 @@ render_drift(const struct report *r, struct buf *b)
 	for (i = 0; i < ARRAY_LEN(actions); i++)
 		tally_add(&acts, actions[i], 0);
 	for (i = 0; i < r->nrows; i++) {
-		tally_add(&kinds, r->rows[i].kind, 1);
-		tally_add(&acts, r->rows[i].action, 1);
+		struct report_row view;
+		tally_add(&kinds, report_row(r, i, &view)->kind, 1);
+		tally_add(&acts, view.action, 1);
 	}
 	head(b, "atsrecon_last_run_drift_rows", "Drift the last run found, by kind.");
 	tally_emit(b, "atsrecon_last_run_drift_rows", "kind", &kinds);

@@ -32,113 +32,198 @@ op_kind_parse(const char *s, enum op_kind *out)
 	return -1;
 }
 
-static void
-op_make_id(struct op *o)
-{
-	struct buf b = BUF_INIT;
-	const char *body = o->body;
+/* The packed op (plan.h: struct op is its view). */
+struct op_rec {
+	uint64_t id, precondition;
+	uint32_t ats_id, contact_id, tag, body;	/* handles in the text store */
+	uint32_t row_lo, row_hi;
+	uint32_t reason0;	/* plan->reasons[reason0 .. + nreasons) */
+	uint16_t nreasons;
+	unsigned char kind, archive;
+};
 
-	buf_addf(&b, "%s\n%s\n%s\n%s\n%s", op_kind_str(o->kind), o->ats_id ? o->ats_id : "",
-	    o->contact_id ? o->contact_id : "", o->tag ? o->tag : "", body ? body : "");
-	snprintf(o->id, sizeof(o->id), "%016" PRIx64, codec_fnv1a(b.p, b.len));
-	buf_free(&b);
+#define MAX_REASONS 65535	/* of one op (a plan file's line may not have more) */
+
+static struct textpool *
+texts(struct plan *p)
+{
+	return p->texts != NULL ? p->texts : &p->own;
 }
 
-struct op *
+static const struct textpool *
+ctexts(const struct plan *p)
+{
+	return p->texts != NULL ? p->texts : &p->own;
+}
+
+static struct op_rec *
+rec(const struct plan *p, size_t i)
+{
+	return recs_at(&p->ops, i);
+}
+
+static uint64_t
+op_hash(enum op_kind kind, const char *ats_id, const char *contact_id, const char *tag,
+    const char *body)
+{
+	struct buf b = BUF_INIT;
+	uint64_t h;
+
+	buf_addf(&b, "%s\n%s\n%s\n%s\n%s", op_kind_str(kind), ats_id ? ats_id : "",
+	    contact_id ? contact_id : "", tag ? tag : "", body ? body : "");
+	h = codec_fnv1a(b.p, b.len);
+	buf_free(&b);
+	return h;
+}
+
+size_t
 plan_add(struct plan *p, enum op_kind kind, const char *ats_id, const char *contact_id,
     const char *tag, char *body, uint64_t precondition)
 {
-	struct op *o;
+	struct textpool *tp = texts(p);
+	struct op_rec *o;
 
-	if (p->n == p->cap) {	/* by half again: appending n ops costs O(n), and
-				 * the room not yet used is at most a third */
-		p->cap = p->cap ? p->cap + p->cap / 2 : 64;
-		p->v = xrealloc(p->v, p->cap * sizeof(*p->v));
-	}
-	o = &p->v[p->n++];
-	memset(o, 0, sizeof(*o));
-	o->kind = kind;
-	o->ats_id = ats_id ? xstrdup(ats_id) : NULL;
-	o->contact_id = contact_id ? xstrdup(contact_id) : NULL;
-	o->tag = tag ? xstrdup(tag) : NULL;
-	o->body = body;
+	if (p->ops.size == 0)
+		p->ops.size = sizeof(struct op_rec);
+	o = recs_push(&p->ops);
+	o->kind = (unsigned char)kind;
+	o->id = op_hash(kind, ats_id, contact_id, tag, body);
+	o->ats_id = tp_add(tp, ats_id);
+	o->contact_id = tp_add(tp, contact_id);
+	o->tag = tp_add(tp, tag);
+	o->body = tp_add(tp, body);
 	o->precondition = precondition;
-	op_make_id(o);
-	return o;
+	o->reason0 = (uint32_t)p->nreasons;
+	free(body);
+	return p->n++;
 }
 
-/* The plan's one copy of "kind:field": the last 64 words are looked at (a
- * plan has a few dozen; a plan file with more costs a copy each, not a scan). */
+/* The plan's one copy of "kind:field" (a word); an op's reasons are kept one
+ * after another, so one added to an op that is not the last moves them to the end. */
 void
-op_add_reason(struct plan *p, struct op *o, const char *kind, const char *field)
+op_add_reason(struct plan *p, size_t i, const char *kind, const char *field)
 {
 	char *w = field ? xasprintf("%s:%s", kind, field) : xstrdup(kind);
-	size_t i, lo = p->nwords > 64 ? p->nwords - 64 : 0;
+	struct op_rec *o = rec(p, i);
+	size_t k;
 
-	for (i = p->nwords; i-- > lo; )
-		if (strcmp(p->words[i], w) == 0)
-			break;
-	if (i == (size_t)-1 || i < lo) {
-		p->words = xrealloc(p->words, (p->nwords + 1) * sizeof(*p->words));
-		p->words[p->nwords] = w;
-		i = p->nwords++;
-	} else
+	if (o->nreasons >= MAX_REASONS) {
 		free(w);
-	o->reasons = xrealloc(o->reasons, (o->nreasons + 1) * sizeof(*o->reasons));
-	o->reasons[o->nreasons++] = p->words[i];
+		return;
+	}
+	if (p->nreasons + o->nreasons + 1 > p->capreasons) {
+		p->capreasons = p->capreasons ? p->capreasons + p->capreasons / 2 : 64;
+		p->capreasons += o->nreasons + 1;
+		p->reasons = xrealloc(p->reasons, p->capreasons * sizeof(*p->reasons));
+	}
+	if (o->reason0 + o->nreasons != p->nreasons) {
+		for (k = 0; k < o->nreasons; k++)
+			p->reasons[p->nreasons + k] = p->reasons[o->reason0 + k];
+		o->reason0 = (uint32_t)p->nreasons;
+		p->nreasons += o->nreasons;
+	}
+	p->reasons[p->nreasons++] = wt_intern(&p->words, w);
+	o->nreasons++;
+	free(w);
 }
 
-static void
-op_free(struct op *o)
+const struct op *
+plan_get(const struct plan *p, size_t i, struct op *v)
 {
-	free(o->ats_id);
-	free(o->contact_id);
-	free(o->tag);
-	free(o->body);
-	free(o->reasons);
+	const struct op_rec *o = rec(p, i);
+	const struct textpool *tp = ctexts(p);
+
+	snprintf(v->id, sizeof(v->id), "%016" PRIx64, o->id);
+	v->archive = o->archive;
+	v->kind = (enum op_kind)o->kind;
+	v->ats_id = tp_str(tp, o->ats_id);
+	v->contact_id = tp_str(tp, o->contact_id);
+	v->tag = tp_str(tp, o->tag);
+	v->body = tp_str(tp, o->body);
+	v->precondition = o->precondition;
+	v->nreasons = o->nreasons;
+	v->reason0 = o->reason0;
+	v->row_lo = o->row_lo;
+	v->row_hi = o->row_hi;
+	v->index = i;
+	return v;
+}
+
+const char *
+op_reason(const struct plan *p, const struct op *o, size_t k)
+{
+	return k < o->nreasons ? wt_str(&p->words, p->reasons[o->reason0 + k]) : NULL;
+}
+
+void
+plan_set_archive(struct plan *p, size_t i, int archive)
+{
+	rec(p, i)->archive = archive != 0;
+}
+
+void
+plan_set_rows(struct plan *p, size_t i, size_t lo, size_t hi)
+{
+	struct op_rec *o = rec(p, i);
+
+	if (hi > UINT32_MAX)	/* (unknown: every row is looked at) */
+		lo = hi = 0;
+	o->row_lo = (uint32_t)lo;
+	o->row_hi = (uint32_t)hi;
+}
+
+void
+plan_set_contact(struct plan *p, size_t i, const char *contact_id)
+{
+	rec(p, i)->contact_id = tp_add(texts(p), contact_id);
+}
+
+void
+plan_drop_tag(struct plan *p, size_t i)
+{
+	rec(p, i)->tag = 0;
 }
 
 void
 plan_free(struct plan *p)
 {
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		op_free(&p->v[i]);
-	free(p->v);
-	strv_free(p->words, p->nwords);
-	memset(p, 0, sizeof(*p));
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	recs_free(&p->ops);
+	wt_free(&p->words);
+	free(p->reasons);
+	tp_free(&p->own);
+	{	/* a shared text store is its owner's: it stays set */
+		struct textpool *tp = p->texts;
+		memset(p, 0, sizeof(*p));
+		p->texts = tp;
+	}
 }
 
 /* Counts by sorting the linked contacts once: O(n log n), not a scan of the
- * earlier ops per op (200,000 ops took minutes that way). */
+ * earlier ops per op (200,000 ops took minutes that way). The contacts are
+ * told apart by their ids' 64-bit hashes, sorted in place: 8 bytes an op. */
 void
 plan_count(const struct plan *p, struct plan_counts *c)
 {
-	const char **ids = xcalloc(p->n ? p->n : 1, sizeof(*ids));
+	uint64_t *ids = xcalloc(p->n ? p->n : 1, sizeof(*ids));
+	const struct textpool *tp = ctexts(p);
 	size_t i, n = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->ops = p->n;
 	for (i = 0; i < p->n; i++) {
-		const struct op *o = &p->v[i];
+		const struct op_rec *o = rec(p, i);
+		const char *cid = tp_str(tp, o->contact_id);
 		if (o->kind == OP_UPSERT_CONTACT)
 			c->creates++;
-		else if (o->contact_id != NULL)
-			ids[n++] = o->contact_id;	/* patches, tag changes, deletes */
+		else if (cid != NULL)	/* patches, tag changes, deletes */
+			ids[n++] = codec_fnv1a(cid, strlen(cid));
 		if (o->kind == OP_DELETE_CONTACT)
 			c->deletes++;
 		c->archives += o->archive;
 	}
-	qsort(ids, n, sizeof(*ids), cmp_str);
+	u64_sort(ids, n);
 	for (i = 0; i < n; i++)
-		if (i == 0 || strcmp(ids[i - 1], ids[i]) != 0)
+		if (i == 0 || ids[i - 1] != ids[i])
 			c->changed++;	/* each linked contact once */
 	free(ids);
 }

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pack.h"
 #include "util.h"
 
 enum op_kind { OP_UPSERT_CONTACT, OP_PATCH_CONTACT, OP_APPLY_TAG, OP_REMOVE_TAG, OP_DELETE_CONTACT,
@@ -30,35 +31,50 @@ enum op_kind { OP_UPSERT_CONTACT, OP_PATCH_CONTACT, OP_APPLY_TAG, OP_REMOVE_TAG,
 const char *op_kind_str(enum op_kind);
 int op_kind_parse(const char *, enum op_kind *);
 
+/* An op as its users see it (plan_get): the strings are the plan's, valid
+ * until plan_free. The plan keeps each op as a 48-byte record and its strings
+ * in a text store (pack.h): a planned op costs its own bytes, no more. */
 struct op {
 	char id[17];		/* 16 hex digits */
 	unsigned char archive;	/* applies the archive tag (counted by the guard) */
 	enum op_kind kind;
-	char *ats_id;		/* the candidate (NULL for none) */
-	char *contact_id;	/* the target contact (NULL for a create) */
-	char *tag;		/* tag ops: the tag's name */
-	char *body;		/* upsert: the contact; patch: the fields, lists merged
+	const char *ats_id;	/* the candidate (NULL for none) */
+	const char *contact_id;	/* the target contact (NULL for a create) */
+	const char *tag;	/* tag ops: the tag's name (NULL once applied) */
+	const char *body;	/* upsert: the contact; patch: the fields, lists merged
 				 * (compact JSON text, keap.h; NULL: none) */
 	uint64_t precondition;	/* hash of the contact planned against; 0: none */
-	const char **reasons;	/* "kind:field" of the drifts it repairs (the
-				 * plan's words: op_add_reason) */
-	size_t nreasons;
+	size_t nreasons;	/* op_reason(plan, op, 0 .. nreasons - 1) */
 	size_t row_lo, row_hi;	/* the report rows of its candidate (in memory only;
 				 * row_hi == 0: unknown, every row is looked at) */
+	size_t index;		/* its place in the plan */
+	uint32_t reason0;	/* (the plan's: where its reasons start) */
 };
 
 struct plan {
-	struct op *v;
-	size_t n, cap;
-	char **words;		/* the reasons' text, each kept once */
-	size_t nwords;
+	struct recs ops;	/* the ops' records (plan.c) */
+	size_t n;		/* ops */
+	struct wordtab words;	/* the reasons' text ("kind:field"), each kept once */
+	uint32_t *reasons;	/* the ops' reasons, as words, op after op */
+	size_t nreasons, capreasons;
+	struct textpool *texts;	/* where ids, tags and bodies go: a store shared
+				 * with the report (the run's), or NULL: own */
+	struct textpool own;
 	size_t linked;		/* linked contacts in the snapshot (the % guard's base) */
 };
 
-/* Adds an op (takes ownership of body, compact JSON text), computes its id. */
-struct op *plan_add(struct plan *, enum op_kind, const char *ats_id, const char *contact_id,
+/* Adds an op (takes body, compact JSON text, and frees it once copied);
+ * computes its id; gives its index. */
+size_t plan_add(struct plan *, enum op_kind, const char *ats_id, const char *contact_id,
     const char *tag, char *body, uint64_t precondition);
-void op_add_reason(struct plan *, struct op *, const char *kind, const char *field);
+void op_add_reason(struct plan *, size_t op, const char *kind, const char *field);
+/* Op i as a view (filled in *view, which is returned). */
+const struct op *plan_get(const struct plan *, size_t i, struct op *view);
+const char *op_reason(const struct plan *, const struct op *, size_t k);
+void plan_set_archive(struct plan *, size_t op, int archive);
+void plan_set_rows(struct plan *, size_t op, size_t lo, size_t hi);
+void plan_set_contact(struct plan *, size_t op, const char *contact_id);	/* a create's */
+void plan_drop_tag(struct plan *, size_t op);	/* applied (or given up): tag NULL */
 void plan_free(struct plan *);
 
 struct plan_counts {

@@ -30,7 +30,7 @@
  * precondition (past the edit check) is refused like any other edit.
  */
 static void
-op_seal(const struct op *o, char seal[17])
+op_seal(const struct plan *p, const struct op *o, char seal[17])
 {
 	struct buf b = BUF_INIT;
 	const char *body = o->body;
@@ -48,7 +48,7 @@ op_seal(const struct op *o, char seal[17])
 		buf_addf(&b, "\n%zu:%s", strlen(f[i]), f[i]);
 	buf_addf(&b, "\n%016" PRIx64 "\n%d\n%zu", o->precondition, o->archive ? 1 : 0, o->nreasons);
 	for (i = 0; i < o->nreasons; i++)
-		buf_addf(&b, "\n%zu:%s", strlen(o->reasons[i]), o->reasons[i]);
+		buf_addf(&b, "\n%zu:%s", strlen(op_reason(p, o, i)), op_reason(p, o, i));
 	snprintf(seal, 17, "%016" PRIx64, codec_fnv1a(b.p, b.len));
 	buf_free(&b);
 }
@@ -61,7 +61,8 @@ plan_write(const struct plan *p, const char *path)
 	enum rc rc = RC_OK;
 
 	for (i = 0; i < p->n; i++) {
-		const struct op *o = &p->v[i];
+		struct op view;
+		const struct op *o = plan_get(p, i, &view);
 		cJSON *j = cJSON_CreateObject(), *reasons;
 		char pre[17], seal[17];
 		char *line;
@@ -82,8 +83,8 @@ plan_write(const struct plan *p, const char *path)
 			cJSON_AddRawToObject(j, "body", o->body);	/* compact JSON (keap.c) */
 		reasons = cJSON_AddArrayToObject(j, "reasons");
 		for (r = 0; r < o->nreasons; r++)
-			cJSON_AddItemToArray(reasons, cJSON_CreateString(o->reasons[r]));
-		op_seal(o, seal);
+			cJSON_AddItemToArray(reasons, cJSON_CreateString(op_reason(p, o, r)));
+		op_seal(p, o, seal);
 		cJSON_AddStringToObject(j, "seal", seal);
 		line = json_print(j);
 		buf_adds(&out, line);
@@ -107,7 +108,7 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 	int lineno = 0;
 	enum rc rc = RC_CONFIG;
 
-	memset(p, 0, sizeof(*p));
+	memset(p, 0, sizeof(*p));	/* (its own text store) */
 	if (read_file(path, PLAN_MAX_BYTES, &text) != 0) {
 		buf_addf(err, "%s: %s", path, strerror(errno));
 		return RC_CONFIG;
@@ -129,7 +130,9 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 		cJSON *j;
 		const char *kind, *id, *pre;
 		enum op_kind k;
-		struct op *o;
+		struct op view;
+		const struct op *o;
+		size_t at;
 		const cJSON *r, *body;
 		uint64_t precondition = 0;
 		char *end;
@@ -180,12 +183,13 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 			cJSON_Delete(j);
 			goto out;
 		}
-		o = plan_add(p, k, json_str(j, "ats_id"), json_str(j, "contact"), json_str(j, "tag"),
+		at = plan_add(p, k, json_str(j, "ats_id"), json_str(j, "contact"), json_str(j, "tag"),
 		    body ? json_print(body) : NULL, precondition);
-		o->archive = cJSON_IsTrue(json_get(j, "archive"));
+		plan_set_archive(p, at, cJSON_IsTrue(json_get(j, "archive")));
 		cJSON_ArrayForEach(r, json_get(j, "reasons"))
 			if (cJSON_IsString(r))
-				op_add_reason(p, o, r->valuestring, NULL);
+				op_add_reason(p, at, r->valuestring, NULL);
+		o = plan_get(p, at, &view);
 		if (strcmp(o->id, id) != 0) {
 			buf_addf(err, "%s:%d: op %s was edited (its content gives id %s); re-plan instead",
 			    path, lineno, id, o->id);
@@ -195,7 +199,7 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 		{
 			const char *seal = json_str(j, "seal");
 			char want[17];
-			op_seal(o, want);
+			op_seal(p, o, want);
 			if (seal == NULL || strcmp(seal, want) != 0) {
 				buf_addf(err, "%s:%d: op %s was edited (%s); re-plan instead", path, lineno,
 				    id, seal == NULL ? "it has no \"seal\"" : "its seal does not match its "

@@ -58,8 +58,14 @@ on_candidate(void *arg, const struct candidate *c)
 		r->listed[r->nlisted++] = codec_fnv1a(key.p, key.len);
 	}
 	rc = snap_put_candidate(r->st, c, &changed);
-	if (rc == RC_OK && changed)
-		set_add(&r->touched, key.p);	/* (a full sweep reconciles all; this says "changed") */
+	if (rc == RC_OK && changed && r->full) {	/* (the sweep reconciles all: "changed") */
+		if (r->nchanged == r->capchanged) {
+			r->capchanged = r->capchanged ? r->capchanged + r->capchanged / 2 : 4096;
+			r->changed = xrealloc(r->changed, r->capchanged * sizeof(*r->changed));
+		}
+		r->changed[r->nchanged++] = codec_fnv1a(key.p, key.len);
+	} else if (rc == RC_OK && changed)
+		set_add(&r->touched, key.p);
 	if (rc == RC_OK && changed)
 		rc = mark_pending(r, key.p);
 	buf_free(&key);
@@ -276,14 +282,16 @@ collect_failed(void *arg, const char *key, int64_t attempts, const char *last_er
 {
 	struct run *r = arg;
 
-	if (set_has(&r->touched, key))
+	if (was_touched(r, key))
 		;	/* changed since: tried again anyway */
 	else if (attempts >= cfg_int(r->cfg, OPT_RUN_MAX_ATTEMPTS)) {
-		struct report_row *w = report_add_row(&r->rep, "write_failed", NULL, NULL, key, NULL);
-		report_row_set_action(&r->rep, w, "failed");
-		w->error = xasprintf("gave up after %lld attempts (run.max_attempts); retried when the "
-		    "candidate changes; last error: %s", (long long)attempts,
+		size_t w = report_add_row(&r->rep, "write_failed", NULL, NULL, key, NULL);
+		char *why = xasprintf("gave up after %lld attempts (run.max_attempts); retried when "
+		    "the candidate changes; last error: %s", (long long)attempts,
 		    last_error ? last_error : "?");
+		report_row_set_action(&r->rep, w, "failed");
+		report_row_set_error(&r->rep, w, why);
+		free(why);
 		r->record_errors++;
 		set_add(&r->gaveup, key);
 	} else
@@ -674,6 +682,7 @@ pull(struct run *r)
 	/* not in sync after the last run (failed, deferred, guarded, invalid): again,
 	 * up to run.max_attempts failed writes; then only when it changes */
 	set_finish(&r->touched);
+	u64_sort(r->changed, r->nchanged);
 	if ((rc = snap_failed_each(r->st, collect_failed, r)) != RC_OK)
 		return rc;
 	for (i = 0; i < r->retry.n; i++)
@@ -699,6 +708,9 @@ pull(struct run *r)
 	if ((r->full || r->ats->drv->pull_deleted != NULL) && (rc = gone_finish(r)) != RC_OK)
 		return rc;
 	set_finish(&r->touched);
-	log_info("run", "%zu candidates to reconcile", r->touched.n);
+	if (r->full)
+		log_info("run", "%zu candidates changed or to look at again", r->touched.n + r->nchanged);
+	else
+		log_info("run", "%zu candidates to reconcile", r->touched.n);
 	return RC_OK;
 }

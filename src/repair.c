@@ -28,7 +28,8 @@ mark_rows(struct run *r, const struct op *o, const char *action, const char *err
 		hi = o->row_hi;
 	}
 	for (i = lo; i < hi; i++) {
-		struct report_row *w = &r->rep.rows[i];
+		struct report_row view;
+		const struct report_row *w = report_row(&r->rep, i, &view);
 		int match = str_eq(w->candidate, o->ats_id) && strcmp(w->action, "planned") == 0;
 		if (!match)
 			continue;
@@ -38,11 +39,9 @@ mark_rows(struct run *r, const struct op *o, const char *action, const char *err
 				continue;
 		} else if (strstr(w->kind, "tag") != NULL)
 			continue;
-		report_row_set_action(&r->rep, w, action);
-		if (error != NULL) {
-			free(w->error);
-			w->error = xstrdup(error);
-		}
+		report_row_set_action(&r->rep, i, action);
+		if (error != NULL)
+			report_row_set_error(&r->rep, i, error);
 	}
 }
 
@@ -101,7 +100,8 @@ write_chunk(struct run *r, struct keap_op *kops, const size_t *which, size_t n)
 
 	keap_write_batch(r->keap, kops, n);
 	for (i = 0; i < n; i++) {
-		struct op *o = &r->plan.v[which[i]];
+		struct op view;
+		const struct op *o = plan_get(&r->plan, which[i], &view);
 		struct keap_op *k = &kops[i];
 		/* what one write changes in the state (the contact, the link, the
 		 * base, the failed record) is one transaction: one fsync per write,
@@ -114,8 +114,10 @@ write_chunk(struct run *r, struct keap_op *kops, const size_t *which, size_t n)
 			snap_put_contact(r->st, &k->result, r->ext_field_id, &changed);
 			if (cid != NULL && o->ats_id != NULL) {
 				snap_link(r->st, o->ats_id, cid);
-				if (o->contact_id == NULL)
-					o->contact_id = xstrdup(cid);
+				if (o->contact_id == NULL) {
+					plan_set_contact(&r->plan, which[i], cid);
+					o = plan_get(&r->plan, which[i], &view);
+				}
 			}
 			settle(r, o, &k->result);
 			mark_rows(r, o, "repaired", NULL);
@@ -147,13 +149,16 @@ apply_writes(struct run *r)
 	size_t which[WRITE_CHUNK], n = 0, i;
 	enum rc worst = RC_OK;
 
-	for (i = 0; i < r->plan.n; i++)
-		r->writes_planned += r->plan.v[i].kind == OP_UPSERT_CONTACT ||
-		    r->plan.v[i].kind == OP_PATCH_CONTACT;
+	for (i = 0; i < r->plan.n; i++) {
+		struct op view;
+		r->writes_planned += plan_get(&r->plan, i, &view)->kind == OP_UPSERT_CONTACT ||
+		    view.kind == OP_PATCH_CONTACT;
+	}
 	if (r->writes_planned > 0)
 		log_info("run", "writing %zu contacts", r->writes_planned);
 	for (i = 0; i < r->plan.n && worst == RC_OK; i++) {
-		struct op *o = &r->plan.v[i];
+		struct op view;
+		const struct op *o = plan_get(&r->plan, i, &view);
 		uint64_t h = 0;
 
 		if (o->kind != OP_UPSERT_CONTACT && o->kind != OP_PATCH_CONTACT)
@@ -181,75 +186,92 @@ apply_writes(struct run *r)
 	return worst;
 }
 
+/* The tag's category: the stage category for stage tags, none for lifecycle tags. */
+static enum rc
+ensure_tag(struct run *r, const char *tag, const char **tag_id, struct api_err *err)
+{
+	int stage = 0;
+	size_t j;
+
+	for (j = 0; j < r->map.nby_status; j++)
+		stage |= strcmp(r->map.by_status[j].v, tag) == 0;
+	for (j = 0; j < r->map.nby_stage; j++)
+		stage |= strcmp(r->map.by_stage[j].v, tag) == 0;
+	return keap_ensure_tag(r->keap, &r->tags, tag, stage ? r->map.tag_category : NULL, tag_id,
+	    err);
+}
+
+/* The ops from i on with o's kind and tag whose contact is known (a create's
+ * from its link); one whose create failed is dropped (reported there). */
+static size_t
+tag_group(struct run *r, size_t i, const struct op *o, const char **ids, size_t *ops)
+{
+	size_t j, n = 0;
+
+	for (j = i; j < r->plan.n; j++) {
+		struct op view;
+		const struct op *p = plan_get(&r->plan, j, &view);
+		if (p->kind != o->kind || p->tag == NULL || strcmp(p->tag, o->tag) != 0)
+			continue;
+		if (p->contact_id == NULL && p->ats_id != NULL) {
+			/* created in this run: the link has its id now */
+			struct buf cid = BUF_INIT;
+			if (snap_linked(r->st, p->ats_id, &cid) == RC_OK)
+				plan_set_contact(&r->plan, j, cid.p);
+			buf_free(&cid);
+			p = plan_get(&r->plan, j, &view);
+		}
+		if (p->contact_id == NULL) {
+			plan_drop_tag(&r->plan, j);	/* (its view keeps the text) */
+			continue;
+		}
+		ids[n] = p->contact_id;
+		ops[n++] = j;
+	}
+	return n;
+}
+
 /* Tag ops, grouped by tag and direction: at most 100 contacts per call. */
 enum rc
 apply_tags(struct run *r)
 {
 	size_t i, j;
 	enum rc worst = RC_OK;
-	const char *cat = r->map.tag_category;
 
 	for (i = 0; i < r->plan.n && worst == RC_OK; i++) {
-		struct op *o = &r->plan.v[i];
+		struct op view, pv;
+		const struct op *o = plan_get(&r->plan, i, &view);
 		const char **ids;
-		struct op **ops;
+		size_t *ops;
 		struct keap_tag_result *res;
 		const char *tag_id = NULL;
-		char *tagname;
 		struct api_err err;
-		size_t n = 0;
+		size_t n;
 		int apply;
 		enum rc rc;
 
 		if ((o->kind != OP_APPLY_TAG && o->kind != OP_REMOVE_TAG) || o->tag == NULL)
 			continue;
 		apply = o->kind == OP_APPLY_TAG;
-		/* the tag's category: the stage category for stage tags, none for lifecycle tags */
-		{
-			int stage = 0;
-			for (j = 0; j < r->map.nby_status; j++)
-				stage |= strcmp(r->map.by_status[j].v, o->tag) == 0;
-			for (j = 0; j < r->map.nby_stage; j++)
-				stage |= strcmp(r->map.by_stage[j].v, o->tag) == 0;
-			rc = keap_ensure_tag(r->keap, &r->tags, o->tag, stage ? cat : NULL, &tag_id, &err);
-		}
+		rc = ensure_tag(r, o->tag, &tag_id, &err);
 		if (rc != RC_OK) {
 			record_failure(r, o, &err, rc);
-			free(o->tag);
-			o->tag = NULL;
+			plan_drop_tag(&r->plan, i);
 			if (rc == RC_AUTH || rc == RC_QUOTA)
 				worst = rc;
 			continue;
 		}
 		ids = xcalloc(r->plan.n + 1, sizeof(*ids));
 		ops = xcalloc(r->plan.n + 1, sizeof(*ops));
-		/* the group's tag: o's own is cleared below when o has no contact
-		 * (its create failed or was deferred), and the group goes on without it */
-		tagname = xstrdup(o->tag);
-		for (j = i; j < r->plan.n; j++) {
-			struct op *p = &r->plan.v[j];
-			if (p->kind != o->kind || p->tag == NULL || strcmp(p->tag, tagname) != 0)
-				continue;
-			if (p->contact_id == NULL && p->ats_id != NULL) {
-				/* created in this run: the link has its id now */
-				struct buf cid = BUF_INIT;
-				if (snap_linked(r->st, p->ats_id, &cid) == RC_OK)
-					p->contact_id = buf_take(&cid);
-				buf_free(&cid);
-			}
-			if (p->contact_id == NULL) {
-				free(p->tag);
-				p->tag = NULL;
-				continue;	/* its create failed: reported there */
-			}
-			ids[n] = p->contact_id;
-			ops[n++] = p;
-		}
+		/* the group's tag is o's (its string stays the plan's when o is
+		 * dropped: o without a contact goes on without it) */
+		n = tag_group(r, i, o, ids, ops);
 		res = xcalloc(n + 1, sizeof(*res));
 		rc = n > 0 ? keap_tag_contacts(r->keap, tag_id, apply, ids, n, res, &err) : RC_OK;
 		for (j = 0; j < n; j++) {
+			const struct op *p = plan_get(&r->plan, ops[j], &pv);
 			if (res[j].ok) {
-				mark_rows(r, ops[j], "repaired", NULL);
+				mark_rows(r, p, "repaired", NULL);
 				(void)snap_contact_tag(r->st, ids[j], tag_id, apply, r->ext_field_id);
 			}
 			else {
@@ -259,21 +281,16 @@ apply_tags(struct run *r)
 					snprintf(e2.msg, sizeof(e2.msg), "Keap answered %s for this contact",
 					    res[j].status);
 				}
-				record_failure(r, ops[j], &e2, rc == RC_OK ? RC_RECORD : rc);
+				record_failure(r, p, &e2, rc == RC_OK ? RC_RECORD : rc);
 			}
 		}
 		test_hook("write");
 		if (rc == RC_AUTH || rc == RC_QUOTA)
 			worst = rc;
-		/* done: clear the tag so the group is not sent twice */
+		/* done: clear the tags so the group is not sent twice */
 		for (j = 0; j < n; j++)
-			if (ops[j] != o) {
-				free(ops[j]->tag);
-				ops[j]->tag = NULL;
-			}
-		free(o->tag);
-		o->tag = NULL;
-		free(tagname);
+			plan_drop_tag(&r->plan, ops[j]);
+		plan_drop_tag(&r->plan, i);
 		free(ids);
 		free(ops);
 		free(res);
@@ -288,7 +305,8 @@ apply_deletes(struct run *r)
 	size_t i;
 
 	for (i = 0; i < r->plan.n; i++) {
-		struct op *o = &r->plan.v[i];
+		struct op view;
+		const struct op *o = plan_get(&r->plan, i, &view);
 		struct api_err err;
 		enum rc rc;
 

@@ -34,15 +34,9 @@ report_free(struct report *r)
 {
 	size_t i;
 
-	for (i = 0; i < r->nrows; i++) {
-		struct report_row *w = &r->rows[i];
-		free(w->desired);
-		free(w->actual);
-		free(w->error);
-	}
-	free(r->rows);
-	strv_free(r->words, r->nwords);
-	strv_free(r->texts, r->ntexts);
+	recs_free(&r->rows);
+	wt_free(&r->words);
+	tp_free(&r->own);
 	for (i = 0; i < r->nfields; i++)
 		free(r->fields[i].field);
 	free(r->fields);
@@ -114,89 +108,127 @@ out:
 	return writes;
 }
 
-#define TEXT_BLOCK 65536
+/* The packed row (report.h: struct report_row is its view). */
+struct row_rec {
+	uint32_t candidate, contact, desired, actual, error;	/* handles in the text store */
+	uint32_t field;			/* word + 1; 0: none */
+	uint16_t kind, side, action;	/* words */
+	uint16_t flags;			/* ROW_PII, ROW_CAND_PII */
+};
+#define ROW_PII 1
+#define ROW_CAND_PII 2
 
-/* A copy of s (NULL: NULL) in the report's text store: short ids packed one
- * after another, never freed one by one (report_free frees the blocks). */
-static const char *
-text_dup(struct report *r, const char *s)
+static struct textpool *
+texts(struct report *r)
 {
-	size_t n;
-	char *at;
+	return r->texts != NULL ? r->texts : &r->own;
+}
 
-	if (s == NULL)
-		return NULL;
-	n = strlen(s) + 1;
-	if (n > TEXT_BLOCK / 4)
-		at = xmalloc(n);	/* (a long one has a block of its own, kept before the last) */
-	else if (r->ntexts > 0 && n <= r->text_room) {
-		at = r->texts[r->ntexts - 1] + TEXT_BLOCK - r->text_room;
-		r->text_room -= n;
-		memcpy(at, s, n);
-		return at;
-	} else
-		at = xmalloc(TEXT_BLOCK);
-	r->texts = xrealloc(r->texts, (r->ntexts + 1) * sizeof(*r->texts));
-	if (n > TEXT_BLOCK / 4 && r->ntexts > 0) {
-		/* the last block stays last (it is the one with room) */
-		r->texts[r->ntexts] = r->texts[r->ntexts - 1];
-		r->texts[r->ntexts - 1] = at;
-	} else {
-		r->texts[r->ntexts] = at;
-		r->text_room = n > TEXT_BLOCK / 4 ? 0 : TEXT_BLOCK - n;
+static struct row_rec *
+row_rec(const struct report *r, size_t i)
+{
+	return recs_at(&r->rows, i);
+}
+
+static uint32_t
+word(struct report *r, const char *s)
+{
+	return wt_intern(&r->words, s);
+}
+
+/* A kind, side or action: few, named by the code (16 bits are plenty). */
+static uint16_t
+small_word(struct report *r, const char *s)
+{
+	uint32_t w = word(r, s);
+
+	if (w > UINT16_MAX) {
+		fputs("atsrecon: report: more than 65,535 kinds, sides and actions; aborting\n",
+		    stderr);
+		abort();
 	}
-	r->ntexts++;
-	memcpy(at, s, n);
-	return at;
+	return (uint16_t)w;
+}
+
+static const char *
+row_kind(const struct report *r, size_t i)
+{
+	return wt_str(&r->words, row_rec(r, i)->kind);
 }
 
 const char *
 report_intern(struct report *r, const char *s)
 {
-	size_t i, lo = r->nwords > 64 ? r->nwords - 64 : 0;
-
-	if (s == NULL)
-		return NULL;
-	/* the last 64 words (a run has a few dozen; were there more, each would
-	 * cost a copy, never a long scan) */
-	for (i = r->nwords; i-- > lo; )
-		if (strcmp(r->words[i], s) == 0)
-			return r->words[i];
-	r->words = xrealloc(r->words, (r->nwords + 1) * sizeof(*r->words));
-	r->words[r->nwords] = xstrdup(s);
-	return r->words[r->nwords++];
+	return s == NULL ? NULL : wt_str(&r->words, word(r, s));
 }
 
 void
-report_row_set_action(struct report *r, struct report_row *w, const char *action)
+report_row_set_action(struct report *r, size_t i, const char *action)
 {
-	w->action = report_intern(r, action);
+	row_rec(r, i)->action = small_word(r, action);
 }
 
-struct report_row *
+void
+report_row_set_side(struct report *r, size_t i, const char *side)
+{
+	row_rec(r, i)->side = small_word(r, side ? side : "");
+}
+
+void
+report_row_set_values(struct report *r, size_t i, const char *desired, const char *actual)
+{
+	struct row_rec *w = row_rec(r, i);
+
+	w->desired = tp_add(texts(r), desired);
+	w->actual = tp_add(texts(r), actual);
+}
+
+void
+report_row_set_error(struct report *r, size_t i, const char *error)
+{
+	row_rec(r, i)->error = tp_add(texts(r), error);
+}
+
+const struct report_row *
+report_row(const struct report *r, size_t i, struct report_row *v)
+{
+	const struct row_rec *w = row_rec(r, i);
+	const struct textpool *tp = r->texts != NULL ? r->texts : &r->own;
+
+	v->kind = wt_str(&r->words, w->kind);
+	v->field = w->field ? wt_str(&r->words, w->field - 1) : NULL;
+	v->side = wt_str(&r->words, w->side);
+	v->candidate = tp_str(tp, w->candidate);
+	v->contact = tp_str(tp, w->contact);
+	v->desired = tp_str(tp, w->desired);
+	v->actual = tp_str(tp, w->actual);
+	v->action = wt_str(&r->words, w->action);
+	v->error = tp_str(tp, w->error);
+	v->pii = (w->flags & ROW_PII) != 0;
+	v->cand_pii = (w->flags & ROW_CAND_PII) != 0;
+	return v;
+}
+
+size_t
 report_add_row(struct report *r, const char *kind, const char *field, const char *side,
     const char *candidate, const char *contact)
 {
-	struct report_row *w;
+	struct row_rec *w;
 
-	if (r->nrows >= r->caprows) {	/* by half again: n rows cost O(n) copies, and
-					 * the room not yet used is at most a third */
-		r->caprows = r->caprows ? r->caprows + r->caprows / 2 : 64;
-		if (r->caprows <= r->nrows)
-			r->caprows = r->nrows + 1;
-		r->rows = xrealloc(r->rows, r->caprows * sizeof(*r->rows));
-	}
-	w = &r->rows[r->nrows++];
-	memset(w, 0, sizeof(*w));
-	w->kind = report_intern(r, kind);
-	w->field = report_intern(r, field);
-	w->side = report_intern(r, side ? side : "");
-	w->candidate = text_dup(r, candidate);
-	w->contact = text_dup(r, contact);
-	w->action = report_intern(r, "reported");
-	w->pii = field != NULL && (strncmp(field, "email", 5) == 0 || strncmp(field, "phone", 5) == 0);
-	w->cand_pii = candidate != NULL && id_is_contact_point(candidate);
-	return w;
+	if (r->rows.size == 0)
+		r->rows.size = sizeof(struct row_rec);
+	w = recs_push(&r->rows);
+	w->kind = small_word(r, kind);
+	w->field = field != NULL ? word(r, field) + 1 : 0;
+	w->side = small_word(r, side ? side : "");
+	w->candidate = tp_add(texts(r), candidate);
+	w->contact = tp_add(texts(r), contact);
+	w->action = small_word(r, "reported");
+	if (field != NULL && (strncmp(field, "email", 5) == 0 || strncmp(field, "phone", 5) == 0))
+		w->flags |= ROW_PII;
+	if (candidate != NULL && id_is_contact_point(candidate))
+		w->flags |= ROW_CAND_PII;
+	return r->nrows++;
 }
 
 static void
@@ -629,7 +661,8 @@ report_causes(const struct report *r, struct report_cause **out)
 	for (i = 0; i < r->nfields; i++)
 		total += r->fields[i].total;
 	for (i = 0; i < r->nrows; i++) {
-		const struct report_row *w = &r->rows[i];
+		struct report_row wv_;
+		const struct report_row *w = report_row(r, i, &wv_);
 		enum cause_who who;
 		const char *val, *why;
 
@@ -730,7 +763,8 @@ report_only_people_left(const struct report *r)
 	if (r->deferred > 0)
 		return 0;
 	for (i = 0; i < r->nrows; i++) {
-		const struct report_row *w = &r->rows[i];
+		struct report_row wv_;
+		const struct report_row *w = report_row(r, i, &wv_);
 		if (!row_open(w))
 			continue;
 		if (row_who(w) == CAUSE_RETRY)
@@ -743,10 +777,11 @@ report_only_people_left(const struct report *r)
 static size_t
 rows_needing_person(const struct report *r)
 {
+	struct report_row wv_;
 	size_t i, n = 0;
 
 	for (i = 0; i < r->nrows; i++)
-		n += row_open(&r->rows[i]) && row_who(&r->rows[i]) == CAUSE_PERSON;
+		n += row_open(report_row(r, i, &wv_)) && row_who(&wv_) == CAUSE_PERSON;
 	return n;
 }
 
@@ -804,19 +839,20 @@ count_kinds(const struct report *r, struct kind_count *kc, size_t max)
 	size_t i, k, n = 0;
 
 	for (i = 0; i < r->nrows; i++) {
+		const char *kind = row_kind(r, i), *action = wt_str(&r->words, row_rec(r, i)->action);
 		for (k = 0; k < n; k++)
-			if (strcmp(kc[k].kind, r->rows[i].kind) == 0)
+			if (kc[k].kind == kind)	/* (words are kept once) */
 				break;
 		if (k == n) {
 			if (n == max)
 				continue;
-			kc[n].kind = r->rows[i].kind;
+			kc[n].kind = kind;
 			kc[n].n = kc[n].repaired = kc[n].failed = 0;
 			n++;
 		}
 		kc[k].n++;
-		kc[k].repaired += strcmp(r->rows[i].action, "repaired") == 0;
-		kc[k].failed += strcmp(r->rows[i].action, "failed") == 0;
+		kc[k].repaired += strcmp(action, "repaired") == 0;
+		kc[k].failed += strcmp(action, "failed") == 0;
 	}
 	return n;
 }
@@ -890,7 +926,8 @@ report_run_record(const struct report *r, struct buf *out)
 	/* [candidate, field, side]: what was repaired (recurring drift) */
 	rep = cJSON_AddArrayToObject(j, "rep");
 	for (i = 0, n = 0; i < r->nrows && n < REC_MAX_REPAIRS; i++) {
-		const struct report_row *w = &r->rows[i];
+		struct report_row wv_;
+		const struct report_row *w = report_row(r, i, &wv_);
 		cJSON *a;
 		if (strcmp(w->action, "repaired") != 0 || w->candidate == NULL)
 			continue;
@@ -1038,7 +1075,8 @@ json_causes(cJSON *j, const struct report *r, int mask_pii)
 		cJSON_AddStringToObject(o, "change", c[i].change);
 		ex = cJSON_AddArrayToObject(o, "examples");
 		for (e = 0; e < c[i].nex; e++) {
-			const struct report_row *w = &r->rows[c[i].ex[e]];
+			struct report_row wv_;
+			const struct report_row *w = report_row(r, c[i].ex[e], &wv_);
 			cJSON *x = cJSON_CreateObject();
 			add_candidate(x, "candidate", w->candidate, mask_pii && w->cand_pii);
 			add_value(x, "ats", w->desired, mask_pii && w->pii);
@@ -1104,6 +1142,7 @@ json_stream(const struct report *r, int mask_pii, json_sink sink, void *arg)
 {
 	char *frame = json_frame(r, mask_pii);
 	const char *slot = strstr(frame, DRIFT_SLOT), *rest;
+	struct report_row wv_;
 	struct buf b = BUF_INIT;
 	size_t i;
 
@@ -1119,7 +1158,7 @@ json_stream(const struct report *r, int mask_pii, json_sink sink, void *arg)
 	for (i = 0; i < r->nrows; i++) {
 		if (i > 0)
 			buf_adds(&b, ", ");
-		json_row(&b, &r->rows[i], mask_pii);
+		json_row(&b, report_row(r, i, &wv_), mask_pii);
 		if (b.len >= 65536) {
 			sink(arg, b.p, b.len);
 			buf_reset(&b);
@@ -1331,7 +1370,8 @@ report_markdown(const struct report *r, int mask_pii, struct buf *out)
 				buf_adds(out, "  \n   e.g. ");
 				for (e = 0; e < c[i].nex; e++) {
 					struct buf cb = BUF_INIT;
-					const struct report_row *w = &r->rows[c[i].ex[e]];
+					struct report_row wv_;
+					const struct report_row *w = report_row(r, c[i].ex[e], &wv_);
 					report_candidate(&cb, w->candidate, mask_pii && w->cand_pii);
 					buf_adds(out, e ? ", " : "");
 					report_md_text(out, cb.p ? cb.p : "?", 0);
@@ -1361,7 +1401,8 @@ report_markdown(const struct report *r, int mask_pii, struct buf *out)
 	}
 	shown = 0;
 	for (i = 0; i < r->nrows && shown < 10; i++) {
-		const struct report_row *w = &r->rows[i];
+		struct report_row wv_;
+		const struct report_row *w = report_row(r, i, &wv_);
 		struct buf cb = BUF_INIT;
 		if (strcmp(w->action, "failed") != 0)
 			continue;
@@ -1414,6 +1455,7 @@ row_cells(const struct report_row *w, int mask_pii, struct buf *cb, struct row_c
 static void
 csv(const struct report *r, int mask_pii, struct buf *out, struct atomic_file *f)
 {
+	struct report_row wv_;
 	size_t i;
 
 	buf_adds(out, "kind,field,side,candidate,contact,desired,actual,action,error\r\n");
@@ -1421,7 +1463,7 @@ csv(const struct report *r, int mask_pii, struct buf *out, struct atomic_file *f
 		struct buf cb = BUF_INIT;
 		struct row_cells c;
 		size_t k;
-		row_cells(&r->rows[i], mask_pii, &cb, &c);
+		row_cells(report_row(r, i, &wv_), mask_pii, &cb, &c);
 		for (k = 0; k < ROW_CELLS; k++) {
 			if (k > 0)
 				buf_addc(out, ',');
@@ -1735,7 +1777,8 @@ html_cause(struct buf *out, const struct report *r, const struct report_cause *c
 	if (c->nex > 0) {
 		buf_adds(out, "<div class=\"ex\">For example: ");
 		for (e = 0; e < c->nex; e++) {
-			const struct report_row *w = &r->rows[c->ex[e]];
+			struct report_row wv_;
+			const struct report_row *w = report_row(r, c->ex[e], &wv_);
 			struct buf cb = BUF_INIT;
 			report_candidate(&cb, w->candidate, mask_pii && w->cand_pii);
 			buf_adds(out, e ? "; " : "");
@@ -1944,6 +1987,7 @@ static void
 html_drift(const struct report *r, const struct kind_count *kc, size_t n, int mask_pii,
     struct buf *out, struct atomic_file *f)
 {
+	struct report_row wv_;
 	size_t i, k;
 
 	buf_addf(out, "<section id=\"all-drift\"><h2>Every drift record</h2>\n<details><summary>Show all %zu "
@@ -1952,8 +1996,8 @@ html_drift(const struct report *r, const struct kind_count *kc, size_t n, int ma
 	    "<th>error</th></tr></thead><tbody>\n", r->nrows);
 	for (k = 0; k < n; k++)
 		for (i = 0; i < r->nrows; i++)
-			if (strcmp(r->rows[i].kind, kc[k].kind) == 0) {
-				html_drift_row(&r->rows[i], mask_pii, out);
+			if (row_kind(r, i) == kc[k].kind) {
+				html_drift_row(report_row(r, i, &wv_), mask_pii, out);
 				if (f != NULL && out->len >= 65536) {
 					atomic_add(f, out->p, out->len);
 					buf_reset(out);

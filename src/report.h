@@ -11,20 +11,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pack.h"
 #include "util.h"
 
+/* A drift row as its readers see it (report_row): the strings are the
+ * report's, valid until report_free. The report keeps each row as a 32-byte
+ * record, its few distinct words (kind, field, side, action) once and its
+ * ids and values in a text store (pack.h); set them with report_add_row and
+ * report_row_set_*. */
 struct report_row {
-	/* kind, field, side and action are few distinct words, kept once in the
-	 * report (report_intern): set them with report_row_set / report_intern,
-	 * never free them */
 	const char *kind;	/* drift kind */
 	const char *field;	/* target, or NULL */
 	const char *side;	/* ats_changed | keap_edited | both | "" */
-	const char *candidate;	/* ats key ("greenhouse:123"), in the report's text store */
-	const char *contact;	/* Keap contact id, or NULL (the same) */
-	char *desired, *actual;
+	const char *candidate;	/* ats key ("greenhouse:123") */
+	const char *contact;	/* Keap contact id, or NULL */
+	const char *desired, *actual;
 	const char *action;	/* repaired | failed | reported | planned | deferred | skipped */
-	char *error;		/* why it failed or is only reported */
+	const char *error;	/* why it failed or is only reported */
 	int pii;		/* desired/actual are an email or a phone: mask them */
 	int cand_pii;		/* the candidate's id is an email or a phone: mask it */
 };
@@ -71,8 +74,8 @@ struct report {
 	size_t ngroups[RG__MAX];
 	char **notes;			/* things a reader must know (a sync token dropped, ...) */
 	size_t nnotes;
-	struct report_row *rows;
-	size_t nrows, caprows;		/* caprows: room in rows (grown by half again) */
+	struct recs rows;		/* the rows' records (report.c) */
+	size_t nrows;
 	struct report_api *api;
 	size_t napi;
 	long retries, s429, quota_left;
@@ -82,11 +85,10 @@ struct report {
 	size_t nftrend;
 	int full;			/* this run was a full sweep */
 	const char *url;		/* where the report is published (report.url), or NULL */
-	char **words;			/* report_intern's strings */
-	size_t nwords;
-	char **texts;			/* the rows' candidates and contacts, packed in
-					 * blocks of 64 kB (one allocation per block) */
-	size_t ntexts, text_room;	/* blocks; bytes left in the last one */
+	struct wordtab words;		/* report_intern's strings */
+	struct textpool *texts;		/* the rows' ids and values: a store shared with
+					 * the plan (the run's), or NULL: own */
+	struct textpool own;
 };
 
 /*
@@ -128,13 +130,18 @@ int report_only_people_left(const struct report *);
 
 void report_init(struct report *, const char *mode);
 void report_free(struct report *);
-struct report_row *report_add_row(struct report *, const char *kind, const char *field,
-    const char *side, const char *candidate, const char *contact);
-/* The report's one copy of s (NULL: NULL), for a row's kind, field, side or
- * action: a million rows share a dozen words. */
+/* Adds a row (action "reported"); gives its index. */
+size_t report_add_row(struct report *, const char *kind, const char *field, const char *side,
+    const char *candidate, const char *contact);
+/* Row i as a view (filled in *view, which is returned). */
+const struct report_row *report_row(const struct report *, size_t i, struct report_row *view);
+/* The report's one copy of s (NULL: NULL): a million rows share a dozen words. */
 const char *report_intern(struct report *, const char *s);
-/* A row's action ("planned", "repaired", ...). */
-void report_row_set_action(struct report *, struct report_row *, const char *action);
+/* A row's action ("planned", "repaired", ...), values, error (copied), side. */
+void report_row_set_action(struct report *, size_t row, const char *action);
+void report_row_set_values(struct report *, size_t row, const char *desired, const char *actual);
+void report_row_set_error(struct report *, size_t row, const char *error);
+void report_row_set_side(struct report *, size_t row, const char *side);
 /* The writes (API calls other than GET) a report.json at path records; -1
  * when it cannot be read (doctor's quota estimate). */
 long report_file_writes(const char *path);

@@ -16,6 +16,7 @@
 #include "mapping.h"
 #include "pace.h"
 #include "alert.h"
+#include "codec.h"
 #include "metrics.h"
 #include "plan.h"
 #include "progress.h"
@@ -126,9 +127,11 @@ teardown(struct run *r)
 	set_free(&r->retry);
 	set_free(&r->gaveup);
 	free(r->listed);
+	free(r->changed);
 	free(r->fastkeys);
 	buf_free(&r->sync_tok);
 	plan_free(&r->plan);
+	tp_free(&r->texts);
 }
 
 /* ---------------------------------------------------------------- report */
@@ -293,30 +296,34 @@ load_plan(struct run *r)
 	if ((rc = pull_keap(r, meta_int(r, "hwm_keap_ms"))) != RC_OK)
 		return rc;
 	for (i = 0; i < r->plan.n; i++) {
-		struct report_row *w = report_add_row(&r->rep, op_kind_str(r->plan.v[i].kind), NULL,
-		    NULL, r->plan.v[i].ats_id, r->plan.v[i].contact_id);
+		struct op view;
+		const struct op *o = plan_get(&r->plan, i, &view);
+		size_t w = report_add_row(&r->rep, o->kind == OP_APPLY_TAG || o->kind == OP_REMOVE_TAG ?
+		    "stage_tag" : "field_mismatch", NULL, NULL, o->ats_id, o->contact_id);
 		report_row_set_action(&r->rep, w, "planned");
-		w->kind = report_intern(&r->rep, r->plan.v[i].kind == OP_APPLY_TAG ||
-		    r->plan.v[i].kind == OP_REMOVE_TAG ? "stage_tag" : "field_mismatch");
-		r->plan.v[i].row_lo = r->rep.nrows - 1;
-		r->plan.v[i].row_hi = r->rep.nrows;
+		plan_set_rows(&r->plan, i, w, w + 1);
 	}
 	return RC_OK;
 }
 
-/* The candidates with at least one report row. */
+/* The candidates with at least one report row (by their keys' 64-bit
+ * hashes: 8 bytes a row, not a copy of each key). */
 static size_t
 count_drifted(const struct run *r)
 {
-	struct strset cands = { 0 };
-	size_t i, nd;
+	uint64_t *h = xcalloc(r->rep.nrows + 1, sizeof(*h));
+	size_t i, n = 0, nd = 0;
 
-	for (i = 0; i < r->rep.nrows; i++)
-		if (r->rep.rows[i].candidate != NULL)
-			set_add(&cands, r->rep.rows[i].candidate);
-	set_finish(&cands);
-	nd = cands.n;
-	set_free(&cands);
+	for (i = 0; i < r->rep.nrows; i++) {
+		struct report_row view;
+		const char *c = report_row(&r->rep, i, &view)->candidate;
+		if (c != NULL)
+			h[n++] = codec_fnv1a(c, strlen(c));
+	}
+	u64_sort(h, n);
+	for (i = 0; i < n; i++)
+		nd += i == 0 || h[i] != h[i - 1];
+	free(h);
 	return nd;
 }
 
@@ -364,25 +371,29 @@ out:
 static void
 count_outcomes(struct run *r)
 {
-	struct strset ok = { 0 }, bad = { 0 };
-	size_t i;
+	uint64_t *ok = xcalloc(r->rep.nrows + 1, sizeof(*ok));
+	uint64_t *bad = xcalloc(r->rep.nrows + 1, sizeof(*bad));
+	size_t i, nok = 0, nbad = 0;
 
-	for (i = 0; i < r->rep.nrows; i++) {
-		const struct report_row *w = &r->rep.rows[i];
+	for (i = 0; i < r->rep.nrows; i++) {	/* the candidates' keys by hash, as above */
+		struct report_row view;
+		const struct report_row *w = report_row(&r->rep, i, &view);
 		if (w->candidate == NULL)
 			continue;
 		if (strcmp(w->action, "repaired") == 0)
-			set_add(&ok, w->candidate);
+			ok[nok++] = codec_fnv1a(w->candidate, strlen(w->candidate));
 		else if (strcmp(w->action, "failed") == 0)
-			set_add(&bad, w->candidate);
+			bad[nbad++] = codec_fnv1a(w->candidate, strlen(w->candidate));
 	}
-	set_finish(&ok);
-	set_finish(&bad);
-	for (i = 0; i < ok.n; i++)
-		r->rep.repaired += !set_has(&bad, ok.v[i]);
-	r->rep.failed = bad.n;
-	set_free(&ok);
-	set_free(&bad);
+	u64_sort(ok, nok);
+	u64_sort(bad, nbad);
+	for (i = 0; i < nok; i++)
+		if (i == 0 || ok[i] != ok[i - 1])
+			r->rep.repaired += !u64_has(bad, nbad, ok[i]);
+	for (i = 0; i < nbad; i++)
+		r->rep.failed += i == 0 || bad[i] != bad[i - 1];
+	free(ok);
+	free(bad);
 }
 
 /* A run that finished: the windows move on (a source with an unread page
@@ -516,6 +527,7 @@ run_once(const struct config *cfg, const struct run_opts *o, const char *state_d
 	if (o->deadline_ms > 0 && o->deadline_ms < r.deadline)
 		r.deadline = o->deadline_ms;	/* the platform's (Lambda), less its margin */
 	report_init(&r.rep, o->mode == RUN_APPLY ? "apply" : o->mode == RUN_PLAN ? "plan" : "run");
+	r.rep.texts = r.plan.texts = &r.texts;
 	rc = stop_message(&r, run_steps(&r));
 	progress_end(&r.prog);
 	finish_report(&r, rc);

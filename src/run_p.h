@@ -74,6 +74,10 @@ struct run {
 	size_t batch_n;
 	int64_t batch_t0;		/* mono_ms() when the open batch began */
 	struct strset touched;		/* ats keys to reconcile */
+	uint64_t *changed;		/* full sweep: hashes of the ATS keys whose record
+					 * changed (the sweep walks the snapshot: only
+					 * "changed" is asked of them, 8 bytes each) */
+	size_t nchanged, capchanged;
 	struct strset seen_contacts;	/* full Keap sweep: ids listed */
 	struct strset gone;		/* ats keys confirmed deleted in the ATS */
 	struct strset merged;		/* of those, merged into another person: key \t survivor key */
@@ -86,6 +90,8 @@ struct run {
 	struct buf sync_tok;		/* the ATS sync token read at the start */
 	struct report rep;
 	struct plan plan;
+	struct textpool texts;		/* the plan's and the report's ids and values:
+					 * a candidate's id kept once for its op and rows */
 	int record_errors;		/* invalid values, failed writes: exit 1 */
 	int ats_skipped;		/* ATS records that could not be read this run */
 	/* A listing that stopped at a page still unreadable after its retries
@@ -108,6 +114,8 @@ struct run {
 /* engine.c: small string sets (set_finish sorts and removes duplicates;
  * set_has needs a finished set) */
 void set_add(struct strset *, const char *);
+/* key is in the worklist or, on a full sweep, changed in the ATS. */
+int was_touched(const struct run *, const char *key);
 void set_finish(struct strset *);
 int set_has(const struct strset *, const char *);
 void set_free(struct strset *);

@@ -27,7 +27,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *seed = getenv("FUZZ_MAKE_SEED");
 	struct plan p;
-	struct op *o;
+	size_t o;
 
 	(void)argc;
 	(void)argv;
@@ -48,7 +48,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    xstrdup("{\"given_name\":\"Luis\",\"family_name\":\"Garc\\u00eda L\\u00f3pez\"}"), 0);
 	op_add_reason(&p, o, "missing_contact", NULL);
 	o = plan_add(&p, OP_APPLY_TAG, "gh:3", "503", "ATS: Archived", NULL, 0x1234567890abcdefULL);
-	o->archive = 1;
+	plan_set_archive(&p, o, 1);
 	plan_add(&p, OP_REMOVE_TAG, "gh:3", "503", "ATS: Screen", NULL, 0);
 	if (plan_write(&p, seed) != RC_OK)
 		abort();
@@ -83,10 +83,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (plan_read(&q, out.p, &err) != RC_OK || q.n != p.n)
 			abort();	/* what we wrote reads back */
-		for (i = 0; i < p.n; i++)
-			if (strcmp(p.v[i].id, q.v[i].id) != 0 || p.v[i].kind != q.v[i].kind ||
-			    p.v[i].precondition != q.v[i].precondition)
+		for (i = 0; i < p.n; i++) {
+			struct op a, b;
+			plan_get(&p, i, &a);
+			plan_get(&q, i, &b);
+			if (strcmp(a.id, b.id) != 0 || a.kind != b.kind || a.precondition != b.precondition)
 				abort();
+		}
 		plan_free(&q);
 		plan_free(&p);
 		unlink(out.p);

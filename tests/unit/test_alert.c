@@ -115,7 +115,7 @@ config_of(struct config *c, const char *const *vars)
 static void
 build_report(struct report *r, int exit_status)
 {
-	struct report_row *w;
+	size_t w;
 
 	report_init(r, "incremental");
 	snprintf(r->run_id, sizeof(r->run_id), "20260105T100000000Z-1a2b");
@@ -131,11 +131,11 @@ build_report(struct report *r, int exit_status)
 	w = report_add_row(r, "field_mismatch", "email:EMAIL1", "ats_changed", "greenhouse:4007231002",
 	    "77");
 	report_row_set_action(r, w, "failed");
-	w->error = xstrdup("HTTP 400 Invalid email address Jane.Doe@Example.com for contact");
+	report_row_set_error(r, w, "HTTP 400 Invalid email address Jane.Doe@Example.com for contact");
 	w = report_add_row(r, "field_mismatch", "phone:PHONE1", "ats_changed", "greenhouse:4007231003",
 	    "78");
 	report_row_set_action(r, w, "failed");
-	w->error = xstrdup("HTTP 400 phone +14155550100 rejected (was (415) 555-0199)");
+	report_row_set_error(r, w, "HTTP 400 phone +14155550100 rejected (was (415) 555-0199)");
 }
 
 static void

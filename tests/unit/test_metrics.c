@@ -29,7 +29,7 @@ static void
 add_rows(struct report *r, const char *kind, const char *action, int n)
 {
 	while (n-- > 0) {
-		struct report_row *w = report_add_row(r, kind, NULL, NULL, "greenhouse:1", NULL);
+		size_t w = report_add_row(r, kind, NULL, NULL, "greenhouse:1", NULL);
 		report_row_set_action(r, w, action);
 	}
 }

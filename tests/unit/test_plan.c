@@ -27,7 +27,9 @@ main(void)
 	struct plan_counts c;
 	struct guards g = { 10, 50, 500, 0 };
 	struct buf why = BUF_INIT, err = BUF_INIT;
-	struct op *o;
+	struct op view;
+	const struct op *o;
+	size_t k;
 	char id1[17];
 	int i;
 
@@ -36,21 +38,23 @@ main(void)
 	CHECK(mkstemp(path) >= 0);
 	memset(&p, 0, sizeof(p));
 	p.linked = 100;
-	o = plan_add(&p, OP_PATCH_CONTACT, "gh:1", "501", NULL, xstrdup("{\"given_name\":\"Jane\"}"), 0xabcULL);
-	op_add_reason(&p, o, "field_mismatch", "given_name");
-	memcpy(id1, o->id, sizeof(id1));
+	k = plan_add(&p, OP_PATCH_CONTACT, "gh:1", "501", NULL, xstrdup("{\"given_name\":\"Jane\"}"), 0xabcULL);
+	op_add_reason(&p, k, "field_mismatch", "given_name");
+	memcpy(id1, plan_get(&p, k, &view)->id, sizeof(id1));
 	plan_add(&p, OP_APPLY_TAG, "gh:1", "501", "ATS: Screen", NULL, 0);
 	plan_add(&p, OP_UPSERT_CONTACT, "gh:2", NULL, NULL, xstrdup("{\"given_name\":\"Bo\"}"), 0);
-	o = plan_add(&p, OP_APPLY_TAG, "gh:3", "503", "ATS: Archived", NULL, 0);
-	o->archive = 1;
+	k = plan_add(&p, OP_APPLY_TAG, "gh:3", "503", "ATS: Archived", NULL, 0);
+	plan_set_archive(&p, k, 1);
 
 	/* ids are deterministic: the same op planned again has the same id */
 	memset(&q, 0, sizeof(q));
-	o = plan_add(&q, OP_PATCH_CONTACT, "gh:1", "501", NULL, xstrdup("{\"given_name\":\"Jane\"}"), 1);
+	o = plan_get(&q, plan_add(&q, OP_PATCH_CONTACT, "gh:1", "501", NULL,
+	    xstrdup("{\"given_name\":\"Jane\"}"), 1), &view);
 	CHECK(strcmp(o->id, id1) == 0);
 	plan_free(&q);
 	memset(&q, 0, sizeof(q));
-	o = plan_add(&q, OP_PATCH_CONTACT, "gh:1", "501", NULL, xstrdup("{\"given_name\":\"Janet\"}"), 0);
+	o = plan_get(&q, plan_add(&q, OP_PATCH_CONTACT, "gh:1", "501", NULL,
+	    xstrdup("{\"given_name\":\"Janet\"}"), 0), &view);
 	CHECK(strcmp(o->id, id1) != 0);
 	plan_free(&q);
 
@@ -82,10 +86,12 @@ main(void)
 	CHECK(plan_write(&p, path) == RC_OK);
 	CHECK(plan_read(&q, path, &err) == RC_OK);
 	CHECK(q.n == p.n);
-	CHECK(strcmp(q.v[0].id, id1) == 0 && q.v[0].precondition == 0xabcULL);
-	CHECK(q.v[0].nreasons == 1 && str_eq(q.v[0].reasons[0], "field_mismatch:given_name"));
-	CHECK(q.v[3].archive && str_eq(q.v[3].tag, "ATS: Archived"));
-	CHECK(q.v[2].contact_id == NULL && str_eq(q.v[2].body, "{\"given_name\":\"Bo\"}"));
+	o = plan_get(&q, 0, &view);
+	CHECK(strcmp(o->id, id1) == 0 && o->precondition == 0xabcULL);
+	CHECK(o->nreasons == 1 && str_eq(op_reason(&q, o, 0), "field_mismatch:given_name"));
+	CHECK(plan_get(&q, 3, &view)->archive && str_eq(view.tag, "ATS: Archived"));
+	CHECK(plan_get(&q, 2, &view)->contact_id == NULL &&
+	    str_eq(view.body, "{\"given_name\":\"Bo\"}"));
 	plan_free(&q);
 
 	/* Issue 16 defect 10: every field apply uses is covered; a NUL byte or
@@ -148,7 +154,7 @@ main(void)
 		/* the file as written still reads */
 		write_text(text.p);
 		buf_reset(&err);
-		CHECK(plan_read(&q, path, &err) == RC_OK && q.n == p.n && q.v[3].archive);
+		CHECK(plan_read(&q, path, &err) == RC_OK && q.n == p.n && plan_get(&q, 3, &view)->archive);
 		plan_free(&q);
 		buf_free(&text);
 		buf_free(&t2);
@@ -185,6 +191,33 @@ main(void)
 	write_text("");
 	CHECK(plan_read(&q, path, &err) == RC_OK && q.n == 0);	/* an empty plan is a plan */
 	plan_free(&q);
+
+	/* the packed ops: a reason added to an earlier op, a create's new id, a
+	 * tag given up, a text store shared with another owner */
+	{
+		struct textpool shared;
+		memset(&shared, 0, sizeof(shared));
+		memset(&q, 0, sizeof(q));
+		q.texts = &shared;
+		k = plan_add(&q, OP_UPSERT_CONTACT, "gh:7", NULL, NULL, xstrdup("{}"), 0);
+		op_add_reason(&q, k, "missing_contact", NULL);
+		plan_add(&q, OP_APPLY_TAG, "gh:7", NULL, "ATS: Screen", NULL, 0);
+		op_add_reason(&q, 1, "stage_tag", "ATS: Screen");
+		op_add_reason(&q, k, "field_mismatch", "email");
+		o = plan_get(&q, k, &view);
+		CHECK(o->nreasons == 2 && str_eq(op_reason(&q, o, 0), "missing_contact") &&
+		    str_eq(op_reason(&q, o, 1), "field_mismatch:email") && op_reason(&q, o, 2) == NULL);
+		CHECK(str_eq(op_reason(&q, plan_get(&q, 1, &view), 0), "stage_tag:ATS: Screen"));
+		plan_set_contact(&q, k, "9001");
+		plan_drop_tag(&q, 1);
+		plan_set_rows(&q, 1, 4, 6);
+		CHECK(str_eq(plan_get(&q, k, &view)->contact_id, "9001") && view.row_hi == 0);
+		CHECK(plan_get(&q, 1, &view)->tag == NULL && view.row_lo == 4 && view.row_hi == 6);
+		CHECK(q.own.nblocks == 0 && shared.nblocks == 1);	/* every string in the shared one */
+		plan_free(&q);
+		CHECK(q.texts == &shared && str_eq(tp_str(&shared, 1 << 16), "gh:7"));
+		tp_free(&shared);
+	}
 	plan_free(&p);
 	unlink(path);
 	buf_free(&why);

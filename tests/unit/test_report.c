@@ -62,15 +62,15 @@ in_any(const struct out *o, const char *s)
 	return strstr(o->json, s) || strstr(o->md, s) || strstr(o->csv, s) || strstr(o->html, s);
 }
 
-static struct report_row *
+static size_t
 row(struct report *r, const char *kind, const char *field, const char *cand, const char *desired,
     const char *action, const char *error)
 {
-	struct report_row *w = report_add_row(r, kind, field, "ats_changed", cand, "70001");
+	size_t w = report_add_row(r, kind, field, "ats_changed", cand, "70001");
 
-	w->desired = desired ? xstrdup(desired) : NULL;
+	report_row_set_values(r, w, desired, NULL);
 	report_row_set_action(r, w, action);
-	w->error = error ? xstrdup(error) : NULL;
+	report_row_set_error(r, w, error);
 	return w;
 }
 
@@ -80,12 +80,12 @@ defect7_mask_by_kind(void)
 {
 	struct report r;
 	struct out o;
-	struct report_row *w;
+	size_t w;
 
 	report_init(&r, "run");
 	w = row(&r, "invalid_value", "email:EMAIL1", "greenhouse:1", "jane.doe at gmail.com", "reported",
 	    "not a valid email address");
-	w->actual = xstrdup("jane.doe@gmail.com");
+	report_row_set_values(&r, w, "jane.doe at gmail.com", "jane.doe@gmail.com");
 	row(&r, "invalid_value", "phone:PHONE1", "greenhouse:2", "(415) 555-0100 mobile", "reported",
 	    "not a phone number (E.164 impossible)");
 	row(&r, "field_mismatch", "phone:PHONE1", "greenhouse:3", "4155550199", "repaired", NULL);
@@ -186,9 +186,7 @@ causes(void)
 	out_free(&o);
 	/* without the transient failure, only people are left */
 	r.nrows--;
-	/* (kind, field, side, action: the report's words; candidate, contact: its text store) */
-	free(r.rows[r.nrows].desired);
-	free(r.rows[r.nrows].error);
+	r.rows.n--;	/* (its strings stay in the report's stores until report_free) */
 	CHECK(report_only_people_left(&r));
 	render(&r, "people", &o);
 	CHECK_CONTAINS(o.md, "Everything atsrecon can repair is repaired");
@@ -348,7 +346,7 @@ period(void)
 		    "no tag is configured for this stage or status (stage_tags)");
 		/* the same phone overwritten in Keap every day: recurring */
 		row(&r, "field_mismatch", "phone:PHONE1", "greenhouse:77", "+14155550100", "repaired", NULL);
-		r.rows[r.nrows - 1].side = report_intern(&r, "keap_edited");
+		report_row_set_side(&r, r.nrows - 1, "keap_edited");
 		row(&r, "field_mismatch", "given_name", "greenhouse:1000", "A", "repaired", NULL);
 		r.repaired = 2;
 		report_run_record(&r, &rec);
@@ -488,6 +486,7 @@ row_texts(void)
 	struct report r;
 	char cand[40], *big = xmalloc(20001);
 	size_t i, bad = 0;
+	struct report_row view;
 
 	report_init(&r, "run");
 	memset(big, 'x', 20000);
@@ -499,11 +498,14 @@ row_texts(void)
 	}
 	for (i = 0; i < 6000; i++) {
 		snprintf(cand, sizeof(cand), "greenhouse:%zu", i);
-		bad += strcmp(r.rows[i].candidate, i == 3000 ? big : cand) != 0;
-		bad += i % 2 ? !str_eq(r.rows[i].contact, "7001") : r.rows[i].contact != NULL;
+		bad += strcmp(report_row(&r, i, &view)->candidate, i == 3000 ? big : cand) != 0;
+		bad += i % 2 ? !str_eq(view.contact, "7001") : view.contact != NULL;
+		bad += !str_eq(view.kind, "field_mismatch") || !str_eq(view.field, "given_name") ||
+		    !str_eq(view.action, "reported") || view.desired != NULL || view.error != NULL;
 	}
 	CHECK(bad == 0);
-	CHECK(r.ntexts >= 3);	/* (6,000 ids of ~16 bytes: two blocks, and the long one) */
+	CHECK(r.own.nblocks == 3);	/* (6,000 ids of ~16 bytes: two blocks, and the long one) */
+	CHECK(r.words.n == 4 && r.rows.nchunk == 6);	/* kind, field, side, action: once */
 	report_free(&r);
 	free(big);
 }
