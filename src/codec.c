@@ -5,10 +5,9 @@
 #include <string.h>
 
 uint64_t
-codec_fnv1a(const void *data, size_t len)
+codec_fnv1a_more(uint64_t h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t i;
 
 	for (i = 0; i < len; i++) {
@@ -16,6 +15,12 @@ codec_fnv1a(const void *data, size_t len)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+uint64_t
+codec_fnv1a(const void *data, size_t len)
+{
+	return codec_fnv1a_more(CODEC_FNV_START, data, len);
 }
 
 static void

@@ -25,6 +25,9 @@ enum codec_kind { CODEC_CANDIDATE = 1, CODEC_CONTACT = 2 };
 #define CODEC_CONTACT_VERSION 1
 
 uint64_t codec_fnv1a(const void *data, size_t len);
+/* The hash of what h hashed followed by data (h: CODEC_FNV_START for none). */
+#define CODEC_FNV_START 0xcbf29ce484222325ULL
+uint64_t codec_fnv1a_more(uint64_t h, const void *data, size_t len);
 
 /* Appends the encoded record to out. */
 void codec_candidate_encode(const struct candidate *, struct buf *out);

@@ -34,13 +34,14 @@ op_kind_parse(const char *s, enum op_kind *out)
 
 /* The packed op (plan.h: struct op is its view). */
 struct op_rec {
-	uint64_t id, precondition;
+	uint64_t precondition;
 	uint32_t ats_id, contact_id, tag, body;	/* handles in the text store */
 	uint32_t row_lo, row_hi;
-	uint32_t reason0;	/* plan->reasons[reason0 .. + nreasons) */
+	uint32_t reason0;	/* plan->reasons[reason0 .. + nreasons); one reason:
+				 * the word itself */
 	uint16_t nreasons;
 	unsigned char kind, archive;
-};
+};	/* (40 bytes: the id is computed from the content when an op is viewed) */
 
 #define MAX_REASONS 65535	/* of one op (a plan file's line may not have more) */
 
@@ -62,18 +63,26 @@ rec(const struct plan *p, size_t i)
 	return recs_at(&p->ops, i);
 }
 
-static uint64_t
-op_hash(enum op_kind kind, const char *ats_id, const char *contact_id, const char *tag,
-    const char *body)
+/* The id: the hash of kind, candidate, contact, tag and body, a line each. */
+static void
+op_make_id(struct op *v)
 {
-	struct buf b = BUF_INIT;
-	uint64_t h;
+	const char *f[5];
+	uint64_t h = CODEC_FNV_START;
+	size_t i;
 
-	buf_addf(&b, "%s\n%s\n%s\n%s\n%s", op_kind_str(kind), ats_id ? ats_id : "",
-	    contact_id ? contact_id : "", tag ? tag : "", body ? body : "");
-	h = codec_fnv1a(b.p, b.len);
-	buf_free(&b);
-	return h;
+	f[0] = op_kind_str(v->kind);
+	f[1] = v->ats_id;
+	f[2] = v->contact_id;
+	f[3] = v->tag;
+	f[4] = v->body;
+	for (i = 0; i < ARRAY_LEN(f); i++) {
+		if (i > 0)
+			h = codec_fnv1a_more(h, "\n", 1);
+		if (f[i] != NULL)
+			h = codec_fnv1a_more(h, f[i], strlen(f[i]));
+	}
+	snprintf(v->id, sizeof(v->id), "%016" PRIx64, h);
 }
 
 size_t
@@ -87,28 +96,32 @@ plan_add(struct plan *p, enum op_kind kind, const char *ats_id, const char *cont
 		p->ops.size = sizeof(struct op_rec);
 	o = recs_push(&p->ops);
 	o->kind = (unsigned char)kind;
-	o->id = op_hash(kind, ats_id, contact_id, tag, body);
 	o->ats_id = tp_add(tp, ats_id);
 	o->contact_id = tp_add(tp, contact_id);
 	o->tag = tp_add(tp, tag);
 	o->body = tp_add(tp, body);
 	o->precondition = precondition;
-	o->reason0 = (uint32_t)p->nreasons;
 	free(body);
 	return p->n++;
 }
 
-/* The plan's one copy of "kind:field" (a word); an op's reasons are kept one
- * after another, so one added to an op that is not the last moves them to the end. */
+/* The plan's one copy of "kind:field" (a word). An op's one reason is kept
+ * in its record; two or more one after another in plan->reasons, so one
+ * added to an op that is not the last moves its reasons to the end. */
 void
 op_add_reason(struct plan *p, size_t i, const char *kind, const char *field)
 {
 	char *w = field ? xasprintf("%s:%s", kind, field) : xstrdup(kind);
 	struct op_rec *o = rec(p, i);
+	uint32_t word = wt_intern(&p->words, w);
 	size_t k;
 
-	if (o->nreasons >= MAX_REASONS) {
-		free(w);
+	free(w);
+	if (o->nreasons >= MAX_REASONS)
+		return;	/* (a plan file's line with more: its seal does not match) */
+	if (o->nreasons == 0) {
+		o->reason0 = word;
+		o->nreasons = 1;
 		return;
 	}
 	if (p->nreasons + o->nreasons + 1 > p->capreasons) {
@@ -116,15 +129,17 @@ op_add_reason(struct plan *p, size_t i, const char *kind, const char *field)
 		p->capreasons += o->nreasons + 1;
 		p->reasons = xrealloc(p->reasons, p->capreasons * sizeof(*p->reasons));
 	}
-	if (o->reason0 + o->nreasons != p->nreasons) {
+	if (o->nreasons == 1) {
+		p->reasons[p->nreasons] = o->reason0;
+		o->reason0 = (uint32_t)p->nreasons++;
+	} else if (o->reason0 + o->nreasons != p->nreasons) {
 		for (k = 0; k < o->nreasons; k++)
 			p->reasons[p->nreasons + k] = p->reasons[o->reason0 + k];
 		o->reason0 = (uint32_t)p->nreasons;
 		p->nreasons += o->nreasons;
 	}
-	p->reasons[p->nreasons++] = wt_intern(&p->words, w);
+	p->reasons[p->nreasons++] = word;
 	o->nreasons++;
-	free(w);
 }
 
 const struct op *
@@ -133,7 +148,6 @@ plan_get(const struct plan *p, size_t i, struct op *v)
 	const struct op_rec *o = rec(p, i);
 	const struct textpool *tp = ctexts(p);
 
-	snprintf(v->id, sizeof(v->id), "%016" PRIx64, o->id);
 	v->archive = o->archive;
 	v->kind = (enum op_kind)o->kind;
 	v->ats_id = tp_str(tp, o->ats_id);
@@ -146,13 +160,16 @@ plan_get(const struct plan *p, size_t i, struct op *v)
 	v->row_lo = o->row_lo;
 	v->row_hi = o->row_hi;
 	v->index = i;
+	op_make_id(v);
 	return v;
 }
 
 const char *
 op_reason(const struct plan *p, const struct op *o, size_t k)
 {
-	return k < o->nreasons ? wt_str(&p->words, p->reasons[o->reason0 + k]) : NULL;
+	if (k >= o->nreasons)
+		return NULL;
+	return wt_str(&p->words, o->nreasons == 1 ? o->reason0 : p->reasons[o->reason0 + k]);
 }
 
 void

@@ -32,7 +32,7 @@ const char *op_kind_str(enum op_kind);
 int op_kind_parse(const char *, enum op_kind *);
 
 /* An op as its users see it (plan_get): the strings are the plan's, valid
- * until plan_free. The plan keeps each op as a 48-byte record and its strings
+ * until plan_free. The plan keeps each op as a 40-byte record and its strings
  * in a text store (pack.h): a planned op costs its own bytes, no more. */
 struct op {
 	char id[17];		/* 16 hex digits */
