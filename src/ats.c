@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "jtree.h"
+#include "jdoc.h"
 #include "log.h"
 #include "norm.h"
 
@@ -189,11 +189,11 @@ candidate_field_unknown(const struct candidate *c, const char *from)
 unsigned
 ats_fields_used(const struct config *cfg)
 {
-	const cJSON *f;
+	const struct jnode *f;
 	unsigned used = 0;
 
-	cJSON_ArrayForEach(f, cfg_json(cfg, OPT_FIELDS))
-		used |= ats_field_bit(json_str(f, "from"));
+	JN_EACH(f, cfg_json(cfg, OPT_FIELDS))
+		used |= ats_field_bit(jn_str(f, "from"));
 	/* stage tags pick by status, then by stage name */
 	if (cfg_json(cfg, OPT_STAGE_TAGS) != NULL)
 		used |= ATS_FLD_STAGE | ATS_FLD_STATUS;

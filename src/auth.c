@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jtree.h"
+#include "jdoc.h"
 #include "log.h"
 
 #define TOKENS_KEY "keap"
@@ -101,7 +101,7 @@ static enum rc
 load_tokens(struct auth *a)
 {
 	struct buf v = BUF_INIT, err = BUF_INIT;
-	cJSON *j = NULL;
+	struct jnode *j = NULL;
 	const char *acc, *ref;
 	enum rc rc;
 
@@ -117,11 +117,11 @@ load_tokens(struct auth *a)
 	}
 	if (rc != RC_OK)
 		goto out;
-	j = json_parse(v.p, v.len, &err);
-	acc = json_str(j, "access");
-	ref = json_str(j, "refresh");
-	if (j == NULL || acc == NULL || ref == NULL || json_int(j, "expires_at", &a->expires_at) != 0 ||
-	    json_int(j, "issued_at", &a->issued_at) != 0) {
+	j = jn_parse(v.p, v.len, &err);
+	acc = jn_str(j, "access");
+	ref = jn_str(j, "refresh");
+	if (j == NULL || acc == NULL || ref == NULL || jn_int(j, "expires_at", &a->expires_at) != 0 ||
+	    jn_int(j, "issued_at", &a->issued_at) != 0) {
 		api_fail(&a->err, "auth", 0, NULL,
 		    "the Keap token record in the state is unreadable; run `atsrecon auth "
 		    "keap` again");
@@ -132,7 +132,7 @@ load_tokens(struct auth *a)
 	scrub_free(a->refresh);
 	a->access = xstrdup(acc);
 	a->refresh = xstrdup(ref);
-	if (json_int(j, "lifetime", &a->lifetime) != 0)
+	if (jn_int(j, "lifetime", &a->lifetime) != 0)
 		a->lifetime = 0;
 	log_add_token(a->access);
 	log_add_token(a->refresh);
@@ -144,7 +144,7 @@ out:
 	buf_free(&v);
 	buf_free(&err);
 	if (j != NULL)
-		cJSON_Delete(j);
+		jn_free(j);
 	return rc;
 }
 
@@ -198,10 +198,10 @@ form_add(struct buf *b, const char *k, const char *v)
 /* The token endpoint refused (400/401): why, in words a person can act on
  * (j: its answer, parsed; NULL if it was not JSON). */
 static void
-token_refused(struct auth *a, const struct http_job *job, const cJSON *j, const char *what,
+token_refused(struct auth *a, const struct http_job *job, const struct jnode *j, const char *what,
     int lost_before)
 {
-	const char *e = json_str(j, "error");
+	const char *e = jn_str(j, "error");
 	struct buf safe = BUF_INIT;
 
 	text_escape(&safe, e ? e : "no error code", strlen(e ? e : "no error code"));
@@ -244,7 +244,7 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 	struct http_job job;
 	struct http_policy pol;
 	struct buf err = BUF_INIT;
-	cJSON *j = NULL;
+	struct jnode *j = NULL;
 	const char *acc, *ref;
 	int64_t expires_in = 0;
 	enum rc rc;
@@ -278,7 +278,7 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 		    "%s: %s: %s", what, http_fail_str(job.resp.fail), job.resp.err);
 		goto out;
 	}
-	j = json_parse(job.resp.body.p, job.resp.body.len, &err);
+	j = jn_parse(job.resp.body.p, job.resp.body.len, &err);
 	if (job.resp.status == 400 || job.resp.status == 401) {
 		token_refused(a, &job, j, what, lost_before);
 		rc = RC_AUTH;
@@ -293,9 +293,9 @@ token_call(struct auth *a, struct buf *form, int basic, int64_t deadline_ms, con
 		rc = job.resp.status >= 500 || job.resp.status == 429 ? RC_REMOTE : RC_AUTH;
 		goto out;
 	}
-	acc = json_str(j, "access_token");
-	ref = json_str(j, "refresh_token");
-	if (j == NULL || acc == NULL || *acc == '\0' || json_int(j, "expires_in", &expires_in) != 0 ||
+	acc = jn_str(j, "access_token");
+	ref = jn_str(j, "refresh_token");
+	if (j == NULL || acc == NULL || *acc == '\0' || jn_int(j, "expires_in", &expires_in) != 0 ||
 	    expires_in <= 0) {
 		if (lost != NULL && j == NULL)	/* cut short or malformed */
 			*lost = 1;
@@ -336,7 +336,7 @@ out:
 	http_resp_free(&job.resp);
 	buf_free(&err);
 	if (j != NULL)
-		cJSON_Delete(j);
+		jn_free(j);
 	return rc;
 }
 

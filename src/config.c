@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "jtree.h"
+#include "jdoc.h"
 #include "log.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -215,7 +215,7 @@ config_free(struct config *c)
 		val_clear(&c->v[i]);
 	free(c->path);
 	if (c->root != NULL)
-		cJSON_Delete(c->root);
+		jn_free(c->root);
 	json_lines_free(&c->lines);
 	memset(c, 0, sizeof(*c));
 }
@@ -331,47 +331,47 @@ config_finish(struct config *c, struct buf *err)
 }
 
 static void
-node_text(const cJSON *node, struct buf *out)
+node_text(const struct jnode *node, struct buf *out)
 {
 	int64_t n;
 
-	if (cJSON_IsString(node))
-		buf_adds(out, node->valuestring);
-	else if (cJSON_IsBool(node))
-		buf_adds(out, cJSON_IsTrue(node) ? "true" : "false");
-	else if (json_is_integer(node, &n))
+	if (jn_is_string(node))
+		buf_adds(out, jn_string(node));
+	else if (jn_is_bool(node))
+		buf_adds(out, jn_is_true(node) ? "true" : "false");
+	else if (jn_integer(node, &n))
 		buf_addf(out, "%lld", (long long)n);
-	else if (cJSON_IsObject(node) || cJSON_IsArray(node)) {
-		char *j = json_print(node);
+	else if (jn_is_object(node) || jn_is_array(node)) {
+		char *j = jn_print(node);
 		buf_adds(out, j);
 		free(j);
 	}
 }
 
 static const char *
-node_kind(const cJSON *n)
+node_kind(const struct jnode *n)
 {
-	if (cJSON_IsString(n)) return "a string";
-	if (cJSON_IsNumber(n)) return "a number";
-	if (cJSON_IsBool(n)) return "a boolean";
-	if (cJSON_IsNull(n)) return "null";
-	if (cJSON_IsArray(n)) return "an array";
-	if (cJSON_IsObject(n)) return "an object";
+	if (jn_is_string(n)) return "a string";
+	if (jn_is_number(n)) return "a number";
+	if (jn_is_bool(n)) return "a boolean";
+	if (jn_is_null(n)) return "null";
+	if (jn_is_array(n)) return "an array";
+	if (jn_is_object(n)) return "an object";
 	return "a value";
 }
 
 /* Type check of a config-file value against the option's type. */
 static int
-node_type_ok(const struct opt *o, const cJSON *node, struct buf *msg)
+node_type_ok(const struct opt *o, const struct jnode *node, struct buf *msg)
 {
 	int ok;
 
 	switch (o->type) {
-	case OT_INT: ok = json_is_integer(node, NULL); break;
-	case OT_BOOL: ok = cJSON_IsBool(node); break;
-	case OT_DURATION: ok = cJSON_IsString(node) || json_is_integer(node, NULL); break;
-	case OT_JSON: ok = cJSON_IsObject(node); break;
-	default: ok = cJSON_IsString(node); break;
+	case OT_INT: ok = jn_integer(node, NULL); break;
+	case OT_BOOL: ok = jn_is_bool(node); break;
+	case OT_DURATION: ok = jn_is_string(node) || jn_integer(node, NULL); break;
+	case OT_JSON: ok = jn_is_object(node); break;
+	default: ok = jn_is_string(node); break;
 	}
 	if (!ok)
 		buf_addf(msg, "expected %s, got %s",
@@ -413,14 +413,14 @@ known_names(struct buf *out, const char *section)
 }
 
 static int
-load_section(struct config *c, const cJSON *sec, struct buf *err)
+load_section(struct config *c, const struct jnode *sec, struct buf *err)
 {
-	const cJSON *item;
+	const struct jnode *item;
 	int nerr = 0;
 
-	cJSON_ArrayForEach(item, sec) {
-		int is_file = 0, line = json_line_of(&c->lines, item);
-		enum opt_id id = opt_by_key(sec->string, item->string, &is_file);
+	JN_EACH(item, sec) {
+		int is_file = 0, line = jn_line(&c->lines, item);
+		enum opt_id id = opt_by_key(jn_key(sec), jn_key(item), &is_file);
 		const struct opt *o;
 		struct buf msg = BUF_INIT, text = BUF_INIT;
 		int rc;
@@ -429,13 +429,13 @@ load_section(struct config *c, const cJSON *sec, struct buf *err)
 			struct buf names = BUF_INIT;
 			err_line(err);
 			buf_addf(err, "%s:%d: unknown key \"", c->path, line);
-			text_escape(err, sec->string, strlen(sec->string));
+			text_escape(err, jn_key(sec), strlen(jn_key(sec)));
 			buf_addc(err, '.');
-			text_escape(err, item->string, strlen(item->string));
+			text_escape(err, jn_key(item), strlen(jn_key(item)));
 			buf_adds(err, "\"");
-			known_names(&names, sec->string);
+			known_names(&names, jn_key(sec));
 			if (names.p != NULL)
-				did_you_mean(err, item->string, names.p);
+				did_you_mean(err, jn_key(item), names.p);
 			buf_free(&names);
 			nerr++;
 			continue;
@@ -448,11 +448,11 @@ load_section(struct config *c, const cJSON *sec, struct buf *err)
 			nerr++;
 			continue;
 		}
-		if (is_file ? !cJSON_IsString(item) : !node_type_ok(o, item, &msg)) {
+		if (is_file ? !jn_is_string(item) : !node_type_ok(o, item, &msg)) {
 			if (is_file)
 				buf_addf(&msg, "expected a file path string, got %s", node_kind(item));
 			err_line(err);
-			buf_addf(err, "%s:%d: %s.%s: %s", c->path, line, o->section, item->string, msg.p);
+			buf_addf(err, "%s:%d: %s.%s: %s", c->path, line, o->section, jn_key(item), msg.p);
 			buf_free(&msg);
 			nerr++;
 			continue;
@@ -465,7 +465,7 @@ load_section(struct config *c, const cJSON *sec, struct buf *err)
 		buf_free(&text);
 		if (rc != 0) {
 			err_line(err);
-			buf_addf(err, "%s:%d: %s.%s: %s", c->path, line, o->section, item->string, msg.p);
+			buf_addf(err, "%s:%d: %s.%s: %s", c->path, line, o->section, jn_key(item), msg.p);
 			buf_free(&msg);
 			nerr++;
 			continue;
@@ -481,7 +481,7 @@ enum rc
 config_load_file(struct config *c, const char *path, struct buf *err)
 {
 	struct buf text = BUF_INIT, msg = BUF_INIT;
-	const cJSON *sec;
+	const struct jnode *sec;
 	int err_line_no = 0, nerr = 0;
 	enum rc rc = RC_CONFIG;
 
@@ -501,57 +501,57 @@ config_load_file(struct config *c, const char *path, struct buf *err)
 		buf_addf(err, "%s:%zu: the file is not valid UTF-8", path, line);
 		goto out;
 	}
-	c->root = jsonc_parse(text.p, text.len, &c->lines, &err_line_no, &msg);
+	c->root = jn_parse_jsonc(text.p, text.len, &c->lines, &err_line_no, &msg);
 	if (c->root == NULL) {
 		buf_addf(err, "%s:%d: %s", path, err_line_no, msg.p);
 		goto out;
 	}
-	if (!cJSON_IsObject(c->root)) {
+	if (!jn_is_object(c->root)) {
 		buf_addf(err, "%s:1: the configuration must be a JSON object", path);
 		goto out;
 	}
-	cJSON_ArrayForEach(sec, c->root) {
-		int line = json_line_of(&c->lines, sec);
+	JN_EACH(sec, c->root) {
+		int line = jn_line(&c->lines, sec);
 		size_t i;
 		int structured = 0;
 
 		for (i = 0; i < OPT__MAX; i++) {
 			const struct opt *o = &opt_table[i];
 			if (o->type != OT_JSON || o->section == NULL || o->key != NULL ||
-			    strcmp(o->section, sec->string) != 0)
+			    strcmp(o->section, jn_key(sec)) != 0)
 				continue;
 			structured = 1;
-			if (i == OPT_FIELDS ? !cJSON_IsArray(sec) : !cJSON_IsObject(sec)) {
+			if (i == OPT_FIELDS ? !jn_is_array(sec) : !jn_is_object(sec)) {
 				err_line(err);
-				buf_addf(err, "%s:%d: %s: expected %s, got %s", path, line, sec->string,
+				buf_addf(err, "%s:%d: %s: expected %s, got %s", path, line, jn_key(sec),
 				    i == OPT_FIELDS ? "an array" : "an object", node_kind(sec));
 				nerr++;
 				continue;
 			}
 			free(c->v[i].str);
-			c->v[i].str = json_print(sec);
+			c->v[i].str = jn_print(sec);
 			c->v[i].set = 1;
 			c->v[i].src = SRC_FILE;
 			c->v[i].line = line;
 		}
 		if (structured)
 			continue;
-		if (!opt_section_known(sec->string)) {
+		if (!opt_section_known(jn_key(sec))) {
 			struct buf names = BUF_INIT;
 			err_line(err);
 			buf_addf(err, "%s:%d: unknown section \"", path, line);
-			text_escape(err, sec->string, strlen(sec->string));
+			text_escape(err, jn_key(sec), strlen(jn_key(sec)));
 			buf_addc(err, '"');
 			known_names(&names, NULL);
 			if (names.p != NULL)
-				did_you_mean(err, sec->string, names.p + 1);
+				did_you_mean(err, jn_key(sec), names.p + 1);
 			buf_free(&names);
 			nerr++;
 			continue;
 		}
-		if (!cJSON_IsObject(sec)) {
+		if (!jn_is_object(sec)) {
 			err_line(err);
-			buf_addf(err, "%s:%d: %s: expected an object, got %s", path, line, sec->string,
+			buf_addf(err, "%s:%d: %s: expected an object, got %s", path, line, jn_key(sec),
 			    node_kind(sec));
 			nerr++;
 			continue;
@@ -686,15 +686,15 @@ cfg_bool(const struct config *c, enum opt_id id)
 	return c->v[id].set && c->v[id].num != 0;
 }
 
-const cJSON *
+const struct jnode *
 cfg_json(const struct config *c, enum opt_id id)
 {
-	const cJSON *sec;
+	const struct jnode *sec;
 
 	if (c->root == NULL || opt_table[id].type != OT_JSON)
 		return NULL;
-	sec = json_get(c->root, opt_table[id].section);
-	return opt_table[id].key == NULL ? sec : json_get(sec, opt_table[id].key);
+	sec = jn_get(c->root, opt_table[id].section);
+	return opt_table[id].key == NULL ? sec : jn_get(sec, opt_table[id].key);
 }
 
 void

@@ -33,10 +33,12 @@ struct cfg_val {
 				 * extension (ATSRECON_..._SSM: a parameter name) */
 };
 
+struct jnode;	/* (jdoc.h) */
+
 struct config {
 	char *path;		/* config file, or NULL */
 	struct cfg_val v[OPT__MAX];
-	struct cJSON *root;	/* the parsed file (for structured sections) */
+	struct jnode *root;	/* the parsed file (for structured sections) */
 	struct json_lines lines;
 };
 
@@ -59,7 +61,7 @@ enum rc config_set_secret(struct config *, enum opt_id, const char *value, struc
 const char *cfg_str(const struct config *, enum opt_id);	/* NULL when unset */
 int64_t cfg_int(const struct config *, enum opt_id);
 int cfg_bool(const struct config *, enum opt_id);
-const struct cJSON *cfg_json(const struct config *, enum opt_id);	/* structured section */
+const struct jnode *cfg_json(const struct config *, enum opt_id);	/* structured section */
 /* "file:LINE" / "ENVVAR" / "--flag" / "default": where a value came from. */
 void cfg_origin(const struct config *, enum opt_id, struct buf *out);
 

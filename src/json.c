@@ -1,4 +1,4 @@
-/* json.c — see json.h and jtree.h. */
+/* json.c — see json.h, jtree.h and jdoc.h. */
 #include "jtree.h"
 
 #include <math.h>
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jdoc.h"
 #include "log.h"
 
 static void *
@@ -683,4 +684,210 @@ json_lib_version(void)
 	if (v[0] == '\0')
 		snprintf(v, sizeof(v), "cJSON/%s", cJSON_Version());
 	return v;
+}
+
+/* ------------------------------------------------- jdoc.h: opaque nodes */
+
+/* A node is the parser's own node, seen through an opaque type. */
+static const cJSON *
+tree(const struct jnode *n)
+{
+	return (const cJSON *)(const void *)n;
+}
+
+static const struct jnode *
+node(const cJSON *j)
+{
+	return (const struct jnode *)(const void *)j;
+}
+
+struct jnode *
+jn_parse(const char *text, size_t len, struct buf *err)
+{
+	return (struct jnode *)(void *)json_parse(text, len, err);
+}
+
+struct jnode *
+jn_parse_jsonc(const char *text, size_t len, struct json_lines *lines, int *err_line,
+    struct buf *err)
+{
+	return (struct jnode *)(void *)jsonc_parse(text, len, lines, err_line, err);
+}
+
+void
+jn_free(struct jnode *n)
+{
+	if (n != NULL)
+		cJSON_Delete((cJSON *)(void *)n);
+}
+
+int
+jn_line(const struct json_lines *l, const struct jnode *n)
+{
+	return json_line_of(l, tree(n));
+}
+
+int
+jn_is_object(const struct jnode *n)
+{
+	return cJSON_IsObject(tree(n));
+}
+
+int
+jn_is_array(const struct jnode *n)
+{
+	return cJSON_IsArray(tree(n));
+}
+
+int
+jn_is_string(const struct jnode *n)
+{
+	return cJSON_IsString(tree(n));
+}
+
+int
+jn_is_number(const struct jnode *n)
+{
+	return cJSON_IsNumber(tree(n));
+}
+
+int
+jn_is_bool(const struct jnode *n)
+{
+	return cJSON_IsBool(tree(n));
+}
+
+int
+jn_is_true(const struct jnode *n)
+{
+	return cJSON_IsTrue(tree(n));
+}
+
+int
+jn_is_null(const struct jnode *n)
+{
+	return cJSON_IsNull(tree(n));
+}
+
+int
+jn_integer(const struct jnode *n, int64_t *out)
+{
+	return json_is_integer(tree(n), out);
+}
+
+
+const char *
+jn_key(const struct jnode *n)
+{
+	return n != NULL ? tree(n)->string : NULL;
+}
+
+const char *
+jn_string(const struct jnode *n)
+{
+	return cJSON_IsString(tree(n)) ? tree(n)->valuestring : NULL;
+}
+
+const struct jnode *
+jn_child(const struct jnode *n)
+{
+	return cJSON_IsArray(tree(n)) || cJSON_IsObject(tree(n)) ? node(tree(n)->child) : NULL;
+}
+
+const struct jnode *
+jn_next(const struct jnode *n)
+{
+	return n != NULL ? node(tree(n)->next) : NULL;
+}
+
+size_t
+jn_count(const struct jnode *n)
+{
+	const struct jnode *el;
+	size_t k = 0;
+
+	JN_EACH(el, n)
+		k++;
+	return k;
+}
+
+const struct jnode *
+jn_get(const struct jnode *obj, const char *key)
+{
+	return node(json_get(tree(obj), key));
+}
+
+const char *
+jn_str(const struct jnode *obj, const char *key)
+{
+	return json_str(tree(obj), key);
+}
+
+int
+jn_int(const struct jnode *obj, const char *key, int64_t *out)
+{
+	return json_int(tree(obj), key, out);
+}
+
+char *
+jn_print(const struct jnode *n)
+{
+	return json_print(tree(n));
+}
+
+/* ----------------------------------------------- jdoc.h: built objects */
+
+struct jwriter { cJSON *obj; };
+
+struct jwriter *
+jw_object(void)
+{
+	struct jwriter *w = xmalloc(sizeof(*w));
+
+	w->obj = cJSON_CreateObject();
+	return w;
+}
+
+void
+jw_str(struct jwriter *w, const char *key, const char *value)
+{
+	cJSON_AddStringToObject(w->obj, key, value);
+}
+
+void
+jw_true(struct jwriter *w, const char *key)
+{
+	cJSON_AddTrueToObject(w->obj, key);
+}
+
+void
+jw_raw(struct jwriter *w, const char *key, const char *json)
+{
+	cJSON_AddRawToObject(w->obj, key, json);
+}
+
+void
+jw_array(struct jwriter *w, const char *key)
+{
+	cJSON_AddArrayToObject(w->obj, key);
+}
+
+void
+jw_push(struct jwriter *w, const char *key, const char *value)
+{
+	cJSON *a = cJSON_GetObjectItemCaseSensitive(w->obj, key);
+
+	if (a == NULL)
+		a = cJSON_AddArrayToObject(w->obj, key);
+	cJSON_AddItemToArray(a, cJSON_CreateString(value));
+}
+
+char *
+jw_finish(struct jwriter *w)
+{
+	char *text = json_print(w->obj);
+
+	cJSON_Delete(w->obj);
+	free(w);
+	return text;
 }

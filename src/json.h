@@ -1,9 +1,9 @@
 /*
  * json.h — JSON without the tree: cJSON set up (json_init), a few records the
  * state keeps as JSON text read and written by value (json.c), and the line
- * table of a JSON-with-comments parse. It does not expose cJSON: the files
- * that read or build JSON trees (the vendor and wire files, the config and
- * plan file readers, the report writers) include jtree.h.
+ * table of a JSON-with-comments parse. It does not expose cJSON: the vendor
+ * and wire files and the report writers include jtree.h; the configuration,
+ * plan file and token store readers jdoc.h (opaque nodes).
  */
 #ifndef ATSRECON_JSON_H
 #define ATSRECON_JSON_H

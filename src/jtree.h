@@ -2,9 +2,10 @@
  * jtree.h — the cJSON wrapper: bounded parsing with useful errors, safe getters,
  * and a JSON-with-comments parser that remembers the line of every value (for
  * `file:line: message` configuration errors). For the files that read or
- * build JSON trees: the vendor and wire files (keap, kcontact, ats_*, http,
- * s3, ssm, lambda), the config and plan file readers, the report writers.
- * The engine does not include it (json.h has what it needs, without cJSON).
+ * build JSON trees of the wire: the vendor and wire files (keap, kcontact,
+ * ats_*, http, s3, ssm, lambda) and the report writers. The configuration,
+ * plan file and token store readers see the same trees through jdoc.h's
+ * opaque nodes; the engine sees none (json.h).
  *
  * Ownership: every cJSON * returned by a *_parse function belongs to the caller
  * (cJSON_Delete). Getters return borrowed pointers valid while the tree lives.

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "jtree.h"
+#include "jdoc.h"
 #include "log.h"
 #include "norm.h"
 
@@ -39,34 +39,34 @@ in_list(const char *s, const char *const *list, size_t n)
 
 /* "file:line: what: " prefix for an error about node. */
 static void
-where(const struct config *cfg, const cJSON *node, const char *what, struct buf *err)
+where(const struct config *cfg, const struct jnode *node, const char *what, struct buf *err)
 {
 	buf_addf(err, "%s:%d: %s: ", cfg->path ? cfg->path : "(config)",
-	    json_line_of(&cfg->lines, node), what);
+	    jn_line(&cfg->lines, node), what);
 }
 
 static enum rc
-load_kv(const struct config *cfg, const cJSON *obj, const char *what, struct map_kv **out,
+load_kv(const struct config *cfg, const struct jnode *obj, const char *what, struct map_kv **out,
     size_t *n, struct buf *err)
 {
-	const cJSON *it;
+	const struct jnode *it;
 
 	if (obj == NULL)
 		return RC_OK;
-	if (!cJSON_IsObject(obj)) {
+	if (!jn_is_object(obj)) {
 		where(cfg, obj, what, err);
 		buf_adds(err, "expected an object of strings");
 		return RC_CONFIG;
 	}
-	cJSON_ArrayForEach(it, obj) {
-		if (!cJSON_IsString(it) || it->valuestring[0] == '\0') {
+	JN_EACH(it, obj) {
+		if (!jn_is_string(it) || jn_string(it)[0] == '\0') {
 			where(cfg, it, what, err);
-			buf_addf(err, "\"%s\" must map to a non-empty string", it->string);
+			buf_addf(err, "\"%s\" must map to a non-empty string", jn_key(it));
 			return RC_CONFIG;
 		}
 		*out = xrealloc(*out, (*n + 1) * sizeof(**out));
-		(*out)[*n].k = xstrdup(it->string);
-		(*out)[*n].v = xstrdup(it->valuestring);
+		(*out)[*n].k = xstrdup(jn_key(it));
+		(*out)[*n].v = xstrdup(jn_string(it));
 		(*n)++;
 	}
 	return RC_OK;
@@ -75,18 +75,18 @@ load_kv(const struct config *cfg, const cJSON *obj, const char *what, struct map
 /* The rule's keys: only known ones, exactly one of from and constant, a
  * canonical from, a to. */
 static enum rc
-rule_check_keys(const struct config *cfg, const cJSON *f, const char *what, struct buf *err)
+rule_check_keys(const struct config *cfg, const struct jnode *f, const char *what, struct buf *err)
 {
-	const char *from = json_str(f, "from"), *constant = json_str(f, "constant");
+	const char *from = jn_str(f, "from"), *constant = jn_str(f, "constant");
 	static const char *const keys[] = { "from", "to", "owner", "map", "null", "constant", "confirm" };
-	const cJSON *it;
+	const struct jnode *it;
 
-	cJSON_ArrayForEach(it, f)
-		if (!in_list(it->string, keys, ARRAY_LEN(keys))) {
+	JN_EACH(it, f)
+		if (!in_list(jn_key(it), keys, ARRAY_LEN(keys))) {
 			where(cfg, it, what, err);
 			buf_addf(err, "unknown key \"%s\" (from, to, owner, map, null, constant, confirm)",
-			    it->string);
-			did_you_mean(err, it->string, "from|to|owner|map|null|constant|confirm");
+			    jn_key(it));
+			did_you_mean(err, jn_key(it), "from|to|owner|map|null|constant|confirm");
 			return RC_CONFIG;
 		}
 	if ((from == NULL) == (constant == NULL)) {
@@ -96,7 +96,7 @@ rule_check_keys(const struct config *cfg, const cJSON *f, const char *what, stru
 	}
 	if (from != NULL && !in_list(from, canonical_fields, ARRAY_LEN(canonical_fields)) &&
 	    !(strncmp(from, "custom:", 7) == 0 && from[7] != '\0')) {
-		where(cfg, json_get(f, "from"), what, err);
+		where(cfg, jn_get(f, "from"), what, err);
 		buf_addf(err, "\"%s\" is not a canonical field (first_name, email, phone, source, "
 		    "applied_at, custom:<key>, ...)", from);
 		did_you_mean(err, from, "first_name|last_name|preferred_name|email|email2|email3|phone|"
@@ -104,7 +104,7 @@ rule_check_keys(const struct config *cfg, const cJSON *f, const char *what, stru
 		    "updated_at|id");
 		return RC_CONFIG;
 	}
-	if (json_str(f, "to") == NULL) {
+	if (jn_str(f, "to") == NULL) {
 		where(cfg, f, what, err);
 		buf_adds(err, "\"to\" is missing");
 		return RC_CONFIG;
@@ -114,10 +114,10 @@ rule_check_keys(const struct config *cfg, const cJSON *f, const char *what, stru
 
 /* The Keap target the rule's "to" names: its kind and key. */
 static enum rc
-rule_target(const struct config *cfg, const cJSON *f, const char *what, struct map_rule *r,
+rule_target(const struct config *cfg, const struct jnode *f, const char *what, struct map_rule *r,
     struct buf *err)
 {
-	const char *to = json_str(f, "to");
+	const char *to = jn_str(f, "to");
 
 	if (in_list(to, text_targets, ARRAY_LEN(text_targets))) {
 		r->tgt = TGT_TEXT;
@@ -132,7 +132,7 @@ rule_target(const struct config *cfg, const cJSON *f, const char *what, struct m
 		r->tgt = TGT_CUSTOM;
 		r->key = xstrdup(to + 7);
 	} else {
-		where(cfg, json_get(f, "to"), what, err);
+		where(cfg, jn_get(f, "to"), what, err);
 		buf_addf(err, "\"%s\" is not a Keap target (given_name, family_name, job_title, "
 		    "email:EMAIL1..3, phone:PHONE1..5, custom:<label>)", to);
 		did_you_mean(err, to, "given_name|family_name|middle_name|preferred_name|job_title|"
@@ -144,10 +144,10 @@ rule_target(const struct config *cfg, const cJSON *f, const char *what, struct m
 
 /* The rule's owner (ats when left out) and its null policy. */
 static enum rc
-rule_owner(const struct config *cfg, const cJSON *f, const char *what, struct map_rule *r,
+rule_owner(const struct config *cfg, const struct jnode *f, const char *what, struct map_rule *r,
     struct buf *err)
 {
-	const char *owner = json_str(f, "owner"), *null = json_str(f, "null");
+	const char *owner = jn_str(f, "owner"), *null = jn_str(f, "null");
 
 	if (owner == NULL || strcmp(owner, "ats") == 0)
 		r->owner = OWN_ATS;
@@ -158,18 +158,18 @@ rule_owner(const struct config *cfg, const cJSON *f, const char *what, struct ma
 	else if (strcmp(owner, "create") == 0)
 		r->owner = OWN_CREATE;
 	else {
-		where(cfg, json_get(f, "owner"), what, err);
+		where(cfg, jn_get(f, "owner"), what, err);
 		buf_addf(err, "owner \"%s\" is not one of ats, keap, fill, create", owner);
 		did_you_mean(err, owner, "ats|keap|fill|create");
 		return RC_CONFIG;
 	}
-	if (json_get(f, "owner") != NULL && owner == NULL) {
-		where(cfg, json_get(f, "owner"), what, err);
+	if (jn_get(f, "owner") != NULL && owner == NULL) {
+		where(cfg, jn_get(f, "owner"), what, err);
 		buf_adds(err, "owner must be a string");
 		return RC_CONFIG;
 	}
 	if (null != NULL && strcmp(null, "skip") != 0 && strcmp(null, "clear") != 0) {
-		where(cfg, json_get(f, "null"), what, err);
+		where(cfg, jn_get(f, "null"), what, err);
 		buf_addf(err, "null \"%s\" is not one of skip, clear", null);
 		return RC_CONFIG;
 	}
@@ -179,10 +179,10 @@ rule_owner(const struct config *cfg, const cJSON *f, const char *what, struct ma
 
 /* The rule's value map and the keys of it to confirm. */
 static enum rc
-rule_map(const struct config *cfg, const cJSON *f, const char *what, struct map_rule *r,
+rule_map(const struct config *cfg, const struct jnode *f, const char *what, struct map_rule *r,
     struct buf *err)
 {
-	const cJSON *map = json_get(f, "map"), *cf = json_get(f, "confirm"), *it;
+	const struct jnode *map = jn_get(f, "map"), *cf = jn_get(f, "confirm"), *it;
 
 	if (map != NULL) {
 		struct map_kv *kv = NULL;
@@ -200,52 +200,52 @@ rule_map(const struct config *cfg, const cJSON *f, const char *what, struct map_
 	}
 	if (cf == NULL)
 		return RC_OK;
-	if (!cJSON_IsArray(cf)) {
+	if (!jn_is_array(cf)) {
 		where(cfg, cf, what, err);
 		buf_adds(err, "\"confirm\" must be a list of the map's keys");
 		return RC_CONFIG;
 	}
-	cJSON_ArrayForEach(it, cf) {
+	JN_EACH(it, cf) {
 		size_t k;
 		int found = 0;
-		for (k = 0; cJSON_IsString(it) && k < r->nmap; k++)
-			if (strcmp(r->map_from[k], it->valuestring) == 0)
+		for (k = 0; jn_is_string(it) && k < r->nmap; k++)
+			if (strcmp(r->map_from[k], jn_string(it)) == 0)
 				found = 1;
 		if (!found) {
 			where(cfg, it, what, err);
 			buf_adds(err, "\"confirm\" names ");
-			if (cJSON_IsString(it)) {
+			if (jn_is_string(it)) {
 				buf_addc(err, '"');
-				text_escape(err, it->valuestring, strlen(it->valuestring));
+				text_escape(err, jn_string(it), strlen(jn_string(it)));
 				buf_adds(err, "\", which is not a key of \"map\"");
 			} else
 				buf_adds(err, "a value that is not a string");
 			return RC_CONFIG;
 		}
 		r->confirm = xrealloc(r->confirm, (r->nconfirm + 1) * sizeof(char *));
-		r->confirm[r->nconfirm++] = xstrdup(it->valuestring);
+		r->confirm[r->nconfirm++] = xstrdup(jn_string(it));
 	}
 	return RC_OK;
 }
 
 static enum rc
-load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r, struct buf *err)
+load_rule(const struct config *cfg, const struct jnode *f, size_t i, struct map_rule *r, struct buf *err)
 {
 	char what[64];
 	const char *from, *constant;
 
 	snprintf(what, sizeof(what), "fields[%zu]", i);
-	r->line = json_line_of(&cfg->lines, f);
-	if (!cJSON_IsObject(f)) {
+	r->line = jn_line(&cfg->lines, f);
+	if (!jn_is_object(f)) {
 		where(cfg, f, what, err);
 		buf_adds(err, "expected an object {from, to, owner}");
 		return RC_CONFIG;
 	}
 	if (rule_check_keys(cfg, f, what, err) != RC_OK || rule_target(cfg, f, what, r, err) != RC_OK)
 		return RC_CONFIG;
-	from = json_str(f, "from");
-	constant = json_str(f, "constant");
-	r->to = xstrdup(json_str(f, "to"));
+	from = jn_str(f, "from");
+	constant = jn_str(f, "constant");
+	r->to = xstrdup(jn_str(f, "to"));
 	r->from = from ? xstrdup(from) : NULL;
 	r->constant = constant ? xstrdup(constant) : NULL;
 	if (rule_owner(cfg, f, what, r, err) != RC_OK)
@@ -256,15 +256,15 @@ load_rule(const struct config *cfg, const cJSON *f, size_t i, struct map_rule *r
 enum rc
 mapping_load(struct mapping *m, const struct config *cfg, struct buf *err)
 {
-	const cJSON *fields = cfg_json(cfg, OPT_FIELDS), *st = cfg_json(cfg, OPT_STAGE_TAGS), *f;
+	const struct jnode *fields = cfg_json(cfg, OPT_FIELDS), *st = cfg_json(cfg, OPT_STAGE_TAGS), *f;
 	size_t i = 0, j;
 	enum rc rc = RC_OK;
 
 	memset(m, 0, sizeof(*m));
 	m->region = cfg_str(cfg, OPT_PHONE_DEFAULT_REGION);
-	m->rules = xcalloc((size_t)cJSON_GetArraySize(fields) + 1, sizeof(*m->rules));
+	m->rules = xcalloc(jn_count(fields) + 1, sizeof(*m->rules));
 	/* every rule's error at once, one line each */
-	cJSON_ArrayForEach(f, fields) {
+	JN_EACH(f, fields) {
 		struct buf one = BUF_INIT;
 		if (load_rule(cfg, f, i, &m->rules[i], &one) != RC_OK) {
 			if (err->len > 0)
@@ -289,14 +289,14 @@ mapping_load(struct mapping *m, const struct config *cfg, struct buf *err)
 				goto fail;
 			}
 	if (st != NULL) {
-		const char *cat = json_str(st, "category");
-		const cJSON *it;
-		cJSON_ArrayForEach(it, st)
-			if (strcmp(it->string, "category") != 0 && strcmp(it->string, "by_status") != 0 &&
-			    strcmp(it->string, "by_stage") != 0) {
+		const char *cat = jn_str(st, "category");
+		const struct jnode *it;
+		JN_EACH(it, st)
+			if (strcmp(jn_key(it), "category") != 0 && strcmp(jn_key(it), "by_status") != 0 &&
+			    strcmp(jn_key(it), "by_stage") != 0) {
 				where(cfg, it, "stage_tags", err);
-				buf_addf(err, "unknown key \"%s\" (category, by_status, by_stage)", it->string);
-				did_you_mean(err, it->string, "category|by_status|by_stage");
+				buf_addf(err, "unknown key \"%s\" (category, by_status, by_stage)", jn_key(it));
+				did_you_mean(err, jn_key(it), "category|by_status|by_stage");
 				rc = RC_CONFIG;
 				goto fail;
 			}
@@ -307,15 +307,15 @@ mapping_load(struct mapping *m, const struct config *cfg, struct buf *err)
 			goto fail;
 		}
 		m->tag_category = xstrdup(cat);
-		if ((rc = load_kv(cfg, json_get(st, "by_status"), "stage_tags.by_status", &m->by_status,
+		if ((rc = load_kv(cfg, jn_get(st, "by_status"), "stage_tags.by_status", &m->by_status,
 		    &m->nby_status, err)) != RC_OK ||
-		    (rc = load_kv(cfg, json_get(st, "by_stage"), "stage_tags.by_stage", &m->by_stage,
+		    (rc = load_kv(cfg, jn_get(st, "by_stage"), "stage_tags.by_stage", &m->by_stage,
 		    &m->nby_stage, err)) != RC_OK)
 			goto fail;
 		for (i = 0; i < m->nby_status; i++) {
 			enum norm_status ns;
 			if (norm_status(m->by_status[i].k, &ns) != 0) {
-				where(cfg, json_get(json_get(st, "by_status"), m->by_status[i].k),
+				where(cfg, jn_get(jn_get(st, "by_status"), m->by_status[i].k),
 				    "stage_tags.by_status", err);
 				buf_addf(err, "\"%s\" is not a status (active, rejected, hired, withdrawn, "
 				    "archived)", m->by_status[i].k);

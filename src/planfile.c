@@ -3,8 +3,8 @@
  * a JSON object with the op's id, kind, candidate, contact, tag,
  * precondition, archive flag, body (embedded as written) and reasons, and a
  * seal over all of them; `atsrecon apply` refuses any line edited since.
- * The file format's side of the plan: it builds and reads JSON trees
- * (jtree.h); plan.c, the plan in memory, does not.
+ * The file format's side of the plan: it builds and reads JSON objects
+ * (jdoc.h); plan.c, the plan in memory, does not.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "plan.h"
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "codec.h"
-#include "jtree.h"
+#include "jdoc.h"
 #include "log.h"
 
 #define PLAN_MAX_BYTES (256u * 1024 * 1024)
@@ -63,34 +63,33 @@ plan_write(const struct plan *p, const char *path)
 	for (i = 0; i < p->n; i++) {
 		struct op view;
 		const struct op *o = plan_get(p, i, &view);
-		cJSON *j = cJSON_CreateObject(), *reasons;
+		struct jwriter *j = jw_object();
 		char pre[17], seal[17];
 		char *line;
 
-		cJSON_AddStringToObject(j, "id", o->id);
-		cJSON_AddStringToObject(j, "kind", op_kind_str(o->kind));
+		jw_str(j, "id", o->id);
+		jw_str(j, "kind", op_kind_str(o->kind));
 		if (o->ats_id)
-			cJSON_AddStringToObject(j, "ats_id", o->ats_id);
+			jw_str(j, "ats_id", o->ats_id);
 		if (o->contact_id)
-			cJSON_AddStringToObject(j, "contact", o->contact_id);
+			jw_str(j, "contact", o->contact_id);
 		if (o->tag)
-			cJSON_AddStringToObject(j, "tag", o->tag);
+			jw_str(j, "tag", o->tag);
 		snprintf(pre, sizeof(pre), "%016" PRIx64, o->precondition);
-		cJSON_AddStringToObject(j, "precondition", pre);
+		jw_str(j, "precondition", pre);
 		if (o->archive)
-			cJSON_AddTrueToObject(j, "archive");
+			jw_true(j, "archive");
 		if (o->body)
-			cJSON_AddRawToObject(j, "body", o->body);	/* compact JSON (keap.c) */
-		reasons = cJSON_AddArrayToObject(j, "reasons");
+			jw_raw(j, "body", o->body);	/* compact JSON (keap.c) */
+		jw_array(j, "reasons");
 		for (r = 0; r < o->nreasons; r++)
-			cJSON_AddItemToArray(reasons, cJSON_CreateString(op_reason(p, o, r)));
+			jw_push(j, "reasons", op_reason(p, o, r));
 		op_seal(p, o, seal);
-		cJSON_AddStringToObject(j, "seal", seal);
-		line = json_print(j);
+		jw_str(j, "seal", seal);
+		line = jw_finish(j);
 		buf_adds(&out, line);
 		buf_addc(&out, '\n');
 		free(line);
-		cJSON_Delete(j);
 	}
 	if (atomic_write(path, out.p ? out.p : "", out.len, 0600) != 0) {
 		log_error("plan", "cannot write %s: %s", path, strerror(errno));
@@ -127,13 +126,13 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 		return RC_CONFIG;
 	}
 	for (line = text.p; line != NULL && *line != '\0'; line = next) {
-		cJSON *j;
+		struct jnode *j;
 		const char *kind, *id, *pre;
 		enum op_kind k;
 		struct op view;
 		const struct op *o;
 		size_t at;
-		const cJSON *r, *body;
+		const struct jnode *r, *body;
 		uint64_t precondition = 0;
 		char *end;
 
@@ -144,10 +143,10 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 		if (*line == '\0')
 			continue;
 		buf_reset(&perr);
-		j = json_parse(line, strlen(line), &perr);
-		kind = json_str(j, "kind");
-		id = json_str(j, "id");
-		pre = json_str(j, "precondition");
+		j = jn_parse(line, strlen(line), &perr);
+		kind = jn_str(j, "kind");
+		id = jn_str(j, "id");
+		pre = jn_str(j, "precondition");
 		if (j == NULL) {
 			buf_addf(err, "%s:%d: %s", path, lineno, perr.p);
 			goto out;
@@ -155,7 +154,7 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 		if (kind == NULL || op_kind_parse(kind, &k) != 0 || id == NULL || strlen(id) != 16) {
 			buf_addf(err, "%s:%d: not an op (needs a known \"kind\" and a 16-digit \"id\")", path,
 			    lineno);
-			cJSON_Delete(j);
+			jn_free(j);
 			goto out;
 		}
 		if (pre != NULL) {
@@ -163,52 +162,52 @@ plan_read(struct plan *p, const char *path, struct buf *err)
 			precondition = strtoull(pre, &end, 16);
 			if (errno != 0 || *end != '\0' || strlen(pre) != 16) {
 				buf_addf(err, "%s:%d: bad precondition", path, lineno);
-				cJSON_Delete(j);
+				jn_free(j);
 				goto out;
 			}
 		}
-		body = json_get(j, "body");
-		if ((k == OP_UPSERT_CONTACT || k == OP_PATCH_CONTACT) && !cJSON_IsObject(body)) {
+		body = jn_get(j, "body");
+		if ((k == OP_UPSERT_CONTACT || k == OP_PATCH_CONTACT) && !jn_is_object(body)) {
 			buf_addf(err, "%s:%d: %s needs a \"body\" object", path, lineno, kind);
-			cJSON_Delete(j);
+			jn_free(j);
 			goto out;
 		}
-		if (k != OP_UPSERT_CONTACT && json_str(j, "contact") == NULL) {
+		if (k != OP_UPSERT_CONTACT && jn_str(j, "contact") == NULL) {
 			buf_addf(err, "%s:%d: %s needs a \"contact\"", path, lineno, kind);
-			cJSON_Delete(j);
+			jn_free(j);
 			goto out;
 		}
-		if ((k == OP_APPLY_TAG || k == OP_REMOVE_TAG) && json_str(j, "tag") == NULL) {
+		if ((k == OP_APPLY_TAG || k == OP_REMOVE_TAG) && jn_str(j, "tag") == NULL) {
 			buf_addf(err, "%s:%d: %s needs a \"tag\"", path, lineno, kind);
-			cJSON_Delete(j);
+			jn_free(j);
 			goto out;
 		}
-		at = plan_add(p, k, json_str(j, "ats_id"), json_str(j, "contact"), json_str(j, "tag"),
-		    body ? json_print(body) : NULL, precondition);
-		plan_set_archive(p, at, cJSON_IsTrue(json_get(j, "archive")));
-		cJSON_ArrayForEach(r, json_get(j, "reasons"))
-			if (cJSON_IsString(r))
-				op_add_reason(p, at, r->valuestring, NULL);
+		at = plan_add(p, k, jn_str(j, "ats_id"), jn_str(j, "contact"), jn_str(j, "tag"),
+		    body ? jn_print(body) : NULL, precondition);
+		plan_set_archive(p, at, jn_is_true(jn_get(j, "archive")));
+		JN_EACH(r, jn_get(j, "reasons"))
+			if (jn_is_string(r))
+				op_add_reason(p, at, jn_string(r), NULL);
 		o = plan_get(p, at, &view);
 		if (strcmp(o->id, id) != 0) {
 			buf_addf(err, "%s:%d: op %s was edited (its content gives id %s); re-plan instead",
 			    path, lineno, id, o->id);
-			cJSON_Delete(j);
+			jn_free(j);
 			goto out;
 		}
 		{
-			const char *seal = json_str(j, "seal");
+			const char *seal = jn_str(j, "seal");
 			char want[17];
 			op_seal(p, o, want);
 			if (seal == NULL || strcmp(seal, want) != 0) {
 				buf_addf(err, "%s:%d: op %s was edited (%s); re-plan instead", path, lineno,
 				    id, seal == NULL ? "it has no \"seal\"" : "its seal does not match its "
 				    "archive flag, precondition, reasons or content");
-				cJSON_Delete(j);
+				jn_free(j);
 				goto out;
 			}
 		}
-		cJSON_Delete(j);
+		jn_free(j);
 	}
 	rc = RC_OK;
 out:

@@ -14,6 +14,7 @@
 #include "ats.h"
 #include "config.h"
 #include "http.h"
+#include "jdoc.h"
 #include "json.h"
 
 struct env {
@@ -39,7 +40,7 @@ env_start(struct env *e, char **v, int n, const char *fields, const char *ca, si
 	if (err.len)
 		printf("# config: %s\n", err.p);
 	if (fields != NULL) {
-		e->cfg.root = json_parse(fields, strlen(fields), &err);
+		e->cfg.root = jn_parse(fields, strlen(fields), &err);
 		CHECK(e->cfg.root != NULL);
 	}
 	while (n-- > 0)
