@@ -294,6 +294,7 @@ record(struct run *r, const char *key, const struct candidate *c, const struct r
 		rc = snap_unlink(r->st, key);
 	if (res->forget && rc == RC_OK) {
 		e = snap_forget_candidate(r->st, key);
+		r->walk_forgot = e == RC_OK;
 		if (res->unlink)
 			rc = e;	/* (a drop after a delete without a contact is retried next run) */
 	}
@@ -351,11 +352,7 @@ reconcile_one(struct run *r, const char *key, const uint64_t *rec_hash)
 
 	if (stamp_holds(r, key, &chash, &have)) {
 		r->fast++;
-		if (r->nfast == r->capfast) {
-			r->capfast = r->capfast ? r->capfast * 2 : 4096;
-			r->fastkeys = xrealloc(r->fastkeys, r->capfast * sizeof(*r->fastkeys));
-		}
-		r->fastkeys[r->nfast++] = codec_fnv1a(key, strlen(key));
+		r->walk_fast = 1;
 		return RC_OK;	/* nothing changed since they last agreed */
 	}
 	if ((rc = snap_get_candidate(r->st, key, &c)) != RC_OK)
@@ -399,7 +396,26 @@ done:
 
 #define RECONCILE_CHUNK 1000
 
-/* keys[0..n); hashes: their records' hashes (a sweep's walk), or NULL */
+/* The sweep's next candidate in the walk's bits (run_p.h: walkbits). */
+static void
+walk_mark(struct run *r, const char *key, int fast)
+{
+	if (r->nwalk / 8 >= r->capwalk) {
+		size_t was = r->capwalk;
+		r->capwalk = was ? was + was / 2 : 4096;
+		r->walkbits = xrealloc(r->walkbits, r->capwalk);
+		memset(r->walkbits + was, 0, r->capwalk - was);
+	}
+	if (fast) {
+		r->walkbits[r->nwalk / 8] |= (unsigned char)(1u << (r->nwalk % 8));
+		r->nfast++;
+		r->fastsum += codec_fnv1a(key, strlen(key));
+	}
+	r->nwalk++;
+}
+
+/* keys[0..n); hashes: their records' hashes (a sweep's walk, in the
+ * snapshot's order: each gets its bit), or NULL */
 static enum rc
 reconcile_keys(struct run *r, char *const *keys, const uint64_t *hashes, size_t n)
 {
@@ -409,16 +425,23 @@ reconcile_keys(struct run *r, char *const *keys, const uint64_t *hashes, size_t 
 	for (i = 0; i < n && rc == RC_OK; i++) {
 		if (past_deadline(r))
 			return RC_REMOTE;
-		if (r->gaveup.n > 0 && set_has(&r->gaveup, keys[i]))
-			continue;	/* reported as write_failed; tried again when it changes */
-		if (r->unread_ats != NULL && r->full && !was_listed(r, keys[i]))
-			continue;	/* maybe on the unread page: as it was, until read */
+		r->walk_fast = r->walk_forgot = 0;
+		if ((r->gaveup.n > 0 && set_has(&r->gaveup, keys[i])) ||
+		    (r->unread_ats != NULL && r->full && !was_listed(r, keys[i]))) {
+			/* given up (reported as write_failed; tried again when it
+			 * changes), or maybe on the unread page (as it was, until read) */
+			if (hashes != NULL)
+				walk_mark(r, keys[i], 0);
+			continue;
+		}
 		if ((rc = batch_tick(r)) != RC_OK)
 			break;
 		progress_update(&r->prog, "comparing", ++r->compared, r->full ? 0 : r->touched.n);
 		op0 = r->plan.n;
 		row0 = r->rep.nrows;
 		rc = reconcile_one(r, keys[i], hashes != NULL ? &hashes[i] : NULL);
+		if (hashes != NULL && !r->walk_forgot)
+			walk_mark(r, keys[i], rc == RC_OK && r->walk_fast);
 		for (j = op0; j < r->plan.n; j++)	/* where mark_rows finds the op's
 							 * rows: O(1) per op, not a scan */
 			plan_set_rows(&r->plan, j, row0, r->rep.nrows);

@@ -128,7 +128,7 @@ teardown(struct run *r)
 	set_free(&r->gaveup);
 	free(r->listed);
 	free(r->changed);
-	free(r->fastkeys);
+	free(r->walkbits);
 	buf_free(&r->sync_tok);
 	plan_free(&r->plan);
 	tp_free(&r->texts);

@@ -103,12 +103,18 @@ struct run {
 	struct progress prog;		/* the terminal's progress line */
 	size_t pulled, kpulled, compared, writes_done, writes_planned;
 	size_t fast;			/* candidates found in agreement by their stamp */
-	/* compare_all's candidates found in agreement by their stamp, as the
-	 * FNV-1a of their keys in the order compared (the snapshot's order):
-	 * the accuracy pass that follows (before any write) reads only their
-	 * stamps instead of checking link, contact and emails again; it frees them */
-	uint64_t *fastkeys;
-	size_t nfast, capfast;
+	/* A full sweep's walk of the snapshot, one bit a candidate in its order
+	 * (a candidate compare forgot has none): set when compare found it in
+	 * agreement by its stamp. The accuracy pass that follows (before any
+	 * write) walks the same candidates and reads only those stamps instead
+	 * of checking link, contact and emails again; it frees the bits. nfast
+	 * and fastsum (the sum of their keys' FNV-1a) tell it that it met the
+	 * same ones. 1 bit a candidate: memory stays flat with the ATS. */
+	unsigned char *walkbits;
+	size_t nwalk, capwalk;		/* bits; bytes allocated */
+	size_t nfast;
+	uint64_t fastsum;
+	int walk_fast, walk_forgot;	/* the candidate compared last: found by its stamp; forgotten */
 };
 
 /* engine.c: small string sets (set_finish sorts and removes duplicates;
