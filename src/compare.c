@@ -415,7 +415,7 @@ walk_mark(struct run *r, const char *key, int fast)
 }
 
 /* keys[0..n); hashes: their records' hashes (a sweep's walk, in the
- * snapshot's order: each gets its bit), or NULL */
+ * snapshot's order: each has its bit), or NULL */
 static enum rc
 reconcile_keys(struct run *r, char *const *keys, const uint64_t *hashes, size_t n)
 {
