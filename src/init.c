@@ -28,6 +28,7 @@
 #include "login.h"
 #include "opts.h"
 #include "pace.h"
+#include "pack.h"
 #include "s3.h"
 #include "state.h"
 
@@ -36,37 +37,14 @@ extern char **environ;
 #define INIT_MAX_CANDIDATES 20000	/* read at most this many for the values in use */
 #define STAGE_CATEGORY "ATS Stage"
 
-/* Distinct strings in first-seen order. */
-struct strset {
-	char **v;
-	size_t n;
-};
-
-static int
-set_has(const struct strset *s, const char *x)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], x) == 0)
-			return 1;
-	return 0;
-}
-
+/* Distinct strings in first-seen order (pack.h's word table: a lookup is
+ * O(1), not a scan of the ones before), at most 10,000; none empty. */
 static void
-set_add(struct strset *s, const char *x)
+set_add(struct wordtab *s, const char *x)
 {
-	if (x == NULL || *x == '\0' || set_has(s, x) || s->n >= 10000)
+	if (x == NULL || *x == '\0' || s->n >= 10000)
 		return;
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
-	s->v[s->n++] = xstrdup(x);
-}
-
-static void
-set_free(struct strset *s)
-{
-	strv_free(s->v, s->n);
-	memset(s, 0, sizeof(*s));
+	wt_intern(s, x);
 }
 
 static void
@@ -84,8 +62,8 @@ struct ctx {
 	struct keap_model model;
 	struct keap_tags tags;
 	int have_model, have_tags;
-	struct strset stages, sources, statuses, jobs;
-	struct strset reasons;		/* "name (hired)" / "name": archive or rejection reasons */
+	struct wordtab stages, sources, statuses, jobs;
+	struct wordtab reasons;		/* "name (hired)" / "name": archive or rejection reasons */
 	long ncand;
 	int capped;
 	int ref_stages, ref_sources;	/* the driver's reference lists were read */
@@ -533,7 +511,7 @@ name_in(const char *n, const char *names)
 /* The header of an export file (CSV header cells, or the keys of the first
  * JSON line). 0, or -1 (said). */
 static int
-read_header(const char *path, int jsonl, struct strset *out)
+read_header(const char *path, int jsonl, struct wordtab *out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), bom = 0, r = -1;
 	struct csv cs;
@@ -604,7 +582,7 @@ static enum rc
 propose_columns(struct ctx *c)
 {
 	const char *path = cfg_str(c->cfg, OPT_ATS_FILE), *fmt = cfg_str(c->cfg, OPT_ATS_FORMAT);
-	struct strset hdr;
+	struct wordtab hdr;
 	struct buf j = BUF_INIT, err = BUF_INIT, used = BUF_INIT;
 	size_t i, k, nl;
 	int jsonl, have_first = 0;
@@ -655,7 +633,7 @@ propose_columns(struct ctx *c)
 		config_set_cli(c->cfg, OPT_ATS_COLUMNS, j.p, &err);
 		printf("%s: %zu columns; ats.columns proposed from the header: %s\n", path, hdr.n, j.p);
 	}
-	set_free(&hdr);
+	wt_free(&hdr);
 	buf_free(&j);
 	buf_free(&err);
 	buf_free(&used);
@@ -1284,11 +1262,11 @@ out:
 	http_free(h);
 	keap_model_free(&c.model);
 	keap_tags_free(&c.tags);
-	set_free(&c.stages);
-	set_free(&c.sources);
-	set_free(&c.statuses);
-	set_free(&c.jobs);
-	set_free(&c.reasons);
+	wt_free(&c.stages);
+	wt_free(&c.sources);
+	wt_free(&c.statuses);
+	wt_free(&c.jobs);
+	wt_free(&c.reasons);
 	for (i = 0; i < OPT__MAX; i++)
 		free(c.secret_path[i]);
 	free(c.outdir);

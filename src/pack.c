@@ -87,16 +87,37 @@ wt_place(struct wordtab *wt, uint32_t i)
 	wt->slot[at] = i + 1;
 }
 
+/* s's index + 1, or 0 */
+static uint32_t
+wt_find(const struct wordtab *wt, const char *s)
+{
+	uint32_t at, m;
+
+	if (wt->nslot == 0)
+		return 0;
+	m = wt->nslot - 1;
+	for (at = (uint32_t)codec_fnv1a(s, strlen(s)) & m; wt->slot[at] != 0; at = (at + 1) & m)
+		if (strcmp(wt->v[wt->slot[at] - 1], s) == 0)
+			return wt->slot[at];
+	return 0;
+}
+
+int
+wt_has(const struct wordtab *wt, const char *s)
+{
+	return wt_find(wt, s) != 0;
+}
+
 uint32_t
 wt_intern(struct wordtab *wt, const char *s)
 {
-	uint32_t i, at, m;
+	uint32_t i = wt_find(wt, s);
 
-	if (wt->nslot > 0) {
-		m = wt->nslot - 1;
-		for (at = (uint32_t)codec_fnv1a(s, strlen(s)) & m; wt->slot[at] != 0; at = (at + 1) & m)
-			if (strcmp(wt->v[wt->slot[at] - 1], s) == 0)
-				return wt->slot[at] - 1;
+	if (i != 0)
+		return i - 1;
+	if (wt->n >= UINT32_MAX / 2) {
+		fputs("atsrecon: word table full; aborting\n", stderr);
+		abort();
 	}
 	if ((wt->n + 1) * 2 > wt->nslot) {
 		wt->nslot = wt->nslot ? wt->nslot * 2 : 64;
@@ -108,8 +129,8 @@ wt_intern(struct wordtab *wt, const char *s)
 	if ((wt->n & (wt->n - 1)) == 0)	/* room by doubling: at 0, 1, 2, 4, ... */
 		wt->v = xrealloc(wt->v, (wt->n ? wt->n * 2 : 1) * sizeof(*wt->v));
 	wt->v[wt->n] = xstrdup(s);
-	wt_place(wt, wt->n);
-	return wt->n++;
+	wt_place(wt, (uint32_t)wt->n);
+	return (uint32_t)wt->n++;
 }
 
 void

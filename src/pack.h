@@ -38,13 +38,14 @@ void tp_free(struct textpool *);
 
 /* Distinct words, each kept once, by index (a hash table: O(1) a lookup). */
 struct wordtab {
-	char **v;
-	uint32_t n;
+	char **v;		/* in first-seen order */
+	size_t n;
 	uint32_t *slot;		/* open addressing: index + 1, 0 empty */
 	uint32_t nslot;		/* a power of two, at least twice n */
 };
 
 uint32_t wt_intern(struct wordtab *, const char *s);
+int wt_has(const struct wordtab *, const char *s);
 static inline const char *
 wt_str(const struct wordtab *wt, uint32_t i)
 {

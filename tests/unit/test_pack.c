@@ -70,6 +70,7 @@ test_wordtab(void)
 	CHECK(wt_intern(&wt, "reported") == 1);
 	CHECK(wt_intern(&wt, "field_mismatch") == 0 && wt.n == 2);
 	CHECK(wt_intern(&wt, "") == 2 && str_eq(wt_str(&wt, 2), ""));
+	CHECK(wt_has(&wt, "reported") && !wt_has(&wt, "Reported") && wt.n == 3);
 	/* past many growths every word keeps its index (a last-64 scan would copy them) */
 	for (i = 0; i < 5000; i++) {
 		snprintf(s, sizeof(s), "custom:%zu", i);
