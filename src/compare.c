@@ -506,5 +506,10 @@ compare_all(struct run *r)
 	}
 	if (rc == RC_OK)
 		rc = batch_end(r);
+	/* "changed in the ATS" is asked by the pull's failed records and by compare
+	 * only: not held beside the plan and the report after */
+	free(r->changed);
+	r->changed = NULL;
+	r->nchanged = r->capchanged = 0;
 	return rc;
 }
