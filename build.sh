@@ -14,6 +14,8 @@
 #                       for SECONDS (default 60); executions and crashes per target
 #   ./build.sh valgrind the unit tests and an engine scenario under valgrind's memcheck
 #                       (a glibc build without sanitizers: build/valgrind/)
+#   ./build.sh bench [NAME...]  the benchmarks bench/NAME.sh or .py (default: all, one
+#                       after another, each with its default size; exit 1 if one fails)
 #
 # It installs what it needs from Debian when missing (musl-tools, dpkg-dev, ...)
 # and fetches the libraries' Debian source packages through a private apt
@@ -199,6 +201,25 @@ valgrind)
 	exec "$TOP/tests/run.sh" valgrind
 	;;
 lambda) build_lambda ;;
+bench)
+	build_release
+	if [ $# -eq 0 ]; then
+		set -- $(cd "$TOP/bench" && ls *.sh *.py | grep -v '^lib\.sh$' | sed 's/\.[a-z]*$//')
+	fi
+	failed=0
+	for b in "$@"; do
+		say "bench: $b"
+		if [ -f "$TOP/bench/$b.sh" ]; then
+			bash "$TOP/bench/$b.sh" || failed=$((failed + 1))
+		elif [ -f "$TOP/bench/$b.py" ]; then
+			python3 "$TOP/bench/$b.py" || failed=$((failed + 1))
+		else
+			say "bench: no bench/$b.sh or bench/$b.py"
+			failed=$((failed + 1))
+		fi
+	done
+	[ "$failed" = 0 ] || { say "bench: $failed failed"; exit 1; }
+	;;
 demo)
 	build_release
 	exec "$TOP/tests/demo.sh" "$@"
