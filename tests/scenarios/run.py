@@ -479,6 +479,12 @@ def step(w, words, where, kill_next):
         w0 = w.writes()
         r0 = w.keap.call("GET", "/_admin/requests?since=999999999")["next"]
         rc = w.atsrecon(args)
+        # the accuracy pass walks the candidates compare walked, in the same order
+        # (a candidate compare forgot has no bit): it says when they differ
+        report("compare found in sync" not in w.last_out,
+               "%s: %s: the accuracy pass met the candidates compare found in sync%s" % (
+                   where, " ".join(args), "" if "compare found in sync" not in w.last_out
+                   else ": " + w.last_out.strip()[-300:]))
         w.last_writes = w.writes() - w0
         w.last_requests_to = {}
         for q in w.keap.call("GET", "/_admin/requests?since=%d" % r0)["requests"]:
@@ -595,6 +601,12 @@ def expect(w, words, where):
         rows = [d for d in w.report()["drift"] if d["kind"] == kind]
         ok = len(rows) >= int(n[2:]) if n.startswith(">=") else len(rows) == int(n)
         report(ok, "%s (got %d)" % (label, len(rows)))
+    elif what == "totals":
+        # the report's totals: expect totals in_sync=2 candidates=2
+        got = w.report()["totals"]
+        want = {k: int(v) for k, _, v in (x.partition("=") for x in words[1:])}
+        report(all(got.get(k) == v for k, v in want.items()),
+               "%s (got %s)" % (label, {k: got.get(k) for k in want}))
     elif what == "extid":
         st = w.keap_state()
         c = w.contact_of(words[1], st)
