@@ -750,6 +750,10 @@ test_hostile(void)
 	fake_admin0("POST", "/_admin/limits", "{\"limit_per_window\": 1, \"window_s\": 1}");
 	fake_admin0("POST", "/_admin/reset-counters", "{}");
 	fake_admin0("POST", "/_admin/stats/reset", "{}");
+	/* the fake's windows are whole seconds of its clock (real time): start just
+	 * after one begins, or two quick requests could straddle a boundary and
+	 * both pass, legitimately (it happened: 2 requests in 11 ms, no 429) */
+	sleep_ms((long)(1020 - now_ms() % 1000));
 	t0 = mono_ms();
 	CHECK(pull_all(&e, &g, &p) == RC_OK && p.complete && g.n == 30);
 	{
